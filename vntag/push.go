@@ -1,0 +1,135 @@
+package vntag
+
+import "encoding/binary"
+
+// Push inserts the VNTag t into the Ethernet frame buf[start:], right after
+// the source MAC address, and returns the tagged frame. t.EtherType is
+// ignored: the frame's own type field becomes the tag's next EtherType.
+//
+// When start >= TagLen the bytes in front of the frame are headroom: only
+// the 12 MAC address bytes move, TagLen bytes toward the front, and the
+// result is buf[start-TagLen:]. Otherwise the frame is grown into the spare
+// capacity of buf and everything after the MAC addresses moves back; the
+// result is buf[start:len(buf)+TagLen]. With neither, Push fails with
+// ErrNoRoom. It fails with ErrRange when a field of t does not fit and with
+// ErrShortBuffer when the frame has no type field. It never allocates.
+func Push(buf []byte, start int, t Tag) ([]byte, error) {
+	return PushAfter(buf, start, 0, t)
+}
+
+// PushAfter is Push keeping the first outer VLAN tags (802.1Q, 802.1ad or
+// 0x9100) of the frame in front of the new VNTag: with outer=1 an S-tagged
+// frame becomes DA SA S-tag VNTag ... It fails with ErrNoTag when the frame
+// starts with fewer than outer VLAN tags.
+func PushAfter(buf []byte, start, outer int, t Tag) ([]byte, error) {
+	if err := t.checkRange(); err != nil {
+		return nil, err
+	}
+	var hdr [TagLen]byte
+	binary.BigEndian.PutUint16(hdr[:], EtherTypeVNTag)
+	binary.BigEndian.PutUint32(hdr[2:], t.Word())
+	return insert(buf, start, outer, hdr[:], "VNTag")
+}
+
+// PushETag inserts the E-Tag e into the Ethernet frame buf[start:], right
+// after the source MAC address, exactly as Push does for a VNTag (ETagLen
+// bytes instead of TagLen).
+func PushETag(buf []byte, start int, e ETag) ([]byte, error) {
+	return PushETagAfter(buf, start, 0, e)
+}
+
+// PushETagAfter is PushETag keeping the first outer VLAN tags of the frame in
+// front of the new E-Tag.
+func PushETagAfter(buf []byte, start, outer int, e ETag) ([]byte, error) {
+	if err := e.checkRange(); err != nil {
+		return nil, err
+	}
+	var hdr [ETagHeaderLen]byte
+	binary.BigEndian.PutUint16(hdr[:], EtherTypeETag)
+	e.putBody(hdr[2:])
+	return insert(buf, start, outer, hdr[:ETagLen], "E-Tag")
+}
+
+// insert puts hdr (TPID and tag, without the next EtherType) into the frame
+// buf[start:] after its MAC addresses and outer VLAN tags.
+func insert(buf []byte, start, outer int, hdr []byte, name string) ([]byte, error) {
+	if start < 0 || start > len(buf) {
+		return nil, &DecodeError{Tag: name, Offset: start, Err: ErrNoRoom}
+	}
+	frame := buf[start:]
+	at := AddrLen // where the tag goes: the type field that will follow it
+	for i := 0; i < outer; i++ {
+		if at+2 > len(frame) || !KindOf(binary.BigEndian.Uint16(frame[at:])).IsVLAN() {
+			return nil, &DecodeError{Tag: "802.1Q", Offset: at, Err: ErrNoTag}
+		}
+		at += VLANTagLen
+	}
+	if at+2 > len(frame) {
+		return nil, shortErr("Ethernet", 0, at+2, len(frame))
+	}
+	n := len(hdr)
+	if start >= n {
+		// Headroom: move the addresses and outer tags toward the front.
+		ns := start - n
+		copy(buf[ns:ns+at], buf[start:start+at])
+		copy(buf[ns+at:start+at], hdr)
+		return buf[ns:], nil
+	}
+	if cap(buf)-len(buf) >= n {
+		// Tail room: move everything after the insertion point back.
+		end := len(buf)
+		buf = buf[:end+n]
+		copy(buf[start+at+n:], buf[start+at:end])
+		copy(buf[start+at:start+at+n], hdr)
+		return buf[start:], nil
+	}
+	return nil, &DecodeError{Tag: name, Offset: start, Need: n, Have: start, Err: ErrNoRoom}
+}
+
+// Pop removes the first VNTag from an Ethernet frame, looking through any
+// VLAN tags in front of it, and returns the tag (with its next EtherType) and
+// the untagged frame, frame[TagLen:]: the MAC addresses and outer VLAN tags
+// move TagLen bytes toward the end, the payload stays where it is, and the
+// TagLen bytes in front become headroom for a later Push. It fails with
+// ErrNoTag or ErrShortBuffer, leaving the frame unchanged. It never
+// allocates.
+//
+// The untagged frame may be shorter than MinFrameLen; Pad restores the
+// minimum size before it goes on a wire.
+func Pop(frame []byte) (Tag, []byte, error) {
+	off, err := find(frame, KindVNTag)
+	if err != nil {
+		return Tag{}, nil, err
+	}
+	t := tagFromWire(binary.BigEndian.Uint32(frame[off+2:]), binary.BigEndian.Uint16(frame[off+6:]))
+	copy(frame[TagLen:off+TagLen], frame[:off])
+	return t, frame[TagLen:], nil
+}
+
+// PopETag removes the first E-Tag from an Ethernet frame as Pop does for a
+// VNTag, and returns it with the untagged frame, frame[ETagLen:].
+func PopETag(frame []byte) (ETag, []byte, error) {
+	off, err := find(frame, KindETag)
+	if err != nil {
+		return ETag{}, nil, err
+	}
+	e := etagFromWire(frame[off+2 : off+ETagHeaderLen])
+	copy(frame[ETagLen:off+ETagLen], frame[:off])
+	return e, frame[ETagLen:], nil
+}
+
+// Pad zero-fills frame up to MinFrameLen bytes within its capacity and
+// returns it; a frame already that long is returned as it is. It fails with
+// ErrNoRoom when the capacity is smaller than MinFrameLen.
+func Pad(frame []byte) ([]byte, error) {
+	n := len(frame)
+	if n >= MinFrameLen {
+		return frame, nil
+	}
+	if cap(frame) < MinFrameLen {
+		return frame, &DecodeError{Tag: "Ethernet", Need: MinFrameLen, Have: cap(frame), Err: ErrNoRoom}
+	}
+	frame = frame[:MinFrameLen]
+	clear(frame[n:])
+	return frame, nil
+}

@@ -14,13 +14,13 @@ import (
 type elemKind uint8
 
 const (
-	litElem    elemKind = iota // a keyword
-	choiceElem                 // {a|b}: one of several keywords, passed to the handler
-	nameElem                   // <name>
-	vlanElem                   // <vlan>: 1-4094
-	vlanListElem               // <vlan-list>: 1-10,20
-	numElem                    // <number> or <lo-hi>
-	textElem                   // <text>: the rest of the line
+	litElem      elemKind = iota // a keyword
+	choiceElem                   // {a|b}: one of several keywords, passed to the handler
+	nameElem                     // <name>
+	vlanElem                     // <vlan>: 1-4094
+	vlanListElem                 // <vlan-list>: 1-10,20
+	numElem                      // <number> or <lo-hi>
+	textElem                     // <text>: the rest of the line
 )
 
 type elem struct {

@@ -110,21 +110,21 @@ type Attrs uint32
 
 // Inheritable attributes, one per command family.
 const (
-	AttrMode            Attrs = 1 << iota // switchport mode
-	AttrAccessVLAN                        // switchport access vlan
-	AttrAllowedVLANs                      // switchport trunk allowed vlan
-	AttrNativeVLAN                        // switchport trunk native vlan
-	AttrSystemVLANs                       // system vlan
-	AttrIPACLIn                           // ip access-group NAME in
-	AttrIPACLOut                          // ip access-group NAME out
-	AttrMACACLIn                          // mac access-group NAME in
-	AttrMACACLOut                         // mac access-group NAME out
-	AttrQoSIn                             // service-policy type qos input
-	AttrQoSOut                            // service-policy type qos output
-	AttrPortSecurity                      // switchport port-security
-	AttrSecureMax                         // switchport port-security maximum
-	AttrViolation                         // switchport port-security violation
-	AttrShutdown                          // shutdown / no shutdown
+	AttrMode         Attrs = 1 << iota // switchport mode
+	AttrAccessVLAN                     // switchport access vlan
+	AttrAllowedVLANs                   // switchport trunk allowed vlan
+	AttrNativeVLAN                     // switchport trunk native vlan
+	AttrSystemVLANs                    // system vlan
+	AttrIPACLIn                        // ip access-group NAME in
+	AttrIPACLOut                       // ip access-group NAME out
+	AttrMACACLIn                       // mac access-group NAME in
+	AttrMACACLOut                      // mac access-group NAME out
+	AttrQoSIn                          // service-policy type qos input
+	AttrQoSOut                         // service-policy type qos output
+	AttrPortSecurity                   // switchport port-security
+	AttrSecureMax                      // switchport port-security maximum
+	AttrViolation                      // switchport port-security violation
+	AttrShutdown                       // shutdown / no shutdown
 
 	attrCount = iota
 )

@@ -177,7 +177,7 @@ func (r *Resolved) Text() string {
 		if src := r.from[bit]; src != p.Name {
 			text += "  ! from " + src
 		}
-		b.WriteString(" " + text + "\n")
+		b.WriteString(text + "\n")
 	}
 	return b.String()
 }

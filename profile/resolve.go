@@ -53,12 +53,14 @@ func (c *Config) chain(name string) ([]string, error) {
 			return nil, configErr(ErrTypeMismatch, p.object(), "a %s profile cannot inherit %s profile %s", p.Type, parent.Type, parent.Name)
 		}
 		chain = append(chain, parent.Name)
-		if len(chain)-1 > MaxInheritDepth {
-			return nil, configErr(ErrInheritDepth, "port-profile "+name,
-				"inheritance is %d levels deep (%s); at most %d are supported",
-				len(chain)-1, strings.Join(chain, " -> "), MaxInheritDepth)
-		}
 		p = parent
+	}
+	// Depth is checked after the walk so that a long chain that loops is
+	// reported as the loop it is.
+	if len(chain)-1 > MaxInheritDepth {
+		return nil, configErr(ErrInheritDepth, "port-profile "+name,
+			"inheritance is %d levels deep (%s); at most %d are supported",
+			len(chain)-1, strings.Join(chain, " -> "), MaxInheritDepth)
 	}
 	return chain, nil
 }

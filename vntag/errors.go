@@ -20,10 +20,12 @@ var (
 	// EtherType of the tag asked for (0x8926 for VNTag, 0x893F for E-Tag).
 	ErrEtherType = errors.New("vntag: not this EtherType")
 
-	// ErrRange is returned on encode when a field does not fit its width on
+	// ErrRange is returned when a tag is built from fields (TagFields.Tag,
+	// ETagFields.ETag, Upstream, ...) and a field does not fit its width on
 	// the wire: Direction > 1, DVIF > 16383, SVIF > 4095, Version > 3 (VNTag);
 	// PCP > 7, Ingress_E-CID_base or E-CID_base > 4095, GRP > 3, reserved > 3,
-	// a whole E-CID > 0xFFFFF (E-Tag).
+	// a whole E-CID > 0xFFFFF (E-Tag). A Tag or ETag value is always in range,
+	// so encoding one never fails for that reason.
 	ErrRange = errors.New("vntag: value out of range")
 
 	// ErrReserved is returned by Validate when a reserved field is not zero:
@@ -41,6 +43,10 @@ var (
 	// asked for (Pop, PopETag, FindTag), or when Push is asked to keep more
 	// outer VLAN tags than the frame has.
 	ErrNoTag = errors.New("vntag: no such tag in the frame")
+
+	// ErrTrailing is returned by UnmarshalBinary when the buffer holds more
+	// than one tag header.
+	ErrTrailing = errors.New("vntag: trailing bytes after the tag")
 
 	// ErrNoRoom is returned by Push when the buffer has neither headroom in
 	// front of the frame nor spare capacity behind it for the tag, and by Pad

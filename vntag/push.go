@@ -11,9 +11,19 @@ import "encoding/binary"
 // result is buf[start-TagLen:]. Otherwise the frame is grown into the spare
 // capacity of buf and everything after the MAC addresses moves back; the
 // result is buf[start:len(buf)+TagLen]. With neither, Push fails with
-// ErrNoRoom. It fails with ErrRange when a field of t does not fit and with
-// ErrShortBuffer when the frame has no type field. It never allocates.
+// ErrNoRoom, and with ErrShortBuffer when the frame has no type field; a
+// failed Push leaves the buffer as it was. It never allocates.
 func Push(buf []byte, start int, t Tag) ([]byte, error) {
+	if start >= TagLen && start+AddrLen+2 <= len(buf) {
+		// The usual case, kept small enough to inline: headroom, no outer
+		// tags. The frame's own type field stays where it is and becomes
+		// the tag's next EtherType.
+		ns := start - TagLen
+		moveAddrs(buf[ns:], buf[start:])
+		binary.BigEndian.PutUint16(buf[ns+AddrLen:], EtherTypeVNTag)
+		binary.BigEndian.PutUint32(buf[ns+AddrLen+2:], t.Word())
+		return buf[ns:], nil
+	}
 	return PushAfter(buf, start, 0, t)
 }
 
@@ -22,31 +32,32 @@ func Push(buf []byte, start int, t Tag) ([]byte, error) {
 // frame becomes DA SA S-tag VNTag ... It fails with ErrNoTag when the frame
 // starts with fewer than outer VLAN tags.
 func PushAfter(buf []byte, start, outer int, t Tag) ([]byte, error) {
-	if err := t.checkRange(); err != nil {
-		return nil, err
-	}
-	var hdr [TagLen]byte
-	binary.BigEndian.PutUint16(hdr[:], EtherTypeVNTag)
-	binary.BigEndian.PutUint32(hdr[2:], t.Word())
-	return insert(buf, start, outer, hdr[:], "VNTag")
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], EtherTypeVNTag<<48|t.v)
+	return insert(buf, start, outer, hdr[:TagLen], "VNTag")
 }
 
 // PushETag inserts the E-Tag e into the Ethernet frame buf[start:], right
 // after the source MAC address, exactly as Push does for a VNTag (ETagLen
 // bytes instead of TagLen).
 func PushETag(buf []byte, start int, e ETag) ([]byte, error) {
+	if start >= ETagLen && start+AddrLen+2 <= len(buf) {
+		ns := start - ETagLen
+		moveAddrs(buf[ns:], buf[start:])
+		binary.BigEndian.PutUint16(buf[ns+AddrLen:], EtherTypeETag)
+		binary.BigEndian.PutUint32(buf[ns+AddrLen+2:], uint32(e.v>>32))
+		binary.BigEndian.PutUint16(buf[ns+AddrLen+6:], uint16(e.v>>16))
+		return buf[ns:], nil
+	}
 	return PushETagAfter(buf, start, 0, e)
 }
 
 // PushETagAfter is PushETag keeping the first outer VLAN tags of the frame in
 // front of the new E-Tag.
 func PushETagAfter(buf []byte, start, outer int, e ETag) ([]byte, error) {
-	if err := e.checkRange(); err != nil {
-		return nil, err
-	}
 	var hdr [ETagHeaderLen]byte
 	binary.BigEndian.PutUint16(hdr[:], EtherTypeETag)
-	e.putBody(hdr[2:])
+	binary.BigEndian.PutUint64(hdr[2:], e.v)
 	return insert(buf, start, outer, hdr[:ETagLen], "E-Tag")
 }
 
@@ -71,7 +82,11 @@ func insert(buf []byte, start, outer int, hdr []byte, name string) ([]byte, erro
 	if start >= n {
 		// Headroom: move the addresses and outer tags toward the front.
 		ns := start - n
-		copy(buf[ns:ns+at], buf[start:start+at])
+		if at == AddrLen {
+			moveAddrs(buf[ns:ns+AddrLen], buf[start:start+AddrLen])
+		} else {
+			copy(buf[ns:ns+at], buf[start:start+at])
+		}
 		copy(buf[ns+at:start+at], hdr)
 		return buf[ns:], nil
 	}
@@ -86,6 +101,17 @@ func insert(buf []byte, start, outer int, hdr []byte, name string) ([]byte, erro
 	return nil, &DecodeError{Tag: name, Offset: start, Need: n, Have: start, Err: ErrNoRoom}
 }
 
+// moveAddrs copies the 12 address bytes of src to dst, which may overlap
+// it: both loads happen before either store, so the move is two loads and
+// two stores instead of a call to memmove.
+func moveAddrs(dst, src []byte) {
+	_, _ = dst[AddrLen-1], src[AddrLen-1]
+	lo := binary.NativeEndian.Uint64(src)
+	hi := binary.NativeEndian.Uint32(src[8:])
+	binary.NativeEndian.PutUint64(dst, lo)
+	binary.NativeEndian.PutUint32(dst[8:], hi)
+}
+
 // Pop removes the first VNTag from an Ethernet frame, looking through any
 // VLAN tags in front of it, and returns the tag (with its next EtherType) and
 // the untagged frame, frame[TagLen:]: the MAC addresses and outer VLAN tags
@@ -97,24 +123,43 @@ func insert(buf []byte, start, outer int, hdr []byte, name string) ([]byte, erro
 // The untagged frame may be shorter than MinFrameLen; Pad restores the
 // minimum size before it goes on a wire.
 func Pop(frame []byte) (Tag, []byte, error) {
+	if len(frame) >= AddrLen+TagHeaderLen && binary.BigEndian.Uint16(frame[AddrLen:]) == EtherTypeVNTag {
+		// The usual case: the tag right after the addresses.
+		t := Tag{binary.BigEndian.Uint64(frame[AddrLen:]) & tagMask}
+		moveAddrs(frame[TagLen:], frame)
+		return t, frame[TagLen:], nil
+	}
 	off, err := find(frame, KindVNTag)
 	if err != nil {
 		return Tag{}, nil, err
 	}
-	t := tagFromWire(binary.BigEndian.Uint32(frame[off+2:]), binary.BigEndian.Uint16(frame[off+6:]))
-	copy(frame[TagLen:off+TagLen], frame[:off])
+	t := Tag{binary.BigEndian.Uint64(frame[off:]) & tagMask}
+	if off == AddrLen {
+		moveAddrs(frame[TagLen:], frame)
+	} else {
+		copy(frame[TagLen:off+TagLen], frame[:off])
+	}
 	return t, frame[TagLen:], nil
 }
 
 // PopETag removes the first E-Tag from an Ethernet frame as Pop does for a
 // VNTag, and returns it with the untagged frame, frame[ETagLen:].
 func PopETag(frame []byte) (ETag, []byte, error) {
+	if len(frame) >= AddrLen+ETagHeaderLen && binary.BigEndian.Uint16(frame[AddrLen:]) == EtherTypeETag {
+		e := ETag{binary.BigEndian.Uint64(frame[AddrLen+2:])}
+		moveAddrs(frame[ETagLen:], frame)
+		return e, frame[ETagLen:], nil
+	}
 	off, err := find(frame, KindETag)
 	if err != nil {
 		return ETag{}, nil, err
 	}
-	e := etagFromWire(frame[off+2 : off+ETagHeaderLen])
-	copy(frame[ETagLen:off+ETagLen], frame[:off])
+	e := ETag{binary.BigEndian.Uint64(frame[off+2:])}
+	if off == AddrLen {
+		moveAddrs(frame[ETagLen:], frame)
+	} else {
+		copy(frame[ETagLen:off+ETagLen], frame[:off])
+	}
 	return e, frame[ETagLen:], nil
 }
 

@@ -169,12 +169,10 @@ func (it *TagIter) TCI() uint16 {
 }
 
 // Tag decodes the current tag as a VNTag; valid while Kind() == KindVNTag.
-func (it *TagIter) Tag() Tag {
-	return tagFromWire(binary.BigEndian.Uint32(it.frame[it.off+2:]), binary.BigEndian.Uint16(it.frame[it.off+6:]))
-}
+func (it *TagIter) Tag() Tag { return Tag{binary.BigEndian.Uint64(it.frame[it.off:]) & tagMask} }
 
 // ETag decodes the current tag as an E-Tag; valid while Kind() == KindETag.
-func (it *TagIter) ETag() ETag { return etagFromWire(it.frame[it.off+2:]) }
+func (it *TagIter) ETag() ETag { return ETag{binary.BigEndian.Uint64(it.frame[it.off+2:])} }
 
 // EtherType returns the type field after the whole stack, once Next has
 // returned false without error; a value below MinEtherType is an 802.3
@@ -210,29 +208,52 @@ func (it *TagIter) Err() error {
 // inside the stack. Its errors are the bare sentinels (no allocation), so a
 // data path may call it on every frame.
 func FindTag(frame []byte) (Kind, int, error) {
-	it := Tags(frame)
-	for it.Next() {
-		if it.kind.IsNIV() {
-			return it.kind, it.off, nil
+	for off := AddrLen; ; {
+		if off+2 > len(frame) {
+			return KindNone, 0, ErrShortBuffer
 		}
+		var k Kind
+		switch binary.BigEndian.Uint16(frame[off:]) {
+		case EtherTypeDot1Q, EtherTypeDot1AD, EtherTypeQinQ:
+			off += VLANTagLen
+			continue
+		case EtherTypeVNTag:
+			k = KindVNTag
+		case EtherTypeETag:
+			k = KindETag
+		default:
+			return KindNone, 0, ErrNoTag
+		}
+		if off+k.Len()+2 > len(frame) {
+			return KindNone, 0, ErrShortBuffer
+		}
+		return k, off, nil
 	}
-	if it.err != nil {
-		return KindNone, 0, it.err
-	}
-	return KindNone, 0, ErrNoTag
 }
 
-// find returns the offset of the first tag of kind k, walking through tags
-// of every other kind.
-func find(frame []byte, k Kind) (int, error) {
-	it := Tags(frame)
-	for it.Next() {
-		if it.kind == k {
-			return it.off, nil
+// find returns the offset of the first tag of kind want, walking through
+// tags of every other kind; its errors say where the walk stopped.
+func find(frame []byte, want Kind) (int, error) {
+	off := AddrLen
+	// The usual frame: the tag right after the addresses.
+	if len(frame) >= AddrLen+want.Len()+2 && KindOf(binary.BigEndian.Uint16(frame[AddrLen:])) == want {
+		return AddrLen, nil
+	}
+	if off+2 > len(frame) {
+		return 0, shortErr("Ethernet", 0, AddrLen+2, len(frame))
+	}
+	for {
+		k := KindOf(binary.BigEndian.Uint16(frame[off:]))
+		if k == KindNone {
+			return 0, &DecodeError{Tag: want.String(), Offset: off, Err: ErrNoTag}
 		}
+		n := k.Len()
+		if off+n+2 > len(frame) {
+			return 0, shortErr(k.String(), off, n+2, len(frame)-off)
+		}
+		if k == want {
+			return off, nil
+		}
+		off += n
 	}
-	if it.err != nil {
-		return 0, it.Err()
-	}
-	return 0, &DecodeError{Tag: k.String(), Offset: it.off, Err: ErrNoTag}
 }

@@ -296,4 +296,3 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
-

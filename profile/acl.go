@@ -14,6 +14,7 @@ const (
 	Deny
 )
 
+// String returns "permit" or "deny", as in an access-list line.
 func (a Action) String() string {
 	if a == Deny {
 		return "deny"

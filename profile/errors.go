@@ -99,6 +99,7 @@ type ParseError struct {
 	Err error
 }
 
+// Error renders "profile: line L, column C: MSG; did you mean \"FIX\"?".
 func (e *ParseError) Error() string {
 	s := fmt.Sprintf("profile: line %d, column %d: %s", e.Line, e.Column, e.Msg)
 	if e.Suggestion != "" {
@@ -123,6 +124,7 @@ type ConfigError struct {
 	Err error
 }
 
+// Error renders "profile: OBJECT: MSG".
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("profile: %s: %s", e.Object, e.Msg)
 }

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"slices"
-	"strconv"
 	"sync"
 )
 
@@ -76,5 +75,3 @@ func (s *MemStore) subIDs() []int {
 	slices.Sort(ids)
 	return ids
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

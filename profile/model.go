@@ -11,6 +11,7 @@ const (
 	Out
 )
 
+// String returns "in" or "out", as in ip access-group NAME in|out.
 func (d Direction) String() string {
 	if d == Out {
 		return "out"
@@ -28,6 +29,7 @@ const (
 	Ethernet
 )
 
+// String returns "vethernet" or "ethernet", as in port-profile type.
 func (t Type) String() string {
 	if t == Ethernet {
 		return "ethernet"
@@ -45,6 +47,7 @@ const (
 	Trunk
 )
 
+// String returns "access" or "trunk", as in switchport mode.
 func (m Mode) String() string {
 	if m == Trunk {
 		return "trunk"
@@ -70,6 +73,7 @@ const (
 	ViolationProtect
 )
 
+// String returns the keyword of switchport port-security violation.
 func (v Violation) String() string {
 	switch v {
 	case ViolationRestrict:
@@ -93,6 +97,7 @@ const (
 	Ephemeral
 )
 
+// String returns the keyword of port-binding.
 func (b PortBinding) String() string {
 	switch b {
 	case Dynamic:

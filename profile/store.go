@@ -3,6 +3,7 @@ package profile
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -184,25 +185,19 @@ func (t *Txn) checkDeletions() error {
 			return configErr(ErrInUse, "port-profile "+name, "cannot delete it: in use by %s; unbind or change them first", listUsers(users))
 		}
 	}
-	type ref struct {
-		kind string
-		gone func(string) bool
-		uses func(*Settings, string) bool
-	}
-	refs := []ref{
-		{"ip access-list", func(n string) bool { _, ok := t.cfg.IPACLs[n]; _, was := old.IPACLs[n]; return was && !ok },
-			func(s *Settings, n string) bool { return slices.Contains(s.IPAccessGroup[:], n) }},
-		{"mac access-list", func(n string) bool { _, ok := t.cfg.MACACLs[n]; _, was := old.MACACLs[n]; return was && !ok },
-			func(s *Settings, n string) bool { return slices.Contains(s.MACAccessGroup[:], n) }},
-		{"policy-map", func(n string) bool { _, ok := t.cfg.QoSPolicies[n]; _, was := old.QoSPolicies[n]; return was && !ok },
-			func(s *Settings, n string) bool { return slices.Contains(s.ServicePolicy[:], n) }},
-	}
-	for _, r := range refs {
-		for _, pname := range sortedKeys(t.cfg.Profiles) {
-			p := t.cfg.Profiles[pname]
-			for _, n := range append(append(p.IPAccessGroup[:], p.MACAccessGroup[:]...), p.ServicePolicy[:]...) {
-				if n != "" && r.gone(n) && r.uses(&p.Settings, n) {
-					return configErr(ErrInUse, r.kind+" "+n, "cannot delete it: port-profile %s applies it; remove it there first", pname)
+	for _, pname := range sortedKeys(t.cfg.Profiles) {
+		p := t.cfg.Profiles[pname]
+		for d := In; d <= Out; d++ {
+			for _, use := range []struct {
+				kind, name string
+				was, is    bool
+			}{
+				{"ip access-list", p.IPAccessGroup[d], hasKey(old.IPACLs, p.IPAccessGroup[d]), hasKey(t.cfg.IPACLs, p.IPAccessGroup[d])},
+				{"mac access-list", p.MACAccessGroup[d], hasKey(old.MACACLs, p.MACAccessGroup[d]), hasKey(t.cfg.MACACLs, p.MACAccessGroup[d])},
+				{"policy-map", p.ServicePolicy[d], hasKey(old.QoSPolicies, p.ServicePolicy[d]), hasKey(t.cfg.QoSPolicies, p.ServicePolicy[d])},
+			} {
+				if use.name != "" && use.was && !use.is {
+					return configErr(ErrInUse, use.kind+" "+use.name, "cannot delete it: port-profile %s applies it; remove it there first", pname)
 				}
 			}
 		}
@@ -234,6 +229,11 @@ func (t *Txn) checkBindings() error {
 	return nil
 }
 
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
 func (t *Txn) sortedBindings() []VEthID {
 	ids := slices.Collect(maps.Keys(t.bindings))
 	slices.Sort(ids)
@@ -243,7 +243,7 @@ func (t *Txn) sortedBindings() []VEthID {
 // listUsers shortens a long list of users for an error message.
 func listUsers(users []string) string {
 	if len(users) > 5 {
-		return strings.Join(users[:5], ", ") + " and " + itoa(len(users)-5) + " more"
+		return strings.Join(users[:5], ", ") + " and " + strconv.Itoa(len(users)-5) + " more"
 	}
 	return strings.Join(users, ", ")
 }

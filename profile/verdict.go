@@ -27,6 +27,8 @@ var dropNames = [NumDropReasons]string{
 	"denied by mac access-group", "denied by ip access-group", "over police rate",
 }
 
+// String describes the reason for counters and logs ("denied by ip
+// access-group").
 func (r DropReason) String() string {
 	if r < NumDropReasons {
 		return dropNames[r]

@@ -10,6 +10,7 @@ import (
 // moves.
 type VEthID uint32
 
+// String returns the interface name, "Vethernet12".
 func (id VEthID) String() string { return "Vethernet" + strconv.FormatUint(uint64(id), 10) }
 
 // VEth is the per-vEth state a policy needs on the fast path: the current
@@ -83,8 +84,8 @@ func (v *VEth) apply(p *Policy) {
 // security (In only), mac and ip access-groups, policing, and the marking to
 // apply. now is the caller's clock in nanoseconds (any epoch, but monotonic
 // per vEth); the policer measures time only through it. Evaluate does not
-// allocate, except once after a policy change with a port-security maximum
-// over 16.
+// allocate per frame; the first frame after a policy change may allocate
+// the port-security table when its settings changed.
 func (v *VEth) Evaluate(f *Frame, now int64) Verdict {
 	p := v.policy.Load()
 	if p != v.applied || v.recoverReq.Load() {

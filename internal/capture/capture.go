@@ -49,13 +49,13 @@ func Open(r io.Reader) (Reader, Format, error) {
 	}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0x0A0D0D0A: // section header block, the same either byte order
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		ng, err := pcapgo.NewNgReader(pcapngRecords(br), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
 			return nil, FormatPcapNG, fmt.Errorf("capture: pcapng: %w", err)
 		}
 		return ng, FormatPcapNG, nil
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
-		p, err := pcapgo.NewReader(br)
+		p, err := pcapgo.NewReader(pcapRecords(br, magic))
 		if err != nil {
 			return nil, FormatPcap, fmt.Errorf("capture: pcap: %w", err)
 		}

@@ -75,3 +75,49 @@ func TestCorpusContainers(t *testing.T) {
 		f.Close()
 	}
 }
+
+// A capture cut anywhere is either a shorter complete capture (cut between
+// records) or an error; never a silently shorter read.
+func TestCutCaptures(t *testing.T) {
+	frame := make([]byte, 60)
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 60, Length: 60}
+	var pcap, ng bytes.Buffer
+	w := pcapgo.NewWriter(&pcap)
+	require.NoError(t, w.WriteFileHeader(65535, layers.LinkTypeEthernet))
+	nw, err := pcapgo.NewNgWriter(&ng, layers.LinkTypeEthernet)
+	require.NoError(t, err)
+	var pcapEnds, ngEnds []int
+	for i := 0; i < 3; i++ {
+		require.NoError(t, w.WritePacket(ci, frame))
+		pcapEnds = append(pcapEnds, pcap.Len())
+		require.NoError(t, nw.WritePacket(ci, frame))
+		require.NoError(t, nw.Flush())
+		ngEnds = append(ngEnds, ng.Len())
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		ends []int
+	}{{"pcap", pcap.Bytes(), pcapEnds}, {"pcapng", ng.Bytes(), ngEnds}} {
+		first := c.ends[0] - 60 // somewhere inside the first packet record
+		for cut := first; cut <= len(c.data); cut++ {
+			pk, err := ReadAll(bytes.NewReader(c.data[:cut]))
+			complete := 0
+			for _, e := range c.ends {
+				if cut >= e {
+					complete++
+				}
+			}
+			assert.Len(t, pk, complete, "%s cut at %d", c.name, cut)
+			atBoundary := false
+			for _, e := range c.ends {
+				atBoundary = atBoundary || cut == e
+			}
+			if atBoundary {
+				assert.NoError(t, err, "%s cut at a record boundary %d", c.name, cut)
+			} else {
+				assert.Error(t, err, "%s cut inside a record at %d", c.name, cut)
+			}
+		}
+	}
+}

@@ -1,0 +1,55 @@
+// Command niv is the command line of the niv module.
+//
+//	niv decode [--json] FILE    decode the VNTag, E-Tag and VLAN headers of a capture
+//
+// Run `niv help` for the list of commands.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// command is one subcommand of niv.
+type command struct {
+	name, usage, summary string
+	run                  func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"decode", "niv decode [--json] FILE", "decode a pcap or pcapng capture (FILE, or - for stdin) with Wireshark's field names", runDecode},
+	}
+}
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdin, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "niv: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: niv COMMAND [ARGS]")
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-28s %s\n", c.usage, c.summary)
+	}
+}

@@ -15,7 +15,7 @@ type records struct {
 	pos      int64 // bytes read so far
 	end      int64 // end of the current record; == pos between records
 	hdr      []byte
-	hdrN     int                      // bytes of the next record's header seen so far
+	hdrN     int                     // bytes of the next record's header seen so far
 	length   func(hdr []byte) uint32 // whole record length from its header
 	minimumN uint32
 }

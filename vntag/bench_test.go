@@ -109,7 +109,11 @@ func BenchmarkParseTag(b *testing.B) {
 	frame := taggedFrame(b, 64, vntag.KindVNTag)
 	b.ReportAllocs()
 	for b.Loop() {
-		sinkTag, sinkErr = vntag.ParseTag(frame[vntag.AddrLen:])
+		t, err := vntag.ParseTag(frame[vntag.AddrLen:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		sinkTag = t
 	}
 }
 
@@ -155,7 +159,11 @@ func BenchmarkParseETag(b *testing.B) {
 	frame := taggedFrame(b, 64, vntag.KindETag)
 	b.ReportAllocs()
 	for b.Loop() {
-		sinkETag, sinkErr = vntag.ParseETag(frame[vntag.AddrLen:])
+		e, err := vntag.ParseETag(frame[vntag.AddrLen:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		sinkETag = e
 	}
 }
 

@@ -208,6 +208,19 @@ func (it *TagIter) Err() error {
 // inside the stack. Its errors are the bare sentinels (no allocation), so a
 // data path may call it on every frame.
 func FindTag(frame []byte) (Kind, int, error) {
+	// The usual frames first: a NIV tag, or a payload EtherType, right
+	// after the addresses.
+	if len(frame) >= AddrLen+ETagHeaderLen {
+		switch binary.BigEndian.Uint16(frame[AddrLen:]) {
+		case EtherTypeVNTag:
+			return KindVNTag, AddrLen, nil
+		case EtherTypeETag:
+			return KindETag, AddrLen, nil
+		case EtherTypeDot1Q, EtherTypeDot1AD, EtherTypeQinQ:
+		default:
+			return KindNone, 0, ErrNoTag
+		}
+	}
 	for off := AddrLen; ; {
 		if off+2 > len(frame) {
 			return KindNone, 0, ErrShortBuffer

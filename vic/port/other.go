@@ -1,0 +1,25 @@
+//go:build !linux
+
+package port
+
+import (
+	"fmt"
+
+	"golang.org/x/net/bpf"
+)
+
+// TAP is a Linux TAP device; on this platform OpenTAP fails.
+type TAP struct{ Port }
+
+// OpenTAP fails with ErrUnsupported: TAP ports exist on Linux only.
+func OpenTAP(name string) (*TAP, error) {
+	return nil, fmt.Errorf("port: tap %q: %w", name, ErrUnsupported)
+}
+
+// Packet is an AF_PACKET socket; on this platform OpenPacket fails.
+type Packet struct{ Port }
+
+// OpenPacket fails with ErrUnsupported: AF_PACKET exists on Linux only.
+func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
+	return nil, fmt.Errorf("port: packet %q: %w", ifname, ErrUnsupported)
+}

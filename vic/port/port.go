@@ -1,0 +1,168 @@
+// Package port moves Ethernet frames in batches between the NIV forwarding
+// cores (vic/iv, vic/vis) and the outside: an in-memory pair for tests and
+// in-process demos, a Linux TAP device for a VM's vNIC, and an AF_PACKET
+// socket bound to an interface (one end of a veth pair, a NIC) for the link
+// between an interface virtualizer and its switch.
+//
+// # Frames and headroom
+//
+// A Frame is a window into a buffer that keeps free bytes in front of the
+// frame (Headroom) and behind it, so that a core can push a VNTag, an E-Tag
+// or an 802.1Q tag by moving only the 12 MAC address bytes
+// (vntag.Push) and pad a short frame to 60 bytes (vntag.Pad) without
+// copying the payload. Ports read into a Batch, whose frames all carry
+// Headroom bytes of headroom and room for the largest frame.
+//
+// # Cores and Tx
+//
+// A core (anything with the Core interface) processes the frames of one
+// batch synchronously and appends what it sends to a Tx: a frame it
+// rewrote in place, or a copy in the Tx's own arena when one input frame
+// goes out several times (flooding). Run drives cores with one goroutine
+// per port, not one per frame; a test or a pcap harness calls Process
+// directly and reads the Tx. Nothing on that path allocates.
+package port
+
+import (
+	"errors"
+	"fmt"
+)
+
+const (
+	// Headroom is the number of free bytes in front of every frame a port
+	// reads: room for a VNTag or E-Tag and two VLAN tags, with the frame
+	// start kept 8-byte aligned.
+	Headroom = 64
+	// MaxFrameLen is the largest frame a port reads or writes: a 9,000-byte
+	// jumbo payload with its Ethernet header, two VLAN tags and an E-Tag.
+	MaxFrameLen = 9216
+	// Tailroom is the spare space kept behind a frame copied into a Tx, so
+	// that a short frame can be padded to the 60-byte minimum in place.
+	Tailroom = 64
+	// BufSize is the size of each buffer of a Batch.
+	BufSize = Headroom + MaxFrameLen + Tailroom
+)
+
+// Errors reported by ports. Every error a port returns wraps one of these
+// or an operating-system error.
+var (
+	// ErrClosed is returned by Read and Write once the port, or its peer for
+	// an in-memory pair, is closed.
+	ErrClosed = errors.New("port: closed")
+	// ErrTooLong is returned by Write for a frame longer than MaxFrameLen.
+	ErrTooLong = errors.New("port: frame too long")
+	// ErrUnsupported is returned when the platform has no such port
+	// (TAP and AF_PACKET ports exist on Linux only).
+	ErrUnsupported = errors.New("port: not supported on this platform")
+)
+
+// Frame is an Ethernet frame in a buffer: Buf[Off:] is the frame (from the
+// destination MAC address, without FCS), Buf[:Off] is headroom, and
+// Buf[len(Buf):cap(Buf)] is tailroom. The zero Frame is empty.
+type Frame struct {
+	Buf []byte
+	Off int
+}
+
+// Bytes returns the frame's bytes.
+func (f Frame) Bytes() []byte { return f.Buf[f.Off:] }
+
+// Len returns the frame's length in bytes.
+func (f Frame) Len() int { return len(f.Buf) - f.Off }
+
+// FrameFrom returns a Frame holding a copy of b behind Headroom bytes of
+// headroom and Tailroom bytes of tailroom. It allocates; tests and tools
+// use it, data paths read into a Batch.
+func FrameFrom(b []byte) Frame {
+	buf := make([]byte, Headroom+len(b), Headroom+len(b)+Tailroom)
+	copy(buf[Headroom:], b)
+	return Frame{Buf: buf, Off: Headroom}
+}
+
+// Batch is a set of buffers a port reads frames into. After a successful
+// Read, Frames[:N] hold the frames read, each with Headroom bytes of
+// headroom. The buffers are allocated once, by NewBatch.
+type Batch struct {
+	// Frames are the frames read; only the first N are valid.
+	Frames []Frame
+	// N is the number of frames the last Read returned.
+	N   int
+	mem []byte
+}
+
+// NewBatch returns a batch of n buffers of BufSize bytes.
+func NewBatch(n int) *Batch {
+	if n < 1 {
+		n = 1
+	}
+	return &Batch{Frames: make([]Frame, n), mem: make([]byte, n*BufSize)}
+}
+
+// Cap returns the number of frames the batch holds.
+func (b *Batch) Cap() int { return len(b.Frames) }
+
+// Valid returns the frames of the last Read.
+func (b *Batch) Valid() []Frame { return b.Frames[:b.N] }
+
+// slot returns the whole buffer of frame i, from its headroom on.
+func (b *Batch) slot(i int) []byte {
+	return b.mem[i*BufSize : (i+1)*BufSize : (i+1)*BufSize]
+}
+
+// readBuf returns where a port reads frame i: behind the headroom, up to
+// MaxFrameLen bytes.
+func (b *Batch) readBuf(i int) []byte {
+	return b.slot(i)[Headroom : Headroom+MaxFrameLen]
+}
+
+// set records that frame i holds n bytes read into readBuf(i).
+func (b *Batch) set(i, n int) {
+	s := b.slot(i)
+	b.Frames[i] = Frame{Buf: s[:Headroom+n], Off: Headroom}
+}
+
+// Put copies frame into buffer i of the batch and makes it frame i; it is
+// how a harness or an in-memory port fills a batch. It reports false when
+// i is out of range or the frame is longer than MaxFrameLen.
+func (b *Batch) Put(i int, frame []byte) bool {
+	if i < 0 || i >= len(b.Frames) || len(frame) > MaxFrameLen {
+		return false
+	}
+	b.set(i, copy(b.readBuf(i), frame))
+	return true
+}
+
+// Stats counts what a port moved. Ports update it atomically; Stats
+// methods return a copy.
+type Stats struct {
+	RxFrames, RxBytes uint64
+	TxFrames, TxBytes uint64
+	// RxDropped counts frames the port could not deliver to a reader:
+	// truncated reads, or an in-memory queue that was full.
+	RxDropped uint64
+	// TxDropped counts frames Write refused: too long, queue full.
+	TxDropped uint64
+	// Errors counts failed system calls.
+	Errors uint64
+}
+
+// String renders the counters on one line.
+func (s Stats) String() string {
+	return fmt.Sprintf("rx %d frames %d bytes, tx %d frames %d bytes, dropped rx %d tx %d, errors %d",
+		s.RxFrames, s.RxBytes, s.TxFrames, s.TxBytes, s.RxDropped, s.TxDropped, s.Errors)
+}
+
+// Port is batched frame I/O on one interface.
+//
+// Read blocks until at least one frame is there, then returns as many as
+// are ready, up to the batch's capacity, in b.Frames[:b.N]. Write sends
+// frames in order and returns how many it sent; frames are not kept after
+// it returns. Read and Write may be called concurrently with each other
+// and with Close; Close makes blocked and later calls return ErrClosed.
+type Port interface {
+	Name() string
+	Read(b *Batch) error
+	Write(frames []Frame) (int, error)
+	Stats() Stats
+	Close() error
+}

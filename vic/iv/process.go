@@ -1,0 +1,289 @@
+package iv
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// Drop says why the IV dropped a frame.
+type Drop uint8
+
+// Drop reasons. They index Counters.Drops.
+const (
+	DropNone        Drop = iota
+	DropMalformed        // shorter than an Ethernet header, or its tag stack is cut short
+	DropInjected         // a vNIC sent a frame that already carries a VNTag or E-Tag
+	DropNoUplink         // both uplinks are down
+	DropNoTag            // a downstream frame without the link's tag (VNTag or E-Tag)
+	DropBadTag           // a downstream VNTag with d=0 or a version other than 0
+	DropUnknownVIF       // a downstream frame for a VIF that is not attached
+	DropUnknownList      // a downstream frame for a vif list that was never programmed
+	DropSourceVIF        // a looped unicast frame whose destination is its own source
+	DropNoPort           // the frame arrived on a port number the IV does not have
+	DropNoRoom           // the frame's copies would not fit in an empty Tx
+	NumDrops
+)
+
+var dropNames = [NumDrops]string{
+	"none", "malformed", "tag injection", "no uplink up", "no NIV tag", "bad tag",
+	"unknown VIF", "unknown vif list", "to its own source VIF", "no such port", "no room in Tx",
+}
+
+// String describes the reason.
+func (d Drop) String() string {
+	if d < NumDrops {
+		return dropNames[d]
+	}
+	return fmt.Sprintf("Drop(%d)", uint8(d))
+}
+
+// Counters are a vNIC's or an uplink's counters. For a vNIC, Rx counts the
+// frames it sent and Tx those delivered to it; for an uplink, Rx counts
+// what came down and Tx what went up. Bytes are counted as the frame was
+// on that port (with the tag on an uplink, without it on a vNIC).
+type Counters struct {
+	RxFrames, RxBytes uint64
+	TxFrames, TxBytes uint64
+	// Pruned counts copies of flooded frames not delivered to this vNIC
+	// because it was their source.
+	Pruned uint64
+	// Drops counts dropped frames by reason.
+	Drops [NumDrops]uint64
+}
+
+// Dropped returns the total of Drops.
+func (c *Counters) Dropped() uint64 {
+	var n uint64
+	for _, d := range c.Drops {
+		n += d
+	}
+	return n
+}
+
+// String renders the counters on one line, drops by reason when any.
+func (c Counters) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rx %d frames %d bytes, tx %d frames %d bytes", c.RxFrames, c.RxBytes, c.TxFrames, c.TxBytes)
+	if c.Pruned > 0 {
+		fmt.Fprintf(&b, ", pruned %d", c.Pruned)
+	}
+	for d, n := range c.Drops {
+		if n > 0 {
+			fmt.Fprintf(&b, ", %s %d", Drop(d), n)
+		}
+	}
+	return b.String()
+}
+
+// Process handles frames that arrived on port in — an uplink (UplinkA,
+// UplinkB) or a vNIC — and appends what the IV sends to tx (port.Core).
+// now is not used: the IV keeps no timers. It returns the number of frames
+// consumed, fewer than len(frames) only when tx is full; it never
+// allocates.
+func (v *IV) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if in == UplinkA || in == UplinkB {
+		return v.downstream(&v.uplinks[in].c, frames, tx)
+	}
+	i := in - FirstVNIC
+	if i < 0 || i >= len(v.vnics) || !v.vnics[i].attached {
+		// Not ours: count on uplink A so the loss is visible.
+		v.uplinks[UplinkA].c.Drops[DropNoPort] += uint64(len(frames))
+		return len(frames)
+	}
+	return v.upstream(&v.vnics[i], frames, tx)
+}
+
+// upstream tags the frames of vNIC n and sends them up its active uplink.
+func (v *IV) upstream(n *vnic, frames []port.Frame, tx *port.Tx) int {
+	up := v.active(n.cfg.Fabric)
+	for i := range frames {
+		if !tx.Room(1, 0, 0) {
+			return i
+		}
+		f := &frames[i]
+		b := f.Bytes()
+		n.c.RxFrames++
+		n.c.RxBytes += uint64(len(b))
+		switch _, _, err := vntag.FindTag(b); err {
+		case vntag.ErrNoTag:
+		case nil:
+			n.c.Drops[DropInjected]++
+			continue
+		default:
+			n.c.Drops[DropMalformed]++
+			continue
+		}
+		if up < 0 {
+			n.c.Drops[DropNoUplink]++
+			continue
+		}
+		var out []byte
+		var err error
+		if v.mode == port.ETag {
+			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+		} else {
+			out, err = vntag.Push(f.Buf, f.Off, n.tag)
+		}
+		if err != nil {
+			n.c.Drops[DropMalformed]++
+			continue
+		}
+		setFrame(f, out)
+		tx.Send(up, *f)
+		c := &v.uplinks[up].c
+		c.TxFrames++
+		c.TxBytes += uint64(len(out))
+	}
+	return len(frames)
+}
+
+// setFrame makes f the frame out, a slice of f's buffer that Push or Pop
+// returned (it may start earlier or later and be longer).
+func setFrame(f *port.Frame, out []byte) {
+	off := cap(f.Buf) - cap(out)
+	f.Off = off
+	f.Buf = f.Buf[:off+len(out)]
+}
+
+// downstream pops the tag of frames that came down an uplink and delivers
+// them to vNICs.
+func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
+	for i := range frames {
+		f := &frames[i]
+		b := f.Bytes()
+		kind, off, err := vntag.FindTag(b)
+		if err != nil || kind != v.want {
+			uc.RxFrames++
+			uc.RxBytes += uint64(len(b))
+			if err == vntag.ErrShortBuffer {
+				uc.Drops[DropMalformed]++
+			} else {
+				uc.Drops[DropNoTag]++
+			}
+			continue
+		}
+		// Where the frame goes: one VIF, or a list less a pruned source.
+		var (
+			dst    uint32
+			list   *vlist
+			prune  uint32 // 0: none
+			listID uint32
+			isList bool
+		)
+		if kind == vntag.KindVNTag {
+			t := vntag.TagHeader(b[off : off+vntag.TagHeaderLen]).Tag()
+			if t.Direction() != vntag.FromBridge || t.Version() != 0 {
+				uc.RxFrames++
+				uc.RxBytes += uint64(len(b))
+				uc.Drops[DropBadTag]++
+				continue
+			}
+			if t.Looped() {
+				prune = uint32(t.SVIF())
+			}
+			if t.Pointer() {
+				isList, listID = true, uint32(t.DVIF())
+			} else {
+				dst = uint32(t.DVIF())
+			}
+		} else {
+			e := vntag.ETagHeader(b[off : off+vntag.ETagHeaderLen]).ETag()
+			prune = e.IngressECID()
+			if e.Multicast() {
+				isList, listID = true, e.Channel()
+			} else {
+				dst = e.ECID()
+			}
+		}
+		fanout := 1
+		if isList {
+			list = v.lists[listID]
+			if list != nil {
+				fanout = len(list.ports)
+			}
+		}
+		if !tx.Room(fanout, fanout-1, len(b)) {
+			if tx.Len() > 0 {
+				return i
+			}
+			uc.RxFrames++
+			uc.RxBytes += uint64(len(b))
+			uc.Drops[DropNoRoom]++
+			continue
+		}
+		uc.RxFrames++
+		uc.RxBytes += uint64(len(b))
+		if !isList {
+			p, ok := v.byVIF[dst]
+			switch {
+			case !ok:
+				uc.Drops[DropUnknownVIF]++
+				continue
+			case prune == dst:
+				n := &v.vnics[int(p)-FirstVNIC]
+				n.c.Drops[DropSourceVIF]++
+				continue
+			}
+			v.pop(f, kind)
+			v.deliver(tx, int(p), *f)
+			continue
+		}
+		if list == nil {
+			uc.Drops[DropUnknownList]++
+			continue
+		}
+		v.pop(f, kind)
+		frame := f.Bytes()
+		last := -1
+		for _, p := range list.ports {
+			n := &v.vnics[int(p)-FirstVNIC]
+			if prune != 0 && n.cfg.VIF == prune {
+				n.c.Pruned++
+				continue
+			}
+			if last >= 0 {
+				if c := tx.Copy(last, frame); c != nil {
+					v.count(last, len(frame))
+				}
+			}
+			last = int(p)
+		}
+		if last >= 0 {
+			v.deliver(tx, last, *f)
+		}
+	}
+	return len(frames)
+}
+
+// pop removes the link's tag from f and pads it to the minimum length.
+func (v *IV) pop(f *port.Frame, kind vntag.Kind) {
+	b := f.Bytes()
+	var out []byte
+	if kind == vntag.KindVNTag {
+		_, out, _ = vntag.Pop(b)
+	} else {
+		_, out, _ = vntag.PopETag(b)
+	}
+	if len(out) < vntag.MinFrameLen {
+		if padded, err := vntag.Pad(out); err == nil {
+			out = padded
+		}
+	}
+	setFrame(f, out)
+}
+
+func (v *IV) deliver(tx *port.Tx, p int, f port.Frame) {
+	tx.Send(p, f)
+	v.count(p, f.Len())
+}
+
+func (v *IV) count(p, n int) {
+	c := &v.vnics[p-FirstVNIC].c
+	c.TxFrames++
+	c.TxBytes += uint64(n)
+}

@@ -1,0 +1,160 @@
+package vis
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// rebuild recomputes the vif lists of IV port pi from its vEths' VLANs and
+// states, programs the new ones into the IV, switches the data path to
+// them and deletes the lists no longer used. Lists with the same members
+// and tagging are shared between VLANs (a trunk vEth in 4094 VLANs does not
+// cost 4094 lists). On an error from the IV the port keeps its previous
+// lists.
+func (s *VIS) rebuild(pi int) error {
+	vp := s.ports[pi]
+	if vp.kind != ivPort {
+		return nil
+	}
+	var union profile.VLANSet
+	for _, i := range vp.veths {
+		v := s.veths[i]
+		if !v.member() {
+			continue
+		}
+		if v.access {
+			union.Add(v.vlan)
+		} else {
+			union.Union(&v.allowed)
+		}
+	}
+	flood := make([][]floodSet, 4096)
+	used := map[string]uint32{}
+	fresh := map[uint32][]uint32{} // new lists to program
+	for vlan := uint16(profile.MinVLAN); vlan <= profile.MaxVLAN; vlan++ {
+		if !union.Contains(vlan) {
+			continue
+		}
+		var sets [2]floodSet // untagged, tagged
+		for _, i := range vp.veths {
+			v := s.veths[i]
+			if !v.member() {
+				continue
+			}
+			in, untagged := v.carries(vlan)
+			if !in {
+				continue
+			}
+			g := &sets[0]
+			if !untagged {
+				g = &sets[1]
+			}
+			g.members = append(g.members, i)
+			g.vifs = append(g.vifs, v.vif)
+		}
+		for t := range sets {
+			set := sets[t]
+			if len(set.members) == 0 {
+				continue
+			}
+			set.tagged = t == 1
+			key := listKey(set.tagged, set.vifs)
+			id, ok := used[key]
+			if !ok {
+				if id, ok = vp.listByID[key]; !ok {
+					var err error
+					if id, err = s.allocList(vp, used); err != nil {
+						return err
+					}
+					fresh[id] = set.vifs
+				}
+				used[key] = id
+			}
+			set.list = id
+			flood[vlan] = append(flood[vlan], set)
+		}
+	}
+	for id, vifs := range fresh {
+		if err := vp.lists.SetVIFList(id, vifs); err != nil {
+			return fmt.Errorf("%w: port %d (%s): list %d: %w", ErrLists, pi, vp.name, id, err)
+		}
+	}
+	for key, id := range vp.listByID {
+		if _, ok := used[key]; !ok {
+			// The IV may already have forgotten it; nothing depends on the
+			// answer.
+			_ = vp.lists.DeleteVIFList(id)
+		}
+	}
+	vp.listByID = used
+	vp.flood = flood
+	return nil
+}
+
+// listKey identifies a list by its tagging and members.
+func listKey(tagged bool, vifs []uint32) string {
+	sorted := slices.Clone(vifs)
+	slices.Sort(sorted)
+	b := make([]byte, 1, 1+4*len(sorted))
+	if tagged {
+		b[0] = 1
+	}
+	for _, v := range sorted {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	return string(b)
+}
+
+// allocList returns a list id of port vp not in use now nor in the new
+// assignment: a vif_list_id for VNTag, an E-channel with GRP 1 for E-Tag.
+func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
+	max := uint32(vntag.MaxDVIF)
+	if vp.mode == port.ETag {
+		max = vntag.MaxECID
+	}
+	inUse := make(map[uint32]bool, len(vp.listByID)+len(used))
+	for _, id := range vp.listByID {
+		inUse[id] = true
+	}
+	for _, id := range used {
+		inUse[id] = true
+	}
+	for tries := uint32(0); tries < max; tries++ {
+		n := vp.nextList
+		vp.nextList++
+		if vp.nextList > max {
+			vp.nextList = 1
+		}
+		id := n
+		if vp.mode == port.ETag {
+			id = iv.ETagList(1, n)
+		}
+		if !inUse[id] {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: port %s: no free vif list id", ErrLists, vp.name)
+}
+
+// FloodList returns the vif list that port p uses to flood frames of vlan
+// to its vEths that take them untagged (tagged=false) or tagged, with its
+// members' VIFs.
+func (s *VIS) FloodList(p int, vlan uint16, tagged bool) (list uint32, vifs []uint32, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p < 0 || p >= len(s.ports) || vlan > profile.MaxVLAN || s.ports[p].kind != ivPort {
+		return 0, nil, false
+	}
+	for _, set := range s.ports[p].flood[vlan] {
+		if set.tagged == tagged {
+			return set.list, slices.Clone(set.vifs), true
+		}
+	}
+	return 0, nil, false
+}

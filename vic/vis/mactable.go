@@ -1,0 +1,126 @@
+package vis
+
+// macTable is the VIS's forwarding database: (VLAN, MAC) → owner, with the
+// time each entry was last seen. It is an open-addressing hash table with
+// linear probing over 16-byte slots, four to a cache line, kept at most
+// half full, so that a lookup usually touches one cache line: a Go map of
+// 1M entries costs ~96 ns per lookup on this kind of machine
+// (../shared/style/perf-anchors.md), mostly cache and TLB misses, and the
+// VIS does two lookups per frame (learn the source, find the destination).
+// Process also touches the slots of a whole batch before it forwards any
+// frame (warm), so that the misses of different frames overlap.
+//
+// Deletion uses backward-shift, so there are no tombstones and lookups of
+// absent keys stop at the first empty slot.
+type macTable struct {
+	slots []macSlot
+	mask  uint64
+	shift uint
+	n     int // entries in use
+	max   int // most entries allowed
+}
+
+type macSlot struct {
+	key   uint64 // macKey; 0 = empty
+	owner uint32 // ownerVEth(i) or ownerUplink(p)
+	seen  uint32 // coarse time of the last frame from this MAC
+}
+
+// Owners: a vEth index, or an uplink's port number with the top bit set.
+const uplinkBit = 1 << 31
+
+func ownerUplink(p int) uint32 { return uplinkBit | uint32(p) }
+
+// timeShift converts nanoseconds to the coarse clock of macSlot.seen:
+// 2^24 ns ≈ 16.8 ms per tick, which wraps after about 2.3 years.
+const timeShift = 24
+
+func coarse(now int64) uint32 { return uint32(now >> timeShift) }
+
+// macKey packs a MAC and a VLAN into a non-zero key.
+func macKey(mac []byte, vlan uint16) uint64 {
+	_ = mac[5]
+	m := uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+	return 1<<63 | m<<12 | uint64(vlan&0xfff)
+}
+
+// keyMAC and keyVLAN unpack a key.
+func keyMAC(k uint64) [6]byte {
+	m := k >> 12
+	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
+
+func keyVLAN(k uint64) uint16 { return uint16(k & 0xfff) }
+
+func newMACTable(max int) *macTable {
+	if max < 16 {
+		max = 16
+	}
+	size := 32
+	for size < 2*max {
+		size <<= 1
+	}
+	shift := uint(64)
+	for s := size; s > 1; s >>= 1 {
+		shift--
+	}
+	return &macTable{slots: make([]macSlot, size), mask: uint64(size - 1), shift: shift, max: max}
+}
+
+func (t *macTable) home(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> t.shift }
+
+// find returns the slot of k, or -1.
+func (t *macTable) find(k uint64) int {
+	for i := t.home(k); ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.key == k {
+			return int(i)
+		}
+		if s.key == 0 {
+			return -1
+		}
+	}
+}
+
+// warm loads the home slot of k and returns its key, so that the cache
+// line is in flight before the frame is processed.
+func (t *macTable) warm(k uint64) uint64 { return t.slots[t.home(k)].key }
+
+// insert adds k, which must be absent, and returns its slot, or -1 when
+// the table is full.
+func (t *macTable) insert(k uint64, owner, seen uint32) int {
+	if t.n >= t.max {
+		return -1
+	}
+	i := t.home(k)
+	for t.slots[i].key != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = macSlot{key: k, owner: owner, seen: seen}
+	t.n++
+	return int(i)
+}
+
+// remove deletes the entry in slot i and shifts later entries of its
+// probe run back.
+func (t *macTable) remove(i int) {
+	j := uint64(i)
+	for {
+		t.slots[j] = macSlot{}
+		k := j
+		for {
+			k = (k + 1) & t.mask
+			if t.slots[k].key == 0 {
+				t.n--
+				return
+			}
+			h := t.home(t.slots[k].key)
+			// Move slot k to j if its home is not in (j, k] cyclically.
+			if (j < k && (h <= j || h > k)) || (j > k && h <= j && h > k) {
+				t.slots[j] = t.slots[k]
+				j = k
+				break
+			}
+		}
+	}
+}

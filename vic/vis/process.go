@@ -1,0 +1,518 @@
+package vis
+
+import (
+	"encoding/binary"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// output is one frame a flood sends.
+type output struct {
+	port     int
+	kind     outKind
+	veth     int32
+	set      *floodSet
+	untagged bool
+	mark     profile.Marking
+}
+
+type outKind uint8
+
+const (
+	outVEth outKind = iota
+	outList
+	outUplink
+)
+
+// Process handles frames that arrived on port in and appends what the VIS
+// sends to tx (port.Core). now is the time in nanoseconds, used for MAC
+// aging and policing. It returns the number of frames consumed, fewer
+// than len(frames) only when tx is full.
+func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in < 0 || in >= len(s.ports) {
+		return len(frames)
+	}
+	vp := s.ports[in]
+	if vp.kind == uplinkPort {
+		return s.fromUplink(in, vp, frames, now, tx)
+	}
+	if len(s.macs.slots) >= warmSlots {
+		s.warm(vp, frames)
+	}
+	return s.fromIV(in, vp, frames, now, tx)
+}
+
+// warmSlots is the table size from which Process warms the slots of a
+// batch first: 64Ki slots of 16 bytes are 1 MiB, twice this machine's L2.
+const warmSlots = 1 << 16
+
+// warm loads the MAC table slots the batch's frames will look up — the
+// source to learn, the destination to forward — before any frame is
+// processed. The loads are independent, so the CPU overlaps their cache
+// misses instead of taking them one after the other. The VLAN is guessed
+// from the vEth's access VLAN or the frame's 802.1Q tag; a wrong guess only
+// costs the warming.
+func (s *VIS) warm(vp *vport, frames []port.Frame) {
+	acc := s.sinkW
+	hl := vntag.TagLen
+	if vp.mode == port.ETag {
+		hl = vntag.ETagLen
+	}
+	for i := range frames {
+		b := frames[i].Bytes()
+		if len(b) < 12+hl+6 {
+			continue
+		}
+		var idx int32 = -1
+		if vp.mode == port.VNTag {
+			idx = vp.svif[binary.BigEndian.Uint16(b[16:])&vntag.MaxSVIF]
+		} else if x, ok := vp.ecid[uint32(b[19])<<12|uint32(binary.BigEndian.Uint16(b[16:]))&0xfff]; ok {
+			idx = x
+		}
+		if idx < 0 {
+			continue
+		}
+		v := s.veths[idx]
+		vlan := v.vlan
+		if binary.BigEndian.Uint16(b[12+hl:]) == vntag.EtherTypeDot1Q {
+			vlan = binary.BigEndian.Uint16(b[14+hl:]) & 0xfff
+		}
+		acc ^= s.macs.warm(macKey(b[6:12], vlan)) ^ s.macs.warm(macKey(b[0:6], vlan))
+	}
+	s.sinkW = acc
+}
+
+func (s *VIS) fromIV(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
+	hl := vntag.TagLen
+	if vp.mode == port.ETag {
+		hl = vntag.ETagLen
+	}
+	for i := range frames {
+		f := &frames[i]
+		b := f.Bytes()
+		if tx.Len() > 0 && !tx.Room(s.maxFanout, s.maxFanout, len(b)+4) {
+			return i
+		}
+		vp.c.RxFrames++
+		vp.c.RxBytes += uint64(len(b))
+		if len(b) < 12+hl+2 {
+			vp.c.Drops[DropMalformed]++
+			continue
+		}
+		if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vp.want {
+			vp.c.Drops[DropNoTag]++
+			continue
+		}
+		var idx int32 = -1
+		if vp.mode == port.VNTag {
+			t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
+			if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
+				vp.c.Drops[DropBadTag]++
+				continue
+			}
+			idx = vp.svif[t.SVIF()]
+		} else {
+			e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
+			if e.GRP() != 0 || e.IngressECID() != 0 {
+				vp.c.Drops[DropBadTag]++
+				continue
+			}
+			if x, ok := vp.ecid[e.ECID()]; ok {
+				idx = x
+			}
+		}
+		if idx < 0 {
+			vp.c.Drops[DropUnknownVIF]++
+			continue
+		}
+		v := s.veths[idx]
+		// Pop the tag: the frame is now as the VM sent it.
+		moveAddrs(b[hl:], b)
+		f.Off += hl
+		b = f.Bytes()
+		v.c.RxFrames++
+		v.c.RxBytes += uint64(len(b))
+		if !v.adminUp {
+			v.c.Drops[DropAdminDown]++
+			continue
+		}
+		s.fr.Load(profile.In, b)
+		vd := v.pv.Evaluate(&s.fr, now)
+		if vd.Drop != profile.DropNone {
+			v.c.Drops[vd.Drop]++
+			if vd.Drop == profile.DropErrDisabled && !v.errDis {
+				v.errDis = true
+				s.refresh(v)
+			}
+			continue
+		}
+		pcp := ingressPCP(b, vd.Mark)
+		if vd.Mark.SetDSCP {
+			setDSCP(b, vd.Mark.DSCP)
+		}
+		s.learn(b[6:12], vd.VLAN, uint32(idx), v, now)
+		s.forward(in, idx, uint32(idx), f, vd.VLAN, pcp, now, tx)
+	}
+	return len(frames)
+}
+
+func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
+	for i := range frames {
+		f := &frames[i]
+		b := f.Bytes()
+		if tx.Len() > 0 && !tx.Room(s.maxFanout, s.maxFanout, len(b)+4) {
+			return i
+		}
+		vp.c.RxFrames++
+		vp.c.RxBytes += uint64(len(b))
+		switch _, _, err := vntag.FindTag(b); err {
+		case vntag.ErrNoTag:
+		case nil:
+			vp.c.Drops[DropBadTag]++
+			continue
+		default:
+			vp.c.Drops[DropMalformed]++
+			continue
+		}
+		vlan := s.cfg.UplinkNativeVLAN
+		if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
+			if vid := binary.BigEndian.Uint16(b[14:]) & 0xfff; vid != 0 {
+				vlan = vid
+			}
+		}
+		if vlan > profile.MaxVLAN {
+			vp.c.Drops[DropVLAN]++
+			continue
+		}
+		owner := ownerUplink(in)
+		s.learn(b[6:12], vlan, owner, nil, now)
+		s.forward(in, -1, owner, f, vlan, ingressPCP(b, profile.Marking{}), now, tx)
+	}
+	return len(frames)
+}
+
+// learn records that src was seen on owner (vEth v, or an uplink when v is
+// nil) in vlan.
+func (s *VIS) learn(src []byte, vlan uint16, owner uint32, v *veth, now int64) {
+	if src[0]&1 != 0 {
+		return // a group address is never a source
+	}
+	k := macKey(src, vlan)
+	tick := coarse(now)
+	t := s.macs
+	if j := t.find(k); j >= 0 {
+		sl := &t.slots[j]
+		if sl.owner != owner {
+			if v != nil && s.cfg.MACLimit > 0 && v.macs >= s.cfg.MACLimit {
+				v.c.LearnRefused++
+				return
+			}
+			s.unown(sl.owner)
+			sl.owner = owner
+			if v != nil {
+				v.macs++
+			}
+			s.moves++
+		}
+		if sl.seen != tick {
+			sl.seen = tick
+		}
+		return
+	}
+	if v != nil && s.cfg.MACLimit > 0 && v.macs >= s.cfg.MACLimit {
+		v.c.LearnRefused++
+		return
+	}
+	if t.insert(k, owner, tick) < 0 {
+		if v != nil {
+			v.c.LearnRefused++
+		}
+		return
+	}
+	if v != nil {
+		v.macs++
+	}
+}
+
+// forward sends frame f, which arrived on port in from srcOwner (vEth
+// index src, or -1 for an uplink), in vlan.
+func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+	b := f.Bytes()
+	if b[0]&1 == 0 {
+		t := s.macs
+		if j := t.find(macKey(b[0:6], vlan)); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
+			owner := t.slots[j].owner
+			switch {
+			case owner == srcOwner:
+				s.drop(in, src, DropSelf)
+			case owner&uplinkBit != 0:
+				if src < 0 {
+					s.drop(in, src, DropUplinkToUplink)
+					return
+				}
+				s.emit(tx, output{port: int(owner &^ uplinkBit), kind: outUplink}, f, true, src, vlan, pcp)
+			default:
+				o, ok := s.toVEth(int32(owner), b, vlan, now)
+				if ok {
+					s.emit(tx, o, f, true, src, vlan, pcp)
+				}
+			}
+			return
+		}
+	}
+	s.flood(in, src, f, vlan, pcp, now, tx)
+}
+
+func (s *VIS) drop(in int, src int32, d Drop) {
+	if src >= 0 {
+		s.veths[src].c.Drops[d]++
+	} else {
+		s.ports[in].c.Drops[d]++
+	}
+}
+
+// toVEth decides whether frame b may go to vEth d in vlan, evaluating its
+// outbound policy when it has one, and returns the output.
+func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64) (output, bool) {
+	v := s.veths[d]
+	o := output{port: v.port, kind: outVEth, veth: d}
+	if !v.adminUp {
+		v.c.Drops[DropAdminDown]++
+		return o, false
+	}
+	in, untagged := v.carries(vlan)
+	if !v.fastOut {
+		s.fr.Load(profile.Out, b)
+		s.fr.VLAN = vlan
+		vd := v.pv.Evaluate(&s.fr, now)
+		if vd.Drop != profile.DropNone {
+			v.c.Drops[vd.Drop]++
+			return o, false
+		}
+		in, untagged, o.mark = true, vd.Untagged, vd.Mark
+	}
+	if !in {
+		v.c.Drops[DropVLAN]++
+		return o, false
+	}
+	o.untagged = untagged
+	return o, true
+}
+
+// flood sends f to every IV port through its vif list for vlan (or as
+// unicast copies to the members whose outbound policy must be evaluated),
+// and out of every uplink but the one it came from; frames from an uplink
+// go to no other uplink.
+func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+	b := f.Bytes()
+	outs := s.outs[:0]
+	for pi, p := range s.ports {
+		if p.kind == uplinkPort {
+			if src >= 0 {
+				outs = append(outs, output{port: pi, kind: outUplink})
+			}
+			continue
+		}
+		sets := p.flood[vlan]
+		for si := range sets {
+			set := &sets[si]
+			if len(set.members) == 1 && set.members[0] == src {
+				continue
+			}
+			fast := true
+			for _, m := range set.members {
+				if !s.veths[m].fastOut {
+					fast = false
+					break
+				}
+			}
+			if fast {
+				outs = append(outs, output{port: pi, kind: outList, set: set})
+				continue
+			}
+			for _, m := range set.members {
+				if m == src {
+					continue
+				}
+				if o, ok := s.toVEth(m, b, vlan, now); ok {
+					outs = append(outs, o)
+				}
+			}
+		}
+	}
+	s.outs = outs
+	if len(outs) == 0 {
+		return
+	}
+	for _, o := range outs[:len(outs)-1] {
+		c := tx.Copy(o.port, b)
+		if c == nil {
+			s.drop(in, src, DropNoRoom)
+			continue
+		}
+		s.emit(tx, o, c, false, src, vlan, pcp)
+	}
+	s.emit(tx, outs[len(outs)-1], f, true, src, vlan, pcp)
+}
+
+// emit rewrites fr for output o — VLAN tag, padding, NIV tag — and, when
+// send is set, appends it to tx (a copy from tx.Copy is already there).
+func (s *VIS) emit(tx *port.Tx, o output, fr *port.Frame, send bool, src int32, vlan uint16, pcp uint8) {
+	if o.mark.SetDSCP {
+		setDSCP(fr.Bytes(), o.mark.DSCP)
+	}
+	if o.mark.SetCoS {
+		pcp = o.mark.CoS
+	}
+	vp := s.ports[o.port]
+	switch o.kind {
+	case outUplink:
+		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pcp)
+		pad(fr)
+	case outVEth:
+		v := s.veths[o.veth]
+		setVLAN(fr, !o.untagged, vlan, pcp)
+		pad(fr)
+		v.c.TxFrames++
+		v.c.TxBytes += uint64(fr.Len())
+		var out []byte
+		if vp.mode == port.ETag {
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, v.etag)
+		} else {
+			out, _ = vntag.Push(fr.Buf, fr.Off, v.tag)
+		}
+		setFrame(fr, out)
+	case outList:
+		setVLAN(fr, o.set.tagged, vlan, pcp)
+		pad(fr)
+		n := uint64(fr.Len())
+		var prune uint32
+		if src >= 0 && s.veths[src].port == o.port {
+			prune = s.veths[src].vif
+		}
+		for _, m := range o.set.members {
+			if m != src {
+				c := &s.veths[m].c
+				c.TxFrames++
+				c.TxBytes += n
+			}
+		}
+		var out []byte
+		if vp.mode == port.ETag {
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, listETag(o.set.list, prune))
+		} else {
+			out, _ = vntag.Push(fr.Buf, fr.Off, listTag(o.set.list, prune))
+		}
+		setFrame(fr, out)
+	}
+	vp.c.TxFrames++
+	vp.c.TxBytes += uint64(fr.Len())
+	if send {
+		tx.Send(o.port, *fr)
+	}
+}
+
+// listTag returns the VNTag of a flooded frame: d=1, p=1, dvif_id = the
+// vif_list_id, and l=1 with svif_id = the source to prune, if any.
+func listTag(list, prune uint32) vntag.Tag {
+	w := uint32(1)<<31 | 1<<30 | (list&vntag.MaxDVIF)<<16
+	if prune != 0 {
+		w |= 1<<15 | prune&vntag.MaxSVIF
+	}
+	return vntag.TagFromWord(w, 0)
+}
+
+// listETag returns the E-Tag of a flooded frame: the E-channel list
+// (GRP<<20 | E-CID) and Ingress_E-CID = the source to prune, or 0. The
+// E-TCI, high to low: E-PCP, E-DEI, Ingress_E-CID_base | Re-, GRP,
+// E-CID_base | Ingress_E-CID_ext | E-CID_ext.
+func listETag(list, prune uint32) vntag.ETag {
+	tci := uint64(prune&0xfff)<<32 | uint64(list>>20&3)<<28 | uint64(list&0xfff)<<16 |
+		uint64(prune>>12&0xff)<<8 | uint64(list>>12&0xff)
+	return vntag.ETagFromWord(tci, 0)
+}
+
+// ingressPCP returns the priority a frame leaves with: the marking's CoS,
+// else its own 802.1Q PCP, else 0.
+func ingressPCP(b []byte, m profile.Marking) uint8 {
+	if m.SetCoS {
+		return m.CoS
+	}
+	if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q && len(b) >= 16 {
+		return b[14] >> 5
+	}
+	return 0
+}
+
+// setVLAN makes fr carry an 802.1Q tag with vlan and pcp (tagged) or no
+// tag, moving only the MAC addresses.
+func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pcp uint8) {
+	b := fr.Bytes()
+	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
+	switch {
+	case has && !tagged:
+		moveAddrs(b[4:], b)
+		fr.Off += 4
+	case !has && tagged && fr.Off >= 4:
+		fr.Off -= 4
+		nb := fr.Bytes()
+		moveAddrs(nb, nb[4:])
+		binary.BigEndian.PutUint16(nb[12:], vntag.EtherTypeDot1Q)
+		binary.BigEndian.PutUint16(nb[14:], uint16(pcp&7)<<13|vlan&0xfff)
+	case has && tagged:
+		tci := binary.BigEndian.Uint16(b[14:])
+		binary.BigEndian.PutUint16(b[14:], uint16(pcp&7)<<13|tci&0x1000|vlan&0xfff)
+	}
+}
+
+// setDSCP rewrites the DSCP of an IPv4 frame (with at most one 802.1Q tag)
+// and updates the header checksum incrementally (RFC 1624).
+func setDSCP(b []byte, dscp uint8) {
+	off := 14
+	et := binary.BigEndian.Uint16(b[12:])
+	if et == vntag.EtherTypeDot1Q && len(b) >= 18 {
+		et, off = binary.BigEndian.Uint16(b[16:]), 18
+	}
+	if et != 0x0800 || len(b) < off+20 || b[off]>>4 != 4 {
+		return
+	}
+	old := binary.BigEndian.Uint16(b[off:])
+	b[off+1] = dscp<<2 | b[off+1]&3
+	nw := binary.BigEndian.Uint16(b[off:])
+	sum := uint32(^binary.BigEndian.Uint16(b[off+10:])) + uint32(^old) + uint32(nw)
+	sum = sum&0xffff + sum>>16
+	sum = sum&0xffff + sum>>16
+	binary.BigEndian.PutUint16(b[off+10:], ^uint16(sum))
+}
+
+// pad zero-fills a frame shorter than 60 bytes up to 60 within its
+// buffer's capacity.
+func pad(fr *port.Frame) {
+	if fr.Len() >= vntag.MinFrameLen {
+		return
+	}
+	if out, err := vntag.Pad(fr.Bytes()); err == nil {
+		setFrame(fr, out)
+	}
+}
+
+// setFrame makes fr the frame out, a slice of fr's buffer.
+func setFrame(fr *port.Frame, out []byte) {
+	off := cap(fr.Buf) - cap(out)
+	fr.Off = off
+	fr.Buf = fr.Buf[:off+len(out)]
+}
+
+// moveAddrs copies the 12 MAC address bytes of src to dst, which may
+// overlap it: both loads come before the stores.
+func moveAddrs(dst, src []byte) {
+	_, _ = dst[11], src[11]
+	lo := binary.NativeEndian.Uint64(src)
+	hi := binary.NativeEndian.Uint32(src[8:])
+	binary.NativeEndian.PutUint64(dst, lo)
+	binary.NativeEndian.PutUint32(dst[8:], hi)
+}

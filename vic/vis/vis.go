@@ -1,0 +1,556 @@
+// Package vis is the data plane of a virtual interface switch (VIS): the
+// controlling bridge that gives every VM vNIC its own virtual Ethernet
+// port (vEth), reached through an interface virtualizer (package iv) by a
+// VNTag or an IEEE 802.1BR E-Tag on the link between them.
+//
+// # Ports and vEths
+//
+// A VIS has IV ports, each toward one IV in VNTag or E-Tag mode, and plain
+// Ethernet uplinks, 802.1Q trunks toward the rest of the network. A vEth is
+// bound to (IV port, VIF): the VIF is the svif_id (VNTag) or E-CID (E-Tag)
+// the IV puts on the vNIC's frames. A frame whose VIF is not bound on the
+// port it arrived on is dropped and counted (DropUnknownVIF): a VM behind
+// one IV cannot claim a vEth behind another.
+//
+// Each vEth carries the compiled policy of its port-profile from a
+// profile.Store and follows every change of it live: VLAN assignment and
+// filtering, mac and ip access-groups, CoS/DSCP marking, policing and port
+// security are applied by profile.VEth.Evaluate, in (from the VM) on every
+// frame and out (toward the VM) on every frame whose destination vEth has
+// an outbound access-group or service-policy. A vEth can be shut (admin
+// down) without touching its profile.
+//
+// # Forwarding
+//
+// MAC addresses are learned per VLAN (bridge domain) with aging, moves and
+// a per-vEth limit. Known unicast goes to the destination's vEth with d=1
+// and dvif_id = its VIF (E-Tag: its E-CID) — out of the port the frame came
+// in on when the destination sits behind the same IV (hairpin), the
+// exception to IEEE 802.1D that NIV exists for — or to the uplink the MAC
+// was learned on. Unknown unicast, broadcast and multicast go as one frame
+// per IV port, addressed to a vif list (p=1; E-Tag GRP=1) holding the
+// port's vEths in that VLAN, with l=1 and svif_id = the source (E-Tag:
+// Ingress_E-CID) when the source sits behind that port so that the IV
+// prunes it; and once out of every plain uplink. The VIS allocates the
+// lists and programs each IV through iv.ListProgrammer. Frames from an
+// uplink never go out of another uplink (end-host mode: no loops without
+// spanning tree).
+//
+// # Processing and counters
+//
+// Process handles a batch of frames from one port synchronously, with the
+// time passed in, and appends its output to a port.Tx: a VIS is a
+// port.Core. Steady-state processing does not allocate. Every vEth has
+// counters like "show interface vethernet": frames and bytes each way and
+// drops by reason (Counters, ShowInterface).
+package vis
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// Errors of the configuration methods.
+var (
+	// ErrConfig is returned by New for a configuration without a store or
+	// with a value out of range.
+	ErrConfig = errors.New("vis: bad configuration")
+	// ErrVIF is returned for a VIF outside the port's mode (VNTag 1-4095,
+	// E-Tag 1-0xFFFFF), or already bound on that port.
+	ErrVIF = errors.New("vis: bad VIF")
+	// ErrExists is returned when a vEth is added twice.
+	ErrExists = errors.New("vis: vEth already exists")
+	// ErrNotFound is returned for a vEth or port the VIS does not have.
+	ErrNotFound = errors.New("vis: not found")
+	// ErrPortKind is returned when a vEth is put on an uplink.
+	ErrPortKind = errors.New("vis: not an IV port")
+	// ErrLists is returned when a port runs out of vif list ids, or its IV
+	// refuses a list; it wraps the IV's error.
+	ErrLists = errors.New("vis: vif list programming failed")
+)
+
+// Config configures a VIS.
+type Config struct {
+	// Store holds the port-profiles and the bindings of vEths to them.
+	Store profile.Store
+	// MACTableSize is the most MAC addresses learned at once (default
+	// 65,536).
+	MACTableSize int
+	// AgingTime is how long a learned MAC stays without a frame from it
+	// (default 300 s, as mac address-table aging-time).
+	AgingTime time.Duration
+	// MACLimit is the most MACs one vEth may have learned at once; 0 means
+	// no limit but the table's. Beyond it new addresses are not learned
+	// (counted in Counters.LearnRefused); their frames are still forwarded.
+	MACLimit int
+	// UplinkNativeVLAN is the VLAN of untagged frames on plain uplinks,
+	// which also leaves them untagged (default 1).
+	UplinkNativeVLAN uint16
+}
+
+// VIS is a virtual interface switch's forwarding core. Its methods are
+// safe for concurrent use; Process holds the VIS's lock for one batch.
+type VIS struct {
+	mu     sync.Mutex
+	cfg    Config
+	ports  []*vport
+	veths  []*veth // by index; nil once removed
+	byID   map[profile.VEthID]int32
+	macs   *macTable
+	aging  uint32 // in coarse ticks
+	cancel func()
+
+	maxFanout int // most frames one input frame can become
+	moves     uint64
+
+	// Scratch of the data path, kept here so that it does not escape per
+	// frame.
+	fr    profile.Frame
+	outs  []output
+	keys  []uint64
+	sinkW uint64
+}
+
+// portKind tells IV ports from plain uplinks.
+type portKind uint8
+
+const (
+	ivPort portKind = iota
+	uplinkPort
+)
+
+type vport struct {
+	kind  portKind
+	mode  port.TagMode
+	want  vntag.Kind
+	lists iv.ListProgrammer
+	name  string
+
+	svif  []int32          // VNTag: svif_id → vEth index, -1 if none
+	ecid  map[uint32]int32 // E-Tag: E-CID → vEth index
+	veths []int32          // vEths bound here
+
+	flood    [][]floodSet      // by VLAN
+	listByID map[string]uint32 // membership key → list id
+	nextList uint32
+
+	c PortCounters
+}
+
+// floodSet is one vif list of an IV port for one VLAN: the vEths that get
+// a flooded frame of that VLAN with the same tagging.
+type floodSet struct {
+	list    uint32
+	tagged  bool
+	members []int32
+	vifs    []uint32
+}
+
+type veth struct {
+	id      profile.VEthID
+	port    int
+	vif     uint32
+	pv      profile.VEth
+	adminUp bool
+	rev     uint64 // store revision of the policy applied
+	profile string
+
+	// Cached from the policy, refreshed on every change.
+	up         bool // bound to a policy that is not down
+	fastOut    bool // up, and nothing to evaluate toward the VM
+	outTrivial bool // no out access-group or service-policy
+	errDis     bool // port security err-disabled the vEth
+	access     bool
+	vlan       uint16 // access VLAN
+	native     uint16
+	allowed    profile.VLANSet
+
+	tag  vntag.Tag  // downstream unicast tag
+	etag vntag.ETag // downstream unicast E-Tag
+	macs int        // MACs learned
+	c    Counters
+}
+
+// carries reports whether the vEth is in vlan, and whether frames of that
+// VLAN leave toward it untagged.
+func (v *veth) carries(vlan uint16) (in, untagged bool) {
+	if v.access {
+		return vlan == v.vlan, true
+	}
+	return vlan != 0 && v.allowed.Contains(vlan), vlan == v.native
+}
+
+// member reports whether flooded frames may go to the vEth through a vif
+// list without evaluating its outbound policy.
+func (v *veth) member() bool { return v.adminUp && v.up }
+
+// New returns a VIS following the profiles of cfg.Store. Call Close to
+// stop following them.
+func New(cfg Config) (*VIS, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: no profile store", ErrConfig)
+	}
+	if cfg.MACTableSize <= 0 {
+		cfg.MACTableSize = 65536
+	}
+	if cfg.AgingTime <= 0 {
+		cfg.AgingTime = 300 * time.Second
+	}
+	if cfg.UplinkNativeVLAN == 0 {
+		cfg.UplinkNativeVLAN = 1
+	}
+	if cfg.UplinkNativeVLAN > profile.MaxVLAN || cfg.MACLimit < 0 {
+		return nil, fmt.Errorf("%w: native VLAN %d, MAC limit %d", ErrConfig, cfg.UplinkNativeVLAN, cfg.MACLimit)
+	}
+	s := &VIS{
+		cfg:   cfg,
+		byID:  map[profile.VEthID]int32{},
+		macs:  newMACTable(cfg.MACTableSize),
+		aging: uint32(cfg.AgingTime.Nanoseconds() >> timeShift),
+		outs:  make([]output, 0, 64),
+		keys:  make([]uint64, 0, 256),
+	}
+	if s.aging == 0 {
+		s.aging = 1
+	}
+	s.cancel = cfg.Store.Subscribe(s.onBatch)
+	return s, nil
+}
+
+// Close stops following the profile store.
+func (s *VIS) Close() { s.cancel() }
+
+// AddIVPort adds a port toward an IV that speaks mode, programmed through
+// lists, and returns its port number.
+func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer) (int, error) {
+	if lists == nil {
+		return 0, fmt.Errorf("%w: IV port %q without a ListProgrammer", ErrConfig, name)
+	}
+	p := &vport{kind: ivPort, mode: mode, lists: lists, name: name, want: vntag.KindVNTag,
+		flood: make([][]floodSet, 4096), listByID: map[string]uint32{}, nextList: 1}
+	if mode == port.ETag {
+		p.want = vntag.KindETag
+		p.ecid = map[uint32]int32{}
+	} else {
+		p.svif = slices.Repeat([]int32{-1}, vntag.MaxSVIF+1)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ports = append(s.ports, p)
+	s.updateFanout()
+	return len(s.ports) - 1, nil
+}
+
+// AddUplink adds a plain Ethernet uplink and returns its port number.
+func (s *VIS) AddUplink(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ports = append(s.ports, &vport{kind: uplinkPort, name: name})
+	s.updateFanout()
+	return len(s.ports) - 1
+}
+
+// updateFanout recomputes the most frames one input can become: a copy
+// for every vEth (when a flood falls back to unicast copies) and uplink.
+func (s *VIS) updateFanout() {
+	n := 1
+	for _, p := range s.ports {
+		if p.kind == uplinkPort {
+			n++
+		} else {
+			n += len(p.veths) + 1
+		}
+	}
+	s.maxFanout = n
+}
+
+// AddVEth creates vEth id, bound to VIF vif on IV port p, admin up. Its
+// policy is the one the store has for id (none yet: every frame is dropped
+// with DropNoPolicy until the vEth is bound to a profile).
+func (s *VIS) AddVEth(id profile.VEthID, p int, vif uint32) error {
+	snap := s.cfg.Store.Snapshot() // outside s.mu: the store calls onBatch under its own lock
+	s.mu.Lock()
+	err := s.addVEth(id, p, vif, snap)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// A commit between the snapshot and the insertion was not delivered
+	// to this vEth; one after the insertion was. Catch the first kind.
+	snap = s.cfg.Store.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.byID[id]; ok && snap.Revision > s.veths[i].rev {
+		s.setPolicy(i, snap.Policy(id), snap.Revision)
+		return s.rebuild(s.veths[i].port)
+	}
+	return nil
+}
+
+func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State) error {
+	if _, ok := s.byID[id]; ok {
+		return fmt.Errorf("%w: %v", ErrExists, id)
+	}
+	if p < 0 || p >= len(s.ports) {
+		return fmt.Errorf("%w: port %d", ErrNotFound, p)
+	}
+	vp := s.ports[p]
+	if vp.kind != ivPort {
+		return fmt.Errorf("%w: port %d (%s)", ErrPortKind, p, vp.name)
+	}
+	v := &veth{id: id, port: p, vif: vif, adminUp: true}
+	if vp.mode == port.ETag {
+		if vif == 0 || vif > vntag.MaxECID {
+			return fmt.Errorf("%w: E-CID %d (1-%d)", ErrVIF, vif, vntag.MaxECID)
+		}
+		if _, ok := vp.ecid[vif]; ok {
+			return fmt.Errorf("%w: E-CID %d already bound on port %d", ErrVIF, vif, p)
+		}
+		v.etag, _ = vntag.ETagForECID(vif)
+	} else {
+		if vif == 0 || vif > vntag.MaxSVIF {
+			return fmt.Errorf("%w: svif %d (1-%d)", ErrVIF, vif, vntag.MaxSVIF)
+		}
+		if vp.svif[vif] >= 0 {
+			return fmt.Errorf("%w: svif %d already bound on port %d", ErrVIF, vif, p)
+		}
+		v.tag, _ = vntag.Downstream(uint16(vif))
+	}
+	idx := int32(len(s.veths))
+	for i, x := range s.veths {
+		if x == nil {
+			idx = int32(i)
+			break
+		}
+	}
+	if int(idx) == len(s.veths) {
+		s.veths = append(s.veths, v)
+	} else {
+		s.veths[idx] = v
+	}
+	s.byID[id] = idx
+	if vp.mode == port.ETag {
+		vp.ecid[vif] = idx
+	} else {
+		vp.svif[vif] = idx
+	}
+	vp.veths = append(vp.veths, idx)
+	s.updateFanout()
+	s.setPolicy(idx, snap.Policy(id), snap.Revision)
+	return s.rebuild(p)
+}
+
+// RemoveVEth deletes vEth id: its VIF is unbound and its MACs forgotten.
+func (s *VIS) RemoveVEth(id profile.VEthID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	}
+	v := s.veths[i]
+	vp := s.ports[v.port]
+	if vp.mode == port.ETag {
+		delete(vp.ecid, v.vif)
+	} else {
+		vp.svif[v.vif] = -1
+	}
+	vp.veths = slices.DeleteFunc(vp.veths, func(x int32) bool { return x == i })
+	s.flushOwner(uint32(i))
+	delete(s.byID, id)
+	s.veths[i] = nil
+	s.updateFanout()
+	return s.rebuild(v.port)
+}
+
+// SetAdminUp brings vEth id up or shuts it (shutdown / no shutdown on the
+// interface): a vEth that is down drops every frame from and to it
+// (DropAdminDown) and leaves the vif lists; its MACs are forgotten.
+func (s *VIS) SetAdminUp(id profile.VEthID, up bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	}
+	v := s.veths[i]
+	if v.adminUp == up {
+		return nil
+	}
+	v.adminUp = up
+	if !up {
+		s.flushOwner(uint32(i))
+	}
+	s.refresh(v)
+	return s.rebuild(v.port)
+}
+
+// Recover clears a port-security err-disabled state of vEth id (like
+// shut / no shut after violation shutdown).
+func (s *VIS) Recover(id profile.VEthID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byID[id]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	}
+	v := s.veths[i]
+	v.pv.Recover()
+	v.errDis = false
+	s.refresh(v)
+	return nil
+}
+
+// onBatch applies the store's new policies.
+func (s *VIS) onBatch(b profile.Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dirty := map[int]bool{}
+	for _, u := range b.Updates {
+		i, ok := s.byID[u.VEth]
+		if !ok || b.Revision <= s.veths[i].rev {
+			continue
+		}
+		if s.setPolicy(i, u.Policy, b.Revision) {
+			dirty[s.veths[i].port] = true
+		}
+	}
+	for p := range dirty {
+		// A failure is counted on the port; the lists keep their last
+		// programmed state.
+		if err := s.rebuild(p); err != nil {
+			s.ports[p].c.ListErrors++
+		}
+	}
+}
+
+// setPolicy gives vEth i policy p (nil: unbound) from revision rev and
+// reports whether its VLAN membership or state changed.
+func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
+	v := s.veths[i]
+	v.rev = rev
+	v.pv.SetPolicy(p)
+	oldUp, oldAccess, oldVLAN, oldNative, oldAllowed := v.up, v.access, v.vlan, v.native, v.allowed
+	v.profile = ""
+	v.up = p != nil && p.Down() == profile.DropNone
+	v.errDis = false
+	v.outTrivial = false
+	if p != nil {
+		v.profile = p.Profile()
+		st := p.Settings()
+		v.access = st.Mode == profile.Access
+		v.vlan, v.native, v.allowed = st.AccessVLAN, st.NativeVLAN, st.AllowedVLANs
+		v.outTrivial = st.IPAccessGroup[profile.Out] == "" && st.MACAccessGroup[profile.Out] == "" && st.ServicePolicy[profile.Out] == ""
+	}
+	s.refresh(v)
+	changed := oldUp != v.up || oldAccess != v.access || oldVLAN != v.vlan || oldNative != v.native || oldAllowed != v.allowed
+	if changed {
+		s.flushOwner(uint32(i))
+	}
+	return changed
+}
+
+// refresh recomputes what the data path reads of v's state.
+func (s *VIS) refresh(v *veth) {
+	v.fastOut = v.adminUp && v.up && !v.errDis && v.outTrivial
+}
+
+// flushOwner forgets every MAC learned on owner.
+func (s *VIS) flushOwner(owner uint32) {
+	t := s.macs
+	for i := 0; i < len(t.slots); {
+		if t.slots[i].key != 0 && t.slots[i].owner == owner {
+			t.remove(i) // the next entry may have moved into slot i
+			continue
+		}
+		i++
+	}
+	if owner&uplinkBit == 0 && int(owner) < len(s.veths) && s.veths[owner] != nil {
+		s.veths[owner].macs = 0
+	}
+}
+
+// Age forgets the MACs not seen for the aging time before now and returns
+// how many. Lookups already ignore expired entries; Age frees their slots.
+func (s *VIS) Age(now int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.macs
+	tick := coarse(now)
+	n := 0
+	for i := 0; i < len(t.slots); {
+		sl := &t.slots[i]
+		if sl.key != 0 && tick-sl.seen > s.aging {
+			s.unown(sl.owner)
+			t.remove(i)
+			n++
+			continue
+		}
+		i++
+	}
+	return n
+}
+
+func (s *VIS) unown(owner uint32) {
+	if owner&uplinkBit == 0 {
+		if v := s.veths[owner]; v != nil && v.macs > 0 {
+			v.macs--
+		}
+	}
+}
+
+// MAC is one entry of the MAC address table.
+type MAC struct {
+	VLAN uint16
+	Addr [6]byte
+	// VEth is the vEth the address was learned on, or 0 for an uplink.
+	VEth profile.VEthID
+	// Port is the port the address is reached through.
+	Port int
+	// Age is the time since the last frame from the address.
+	Age time.Duration
+}
+
+// MACs returns the MAC address table at time now, sorted by VLAN and
+// address ("show mac address-table").
+func (s *VIS) MACs(now int64) []MAC {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []MAC
+	tick := coarse(now)
+	for _, sl := range s.macs.slots {
+		if sl.key == 0 || tick-sl.seen > s.aging {
+			continue
+		}
+		m := MAC{VLAN: keyVLAN(sl.key), Addr: keyMAC(sl.key), Age: time.Duration(int64(tick-sl.seen) << timeShift)}
+		if sl.owner&uplinkBit != 0 {
+			m.Port = int(sl.owner &^ uplinkBit)
+		} else if v := s.veths[sl.owner]; v != nil {
+			m.VEth, m.Port = v.id, v.port
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b MAC) int {
+		if a.VLAN != b.VLAN {
+			return int(a.VLAN) - int(b.VLAN)
+		}
+		return slices.Compare(a.Addr[:], b.Addr[:])
+	})
+	return out
+}
+
+// Moves returns how many times a learned MAC moved to another vEth or
+// uplink.
+func (s *VIS) Moves() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.moves
+}

@@ -24,19 +24,32 @@ type Mem struct {
 }
 
 type memQueue struct {
-	q    chan []byte // filled buffers, in order
-	free chan []byte // empty buffers
-	done chan struct{}
-	once sync.Once
+	q     chan []byte // filled buffers, in order
+	free  chan []byte // empty buffers
+	done  chan struct{}
+	once  sync.Once
+	made  atomic.Int64 // buffers allocated so far, at most depth
+	depth int64
 }
 
 func newMemQueue(depth int) *memQueue {
-	m := &memQueue{q: make(chan []byte, depth), free: make(chan []byte, depth), done: make(chan struct{})}
-	mem := make([]byte, depth*MaxFrameLen)
-	for i := 0; i < depth; i++ {
-		m.free <- mem[i*MaxFrameLen : (i+1)*MaxFrameLen : (i+1)*MaxFrameLen]
+	return &memQueue{q: make(chan []byte, depth), free: make(chan []byte, depth), done: make(chan struct{}), depth: int64(depth)}
+}
+
+// get returns an empty buffer, allocating one while fewer than depth
+// exist (so a pair costs memory only for the frames it queues), or nil
+// when the queue is full.
+func (m *memQueue) get() []byte {
+	select {
+	case buf := <-m.free:
+		return buf
+	default:
 	}
-	return m
+	if m.made.Add(1) <= m.depth {
+		return make([]byte, MaxFrameLen)
+	}
+	m.made.Add(-1)
+	return nil
 }
 
 func (m *memQueue) close() { m.once.Do(func() { close(m.done) }) }
@@ -108,10 +121,14 @@ func (m *Mem) drain(b *Batch) {
 }
 
 func (m *Mem) take(b *Batch, buf []byte) {
-	n := copy(b.readBuf(b.N), buf)
-	b.set(b.N, n)
-	b.N++
-	m.stats.rx(n)
+	if len(buf) > b.maxLen {
+		m.stats.rxDropped.Add(1)
+	} else {
+		n := copy(b.readBuf(b.N), buf)
+		b.set(b.N, n)
+		b.N++
+		m.stats.rx(n)
+	}
 	m.rx.free <- buf[:cap(buf)]
 }
 
@@ -131,12 +148,10 @@ func (m *Mem) Write(frames []Frame) (int, error) {
 			m.stats.txDropped.Add(1)
 			return i, fmt.Errorf("port %s: write %d bytes: %w", m.name, len(b), ErrTooLong)
 		}
-		select {
-		case buf := <-m.tx.free:
-			buf = buf[:copy(buf, b)]
-			m.tx.q <- buf
+		if buf := m.tx.get(); buf != nil {
+			m.tx.q <- buf[:copy(buf, b)]
 			m.stats.tx(len(b))
-		default:
+		} else {
 			m.stats.txDropped.Add(1)
 		}
 	}

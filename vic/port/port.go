@@ -39,8 +39,10 @@ const (
 	// Tailroom is the spare space kept behind a frame copied into a Tx, so
 	// that a short frame can be padded to the 60-byte minimum in place.
 	Tailroom = 64
-	// BufSize is the size of each buffer of a Batch.
-	BufSize = Headroom + MaxFrameLen + Tailroom
+	// DefaultFrameLen is the largest frame a batch from NewBatch holds: a
+	// 1500-byte payload with its Ethernet header, two VLAN tags and an
+	// E-Tag, rounded so that each buffer is 2 KiB.
+	DefaultFrameLen = 2048 - Headroom - Tailroom
 )
 
 // Errors reported by ports. Every error a port returns wraps one of these
@@ -86,16 +88,36 @@ type Batch struct {
 	// Frames are the frames read; only the first N are valid.
 	Frames []Frame
 	// N is the number of frames the last Read returned.
-	N   int
-	mem []byte
+	N      int
+	mem    []byte
+	size   int // bytes per buffer
+	maxLen int // largest frame
 }
 
-// NewBatch returns a batch of n buffers of BufSize bytes.
-func NewBatch(n int) *Batch {
+// NewBatch returns a batch of n buffers for frames of up to
+// DefaultFrameLen bytes (MTU 1500 and its tags). Small buffers keep a
+// batch within a few pages and the caches; use NewBatchSize for jumbo
+// frames.
+func NewBatch(n int) *Batch { return NewBatchSize(n, DefaultFrameLen) }
+
+// NewBatchSize returns a batch of n buffers for frames of up to maxLen
+// bytes (at most MaxFrameLen). A frame a port reads that does not fit is
+// dropped and counted (Stats.RxDropped).
+func NewBatchSize(n, maxLen int) *Batch {
 	if n < 1 {
 		n = 1
 	}
-	return &Batch{Frames: make([]Frame, n), mem: make([]byte, n*BufSize)}
+	if maxLen < 60 || maxLen > MaxFrameLen {
+		maxLen = MaxFrameLen
+	}
+	// An odd number of cache lines per buffer: with a power-of-two stride
+	// the headers of a batch's frames would all fall in the same few sets
+	// of the L1 cache and evict each other.
+	size := (Headroom + maxLen + Tailroom + 63) &^ 63
+	if size/64%2 == 0 {
+		size += 64
+	}
+	return &Batch{Frames: make([]Frame, n), mem: make([]byte, n*size), size: size, maxLen: maxLen}
 }
 
 // Cap returns the number of frames the batch holds.
@@ -106,13 +128,14 @@ func (b *Batch) Valid() []Frame { return b.Frames[:b.N] }
 
 // slot returns the whole buffer of frame i, from its headroom on.
 func (b *Batch) slot(i int) []byte {
-	return b.mem[i*BufSize : (i+1)*BufSize : (i+1)*BufSize]
+	return b.mem[i*b.size : (i+1)*b.size : (i+1)*b.size]
 }
 
 // readBuf returns where a port reads frame i: behind the headroom, up to
-// MaxFrameLen bytes.
+// the batch's largest frame, plus one byte to tell a frame that filled the
+// buffer from one that was cut short.
 func (b *Batch) readBuf(i int) []byte {
-	return b.slot(i)[Headroom : Headroom+MaxFrameLen]
+	return b.slot(i)[Headroom : Headroom+b.maxLen+1]
 }
 
 // set records that frame i holds n bytes read into readBuf(i).
@@ -123,9 +146,9 @@ func (b *Batch) set(i, n int) {
 
 // Put copies frame into buffer i of the batch and makes it frame i; it is
 // how a harness or an in-memory port fills a batch. It reports false when
-// i is out of range or the frame is longer than MaxFrameLen.
+// i is out of range or the frame is longer than the batch's largest frame.
 func (b *Batch) Put(i int, frame []byte) bool {
-	if i < 0 || i >= len(b.Frames) || len(frame) > MaxFrameLen {
+	if i < 0 || i >= len(b.Frames) || len(frame) > b.maxLen {
 		return false
 	}
 	b.set(i, copy(b.readBuf(i), frame))
@@ -138,7 +161,7 @@ type Stats struct {
 	RxFrames, RxBytes uint64
 	TxFrames, TxBytes uint64
 	// RxDropped counts frames the port could not deliver to a reader:
-	// truncated reads, or an in-memory queue that was full.
+	// longer than the batch's buffers, or shorter than an Ethernet header.
 	RxDropped uint64
 	// TxDropped counts frames Write refused: too long, queue full.
 	TxDropped uint64

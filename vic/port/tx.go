@@ -41,6 +41,12 @@ func (t *Tx) Room(frames, copies, maxLen int) bool {
 	return len(t.Frames)+frames <= cap(t.Frames) && t.used+copies*CopySize(maxLen) <= len(t.arena)
 }
 
+// Free returns how many more frames fit, and how many arena bytes are
+// left for copies (see CopySize).
+func (t *Tx) Free() (frames, bytes int) {
+	return cap(t.Frames) - len(t.Frames), len(t.arena) - t.used
+}
+
 // Len returns the number of frames collected.
 func (t *Tx) Len() int { return len(t.Frames) }
 

@@ -40,63 +40,76 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	if vp.kind == uplinkPort {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
-	if len(s.macs.slots) >= warmSlots {
-		s.warm(vp, frames)
+	n := s.fits(frames, tx)
+	s.classify(vp, frames[:n], now)
+	for i := range frames[:n] {
+		if pd := &s.pend[i]; pd.ok {
+			v := s.veths[pd.idx]
+			b := frames[i].Bytes()
+			s.learn(pd.skey, b[6], uint32(pd.idx), v, now)
+			s.forward(in, pd.idx, uint32(pd.idx), &frames[i], pd.dkey, pd.vlan, pd.pcp, now, tx)
+		}
 	}
-	return s.fromIV(in, vp, frames, now, tx)
+	return n
 }
 
-// warmSlots is the table size from which Process warms the slots of a
-// batch first: 64Ki slots of 16 bytes are 1 MiB, twice this machine's L2.
+// warmSlots is the table size from which the first pass warms the table
+// slots of a batch: 64Ki slots of 16 bytes are 1 MiB, twice this
+// machine's L2. Below it the loads hit the cache anyway and warming only
+// costs instructions.
 const warmSlots = 1 << 16
 
-// warm loads the MAC table slots the batch's frames will look up — the
-// source to learn, the destination to forward — before any frame is
-// processed. The loads are independent, so the CPU overlaps their cache
-// misses instead of taking them one after the other. The VLAN is guessed
-// from the vEth's access VLAN or the frame's 802.1Q tag; a wrong guess only
-// costs the warming.
-func (s *VIS) warm(vp *vport, frames []port.Frame) {
-	acc := s.sinkW
-	hl := vntag.TagLen
-	if vp.mode == port.ETag {
-		hl = vntag.ETagLen
-	}
-	for i := range frames {
-		b := frames[i].Bytes()
-		if len(b) < 12+hl+6 {
-			continue
-		}
-		var idx int32 = -1
-		if vp.mode == port.VNTag {
-			idx = vp.svif[binary.BigEndian.Uint16(b[16:])&vntag.MaxSVIF]
-		} else if x, ok := vp.ecid[uint32(b[19])<<12|uint32(binary.BigEndian.Uint16(b[16:]))&0xfff]; ok {
-			idx = x
-		}
-		if idx < 0 {
-			continue
-		}
-		v := s.veths[idx]
-		vlan := v.vlan
-		if binary.BigEndian.Uint16(b[12+hl:]) == vntag.EtherTypeDot1Q {
-			vlan = binary.BigEndian.Uint16(b[14+hl:]) & 0xfff
-		}
-		acc ^= s.macs.warm(macKey(b[6:12], vlan)) ^ s.macs.warm(macKey(b[0:6], vlan))
-	}
-	s.sinkW = acc
+// pending is what the first pass over a batch found out about a frame.
+type pending struct {
+	ok         bool // admitted: learn and forward it
+	pcp        uint8
+	vlan       uint16
+	idx        int32  // source vEth
+	skey, dkey uint64 // MAC table keys of the source and destination
 }
 
-func (s *VIS) fromIV(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
+// fits returns how many of frames tx can take in the worst case (every
+// frame flooded as copies to every vEth and uplink), at least one when tx
+// is empty.
+func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
+	nf, nb := tx.Free()
+	empty := tx.Len() == 0
+	for i := range frames {
+		nf -= s.maxFanout
+		nb -= s.maxFanout * port.CopySize(frames[i].Len()+4)
+		if nf < 0 || nb < 0 {
+			if i == 0 && empty {
+				return 1
+			}
+			return i
+		}
+	}
+	return len(frames)
+}
+
+// classify is the first pass over a batch from an IV port: it checks each
+// frame's tag, finds its vEth, pops the tag and applies the vEth's inbound
+// policy, counting every drop. It also loads the MAC table slots the
+// second pass will look up — the source to learn, the destination to
+// forward to. Those loads are independent of each other, so the CPU
+// overlaps their cache misses instead of taking them one after the other
+// in the second pass.
+func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
+	if cap(s.pend) < len(frames) {
+		s.pend = make([]pending, len(frames))
+	}
+	s.pend = s.pend[:len(frames)]
 	hl := vntag.TagLen
 	if vp.mode == port.ETag {
 		hl = vntag.ETagLen
 	}
+	acc := s.sinkW
+	warm := len(s.macs.slots) >= warmSlots
 	for i := range frames {
+		pd := &s.pend[i]
+		*pd = pending{}
 		f := &frames[i]
 		b := f.Bytes()
-		if tx.Len() > 0 && !tx.Room(s.maxFanout, s.maxFanout, len(b)+4) {
-			return i
-		}
 		vp.c.RxFrames++
 		vp.c.RxBytes += uint64(len(b))
 		if len(b) < 12+hl+2 {
@@ -133,7 +146,7 @@ func (s *VIS) fromIV(in int, vp *vport, frames []port.Frame, now int64, tx *port
 		// Pop the tag: the frame is now as the VM sent it.
 		moveAddrs(b[hl:], b)
 		f.Off += hl
-		b = f.Bytes()
+		b = b[hl:]
 		v.c.RxFrames++
 		v.c.RxBytes += uint64(len(b))
 		if !v.adminUp {
@@ -150,21 +163,23 @@ func (s *VIS) fromIV(in int, vp *vport, frames []port.Frame, now int64, tx *port
 			}
 			continue
 		}
-		pcp := ingressPCP(b, vd.Mark)
+		pd.ok, pd.pcp, pd.vlan, pd.idx = true, ingressPCP(b, vd.Mark), vd.VLAN, idx
+		pd.skey, pd.dkey = macKey(b[6:12], vd.VLAN), macKey(b[0:6], vd.VLAN)
 		if vd.Mark.SetDSCP {
 			setDSCP(b, vd.Mark.DSCP)
 		}
-		s.learn(b[6:12], vd.VLAN, uint32(idx), v, now)
-		s.forward(in, idx, uint32(idx), f, vd.VLAN, pcp, now, tx)
+		if warm {
+			acc ^= s.macs.warm(pd.skey) ^ s.macs.warm(pd.dkey)
+		}
 	}
-	return len(frames)
+	s.sinkW = acc
 }
 
 func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
 	for i := range frames {
 		f := &frames[i]
 		b := f.Bytes()
-		if tx.Len() > 0 && !tx.Room(s.maxFanout, s.maxFanout, len(b)+4) {
+		if s.fits(frames[i:i+1], tx) == 0 {
 			return i
 		}
 		vp.c.RxFrames++
@@ -189,19 +204,18 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 			continue
 		}
 		owner := ownerUplink(in)
-		s.learn(b[6:12], vlan, owner, nil, now)
-		s.forward(in, -1, owner, f, vlan, ingressPCP(b, profile.Marking{}), now, tx)
+		s.learn(macKey(b[6:12], vlan), b[6], owner, nil, now)
+		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPCP(b, profile.Marking{}), now, tx)
 	}
 	return len(frames)
 }
 
-// learn records that src was seen on owner (vEth v, or an uplink when v is
-// nil) in vlan.
-func (s *VIS) learn(src []byte, vlan uint16, owner uint32, v *veth, now int64) {
-	if src[0]&1 != 0 {
+// learn records that the source MAC of key k (whose first byte is src0)
+// was seen on owner (vEth v, or an uplink when v is nil).
+func (s *VIS) learn(k uint64, src0 byte, owner uint32, v *veth, now int64) {
+	if src0&1 != 0 {
 		return // a group address is never a source
 	}
-	k := macKey(src, vlan)
 	tick := coarse(now)
 	t := s.macs
 	if j := t.find(k); j >= 0 {
@@ -240,11 +254,11 @@ func (s *VIS) learn(src []byte, vlan uint16, owner uint32, v *veth, now int64) {
 
 // forward sends frame f, which arrived on port in from srcOwner (vEth
 // index src, or -1 for an uplink), in vlan.
-func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
 	b := f.Bytes()
 	if b[0]&1 == 0 {
 		t := s.macs
-		if j := t.find(macKey(b[0:6], vlan)); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
+		if j := t.find(dkey); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
 			owner := t.slots[j].owner
 			switch {
 			case owner == srcOwner:
@@ -254,10 +268,12 @@ func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, vlan ui
 					s.drop(in, src, DropUplinkToUplink)
 					return
 				}
-				s.emit(tx, output{port: int(owner &^ uplinkBit), kind: outUplink}, f, true, src, vlan, pcp)
+				o := &s.out1
+				*o = output{}
+				o.port, o.kind = int(owner&^uplinkBit), outUplink
+				s.emit(tx, o, f, true, src, vlan, pcp)
 			default:
-				o, ok := s.toVEth(int32(owner), b, vlan, now)
-				if ok {
+				if o := &s.out1; s.toVEth(int32(owner), b, vlan, now, o) {
 					s.emit(tx, o, f, true, src, vlan, pcp)
 				}
 			}
@@ -276,13 +292,16 @@ func (s *VIS) drop(in int, src int32, d Drop) {
 }
 
 // toVEth decides whether frame b may go to vEth d in vlan, evaluating its
-// outbound policy when it has one, and returns the output.
-func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64) (output, bool) {
+// outbound policy when it has one, and fills o. (o is written field by
+// field and passed by pointer: building a struct with narrow stores and
+// copying it with wide loads stalls store-to-load forwarding, which cost
+// more than the rest of this function.)
+func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64, o *output) bool {
 	v := s.veths[d]
-	o := output{port: v.port, kind: outVEth, veth: d}
+	o.port, o.kind, o.veth, o.set, o.mark = v.port, outVEth, d, nil, profile.Marking{}
 	if !v.adminUp {
 		v.c.Drops[DropAdminDown]++
-		return o, false
+		return false
 	}
 	in, untagged := v.carries(vlan)
 	if !v.fastOut {
@@ -291,16 +310,16 @@ func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64) (output, bool) {
 		vd := v.pv.Evaluate(&s.fr, now)
 		if vd.Drop != profile.DropNone {
 			v.c.Drops[vd.Drop]++
-			return o, false
+			return false
 		}
 		in, untagged, o.mark = true, vd.Untagged, vd.Mark
 	}
 	if !in {
 		v.c.Drops[DropVLAN]++
-		return o, false
+		return false
 	}
 	o.untagged = untagged
-	return o, true
+	return true
 }
 
 // flood sends f to every IV port through its vif list for vlan (or as
@@ -338,8 +357,9 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 				if m == src {
 					continue
 				}
-				if o, ok := s.toVEth(m, b, vlan, now); ok {
-					outs = append(outs, o)
+				outs = append(outs, output{})
+				if !s.toVEth(m, b, vlan, now, &outs[len(outs)-1]) {
+					outs = outs[:len(outs)-1]
 				}
 			}
 		}
@@ -348,20 +368,20 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 	if len(outs) == 0 {
 		return
 	}
-	for _, o := range outs[:len(outs)-1] {
-		c := tx.Copy(o.port, b)
+	for i := range outs[:len(outs)-1] {
+		c := tx.Copy(outs[i].port, b)
 		if c == nil {
 			s.drop(in, src, DropNoRoom)
 			continue
 		}
-		s.emit(tx, o, c, false, src, vlan, pcp)
+		s.emit(tx, &outs[i], c, false, src, vlan, pcp)
 	}
-	s.emit(tx, outs[len(outs)-1], f, true, src, vlan, pcp)
+	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pcp)
 }
 
 // emit rewrites fr for output o — VLAN tag, padding, NIV tag — and, when
 // send is set, appends it to tx (a copy from tx.Copy is already there).
-func (s *VIS) emit(tx *port.Tx, o output, fr *port.Frame, send bool, src int32, vlan uint16, pcp uint8) {
+func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32, vlan uint16, pcp uint8) {
 	if o.mark.SetDSCP {
 		setDSCP(fr.Bytes(), o.mark.DSCP)
 	}

@@ -115,7 +115,8 @@ type VIS struct {
 	// frame.
 	fr    profile.Frame
 	outs  []output
-	keys  []uint64
+	out1  output
+	pend  []pending
 	sinkW uint64
 }
 
@@ -216,7 +217,7 @@ func New(cfg Config) (*VIS, error) {
 		macs:  newMACTable(cfg.MACTableSize),
 		aging: uint32(cfg.AgingTime.Nanoseconds() >> timeShift),
 		outs:  make([]output, 0, 64),
-		keys:  make([]uint64, 0, 256),
+		pend:  make([]pending, 0, 256),
 	}
 	if s.aging == 0 {
 		s.aging = 1

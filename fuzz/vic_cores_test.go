@@ -209,13 +209,11 @@ func FuzzVIS(f *testing.F) {
 		var srcVIF uint32
 		var vlan uint16
 		if p == ivPort {
-			if len(data) >= 22 {
-				if mode == port.VNTag && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
-					srcVIF = uint32(binary.BigEndian.Uint16(data[16:]) & vntag.MaxSVIF)
-				} else if mode == port.ETag && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
-					e, _ := vntag.ParseETag(data[12:])
-					srcVIF = e.ECID()
-				}
+			if mode == port.VNTag && len(data) >= 12+vntag.TagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
+				srcVIF = uint32(binary.BigEndian.Uint16(data[16:]) & vntag.MaxSVIF)
+			} else if mode == port.ETag && len(data) >= 12+vntag.ETagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
+				e, _ := vntag.ParseETag(data[12:])
+				srcVIF = e.ECID()
 			}
 			vlan = fuzzVLANs[srcVIF]
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,7 @@ type fdPort struct {
 	writeFn func(uintptr) bool
 	rmu     chan struct{} // one Read at a time
 	wmu     chan struct{} // one Write at a time
+	closed  atomic.Bool
 }
 
 func newFDPort(name string, fd int, kind string) (*fdPort, error) {
@@ -152,6 +154,7 @@ func (p *fdPort) writeReady(fd uintptr) bool {
 
 // Close closes the descriptor; blocked reads and writes return ErrClosed.
 func (p *fdPort) Close() error {
+	p.closed.Store(true)
 	if err := p.file.Close(); err != nil {
 		return p.wrap("close", err)
 	}
@@ -159,7 +162,9 @@ func (p *fdPort) Close() error {
 }
 
 func (p *fdPort) wrap(op string, err error) error {
-	if errors.Is(err, os.ErrClosed) {
+	if p.closed.Load() || errors.Is(err, os.ErrClosed) {
+		// After Close the poller reports "use of closed file", an error
+		// os does not export.
 		err = ErrClosed
 	}
 	return fmt.Errorf("port %s: %s: %w", p.name, op, err)

@@ -1,0 +1,143 @@
+//go:build linux
+
+package port_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/internal/needs"
+	"github.com/nivkit/niv/vic/port"
+)
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	require.NoError(t, err, "%s: %s", strings.Join(args, " "), out)
+}
+
+// readWithin reads one batch or fails after d.
+func readWithin(t *testing.T, p port.Port, b *port.Batch, d time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.Read(b) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(d):
+		p.Close()
+		<-done
+		t.Fatalf("%s: nothing read within %v", p.Name(), d)
+	}
+}
+
+// A veth pair made for the test: frames written on one end through
+// AF_PACKET are read on the other, and the BPF filter keeps out what is
+// not VNTag or E-Tag.
+func TestPacketOnVeth(t *testing.T) {
+	needs.Root(t)
+	needs.Tool(t, "ip")
+	a, b := fmt.Sprintf("nivp%da", os.Getpid()), fmt.Sprintf("nivp%db", os.Getpid())
+	run(t, "ip", "link", "add", a, "mtu", "1600", "type", "veth", "peer", "name", b, "mtu", "1600")
+	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
+	run(t, "ip", "link", "set", a, "up")
+	run(t, "ip", "link", "set", b, "up")
+	pa, err := port.OpenPacket(a, nil)
+	require.NoError(t, err)
+	defer pa.Close()
+	pb, err := port.OpenPacket(b, port.NIVFilter())
+	require.NoError(t, err)
+	defer pb.Close()
+
+	plain := testFrame(60, 0x11)
+	tagged := testFrame(1520, 0x22) // a full-size frame plus its VNTag
+	copy(tagged[12:], []byte{0x89, 0x26})
+	n, err := pa.Write([]port.Frame{port.FrameFrom(plain), port.FrameFrom(tagged)})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	batch := port.NewBatch(8)
+	readWithin(t, pb, batch, 5*time.Second)
+	require.Equal(t, 1, batch.N, "the filter dropped the untagged frame")
+	assert.Equal(t, tagged, batch.Frames[0].Bytes())
+	assert.Equal(t, uint64(1), pb.Stats().RxFrames)
+	assert.Equal(t, uint64(2), pa.Stats().TxFrames)
+
+	// Steady state reads and writes do not allocate.
+	fs := []port.Frame{port.FrameFrom(tagged)}
+	allocs := testing.AllocsPerRun(100, func() {
+		pa.Write(fs)
+		pb.Read(batch)
+	})
+	assert.Zero(t, allocs)
+
+	// Close wakes a blocked reader.
+	done := make(chan error, 1)
+	go func() { done <- pb.Read(batch) }()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, pb.Close())
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, port.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read did not return after Close")
+	}
+	_, err = port.OpenPacket("nivnosuchif0", nil)
+	assert.Error(t, err)
+}
+
+// A TAP device moved into a namespace made for the test: an ARP request
+// written into it is answered by that namespace's kernel and read back.
+func TestTAP(t *testing.T) {
+	needs.Root(t)
+	needs.Tool(t, "ip")
+	ns := fmt.Sprintf("nivtapns%d", os.Getpid())
+	tap, err := port.OpenTAP(fmt.Sprintf("nivtap%d", os.Getpid()))
+	require.NoError(t, err)
+	defer tap.Close()
+	run(t, "ip", "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	run(t, "ip", "link", "set", tap.Name(), "netns", ns)
+	run(t, "ip", "-n", ns, "link", "set", tap.Name(), "up")
+	run(t, "ip", "-n", ns, "addr", "add", "10.78.0.1/24", "dev", tap.Name())
+	run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+
+	arp := []byte{
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x99, 0x08, 0x06,
+		0, 1, 0x08, 0, 6, 4, 0, 1, // Ethernet/IPv4, request
+		0x02, 0, 0, 0, 0, 0x99, 10, 78, 0, 2, // sender
+		0, 0, 0, 0, 0, 0, 10, 78, 0, 1, // target
+	}
+	arp = append(arp, make([]byte, 60-len(arp))...)
+	batch := port.NewBatch(4)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = tap.Write([]port.Frame{port.FrameFrom(arp)})
+		require.NoError(t, err)
+		readWithin(t, tap, batch, 10*time.Second)
+		var reply []byte
+		for _, f := range batch.Valid() {
+			if b := f.Bytes(); len(b) >= 42 && b[12] == 0x08 && b[13] == 0x06 && b[21] == 2 {
+				reply = b
+			}
+		}
+		if reply != nil {
+			assert.Equal(t, []byte{0x02, 0, 0, 0, 0, 0x99}, reply[:6], "to the asker")
+			assert.Equal(t, []byte{10, 78, 0, 1}, reply[28:32], "10.78.0.1 is at ...")
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no ARP reply from the namespace")
+	}
+	assert.Positive(t, tap.Stats().RxFrames)
+	_, err = port.OpenTAP(strings.Repeat("x", 20))
+	assert.Error(t, err)
+}

@@ -115,6 +115,7 @@ type IV struct {
 	uplinks [2]uplink
 	vnics   []vnic            // port FirstVNIC+i
 	byVIF   map[uint32]int32  // VIF → port
+	bySVIF  []int32           // VNTag: the same as a table indexed by svif, -1 for none
 	lists   map[uint32]*vlist // list id → members
 }
 
@@ -143,7 +144,23 @@ func New(cfg Config) *IV {
 		v.want = vntag.KindETag
 	}
 	v.uplinks[0].up, v.uplinks[1].up = true, true
+	if cfg.Mode != port.ETag {
+		v.bySVIF = slices.Repeat([]int32{-1}, vntag.MaxSVIF+1)
+	}
 	return v
+}
+
+// lookup returns the port of the vNIC with VIF vif.
+func (v *IV) lookup(vif uint32) (int32, bool) {
+	if v.bySVIF != nil {
+		if vif < uint32(len(v.bySVIF)) {
+			p := v.bySVIF[vif]
+			return p, p >= 0
+		}
+		return 0, false
+	}
+	p, ok := v.byVIF[vif]
+	return p, ok
 }
 
 // Mode returns the IV's tag mode.
@@ -179,6 +196,9 @@ func (v *IV) AddVNIC(cfg VNICConfig) (int, error) {
 	p := FirstVNIC + len(v.vnics)
 	v.vnics = append(v.vnics, n)
 	v.byVIF[cfg.VIF] = int32(p)
+	if v.bySVIF != nil {
+		v.bySVIF[cfg.VIF] = int32(p)
+	}
 	v.resolveLists()
 	return p, nil
 }
@@ -193,6 +213,9 @@ func (v *IV) RemoveVNIC(vif uint32) error {
 		return fmt.Errorf("%w: VIF %d", ErrNotFound, vif)
 	}
 	delete(v.byVIF, vif)
+	if v.bySVIF != nil {
+		v.bySVIF[vif] = -1
+	}
 	v.vnics[int(p)-FirstVNIC].attached = false
 	v.resolveLists()
 	return nil

@@ -1,6 +1,7 @@
 package iv
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -109,14 +110,20 @@ func (v *IV) upstream(n *vnic, frames []port.Frame, tx *port.Tx) int {
 		b := f.Bytes()
 		n.c.RxFrames++
 		n.c.RxBytes += uint64(len(b))
-		switch _, _, err := vntag.FindTag(b); err {
-		case vntag.ErrNoTag:
-		case nil:
-			n.c.Drops[DropInjected]++
-			continue
-		default:
+		if len(b) < 14 {
 			n.c.Drops[DropMalformed]++
 			continue
+		}
+		// Most frames have a plain EtherType here; only a tag's TPID needs
+		// the walk through the tag stack.
+		if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vntag.KindNone {
+			if kind, _, err := vntag.FindTag(b); err == nil && kind.IsNIV() {
+				n.c.Drops[DropInjected]++
+				continue
+			} else if kind == vntag.KindNone && err != vntag.ErrNoTag {
+				n.c.Drops[DropMalformed]++
+				continue
+			}
 		}
 		if up < 0 {
 			n.c.Drops[DropNoUplink]++
@@ -219,7 +226,7 @@ func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
 		uc.RxFrames++
 		uc.RxBytes += uint64(len(b))
 		if !isList {
-			p, ok := v.byVIF[dst]
+			p, ok := v.lookup(dst)
 			switch {
 			case !ok:
 				uc.Drops[DropUnknownVIF]++

@@ -124,7 +124,7 @@ func (s *VIS) Counters(id profile.VEthID) (Counters, bool) {
 	if !ok {
 		return Counters{}, false
 	}
-	return s.veths[i].c, true
+	return s.countersOf(i), true
 }
 
 // PortCounters returns port p's counters.
@@ -149,6 +149,7 @@ func (s *VIS) ShowInterface(id profile.VEthID) (string, error) {
 	}
 	v := s.veths[i]
 	vp := s.ports[v.port]
+	c := s.countersOf(i)
 	state := "up"
 	switch {
 	case !v.adminUp:
@@ -175,15 +176,15 @@ func (s *VIS) ShowInterface(id profile.VEthID) (string, error) {
 		fmt.Fprintf(&b, "  Port-profile %s, %s\n", v.profile, mode)
 	}
 	fmt.Fprintf(&b, "  Learned MACs: %d\n", v.macs)
-	fmt.Fprintf(&b, "  Input:  %d frames, %d bytes\n", v.c.RxFrames, v.c.RxBytes)
-	fmt.Fprintf(&b, "  Output: %d frames, %d bytes\n", v.c.TxFrames, v.c.TxBytes)
-	if n := v.c.Dropped(); n > 0 {
-		fmt.Fprintf(&b, "  Drops:  %d (%s)\n", n, dropText(v.c.Drops[:]))
+	fmt.Fprintf(&b, "  Input:  %d frames, %d bytes\n", c.RxFrames, c.RxBytes)
+	fmt.Fprintf(&b, "  Output: %d frames, %d bytes\n", c.TxFrames, c.TxBytes)
+	if n := c.Dropped(); n > 0 {
+		fmt.Fprintf(&b, "  Drops:  %d (%s)\n", n, dropText(c.Drops[:]))
 	} else {
 		b.WriteString("  Drops:  0\n")
 	}
-	if v.c.LearnRefused > 0 {
-		fmt.Fprintf(&b, "  MACs not learned (limit): %d\n", v.c.LearnRefused)
+	if c.LearnRefused > 0 {
+		fmt.Fprintf(&b, "  MACs not learned (limit): %d\n", c.LearnRefused)
 	}
 	return b.String(), nil
 }

@@ -92,9 +92,52 @@ func (s *VIS) rebuild(pi int) error {
 			_ = vp.lists.DeleteVIFList(id)
 		}
 	}
+	s.foldFloodCounters(vp)
 	vp.listByID = used
 	vp.flood = flood
 	return nil
+}
+
+// foldFloodCounters moves what the port's current flood sets sent into
+// their members' own counters, before the sets are replaced.
+func (s *VIS) foldFloodCounters(vp *vport) {
+	for _, sets := range vp.flood {
+		for i := range sets {
+			set := &sets[i]
+			for _, m := range set.members {
+				if v := s.veths[m]; v != nil {
+					v.c.TxFrames += set.frames
+					v.c.TxBytes += set.bytes
+				}
+			}
+			set.frames, set.bytes = 0, 0
+		}
+	}
+	for _, i := range vp.veths {
+		if v := s.veths[i]; v != nil {
+			v.c.TxFrames -= v.prunedFrames
+			v.c.TxBytes -= v.prunedBytes
+			v.prunedFrames, v.prunedBytes = 0, 0
+		}
+	}
+}
+
+// countersOf returns vEth i's counters with what its port's flood sets
+// sent to it added.
+func (s *VIS) countersOf(i int32) Counters {
+	v := s.veths[i]
+	c := v.c
+	for _, sets := range s.ports[v.port].flood {
+		for _, set := range sets {
+			if set.frames != 0 && slices.Contains(set.members, i) {
+				c.TxFrames += set.frames
+				c.TxBytes += set.bytes
+			}
+		}
+	}
+	c.TxFrames -= v.prunedFrames
+	c.TxBytes -= v.prunedBytes
+	return c
 }
 
 // listKey identifies a list by its tagging and members.

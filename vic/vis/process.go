@@ -342,14 +342,17 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 			if len(set.members) == 1 && set.members[0] == src {
 				continue
 			}
-			fast := true
-			for _, m := range set.members {
-				if !s.veths[m].fastOut {
-					fast = false
-					break
+			if set.gen != s.fastGen {
+				set.allFast = true
+				for _, m := range set.members {
+					if !s.veths[m].fastOut {
+						set.allFast = false
+						break
+					}
 				}
+				set.gen = s.fastGen
 			}
-			if fast {
+			if set.allFast {
 				outs = append(outs, output{port: pi, kind: outList, set: set})
 				continue
 			}
@@ -411,14 +414,16 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		pad(fr)
 		n := uint64(fr.Len())
 		var prune uint32
+		o.set.frames++
+		o.set.bytes += n
 		if src >= 0 && s.veths[src].port == o.port {
-			prune = s.veths[src].vif
-		}
-		for _, m := range o.set.members {
-			if m != src {
-				c := &s.veths[m].c
-				c.TxFrames++
-				c.TxBytes += n
+			sv := s.veths[src]
+			prune = sv.vif
+			// The source is in this set when it takes frames of the VLAN
+			// with the set's tagging (it is up: its frame was admitted).
+			if _, untagged := sv.carries(vlan); untagged != o.set.tagged {
+				sv.prunedFrames++
+				sv.prunedBytes += n
 			}
 		}
 		var out []byte

@@ -110,6 +110,7 @@ type VIS struct {
 
 	maxFanout int // most frames one input frame can become
 	moves     uint64
+	fastGen   uint64 // changes whenever some vEth's fastOut does
 
 	// Scratch of the data path, kept here so that it does not escape per
 	// frame.
@@ -153,6 +154,14 @@ type floodSet struct {
 	tagged  bool
 	members []int32
 	vifs    []uint32
+
+	// allFast caches whether every member is fastOut, as of fastGen gen.
+	gen     uint64
+	allFast bool
+	// Frames and bytes sent through the list, counted once here instead
+	// of once per member on every flood; Counters adds them to each
+	// member (less what was pruned at the source, veth.pruned).
+	frames, bytes uint64
 }
 
 type veth struct {
@@ -178,6 +187,9 @@ type veth struct {
 	etag vntag.ETag // downstream unicast E-Tag
 	macs int        // MACs learned
 	c    Counters
+	// Flooded frames of this vEth's own that went to a list it is a member
+	// of: counted in the list's frames but not delivered to it.
+	prunedFrames, prunedBytes uint64
 }
 
 // carries reports whether the vEth is in vlan, and whether frames of that
@@ -218,6 +230,9 @@ func New(cfg Config) (*VIS, error) {
 		aging: uint32(cfg.AgingTime.Nanoseconds() >> timeShift),
 		outs:  make([]output, 0, 64),
 		pend:  make([]pending, 0, 256),
+		// Flood sets start at generation 0, so they check their members
+		// on first use.
+		fastGen: 1,
 	}
 	if s.aging == 0 {
 		s.aging = 1
@@ -461,7 +476,11 @@ func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 
 // refresh recomputes what the data path reads of v's state.
 func (s *VIS) refresh(v *veth) {
-	v.fastOut = v.adminUp && v.up && !v.errDis && v.outTrivial
+	fast := v.adminUp && v.up && !v.errDis && v.outTrivial
+	if fast != v.fastOut {
+		v.fastOut = fast
+		s.fastGen++ // every flood set re-checks its members
+	}
 }
 
 // flushOwner forgets every MAC learned on owner.

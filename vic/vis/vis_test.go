@@ -489,3 +489,21 @@ func TestNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// Flooded frames are counted per list and attributed to the members when
+// counters are read; the counts survive the lists being rebuilt.
+func TestFloodCountersSurviveRebuild(t *testing.T) {
+	l := newLab(t, port.VNTag, vis.Config{})
+	l.from(0, 5, frame(bcast, macA, 1))
+	assert.Equal(t, uint64(1), l.counters(2).TxFrames)
+	assert.Equal(t, uint64(0), l.counters(1).TxFrames, "the source is pruned, not counted")
+	l.configure("port-profile db\n  switchport access vlan 10\n") // vEth 3 joins VLAN 10: lists rebuilt
+	assert.Equal(t, uint64(1), l.counters(2).TxFrames)
+	assert.Equal(t, uint64(0), l.counters(1).TxFrames)
+	assert.Equal(t, uint64(0), l.counters(3).TxFrames)
+	l.from(0, 5, frame(bcast, macA, 2))
+	assert.Equal(t, uint64(2), l.counters(2).TxFrames)
+	assert.Equal(t, uint64(1), l.counters(3).TxFrames)
+	assert.Equal(t, uint64(0), l.counters(1).TxFrames)
+	assert.Equal(t, uint64(120), l.counters(2).TxBytes)
+}

@@ -94,10 +94,14 @@ const (
 	// CmdResyncDone (IV→VIS) says the IV has re-announced every vNIC it
 	// has since the session opened.
 	CmdResyncDone Command = 8
-	maxCommand            = CmdResyncDone
+	// CmdVIFDetach (IV→VIS) says a vNIC left the IV (migrated away): the
+	// VIS unbinds its VIF but keeps the vEth, its id, configuration and
+	// counters, for the vNIC's next placement.
+	CmdVIFDetach Command = 9
+	maxCommand           = CmdVIFDetach
 )
 
-var commandNames = [...]string{"", "open", "keepalive", "vif-alloc", "vif-link", "vif-delete", "vif-remove", "vif-list", "resync-done"}
+var commandNames = [...]string{"", "open", "keepalive", "vif-alloc", "vif-link", "vif-delete", "vif-remove", "vif-list", "resync-done", "vif-detach"}
 
 func (c Command) String() string {
 	if c >= 1 && c <= maxCommand {
@@ -359,10 +363,11 @@ var required = [maxCommand + 1][2]Field{
 	CmdKeepalive:  {FieldPeerSession, FieldPeerSession},
 	CmdVIFAlloc:   {FieldMAC | FieldProfile | FieldInstance | FieldEpoch | FieldLink, FieldInstance},
 	CmdVIFLink:    {FieldInstance | FieldVIF | FieldLink | FieldEpoch, FieldInstance},
-	CmdVIFDelete:  {FieldInstance | FieldVIF | FieldEpoch, FieldInstance},
+	CmdVIFDelete:  {FieldInstance | FieldEpoch, FieldInstance},
 	CmdVIFRemove:  {FieldInstance | FieldVIF | FieldEpoch, FieldInstance},
 	CmdVIFList:    {FieldVIFList, FieldVIFList},
 	CmdResyncDone: {0, 0},
+	CmdVIFDetach:  {FieldInstance | FieldEpoch, FieldInstance},
 }
 
 // requiredOnSuccess adds what a successful VIF-alloc response needs.

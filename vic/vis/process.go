@@ -89,11 +89,11 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 
 // classify is the first pass over a batch from an IV port: it checks each
 // frame's tag, finds its vEth, pops the tag and applies the vEth's inbound
-// policy, counting every drop. It also loads the MAC table slots the
-// second pass will look up — the source to learn, the destination to
-// forward to. Those loads are independent of each other, so the CPU
-// overlaps their cache misses instead of taking them one after the other
-// in the second pass.
+// policy, counting every drop. Then, for a table larger than the caches,
+// it loads the MAC table slots the second pass will look up — the source
+// to learn, the destination to forward to — in a loop of their own: the
+// loads are independent, so the CPU overlaps their cache misses instead of
+// taking them one after the other in the second pass.
 func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 	if cap(s.pend) < len(frames) {
 		s.pend = make([]pending, len(frames))
@@ -104,7 +104,6 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 		hl = vntag.ETagLen
 	}
 	acc := s.sinkW
-	warm := len(s.macs.slots) >= warmSlots
 	for i := range frames {
 		pd := &s.pend[i]
 		*pd = pending{}
@@ -168,8 +167,15 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 		if vd.Mark.SetDSCP {
 			setDSCP(b, vd.Mark.DSCP)
 		}
-		if warm {
-			acc ^= s.macs.warm(pd.skey) ^ s.macs.warm(pd.dkey)
+	}
+	if len(s.macs.slots) >= warmSlots {
+		// A loop of nothing but independent loads: the CPU keeps many of
+		// them in flight at once. (Issued from inside the loop above, each
+		// would wait behind a frame's worth of work.)
+		for i := range s.pend {
+			if pd := &s.pend[i]; pd.ok {
+				acc ^= s.macs.warm(pd.skey) ^ s.macs.warm(pd.dkey)
+			}
 		}
 	}
 	s.sinkW = acc

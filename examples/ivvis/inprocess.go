@@ -35,6 +35,7 @@ type wiretap struct {
 	log   *logger
 }
 
+// Write prints each frame's tag and contents, then writes them.
 func (w *wiretap) Write(frames []port.Frame) (int, error) {
 	for _, f := range frames {
 		b := f.Bytes()

@@ -55,8 +55,10 @@ func newFDPort(name string, fd int, kind string) (*fdPort, error) {
 	return p, nil
 }
 
+// Name returns the interface's name.
 func (p *fdPort) Name() string { return p.name }
 
+// Stats returns the port's counters.
 func (p *fdPort) Stats() Stats { return p.stats.load() }
 
 // Read waits until the descriptor is readable and reads every ready frame,

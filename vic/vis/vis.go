@@ -364,15 +364,23 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 	return s.rebuild(p)
 }
 
+// find returns the index and state of vEth id.
+func (s *VIS) find(id profile.VEthID) (int32, *veth, error) {
+	i, ok := s.byID[id]
+	if !ok {
+		return 0, nil, fmt.Errorf("%w: %v", ErrNotFound, id)
+	}
+	return i, s.veths[i], nil
+}
+
 // RemoveVEth deletes vEth id: its VIF is unbound and its MACs forgotten.
 func (s *VIS) RemoveVEth(id profile.VEthID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	i, v, err := s.find(id)
+	if err != nil {
+		return err
 	}
-	v := s.veths[i]
 	vp := s.ports[v.port]
 	if vp.mode == port.ETag {
 		delete(vp.ecid, v.vif)
@@ -393,11 +401,10 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 func (s *VIS) SetAdminUp(id profile.VEthID, up bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	i, v, err := s.find(id)
+	if err != nil {
+		return err
 	}
-	v := s.veths[i]
 	if v.adminUp == up {
 		return nil
 	}
@@ -414,11 +421,10 @@ func (s *VIS) SetAdminUp(id profile.VEthID, up bool) error {
 func (s *VIS) Recover(id profile.VEthID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.byID[id]
-	if !ok {
-		return fmt.Errorf("%w: %v", ErrNotFound, id)
+	_, v, err := s.find(id)
+	if err != nil {
+		return err
 	}
-	v := s.veths[i]
 	v.pv.Recover()
 	v.errDis = false
 	s.refresh(v)

@@ -9,6 +9,7 @@ package dissect
 import (
 	"encoding/binary"
 
+	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -101,6 +102,7 @@ var Names = []string{
 	ADPriority, ADDEI, ADID, ADSVID, ADCVID,
 	VNTagDir, VNTagPtr, VNTagDst, VNTagLooped, VNTagR, VNTagVersion, VNTagSrc, VNTagEtype, VNTagLen,
 	ETagPCP, ETagDEI, ETagIECIDBase, ETagResv, ETagGroup, ETagECIDBase, ETagIECIDExt, ETagECIDExt, ETagEtype,
+	ECPVersion, ECPOp, ECPSubtype, ECPSeqNo,
 }
 
 func (f *Frame) num(name string, v uint64) {
@@ -237,6 +239,9 @@ func Dissect(frame []byte, f *Frame) {
 			// Wireshark's E-Tag dissector shows even a value below 0x0600
 			// as etag.etype.
 			f.etype(ETagEtype, t)
+		case ecp.EtherType:
+			dissectECP(frame, off, f)
+			return
 		default:
 			return
 		}

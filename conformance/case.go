@@ -32,6 +32,8 @@ type Case struct {
 	// exactly the cases that name it.
 	Behaviours []string
 	Setup      *Setup
+	// SetupText is the text of setup.txt.
+	SetupText string
 	// Files holds the text of profile.conf and every other *.conf file of
 	// the folder, by base name.
 	Files map[string]string
@@ -85,7 +87,8 @@ func Load(dir string) (*Case, error) {
 	if err != nil {
 		return nil, caseErr("%s: %v", c.Name, err)
 	}
-	if c.Setup, err = ParseSetup(string(setup)); err != nil {
+	c.SetupText = string(setup)
+	if c.Setup, err = ParseSetup(c.SetupText); err != nil {
 		return nil, fmt.Errorf("%s: setup.txt: %w", c.Name, err)
 	}
 	confs, _ := filepath.Glob(filepath.Join(dir, "*.conf"))

@@ -364,6 +364,20 @@ func parseListID(s string) (uint32, error) {
 	return grp<<20 | ecid, nil
 }
 
+// ParseStep reads one step line of a setup ("after 2 advance 11s").
+func ParseStep(line string) (Step, error) {
+	w := strings.Fields(line)
+	if len(w) == 0 || w[0] != "after" {
+		return Step{}, &SetupError{Text: line, Msg: "a step starts with after"}
+	}
+	st, err := parseStep(w)
+	if err != nil {
+		return Step{}, &SetupError{Text: line, Msg: err.Error()}
+	}
+	st.Line = strings.TrimSpace(line)
+	return st, nil
+}
+
 func parseStep(w []string) (Step, error) {
 	// after N advance DURATION | configure FILE | shutdown veth ID |
 	// no shutdown veth ID | uplink PORT down|up

@@ -3,8 +3,8 @@ package vntag
 import "encoding/binary"
 
 // Push inserts the VNTag t into the Ethernet frame buf[start:], right after
-// the source MAC address, and returns the tagged frame. t.EtherType is
-// ignored: the frame's own type field becomes the tag's next EtherType.
+// the source MAC address, and returns the tagged frame. t's next EtherType
+// is ignored: the frame's own type field becomes the tag's next EtherType.
 //
 // When start >= TagLen the bytes in front of the frame are headroom: only
 // the 12 MAC address bytes move, TagLen bytes toward the front, and the
@@ -12,7 +12,8 @@ import "encoding/binary"
 // capacity of buf and everything after the MAC addresses moves back; the
 // result is buf[start:len(buf)+TagLen]. With neither, Push fails with
 // ErrNoRoom, and with ErrShortBuffer when the frame has no type field; a
-// failed Push leaves the buffer as it was. It never allocates.
+// failed Push leaves the buffer as it was. It allocates nothing, except the
+// error value of a failure.
 func Push(buf []byte, start int, t Tag) ([]byte, error) {
 	if start >= TagLen && start+AddrLen+2 <= len(buf) {
 		// The usual case, kept small enough to inline: headroom, no outer
@@ -117,8 +118,8 @@ func moveAddrs(dst, src []byte) {
 // the untagged frame, frame[TagLen:]: the MAC addresses and outer VLAN tags
 // move TagLen bytes toward the end, the payload stays where it is, and the
 // TagLen bytes in front become headroom for a later Push. It fails with
-// ErrNoTag or ErrShortBuffer, leaving the frame unchanged. It never
-// allocates.
+// ErrNoTag or ErrShortBuffer, leaving the frame unchanged. It allocates
+// nothing, except the error value of a failure.
 //
 // The untagged frame may be shorter than MinFrameLen; Pad restores the
 // minimum size before it goes on a wire.

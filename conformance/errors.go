@@ -31,8 +31,11 @@ type SetupError struct {
 
 // Error renders "conformance: bad setup: line N: MSG (TEXT)".
 func (e *SetupError) Error() string {
-	if e.Line == 0 {
+	switch {
+	case e.Line == 0 && e.Text == "":
 		return fmt.Sprintf("%v: %s", ErrSetup, e.Msg)
+	case e.Line == 0:
+		return fmt.Sprintf("%v: %s (%q)", ErrSetup, e.Msg, e.Text)
 	}
 	return fmt.Sprintf("%v: line %d: %s (%q)", ErrSetup, e.Line, e.Msg, e.Text)
 }

@@ -20,6 +20,7 @@ import (
 type wire struct {
 	ch   chan []byte
 	down *atomic.Bool
+	note bool // note the vic messages carried
 	mu   sync.Mutex
 	seen []seenMsg
 }
@@ -34,7 +35,7 @@ type seenMsg struct {
 // WriteFrame notes each vic message once (not its ECP retransmissions),
 // whether the link is up or not.
 func (w *wire) WriteFrame(b []byte) error {
-	if p, err := ecp.Decode(b); err == nil && p.Op == ecp.OpRequest {
+	if p, err := ecp.Decode(b); w.note && err == nil && p.Op == ecp.OpRequest {
 		var m vic.Message
 		if vic.Decode(p.Payload, &m) == nil {
 			w.mu.Lock()
@@ -75,14 +76,23 @@ type link struct {
 	done     chan struct{}
 }
 
-func newLink(t testing.TB) *link {
+func newLink(t testing.TB) *link { return newLinkQ(t, 0, true) }
+
+// newLinkQ makes a link whose speakers queue up to queue ULPDUs (0: the
+// default) and whose wires note vic messages when note is set.
+func newLinkQ(t testing.TB, queue int, note bool) *link {
 	l := &link{done: make(chan struct{})}
-	l.up = &wire{ch: make(chan []byte, 4096), down: &l.cut}
-	l.down = &wire{ch: make(chan []byte, 4096), down: &l.cut}
+	l.up = &wire{ch: make(chan []byte, 4096), down: &l.cut, note: note}
+	l.down = &wire{ch: make(chan []byte, 4096), down: &l.cut, note: note}
+	cfg := func(last byte) ecp.Config {
+		c := ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, last})
+		c.QueueLen = queue
+		return c
+	}
 	var err error
-	l.iv, err = ecp.NewSpeaker(l.up, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 1}))
+	l.iv, err = ecp.NewSpeaker(l.up, cfg(1))
 	require.NoError(t, err)
-	l.vis, err = ecp.NewSpeaker(l.down, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 2}))
+	l.vis, err = ecp.NewSpeaker(l.down, cfg(2))
 	require.NoError(t, err)
 	go pump(l.up.ch, l.vis, l.done)
 	go pump(l.down.ch, l.iv, l.done)

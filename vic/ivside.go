@@ -89,8 +89,14 @@ type IVConfig struct {
 	// Mode and MaxVIFs go into the Open capabilities.
 	Mode    Mode
 	MaxVIFs uint16
-	Timing  Timing
+	// Window is how many requests may be outstanding at once (default
+	// DefaultWindow).
+	Window int
+	Timing Timing
 }
+
+// DefaultWindow is the default IVConfig.Window.
+const DefaultWindow = 64
 
 type ivVIF struct {
 	n        VNIC
@@ -106,6 +112,7 @@ type ivVIF struct {
 	deadline time.Time
 	resync   bool // announced since the session opened, answer not yet in
 	detach   bool // VIFDeleting sends VIF-detach, not VIF-delete
+	queued   bool // in IV.waiting
 	pend     int  // index in IV.pending, -1 when not there
 }
 
@@ -129,6 +136,7 @@ type IV struct {
 	vnics   map[UUID]*ivVIF
 	order   []*ivVIF // vNICs in creation order, for deterministic resync
 	pending []*ivVIF // vNICs with an outstanding request
+	waiting []*ivVIF // vNICs waiting for room in the window
 	byVIF   map[uint16]*ivVIF
 	listTx  map[uint16]uint32
 	lists   map[uint16][]uint16
@@ -142,6 +150,9 @@ type IV struct {
 func NewIV(cfg IVConfig) *IV {
 	if cfg.Mode == 0 {
 		cfg.Mode = ModeVNTag
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
 	}
 	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > cfg.Mode.MaxVIF() {
 		cfg.MaxVIFs = cfg.Mode.MaxVIF()
@@ -217,6 +228,7 @@ func (iv *IV) Handle(ev IVEvent, now time.Time) []Action {
 		}
 	}
 	iv.timers(now)
+	iv.drain(now)
 	return iv.o.acts
 }
 
@@ -325,6 +337,38 @@ func (iv *IV) settle(v *ivVIF) {
 	}
 }
 
+// slot reports whether v may send a request now: it has one
+// outstanding already (the new one replaces it), or fewer than Window
+// requests are outstanding. Otherwise v waits its turn: requests beyond
+// what ECP can carry in a request timeout would only time out and be
+// sent again.
+func (iv *IV) slot(v *ivVIF) bool {
+	if v.pend >= 0 || len(iv.pending) < iv.cfg.Window {
+		return true
+	}
+	if !v.queued {
+		v.queued = true
+		iv.waiting = append(iv.waiting, v)
+	}
+	return false
+}
+
+// drain sends waiting requests while the window has room.
+func (iv *IV) drain(now time.Time) {
+	for len(iv.waiting) > 0 && len(iv.pending) < iv.cfg.Window && iv.state == SessionOpen {
+		v := iv.waiting[0]
+		iv.waiting[0] = nil
+		iv.waiting = iv.waiting[1:]
+		v.queued = false
+		if iv.vnics[v.n.Instance] == v && v.pend < 0 {
+			iv.resend(v, now)
+		}
+	}
+	if len(iv.waiting) == 0 {
+		iv.waiting = iv.waiting[:0:0]
+	}
+}
+
 func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
 	if v.state == VIFPending || v.state == VIFAllocating {
 		v.state = VIFAllocating
@@ -335,6 +379,9 @@ func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
 		if v.state == VIFAllocating {
 			v.state = VIFPending
 		}
+		return
+	}
+	if !iv.slot(v) {
 		return
 	}
 	m := iv.track(v, CmdVIFAlloc, now)
@@ -353,6 +400,9 @@ func (iv *IV) sendLink(v *ivVIF, now time.Time) {
 		iv.settle(v)
 		return
 	}
+	if !iv.slot(v) {
+		return
+	}
 	m := iv.track(v, CmdVIFLink, now)
 	m.Present |= FieldVIF | FieldLink
 	m.VIF, m.Up = v.vif, v.n.Up
@@ -363,6 +413,9 @@ func (iv *IV) sendLink(v *ivVIF, now time.Time) {
 func (iv *IV) sendDelete(v *ivVIF, now time.Time) {
 	if iv.state != SessionOpen {
 		iv.settle(v)
+		return
+	}
+	if !iv.slot(v) {
 		return
 	}
 	cmd := CmdVIFDelete
@@ -591,6 +644,10 @@ func (iv *IV) opened(m *Message, now time.Time) {
 	iv.state, iv.peer = SessionOpen, m.Session
 	iv.lastHeard, iv.nextKeepalive = now, now.Add(iv.t.Keepalive)
 	clear(iv.listTx)
+	for _, v := range iv.waiting {
+		v.queued = false
+	}
+	iv.waiting = iv.waiting[:0]
 	iv.o.add(Action{Kind: ActPeerUp})
 	// Resync: announce every vNIC again; finish deletes.
 	for _, v := range iv.order {

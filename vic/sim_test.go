@@ -185,7 +185,6 @@ type sim struct {
 	seq     int
 	msg     vic.Message
 	session uint64
-	log     []string
 	status  []vic.Action
 	trace   func(string, ...any)
 }

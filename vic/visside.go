@@ -53,6 +53,7 @@ type VEth struct {
 	Unbound time.Time
 	lastTx  uint32
 	session uint64 // IV session of lastTx
+	listed  bool   // in Table.unbound
 }
 
 // pendingRemove is a VIF on an IV port that the VIS took away
@@ -76,6 +77,7 @@ type Table struct {
 	removes   []pendingRemove
 	sessions  map[PortID]uint64 // last IV session per port
 	lists     map[PortID]*portLists
+	unbound   []UUID // vEths unbound at some point, for Retention
 	tombTx    map[tombKey]uint32 // last delete per instance and IV session
 	tombEpoch map[UUID]uint32    // newest epoch deleted per instance
 	tombRing  [tombs]tombKey
@@ -227,6 +229,9 @@ func NewVIS(cfg VISConfig, tab *Table, now time.Time) *VIS {
 	s := &VIS{cfg: cfg, t: cfg.Timing.withDefaults(), tab: tab, ports: map[PortID]*visPort{}}
 	for _, u := range tab.order {
 		v := tab.veths[u]
+		if !v.Bound {
+			s.listUnbound(v)
+		}
 		if v.Bound {
 			p := s.port(v.Port)
 			p.reserve(v.VIF)
@@ -317,8 +322,8 @@ func (s *VIS) Deadline() time.Time {
 		}
 		d = minTime(d, p.resync)
 	}
-	for _, u := range s.tab.order {
-		if v := s.tab.veths[u]; !v.Bound {
+	for _, u := range s.tab.unbound {
+		if v := s.tab.veths[u]; v != nil && !v.Bound {
 			d = minTime(d, v.Unbound.Add(s.t.Retention))
 		}
 	}
@@ -390,14 +395,21 @@ func (s *VIS) timers(now time.Time) {
 			}
 		}
 	}
-	for i := 0; i < len(s.tab.order); i++ {
-		v := s.tab.veths[s.tab.order[i]]
-		if !v.Bound && !now.Before(v.Unbound.Add(s.t.Retention)) {
+	keep := s.tab.unbound[:0]
+	for _, u := range s.tab.unbound {
+		v := s.tab.veths[u]
+		switch {
+		case v == nil:
+		case v.Bound:
+			v.listed = false
+		case !now.Before(v.Unbound.Add(s.t.Retention)):
 			s.o.add(Action{Kind: ActVISDeleteVEth, VEth: v.ID, VNIC: v.VNIC})
-			s.tab.remove(v.VNIC.Instance)
-			i--
+			s.tab.remove(u)
+		default:
+			keep = append(keep, u)
 		}
 	}
+	s.tab.unbound = keep
 }
 
 func (s *VIS) staleAll(p *visPort, now time.Time) {
@@ -424,6 +436,14 @@ func (s *VIS) unbind(v *VEth, now time.Time) {
 	s.o.add(Action{Kind: ActVISUnbind, Port: v.Port, VIF: v.VIF, VEth: v.ID})
 	s.ports[v.Port].free(v.VIF)
 	v.Bound, v.Stale, v.Unbound = false, false, now
+	s.listUnbound(v)
+}
+
+func (s *VIS) listUnbound(v *VEth) {
+	if !v.listed {
+		v.listed = true
+		s.tab.unbound = append(s.tab.unbound, v.VNIC.Instance)
+	}
 }
 
 func (s *VIS) transmit(p *visPort, r *outReq, now time.Time) {
@@ -705,7 +725,8 @@ func (s *VIS) takeAway(v *VEth, epoch uint32, now time.Time) {
 	s.o.add(Action{Kind: ActVISUnbind, Port: old.id, VIF: v.VIF, VEth: v.ID})
 	rm := pendingRemove{Port: old.id, VIF: v.VIF, Instance: v.VNIC.Instance, Epoch: epoch}
 	s.tab.removes = append(s.tab.removes, rm)
-	v.Bound = false
+	v.Bound, v.Unbound = false, now
+	s.listUnbound(v)
 	if old.open {
 		old.out = append(old.out, outReq{cmd: CmdVIFRemove, rm: rm})
 		s.transmit(old, &old.out[len(old.out)-1], now)

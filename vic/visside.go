@@ -77,7 +77,7 @@ type Table struct {
 	removes   []pendingRemove
 	sessions  map[PortID]uint64 // last IV session per port
 	lists     map[PortID]*portLists
-	unbound   []UUID // vEths unbound at some point, for Retention
+	unbound   []UUID             // vEths unbound at some point, for Retention
 	tombTx    map[tombKey]uint32 // last delete per instance and IV session
 	tombEpoch map[UUID]uint32    // newest epoch deleted per instance
 	tombRing  [tombs]tombKey

@@ -92,7 +92,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"command TLV too short", mod(func(b []byte) []byte { b[1] = 0x15; return b }), vic.ErrNotVIC},
 		{"version 2", mod(func(b []byte) []byte { b[6] = 2; return b }), vic.ErrVersion},
 		{"command 0", mod(func(b []byte) []byte { b[7] = 0; return b }), vic.ErrCommand},
-		{"command 9", mod(func(b []byte) []byte { b[7] = 9; return b }), vic.ErrCommand},
+		{"command 10", mod(func(b []byte) []byte { b[7] = 10; return b }), vic.ErrCommand},
 		{"reserved flag", mod(func(b []byte) []byte { b[8] = 0x01; return b }), vic.ErrReserved},
 		{"reason 200", mod(func(b []byte) []byte { b[9] = 200; return b }), vic.ErrReserved},
 		{"truncated TLV", open[:len(open)-1], vic.ErrShortBuffer},

@@ -94,3 +94,20 @@ func BenchmarkAssociate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/(time.Since(start)-paused).Seconds(), "assoc/s")
 }
+
+// BenchmarkDecode: the VIF-alloc request of PROTOCOL.md (P2) into a
+// reused Message.
+func BenchmarkDecode(b *testing.B) {
+	m := vic.Message{Command: vic.CmdVIFAlloc, Session: 1, TxID: 2,
+		Present: vic.FieldMAC | vic.FieldProfile | vic.FieldInstance | vic.FieldVLAN | vic.FieldLink | vic.FieldEpoch,
+		MAC:     [6]byte{0x52, 0x54, 0, 0x8e, 0xaa, 0x11}, Profile: []byte("web"), Instance: vic.UUID{1}, VLAN: 100, Up: true, Epoch: 1}
+	p, _ := m.AppendBinary(nil)
+	var out vic.Message
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if err := vic.Decode(p, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -42,14 +42,7 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	}
 	n := s.fits(frames, tx)
 	s.classify(vp, frames[:n], now)
-	for i := range frames[:n] {
-		if pd := &s.pend[i]; pd.ok {
-			v := s.veths[pd.idx]
-			b := frames[i].Bytes()
-			s.learn(pd.skey, b[6], uint32(pd.idx), v, now)
-			s.forward(in, pd.idx, uint32(pd.idx), &frames[i], pd.dkey, pd.vlan, pd.pcp, now, tx)
-		}
-	}
+	s.switchBatch(in, vp, frames[:n], now, tx)
 	return n
 }
 
@@ -61,12 +54,25 @@ const warmSlots = 1 << 16
 
 // pending is what the first pass over a batch found out about a frame.
 type pending struct {
-	ok         bool // admitted: learn and forward it
-	pcp        uint8
-	vlan       uint16
-	idx        int32  // source vEth
 	skey, dkey uint64 // MAC table keys of the source and destination
+	idx        int32  // source vEth
+	vlan       uint16
+	pcp        uint8
+	state      frameState
 }
+
+// frameState says what the first pass did with a frame.
+type frameState uint8
+
+const (
+	dropped frameState = iota // counted and dropped
+	popped                    // admitted, its tag popped
+	// admitted, still tagged: its vEth needed no policy evaluation, so the
+	// tag stays until the second pass knows where the frame goes. A
+	// frame hairpinned without a VLAN change gets its tag rewritten in
+	// place; any other gets it popped first.
+	tagged
+)
 
 // fits returns how many of frames tx can take in the worst case (every
 // frame flooded as copies to every vEth and uplink), at least one when tx
@@ -87,30 +93,38 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 	return len(frames)
 }
 
+// tagLen returns the length of the NIV tag of a port in mode m.
+func tagLen(m port.TagMode) int {
+	if m == port.ETag {
+		return vntag.ETagLen
+	}
+	return vntag.TagLen
+}
+
 // classify is the first pass over a batch from an IV port: it checks each
-// frame's tag, finds its vEth, pops the tag and applies the vEth's inbound
-// policy, counting every drop. Then, for a table larger than the caches,
-// it loads the MAC table slots the second pass will look up — the source
-// to learn, the destination to forward to — in a loop of their own: the
-// loads are independent, so the CPU overlaps their cache misses instead of
-// taking them one after the other in the second pass.
+// frame's tag, finds its vEth and applies the vEth's inbound policy,
+// counting every drop. A frame whose policy must be evaluated has its tag
+// popped first (the policy sees the frame as the VM sent it); one whose
+// vEth only classifies its VLAN (inFast) keeps its tag for now. Then, for
+// a table larger than the caches, it loads the MAC table slots the second
+// pass will look up — the source to learn, the destination to forward to
+// — in a loop of their own: the loads are independent, so the CPU
+// overlaps their cache misses instead of taking them one after the other
+// in the second pass.
 func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 	if cap(s.pend) < len(frames) {
 		s.pend = make([]pending, len(frames))
 	}
 	s.pend = s.pend[:len(frames)]
-	hl := vntag.TagLen
-	if vp.mode == port.ETag {
-		hl = vntag.ETagLen
-	}
-	acc := s.sinkW
+	pend := s.pend
+	hl := tagLen(vp.mode)
+	var rxBytes uint64
 	for i := range frames {
-		pd := &s.pend[i]
-		*pd = pending{}
+		pd := &pend[i]
+		pd.state = dropped
 		f := &frames[i]
 		b := f.Bytes()
-		vp.c.RxFrames++
-		vp.c.RxBytes += uint64(len(b))
+		rxBytes += uint64(len(b))
 		if len(b) < 12+hl+2 {
 			vp.c.Drops[DropMalformed]++
 			continue
@@ -142,43 +156,156 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 			continue
 		}
 		v := s.veths[idx]
-		// Pop the tag: the frame is now as the VM sent it.
-		moveAddrs(b[hl:], b)
-		f.Off += hl
-		b = b[hl:]
+		u := b[hl:] // the frame as the VM sent it, behind the tag
 		v.c.RxFrames++
-		v.c.RxBytes += uint64(len(b))
+		v.c.RxBytes += uint64(len(u))
 		if !v.adminUp {
 			v.c.Drops[DropAdminDown]++
 			continue
 		}
-		s.fr.Load(profile.In, b)
-		vd := v.pv.Evaluate(&s.fr, now)
-		if vd.Drop != profile.DropNone {
-			v.c.Drops[vd.Drop]++
-			if vd.Drop == profile.DropErrDisabled && !v.errDis {
-				v.errDis = true
-				s.refresh(v)
+		var (
+			vlan uint16
+			mark profile.Marking
+		)
+		if v.inFast {
+			var vid uint16
+			if len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q {
+				vid = binary.BigEndian.Uint16(u[14:]) & 0xfff
 			}
-			continue
+			var ok bool
+			if vlan, ok = v.classifyIn(vid); !ok {
+				v.c.Drops[DropVLAN]++
+				continue
+			}
+			pd.state = tagged
+		} else {
+			// Pop the tag: the frame is now as the VM sent it.
+			moveAddrs(u, b)
+			f.Off += hl
+			b = u
+			s.fr.Load(profile.In, u)
+			vd := v.pv.Evaluate(&s.fr, now)
+			v.inFast = v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN)
+			if vd.Drop != profile.DropNone {
+				v.c.Drops[vd.Drop]++
+				if vd.Drop == profile.DropErrDisabled && !v.errDis {
+					v.errDis = true
+					s.refresh(v)
+				}
+				continue
+			}
+			vlan, mark = vd.VLAN, vd.Mark
+			if mark.SetDSCP {
+				setDSCP(u, mark.DSCP)
+			}
+			pd.state = popped
 		}
-		pd.ok, pd.pcp, pd.vlan, pd.idx = true, ingressPCP(b, vd.Mark), vd.VLAN, idx
-		pd.skey, pd.dkey = macKey(b[6:12], vd.VLAN), macKey(b[0:6], vd.VLAN)
-		if vd.Mark.SetDSCP {
-			setDSCP(b, vd.Mark.DSCP)
-		}
+		pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
+		// The addresses are the first 12 bytes of b, popped or not.
+		pd.skey, pd.dkey = macKey(b[6:12], vlan), macKey(b[0:6], vlan)
 	}
+	vp.c.RxFrames += uint64(len(frames))
+	vp.c.RxBytes += rxBytes
 	if len(s.macs.slots) >= warmSlots {
 		// A loop of nothing but independent loads: the CPU keeps many of
 		// them in flight at once. (Issued from inside the loop above, each
 		// would wait behind a frame's worth of work.)
-		for i := range s.pend {
-			if pd := &s.pend[i]; pd.ok {
+		acc := s.sinkW
+		for i := range pend {
+			if pd := &pend[i]; pd.state != dropped {
 				acc ^= s.macs.warm(pd.skey) ^ s.macs.warm(pd.dkey)
 			}
 		}
+		s.sinkW = acc
 	}
-	s.sinkW = acc
+}
+
+// switchBatch is the second pass over a batch from IV port in: it learns
+// the source of every admitted frame and forwards it. The usual case — a
+// known source on its own vEth, a known destination on a vEth with nothing
+// to evaluate toward its VM — is handled here, and a hairpinned frame that
+// keeps its VLAN tagging has its NIV tag rewritten in place (the same bytes
+// as a pop, then a push, would give); everything else goes through learn
+// and forward.
+func (s *VIS) switchBatch(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) {
+	t := s.macs
+	tick := coarse(now)
+	hl := tagLen(vp.mode)
+	etag := vp.mode == port.ETag
+	pend := s.pend[:len(frames)]
+	var txFrames, txBytes uint64
+	for i := range frames {
+		pd := &pend[i]
+		if pd.state == dropped {
+			continue
+		}
+		f := &frames[i]
+		b := f.Bytes()
+		src := uint32(pd.idx)
+		if b[6]&1 == 0 {
+			if j := t.find(pd.skey); j >= 0 && t.slots[j].owner == src {
+				if sl := &t.slots[j]; sl.seen != tick {
+					sl.seen = tick
+				}
+			} else {
+				s.learn(pd.skey, b[6], src, s.veths[src], now)
+			}
+		}
+		owner := uint32(0)
+		j := -1
+		if b[0]&1 == 0 {
+			if j = t.find(pd.dkey); j >= 0 {
+				if sl := &t.slots[j]; tick-sl.seen <= s.aging {
+					owner = sl.owner
+				} else {
+					j = -1
+				}
+			}
+		}
+		if j >= 0 && pd.state == tagged && owner != src && owner&uplinkBit == 0 {
+			d := s.veths[owner]
+			u := b[hl:]
+			has := len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q
+			if d.fastOut && d.port == in {
+				if ok, untagged := d.carries(pd.vlan); ok && untagged != has {
+					// Hairpin with the VLAN tagging unchanged: what
+					// setVLAN, pad and Push would do, in place.
+					if has {
+						tci := binary.BigEndian.Uint16(u[14:])
+						binary.BigEndian.PutUint16(u[14:], uint16(pd.pcp&7)<<13|tci&0x1000|pd.vlan&0xfff)
+					}
+					if n := len(u); n < vntag.MinFrameLen && cap(u) >= vntag.MinFrameLen {
+						b = b[:hl+vntag.MinFrameLen]
+						clear(b[hl+n:])
+						f.Buf = f.Buf[:f.Off+len(b)]
+					}
+					d.c.TxFrames++
+					d.c.TxBytes += uint64(len(b) - hl)
+					if etag {
+						vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).SetTCI(d.etag)
+					} else {
+						vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).SetWord(d.tag)
+					}
+					txFrames++
+					txBytes += uint64(len(b))
+					tx.Send(in, *f)
+					continue
+				}
+			}
+		}
+		if pd.state == tagged {
+			moveAddrs(b[hl:], b)
+			f.Off += hl
+		}
+		src32 := pd.idx
+		if j >= 0 {
+			s.unicast(in, src32, src, f, owner, pd.vlan, pd.pcp, now, tx)
+		} else {
+			s.flood(in, src32, f, pd.vlan, pd.pcp, now, tx)
+		}
+	}
+	vp.c.TxFrames += txFrames
+	vp.c.TxBytes += txBytes
 }
 
 func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
@@ -261,32 +388,36 @@ func (s *VIS) learn(k uint64, src0 byte, owner uint32, v *veth, now int64) {
 // forward sends frame f, which arrived on port in from srcOwner (vEth
 // index src, or -1 for an uplink), in vlan.
 func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
-	b := f.Bytes()
-	if b[0]&1 == 0 {
+	if f.Bytes()[0]&1 == 0 {
 		t := s.macs
 		if j := t.find(dkey); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
-			owner := t.slots[j].owner
-			switch {
-			case owner == srcOwner:
-				s.drop(in, src, DropSelf)
-			case owner&uplinkBit != 0:
-				if src < 0 {
-					s.drop(in, src, DropUplinkToUplink)
-					return
-				}
-				o := &s.out1
-				*o = output{}
-				o.port, o.kind = int(owner&^uplinkBit), outUplink
-				s.emit(tx, o, f, true, src, vlan, pcp)
-			default:
-				if o := &s.out1; s.toVEth(int32(owner), b, vlan, now, o) {
-					s.emit(tx, o, f, true, src, vlan, pcp)
-				}
-			}
+			s.unicast(in, src, srcOwner, f, t.slots[j].owner, vlan, pcp, now, tx)
 			return
 		}
 	}
 	s.flood(in, src, f, vlan, pcp, now, tx)
+}
+
+// unicast sends frame f (as forward) to owner, where its destination MAC
+// was learned.
+func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner uint32, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+	switch {
+	case owner == srcOwner:
+		s.drop(in, src, DropSelf)
+	case owner&uplinkBit != 0:
+		if src < 0 {
+			s.drop(in, src, DropUplinkToUplink)
+			return
+		}
+		o := &s.out1
+		*o = output{}
+		o.port, o.kind = int(owner&^uplinkBit), outUplink
+		s.emit(tx, o, f, true, src, vlan, pcp)
+	default:
+		if o := &s.out1; s.toVEth(int32(owner), f.Bytes(), vlan, now, o) {
+			s.emit(tx, o, f, true, src, vlan, pcp)
+		}
+	}
 }
 
 func (s *VIS) drop(in int, src int32, d Drop) {

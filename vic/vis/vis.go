@@ -119,6 +119,10 @@ type VIS struct {
 	out1  output
 	pend  []pending
 	sinkW uint64
+
+	// slowOnly keeps every frame on the general path (pop, Load, Evaluate,
+	// forward, emit): tests compare the fast paths with it.
+	slowOnly bool
 }
 
 // portKind tells IV ports from plain uplinks.
@@ -165,28 +169,38 @@ type floodSet struct {
 }
 
 type veth struct {
+	// What the data path reads or writes on every frame comes first, so
+	// that it shares a cache line or two with the hot counters (c's
+	// frames and bytes).
+	adminUp bool
+	fastOut bool // up, and nothing to evaluate toward the VM
+	// inFast: frames from the VM need nothing but VLAN classification
+	// (inTrivial), and the policy's per-vEth state is up to date with it
+	// (an Evaluate since the last SetPolicy or Recover admitted a frame or
+	// dropped it for its VLAN): Evaluate would only classify the VLAN.
+	inFast bool
+	access bool
+	vlan   uint16 // access VLAN
+	native uint16
+	port   int
+	tag    vntag.Tag  // downstream unicast tag
+	etag   vntag.ETag // downstream unicast E-Tag
+	c      Counters
+
 	id      profile.VEthID
-	port    int
 	vif     uint32
 	pv      profile.VEth
-	adminUp bool
 	rev     uint64 // store revision of the policy applied
 	profile string
 
 	// Cached from the policy, refreshed on every change.
 	up         bool // bound to a policy that is not down
-	fastOut    bool // up, and nothing to evaluate toward the VM
 	outTrivial bool // no out access-group or service-policy
+	inTrivial  bool // no in access-group or service-policy, no port security
 	errDis     bool // port security err-disabled the vEth
-	access     bool
-	vlan       uint16 // access VLAN
-	native     uint16
 	allowed    profile.VLANSet
 
-	tag  vntag.Tag  // downstream unicast tag
-	etag vntag.ETag // downstream unicast E-Tag
-	macs int        // MACs learned
-	c    Counters
+	macs int // MACs learned
 	// Flooded frames of this vEth's own that went to a list it is a member
 	// of: counted in the list's frames but not delivered to it.
 	prunedFrames, prunedBytes uint64
@@ -199,6 +213,19 @@ func (v *veth) carries(vlan uint16) (in, untagged bool) {
 		return vlan == v.vlan, true
 	}
 	return vlan != 0 && v.allowed.Contains(vlan), vlan == v.native
+}
+
+// classifyIn is what Evaluate decides for a frame from the VM whose
+// 802.1Q VID is vid (0: untagged or priority-tagged) when the vEth is
+// inFast: its VLAN, or false for DropVLAN.
+func (v *veth) classifyIn(vid uint16) (uint16, bool) {
+	if v.access {
+		return v.vlan, vid == 0 || vid == v.vlan
+	}
+	if vid == 0 {
+		vid = v.native
+	}
+	return vid, vid != 0 && v.allowed.Contains(vid)
 }
 
 // member reports whether flooded frames may go to the vEth through a vif
@@ -427,6 +454,7 @@ func (s *VIS) Recover(id profile.VEthID) error {
 	}
 	v.pv.Recover()
 	v.errDis = false
+	v.inFast = false
 	s.refresh(v)
 	return nil
 }
@@ -464,13 +492,14 @@ func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 	v.profile = ""
 	v.up = p != nil && p.Down() == profile.DropNone
 	v.errDis = false
-	v.outTrivial = false
+	v.outTrivial, v.inTrivial, v.inFast = false, false, false
 	if p != nil {
 		v.profile = p.Profile()
 		st := p.Settings()
 		v.access = st.Mode == profile.Access
 		v.vlan, v.native, v.allowed = st.AccessVLAN, st.NativeVLAN, st.AllowedVLANs
 		v.outTrivial = st.IPAccessGroup[profile.Out] == "" && st.MACAccessGroup[profile.Out] == "" && st.ServicePolicy[profile.Out] == ""
+		v.inTrivial = st.IPAccessGroup[profile.In] == "" && st.MACAccessGroup[profile.In] == "" && st.ServicePolicy[profile.In] == "" && !st.PortSecurity
 	}
 	s.refresh(v)
 	changed := oldUp != v.up || oldAccess != v.access || oldVLAN != v.vlan || oldNative != v.native || oldAllowed != v.allowed

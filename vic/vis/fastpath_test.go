@@ -1,0 +1,212 @@
+package vis_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+)
+
+// TestFastPathsMatchGeneralPath drives two VISes with the same random
+// stream of frames, profile edits, admin state changes, recoveries and
+// clock steps: one as it is, one with every frame on the general path
+// (pop, profile Load and Evaluate, forward, emit; vis.SetSlowOnly). Every
+// frame they send — port and bytes — and every counter, MAC table entry
+// and move must be the same: the fast paths (VLAN classification without
+// Evaluate, the in-place tag rewrite of a hairpin) change nothing but the
+// time taken.
+func TestFastPathsMatchGeneralPath(t *testing.T) {
+	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+		t.Run(mode.String(), func(t *testing.T) {
+			rapid.Check(t, func(rt *rapid.T) { checkFastPaths(t, rt, mode) })
+		})
+	}
+}
+
+// Profile edits the stream applies, to both stores.
+var fastPathEdits = []string{
+	"port-profile web\n  switchport access vlan 10\n",
+	"port-profile web\n  switchport access vlan 20\n",
+	"port-profile web\n  ip access-group no-dns in\n",
+	"port-profile web\n  no ip access-group no-dns in\n",
+	"port-profile web\n  ip access-group no-dns out\n",
+	"port-profile web\n  no ip access-group no-dns out\n",
+	"port-profile web\n  service-policy type qos input gold\n",
+	"port-profile web\n  no service-policy type qos input gold\n",
+	"port-profile web\n  switchport port-security\n  switchport port-security maximum 2\n",
+	"port-profile web\n  switchport port-security violation restrict\n",
+	"port-profile web\n  no switchport port-security\n",
+	"port-profile web\n  shutdown\n",
+	"port-profile web\n  no shutdown\n",
+	"port-profile db\n  ip access-group no-dns out\n",
+	"port-profile db\n  no ip access-group no-dns out\n",
+	"port-profile trunk\n  switchport trunk allowed vlan 10,20,30\n",
+	"port-profile trunk\n  switchport trunk native vlan 10\n",
+	"port-profile trunk\n  switchport trunk native vlan 20\n",
+}
+
+func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
+	cfg := vis.Config{
+		MACTableSize: rapid.SampledFrom([]int{0, 8, 64}).Draw(rt, "table"),
+		MACLimit:     rapid.IntRange(0, 3).Draw(rt, "limit"),
+		AgingTime:    time.Second,
+	}
+	fast, slow := newLab(t, mode, cfg), newLab(t, mode, cfg)
+	vis.SetSlowOnly(slow.vis, true)
+	labs := []*lab{fast, slow}
+	macs := [][6]byte{macA, macB, macC, macD, macX, mac(0x99),
+		{0x01, 0, 0x5e, 0, 0, 1}, bcast}
+	steps := rapid.IntRange(1, 60).Draw(rt, "steps")
+	for step := range steps {
+		switch op := rapid.IntRange(0, 9).Draw(rt, "op"); op {
+		case 0: // a profile edit or binding change
+			if rapid.Bool().Draw(rt, "rebind") {
+				id := profile.VEthID(rapid.IntRange(1, 4).Draw(rt, "veth"))
+				name := rapid.SampledFrom([]string{"web", "db", "trunk"}).Draw(rt, "profile")
+				for _, l := range labs {
+					_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(id, name); return nil })
+					if err != nil {
+						rt.Fatal(err)
+					}
+				}
+			} else {
+				edit := rapid.SampledFrom(fastPathEdits).Draw(rt, "edit")
+				// Some edits fail (removing what is not there): in both
+				// stores alike.
+				for _, l := range labs {
+					_, _ = l.store.Update(func(tx *profile.Txn) error { return tx.Configure(edit) })
+				}
+			}
+		case 1: // admin state, err-disable recovery
+			id := profile.VEthID(rapid.IntRange(1, 4).Draw(rt, "veth"))
+			up := rapid.Bool().Draw(rt, "up")
+			recover := rapid.Bool().Draw(rt, "recover")
+			for _, l := range labs {
+				if recover {
+					_ = l.vis.Recover(id)
+				} else {
+					_ = l.vis.SetAdminUp(id, up)
+				}
+			}
+		case 2: // the clock moves, sometimes past the aging time
+			d := rapid.SampledFrom([]int64{1e6, 1e8, 2e9}).Draw(rt, "dt")
+			age := rapid.Bool().Draw(rt, "age")
+			for _, l := range labs {
+				l.now += d
+				if age {
+					l.vis.Age(l.now)
+				}
+			}
+		default: // a batch of frames
+			in := rapid.IntRange(0, 2).Draw(rt, "in")
+			n := rapid.IntRange(1, 8).Draw(rt, "n")
+			frames := make([][]byte, n)
+			for i := range frames {
+				frames[i] = drawFrame(rt, fast, in, macs)
+			}
+			a, b := sendDirty(fast, in, frames), sendDirty(slow, in, frames)
+			if len(a) != len(b) {
+				rt.Fatalf("step %d: %d frames out, the general path %d", step, len(a), len(b))
+			}
+			for i := range a {
+				if a[i].port != b[i].port || !bytes.Equal(a[i].bytes, b[i].bytes) {
+					rt.Fatalf("step %d, frame %d:\n  fast    port %d % x\n  general port %d % x",
+						step, i, a[i].port, a[i].bytes, b[i].port, b[i].bytes)
+				}
+			}
+		}
+		compareState(rt, fast, slow, step)
+	}
+}
+
+// sendDirty runs frames through l's VIS as arriving on port in, each in a
+// buffer whose headroom and tailroom hold garbage, as reused buffers do.
+func sendDirty(l *lab, in int, frames [][]byte) []out {
+	fs := make([]port.Frame, len(frames))
+	for i, b := range frames {
+		buf := bytes.Repeat([]byte{0xa5}, port.Headroom+len(b)+port.Tailroom)
+		copy(buf[port.Headroom:], b)
+		fs[i] = port.Frame{Buf: buf[:port.Headroom+len(b)], Off: port.Headroom}
+	}
+	tx := port.NewTx(1024, 1<<20)
+	if n := l.vis.Process(in, fs, l.now, tx); n != len(frames) {
+		l.t.Fatalf("%d of %d frames consumed", n, len(frames))
+	}
+	var outs []out
+	for i, f := range tx.Frames {
+		outs = append(outs, out{tx.Ports[i], append([]byte(nil), f.Bytes()...)})
+	}
+	return outs
+}
+
+// drawFrame draws a frame arriving on port in: on an IV port mostly a
+// valid upstream tag of one of the lab's VIFs (or of an unbound one),
+// sometimes a bad tag, no tag or a frame cut short; untagged, priority-
+// tagged or 802.1Q-tagged inside; shorter than 60 bytes after the tag is
+// popped, 60 bytes, or longer.
+func drawFrame(rt *rapid.T, l *lab, in int, macs [][6]byte) []byte {
+	dst := rapid.SampledFrom(macs).Draw(rt, "dst")
+	src := rapid.SampledFrom(macs).Draw(rt, "src")
+	b := frame(dst, src, rapid.SampledFrom([]uint16{53, 80}).Draw(rt, "dport"))
+	switch rapid.IntRange(0, 3).Draw(rt, "len") {
+	case 0:
+		b = b[:rapid.IntRange(14, 59).Draw(rt, "short")]
+	case 1:
+		b = append(b, make([]byte, rapid.IntRange(1, 40).Draw(rt, "extra"))...)
+	}
+	if vid := rapid.SampledFrom([]int{-1, -1, 0, 10, 20, 30}).Draw(rt, "vid"); vid >= 0 {
+		pcp := uint16(rapid.IntRange(0, 7).Draw(rt, "pcp"))
+		b = dot1q(b, pcp<<13|uint16(vid))
+	}
+	if in == l.uplink {
+		return b
+	}
+	vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
+	b = l.tag(b, vif)
+	switch rapid.IntRange(0, 9).Draw(rt, "damage") {
+	case 0: // a downstream or pointer tag: bad tag
+		b[14] |= rapid.SampledFrom([]byte{0x80, 0x40, 0x10}).Draw(rt, "bit")
+	case 1: // cut short
+		b = b[:rapid.IntRange(0, len(b)).Draw(rt, "cut")]
+	case 2: // no NIV tag
+		binary.BigEndian.PutUint16(b[12:], 0x0800)
+	}
+	return b
+}
+
+// compareState fails when the two labs' counters, MAC tables or moves
+// differ.
+func compareState(rt *rapid.T, a, b *lab, step int) {
+	for id := profile.VEthID(1); id <= 4; id++ {
+		ca, _ := a.vis.Counters(id)
+		cb, _ := b.vis.Counters(id)
+		if ca != cb {
+			rt.Fatalf("step %d: %v counters\n  fast    %+v\n  general %+v", step, id, ca, cb)
+		}
+		sa, _ := a.vis.ShowInterface(id)
+		sb, _ := b.vis.ShowInterface(id)
+		if sa != sb {
+			rt.Fatalf("step %d:\n%s\n%s", step, sa, sb)
+		}
+	}
+	for p := 0; p <= a.uplink; p++ {
+		ca, _ := a.vis.PortCounters(p)
+		cb, _ := b.vis.PortCounters(p)
+		if ca != cb {
+			rt.Fatalf("step %d: port %d counters\n  fast    %+v\n  general %+v", step, p, ca, cb)
+		}
+	}
+	if ma, mb := fmt.Sprint(a.vis.MACs(a.now)), fmt.Sprint(b.vis.MACs(b.now)); ma != mb {
+		rt.Fatalf("step %d: MAC tables\n  fast    %s\n  general %s", step, ma, mb)
+	}
+	if a.vis.Moves() != b.vis.Moves() {
+		rt.Fatalf("step %d: moves %d and %d", step, a.vis.Moves(), b.vis.Moves())
+	}
+}

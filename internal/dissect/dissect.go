@@ -23,6 +23,9 @@ const (
 	EtherType
 	// MAC is a 48-bit address, shown as "aa:bb:cc:dd:ee:ff".
 	MAC
+	// Text is a string (a port-profile name, a UUID), shown as it is and
+	// as a JSON string.
+	Text
 )
 
 // Field is one decoded field.
@@ -34,6 +37,8 @@ type Field struct {
 	Num uint64
 	// Addr holds a MAC's value.
 	Addr [6]byte
+	// Text holds a Text's bytes; it may alias the frame.
+	Text []byte
 }
 
 // Frame is the result of dissecting one frame. Reuse one Frame for many
@@ -50,6 +55,10 @@ type Frame struct {
 	Next uint16
 	// PayloadOffset is the offset of the first byte after that type field.
 	PayloadOffset int
+
+	// scratch holds text the dissector formats (UUIDs), so that a reused
+	// Frame formats without allocating.
+	scratch []byte
 }
 
 // Field names, as Wireshark 4.0 registers them.
@@ -109,6 +118,10 @@ func (f *Frame) num(name string, v uint64) {
 	f.Fields = append(f.Fields, Field{Name: name, Kind: Number, Num: v})
 }
 
+func (f *Frame) text(name string, b []byte) {
+	f.Fields = append(f.Fields, Field{Name: name, Kind: Text, Text: b})
+}
+
 func (f *Frame) etype(name string, v uint16) {
 	f.Fields = append(f.Fields, Field{Name: name, Kind: EtherType, Num: uint64(v)})
 }
@@ -131,7 +144,7 @@ const maxLength = 1500
 // length. It stops at the first EtherType that is none of these. It never
 // panics and never reads outside frame.
 func Dissect(frame []byte, f *Frame) {
-	f.Fields, f.Err, f.Next, f.PayloadOffset = f.Fields[:0], nil, 0, 0
+	f.Fields, f.Err, f.Next, f.PayloadOffset, f.scratch = f.Fields[:0], nil, 0, 0, f.scratch[:0]
 	if len(frame) < vntag.AddrLen+2 {
 		f.fail("Ethernet", 0, vntag.AddrLen+2, len(frame))
 		return

@@ -125,3 +125,11 @@ func TestDissectAllocatesNothingOnceWarm(t *testing.T) {
 	Dissect(frame, &f)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Dissect(frame, &f) }))
 }
+
+func TestJSONStringEscapes(t *testing.T) {
+	got := string(appendJSONString(nil, []byte("a\"b\\c\x01\n\xffé")))
+	assert.Equal(t, `"a\"b\\c\u0001\u000a\ufffdé"`, got)
+	var s string
+	require.NoError(t, json.Unmarshal([]byte(got), &s))
+	assert.Equal(t, "a\"b\\c\x01\n\uFFFDé", s)
+}

@@ -29,7 +29,8 @@ const (
 	VICKeepaliveMS = "vic.keepalive_ms"
 	VICPeerSession = "vic.peer_session"
 	VICMAC         = "vic.mac"
-	VICProfileLen  = "vic.profile_len"
+	VICProfile     = "vic.profile"
+	VICInstance    = "vic.instance"
 	VICVLAN        = "vic.vlan"
 	VICVIF         = "vic.vif"
 	VICVEth        = "vic.veth"
@@ -48,7 +49,7 @@ var ECPNames = []string{ECPVersion, ECPOp, ECPSubtype, ECPSeqNo}
 
 // VICNames are the vic fields Dissect produces.
 var VICNames = []string{VICCommand, VICResponse, VICReason, VICSession, VICTxID, VICResult, VICMode, VICMaxVIFs,
-	VICKeepaliveMS, VICPeerSession, VICMAC, VICProfileLen, VICVLAN, VICVIF, VICVEth, VICLink, VICEpoch, VICListID, VICMember, VICError}
+	VICKeepaliveMS, VICPeerSession, VICMAC, VICProfile, VICInstance, VICVLAN, VICVIF, VICVEth, VICLink, VICEpoch, VICListID, VICMember, VICError}
 
 // dissectECP decodes the ECP header at frame[off:] (after the EtherType)
 // and, for subtype 2, the vic message in its payload.
@@ -91,7 +92,12 @@ func dissectECP(frame []byte, off int, f *Frame) {
 		f.Fields = append(f.Fields, Field{Name: VICMAC, Kind: MAC, Addr: m.MAC})
 	}
 	if m.Has(vic.FieldProfile) {
-		f.num(VICProfileLen, uint64(len(m.Profile)))
+		f.text(VICProfile, m.Profile)
+	}
+	if m.Has(vic.FieldInstance) {
+		n := len(f.scratch)
+		f.scratch = append(f.scratch, m.Instance.String()...)
+		f.text(VICInstance, f.scratch[n:])
 	}
 	if m.Has(vic.FieldVLAN) {
 		f.num(VICVLAN, uint64(m.VLAN))

@@ -163,7 +163,9 @@ func TestVICFields(t *testing.T) {
 	js = string(f.AppendJSON(nil, 1))
 	assert.Contains(t, js, `"vic.mac": "52:54:00:8e:aa:11"`)
 	assert.Contains(t, js, `"vic.vlan": 100`)
-	assert.Contains(t, js, `"vic.profile_len": 3`)
+	assert.Contains(t, js, `"vic.profile": "web"`)
+	assert.Contains(t, js, `"vic.instance": "01020300-0000-0000-0000-000000000000"`)
+	assert.Contains(t, string(f.AppendText(nil, 1, 60)), `profile="web"`)
 
 	// A damaged vic message is flagged, not decoded.
 	bad := append([]byte(nil), frames[len(frames)-1]...)

@@ -2,6 +2,7 @@ package dissect
 
 import (
 	"strconv"
+	"unicode/utf8"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -22,6 +23,8 @@ func (x Field) AppendValue(b []byte) []byte {
 	case EtherType:
 		v := uint16(x.Num)
 		return append(b, '0', 'x', hexDigits[v>>12], hexDigits[v>>8&0xF], hexDigits[v>>4&0xF], hexDigits[v&0xF])
+	case Text:
+		return append(b, x.Text...)
 	}
 	return strconv.AppendUint(b, x.Num, 10)
 }
@@ -30,11 +33,43 @@ func (x Field) AppendValue(b []byte) []byte {
 func (x Field) Value() string { return string(x.AppendValue(nil)) }
 
 func (x Field) appendJSONValue(b []byte) []byte {
-	if x.Kind == Number {
+	switch x.Kind {
+	case Number:
 		return strconv.AppendUint(b, x.Num, 10)
+	case Text:
+		return appendJSONString(b, x.Text)
 	}
 	b = append(b, '"')
 	b = x.AppendValue(b)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString[T ~string | ~[]byte](b []byte, s T) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, "\\ufffd"...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
 	return append(b, '"')
 }
 
@@ -59,7 +94,7 @@ func (f *Frame) AppendJSON(b []byte, number int) []byte {
 			b = append(b, ", "...)
 		}
 		first = false
-		b = strconv.AppendQuote(b, x.Name)
+		b = appendJSONString(b, x.Name)
 		b = append(b, ": "...)
 		n := 0
 		for _, y := range f.Fields[i:] {
@@ -88,7 +123,7 @@ func (f *Frame) AppendJSON(b []byte, number int) []byte {
 	b = append(b, '}')
 	if f.Err != nil {
 		b = append(b, `, "error": `...)
-		b = strconv.AppendQuote(b, f.Err.Error())
+		b = appendJSONString(b, f.Err.Error())
 	}
 	return append(b, "}\n"...)
 }
@@ -160,7 +195,11 @@ func appendGroup(b *[]byte, fields []Field, i int) int {
 		}
 		*b = append(*b, fields[j].Name[len(proto)+1:]...)
 		*b = append(*b, '=')
-		*b = fields[j].AppendValue(*b)
+		if fields[j].Kind == Text {
+			*b = appendJSONString(*b, fields[j].Text) // quoted, so the line stays one line
+		} else {
+			*b = fields[j].AppendValue(*b)
+		}
 	}
 	*b = append(*b, ']')
 	return j

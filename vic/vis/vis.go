@@ -422,6 +422,62 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 	return s.rebuild(v.port)
 }
 
+// MoveVEth binds vEth id to VIF vif on IV port p instead of where it is
+// bound now, keeping its id, policy, admin state and counters; its MACs are
+// forgotten. The control plane uses it when a vNIC migrates to another IV
+// or gets another VIF.
+func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, v, err := s.find(id)
+	if err != nil {
+		return err
+	}
+	if p == v.port && vif == v.vif {
+		return nil
+	}
+	if p < 0 || p >= len(s.ports) {
+		return fmt.Errorf("%w: port %d", ErrNotFound, p)
+	}
+	np := s.ports[p]
+	if np.kind != ivPort {
+		return fmt.Errorf("%w: port %d (%s)", ErrPortKind, p, np.name)
+	}
+	var (
+		tag  vntag.Tag
+		etag vntag.ETag
+	)
+	if np.mode == port.ETag {
+		if _, ok := np.ecid[vif]; ok || vif == 0 || vif > vntag.MaxECID {
+			return fmt.Errorf("%w: E-CID %d on port %d", ErrVIF, vif, p)
+		}
+		etag, _ = vntag.ETagForECID(vif)
+	} else {
+		if vif == 0 || vif > vntag.MaxSVIF || np.svif[vif] >= 0 {
+			return fmt.Errorf("%w: svif %d on port %d", ErrVIF, vif, p)
+		}
+		tag, _ = vntag.Downstream(uint16(vif))
+	}
+	from := v.port
+	op := s.ports[from]
+	if op.mode == port.ETag {
+		delete(op.ecid, v.vif)
+	} else {
+		op.svif[v.vif] = -1
+	}
+	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
+	v.port, v.vif, v.tag, v.etag = p, vif, tag, etag
+	if np.mode == port.ETag {
+		np.ecid[vif] = i
+	} else {
+		np.svif[vif] = i
+	}
+	np.veths = append(np.veths, i)
+	s.flushOwner(uint32(i))
+	s.updateFanout()
+	return errors.Join(s.rebuild(from), s.rebuild(p))
+}
+
 // SetAdminUp brings vEth id up or shuts it (shutdown / no shutdown on the
 // interface): a vEth that is down drops every frame from and to it
 // (DropAdminDown) and leaves the vif lists; its MACs are forgotten.

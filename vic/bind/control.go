@@ -1,0 +1,75 @@
+package bind
+
+import (
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic/port"
+)
+
+// Control is a port.Core in front of an IV or VIS core that lets the ECP
+// frames of the control plane share the IV–VIS link with the data frames.
+// On a port that has a speaker (Attach), an untagged frame of EtherType
+// 0x8940 goes to the speaker; every other frame, and every frame of the
+// other ports, goes to the core as before. Without it the cores count an
+// ECP frame as a frame without the link's tag and drop it.
+//
+// The speaker is called outside the core's Process, so the agent behind
+// it may program the core from its Deliver. Data frames go to the core in
+// runs, in order; a batch without ECP frames is one call of the core, and
+// nothing allocates on that path.
+type Control struct {
+	core     port.Core
+	speakers []*ecp.Speaker
+}
+
+// NewControl returns a Control in front of core.
+func NewControl(core port.Core) *Control { return &Control{core: core} }
+
+// Attach makes sp the speaker of core port p. Call it before Process.
+func (c *Control) Attach(p int, sp *ecp.Speaker) {
+	for len(c.speakers) <= p {
+		c.speakers = append(c.speakers, nil)
+	}
+	c.speakers[p] = sp
+}
+
+// IsECP reports whether frame is an untagged ECP frame.
+func IsECP(frame []byte) bool {
+	return len(frame) >= 14 && frame[12] == 0x89 && frame[13] == 0x40
+}
+
+// Process implements port.Core.
+func (c *Control) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
+	var sp *ecp.Speaker
+	if in >= 0 && in < len(c.speakers) {
+		sp = c.speakers[in]
+	}
+	if sp == nil {
+		return c.core.Process(in, frames, now, tx)
+	}
+	start := 0
+	for i := range frames {
+		if !IsECP(frames[i].Bytes()) {
+			continue
+		}
+		if start < i {
+			if n := c.core.Process(in, frames[start:i], now, tx); n < i-start {
+				return start + n
+			}
+		}
+		sp.Receive(frames[i].Bytes())
+		start = i + 1
+	}
+	if start < len(frames) {
+		return start + c.core.Process(in, frames[start:], now, tx)
+	}
+	return len(frames)
+}
+
+// Writer is the ecp.FrameWriter of a port: each frame is written alone.
+type Writer struct{ Port port.Port }
+
+// WriteFrame implements ecp.FrameWriter.
+func (w Writer) WriteFrame(frame []byte) error {
+	_, err := w.Port.Write([]port.Frame{port.FrameFrom(frame)})
+	return err
+}

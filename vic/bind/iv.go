@@ -1,0 +1,158 @@
+package bind
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/port"
+)
+
+// IV programs an iv.IV for an IV machine: it implements vic.IVProgrammer.
+// Each bound VIF becomes a vNIC of the core; IV.Port says which core port
+// is the vNIC of a VM instance. Safe for concurrent use.
+type IV struct {
+	core   *iv.IV
+	fabric iv.Fabric
+	onBind func(n vic.VNIC, vif uint16, port int)
+
+	mu    sync.Mutex
+	vifs  map[uint16]*ivVNIC    // bound VIF → vNIC
+	insts map[vic.UUID]*ivVNIC  // instance → vNIC
+	lists map[uint16]struct{}   // vif lists programmed
+}
+
+type ivVNIC struct {
+	n    vic.VNIC
+	vif  uint16
+	veth uint32
+	port int
+	up   bool
+}
+
+// NewIV returns the programmer of core. Its vNICs use the uplink of fabric
+// while it is up. onBind, if not nil, is called after each VIF is attached
+// with the core port number of its vNIC (the port the VM's frames must be
+// given to); it must not call back into the IV agent.
+func NewIV(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif uint16, port int)) *IV {
+	return &IV{core: core, fabric: fabric, onBind: onBind,
+		vifs: map[uint16]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint16]struct{}{}}
+}
+
+// BindVIF attaches VIF vif to the core as the vNIC of n. Binding the VIF
+// a vNIC already has is a no-op; a vNIC that gets another VIF, or a VIF
+// that passes to another vNIC, is detached first (its core port number is
+// not reused: the vNIC gets a new port).
+func (p *IV) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
+	p.mu.Lock()
+	if cur, ok := p.vifs[vif]; ok && cur.n.Instance == n.Instance {
+		cur.n, cur.veth, cur.up = n, veth, n.Up
+		p.mu.Unlock()
+		return nil
+	}
+	var errs []error
+	if cur, ok := p.vifs[vif]; ok {
+		errs = append(errs, p.detach(cur))
+	}
+	if cur, ok := p.insts[n.Instance]; ok {
+		errs = append(errs, p.detach(cur))
+	}
+	pn, err := p.core.AddVNIC(iv.VNICConfig{VIF: uint32(vif), Fabric: p.fabric})
+	if err != nil {
+		p.mu.Unlock()
+		return errors.Join(append(errs, err)...)
+	}
+	v := &ivVNIC{n: n, vif: vif, veth: veth, port: pn, up: n.Up}
+	p.vifs[vif], p.insts[n.Instance] = v, v
+	p.mu.Unlock()
+	if p.onBind != nil {
+		p.onBind(n, vif, pn)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *IV) detach(v *ivVNIC) error {
+	delete(p.vifs, v.vif)
+	delete(p.insts, v.n.Instance)
+	return p.core.RemoveVNIC(uint32(v.vif))
+}
+
+// UnbindVIF detaches VIF vif from the core. A VIF that is not bound is
+// not an error (the machine may unbind twice across a restart).
+func (p *IV) UnbindVIF(vif uint16) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.vifs[vif]
+	if !ok {
+		return nil
+	}
+	return p.detach(v)
+}
+
+// SetVIFLink records a VIF's link state. vic/iv has no per-vNIC link
+// state — a disabled vNIC's frames are dropped by its shut vEth on the
+// VIS — so the state is only kept for Link.
+func (p *IV) SetVIFLink(vif uint16, up bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.vifs[vif]
+	if !ok {
+		return fmt.Errorf("%w: VIF %d", iv.ErrNotFound, vif)
+	}
+	v.up = up
+	return nil
+}
+
+// SetVIFList programs the core's vif list (iv.ListProgrammer); no members
+// deletes it. In E-Tag mode the vic list id is the E-CID of a GRP 1
+// E-channel, the lists a vis core floods to (see Lists).
+func (p *IV) SetVIFList(list uint16, members []uint16) error {
+	id := uint32(list)
+	if p.core.Mode() == port.ETag {
+		id = iv.ETagList(1, uint32(list))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(members) == 0 {
+		if _, ok := p.lists[list]; !ok {
+			return nil
+		}
+		delete(p.lists, list)
+		return p.core.DeleteVIFList(id)
+	}
+	vifs := make([]uint32, len(members))
+	for i, m := range members {
+		vifs[i] = uint32(m)
+	}
+	if err := p.core.SetVIFList(id, vifs); err != nil {
+		return err
+	}
+	p.lists[list] = struct{}{}
+	return nil
+}
+
+// Port returns the core port number of instance u's vNIC, while bound.
+func (p *IV) Port(u vic.UUID) (port int, vif uint16, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.insts[u]
+	if !ok {
+		return 0, 0, false
+	}
+	return v.port, v.vif, true
+}
+
+// Link returns the link state last set for VIF vif.
+func (p *IV) Link(vif uint16) (up, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.vifs[vif]
+	if !ok {
+		return false, false
+	}
+	return v.up, true
+}
+
+var _ vic.IVProgrammer = (*IV)(nil)

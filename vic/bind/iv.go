@@ -19,9 +19,9 @@ type IV struct {
 	onBind func(n vic.VNIC, vif uint16, port int)
 
 	mu    sync.Mutex
-	vifs  map[uint16]*ivVNIC    // bound VIF → vNIC
-	insts map[vic.UUID]*ivVNIC  // instance → vNIC
-	lists map[uint16]struct{}   // vif lists programmed
+	vifs  map[uint16]*ivVNIC   // bound VIF → vNIC
+	insts map[vic.UUID]*ivVNIC // instance → vNIC
+	lists map[uint16]struct{}  // vif lists programmed
 }
 
 type ivVNIC struct {

@@ -159,6 +159,10 @@ func Dissect(frame []byte, f *Frame) {
 		}
 	}()
 	switch {
+	case t == 0:
+		// Wireshark's Ethernet dissector takes 0 for an EtherType
+		// (ETHERTYPE_UNK), not a length; its VLAN and VNTag dissectors
+		// do not.
 	case t <= maxLength:
 		f.num(EthLen, uint64(t))
 		return

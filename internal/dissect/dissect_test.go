@@ -98,6 +98,10 @@ func TestLengthsAndInvalidTypes(t *testing.T) {
 	var f Frame
 	Dissect(unhex(t, `001122334455 020000000001 05dc`), &f)
 	assert.Equal(t, "1500", f.Get(EthLen)[0].Value())
+	Dissect(unhex(t, `001122334455 020000000001 0000`), &f)
+	assert.Equal(t, "0x0000", f.Get(EthType)[0].Value(), "as Wireshark, 0 after the addresses is an EtherType")
+	Dissect(unhex(t, `001122334455 020000000001 8926 00000005 0000`), &f)
+	assert.Equal(t, "0", f.Get(VNTagLen)[0].Value(), "but a length after a VNTag")
 	Dissect(unhex(t, `001122334455 020000000001 05dd`), &f)
 	assert.Equal(t, "0x05dd", f.Get(EthInvalidLenType)[0].Value())
 	Dissect(unhex(t, `001122334455 020000000001 8926 00000005 05dd`), &f)

@@ -38,8 +38,11 @@ func genFrame(r *rand.Rand) []byte {
 	inner := []uint16{0x0800, 0x86DD, 0x0806, 0x88B5, 0x88B6, 0x0842}[r.IntN(6)]
 	if r.IntN(20) == 0 {
 		inner = uint16(r.IntN(0x0600)) // an 802.3 length, or 1501-1535
-		if r.IntN(2) == 0 {
+		switch r.IntN(3) {
+		case 0:
 			inner = uint16(1490 + r.IntN(50))
+		case 1:
+			inner = uint16(r.IntN(2)) // 0 is special after the addresses
 		}
 	}
 	b = binary.BigEndian.AppendUint16(b, inner)

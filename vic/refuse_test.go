@@ -91,7 +91,13 @@ func TestRefusals(t *testing.T) {
 		return out
 	}
 	send2(iv2.Handle(vic.IVEvent{Kind: vic.IVTimer}, now))
-	for k, want := range map[byte]vic.Reason{6: vic.ReasonNone, 7: vic.ReasonMaxPorts} {
+	// In this order: the first request takes the last place, the second is
+	// refused (a map here made the order, and so the test, random).
+	for _, c := range []struct {
+		k    byte
+		want vic.Reason
+	}{{6, vic.ReasonNone}, {7, vic.ReasonMaxPorts}} {
+		k, want := c.k, c.want
 		var got *vic.Action
 		for _, a := range send2(iv2.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: vic.VNIC{Instance: vic.UUID{k}, Profile: "web", Epoch: 1}}, now)) {
 			if a.Kind == vic.ActStatus {

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -73,6 +74,7 @@ type fb struct {
 	trunc    int  // cut the frame to this many bytes (0: no cut)
 	pad      bool // pad the frame (not counting its NIV tag) to 60 bytes
 	note     string
+	ecp      *ecpHdr // an ECP frame: raw is its header and ULPDU
 }
 
 // frame starts an IPv4/UDP frame from src to dst whose untagged form is 60
@@ -355,6 +357,16 @@ func (f *fb) expect(port string, n int) string {
 	}
 	if f.ip != nil && f.trunc == 0 {
 		add("ip.dsfield.dscp", f.ip.dscp)
+	}
+	if e := f.ecp; e != nil {
+		add("ecp.ver", 1)
+		add("ecp.op", e.op)
+		add("ecp.subtype", e.subtype)
+		add("ecp.seqno", e.seq)
+		if e.op == 0 {
+			// tshark shows the ULPDU, Ethernet padding included, as data.
+			add("data.data", hex.EncodeToString(f.bytes()[18:]))
+		}
 	}
 	add("frame.len", len(f.bytes()))
 	return fmt.Sprintf("%s %d: %s", port, n, strings.Join(w, " "))

@@ -145,6 +145,7 @@ func cases() []genCase {
 	cs = append(cs, malformedCases()...)
 	cs = append(cs, changeCases()...)
 	cs = append(cs, ivCases()...)
+	cs = append(cs, vicCases()...)
 	return cs
 }
 

@@ -49,6 +49,7 @@ type Device struct {
 	vis   *vis.VIS
 	iv    *iv.IV
 	store *profile.MemStore
+	ctl   *vicPlane // the control plane, when the setup runs one
 
 	mu     sync.Mutex
 	lists  Lists
@@ -168,6 +169,12 @@ func (d *Device) buildVIS() error {
 		if err != nil {
 			return devErr("binding vEths: %v", err)
 		}
+	}
+	if d.setup.Control != nil {
+		if d.ctl, err = newVICPlane(d); err != nil {
+			return err
+		}
+		d.core = d.ctl
 	}
 	return nil
 }
@@ -312,6 +319,9 @@ func (d *Device) Describe() string {
 		for _, id := range ids {
 			fmt.Fprintf(&b, "vif-list %d port %q: %v\n", id, p, lists[p][id])
 		}
+	}
+	if d.ctl != nil {
+		b.WriteString(d.ctl.describe())
 	}
 	if d.vis != nil {
 		for _, v := range d.setup.VEths {

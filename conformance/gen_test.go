@@ -109,7 +109,17 @@ func (c *genCase) readme(setup *conformance.Setup, ports []string) string {
 		"forwarding rules of DESIGN.md, not from niv's output; TestExpectedAgreesWithTshark\n" +
 		"checks every frame of want.pcapng against the fields below with tshark. A vif\n" +
 		"list id names the list of the same id in setup.txt; a VIS is compared by the\n" +
-		"list's members, not by the id it allocates.\n\n```expect\n")
+		"list's members, not by the id it allocates.\n")
+	for _, f := range c.want {
+		if f.f.ecp != nil {
+			b.WriteString("ECP frames follow 802.1Qbg ECP (../shared/spec/vdp-ecp.md §1–2) and their vic\n" +
+				"messages the byte tables of vic/PROTOCOL.md, encoded by the generator's own\n" +
+				"encoder (TestVICEncoder checks it against PROTOCOL.md's examples); tshark shows\n" +
+				"the ULPDU, padding included, as data.data.\n")
+			break
+		}
+	}
+	b.WriteString("\n```expect\n")
 	count := map[string]int{}
 	for _, f := range c.want {
 		count[f.port]++

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +155,24 @@ type Setup struct {
 	// Profiles names the profile-language file loaded before the first
 	// frame ("" for none; default profile.conf when it exists).
 	Profiles string
+	// Control, when set, runs niv's VIF negotiation protocol (vic) on the
+	// VIS's IV ports (statement control-plane).
+	Control *ControlPlane
+}
+
+// ControlPlane is the setup statement
+//
+//	control-plane vic session 0x99aabbccddeeff00 mac 02:00:00:00:00:f0
+//
+// The VIS runs an ECP speaker (subtype 2) and vic's VIS side on every IV
+// port, with Session as its vic session and MAC as the source of its ECP
+// frames; ECP frames (EtherType 0x8940, untagged) on an IV port go to it,
+// and what it sends leaves by the same port. It is driven by the case's
+// clock. Its ECP acknowledgement timer is 10 µs × 2^20 (about 10.5 s),
+// so that a tester over a real link acknowledges in time.
+type ControlPlane struct {
+	Session uint64
+	MAC     [6]byte
 }
 
 // Port returns the port named name.
@@ -240,6 +259,24 @@ func ParseSetup(text string) (*Setup, error) {
 				return nil, bad("%v", err)
 			}
 			s.MACLimit = int(v)
+		case "control-plane":
+			// control-plane vic session N mac MAC
+			if len(w) != 6 || w[1] != "vic" || w[2] != "session" || w[4] != "mac" {
+				return nil, bad("want: control-plane vic session N mac MAC")
+			}
+			if s.Control != nil {
+				return nil, bad("control-plane given twice")
+			}
+			sess, err := strconv.ParseUint(w[3], 0, 64)
+			if err != nil || sess == 0 {
+				return nil, bad("bad session %q (a non-zero 64-bit number)", w[3])
+			}
+			hw, err := net.ParseMAC(w[5])
+			if err != nil || len(hw) != 6 {
+				return nil, bad("bad MAC %q", w[5])
+			}
+			s.Control = &ControlPlane{Session: sess}
+			copy(s.Control.MAC[:], hw)
 		case "profiles":
 			if len(w) != 2 {
 				return nil, bad("want: profiles FILE")
@@ -466,6 +503,9 @@ func (s *Setup) check() error {
 		if len(s.VEths) > 0 {
 			return fail("vEths belong to a VIS")
 		}
+	}
+	if s.Control != nil && s.Device != DeviceVIS {
+		return fail("control-plane: only a VIS runs it")
 	}
 	ids := map[uint32]bool{}
 	for _, v := range s.VEths {

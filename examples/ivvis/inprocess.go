@@ -163,16 +163,19 @@ func icmpFrame(typ uint8, srcMAC, dstMAC net.HardwareAddr, srcIP, dstIP net.IP, 
 // runInProcess runs the demo on in-memory ports.
 func runInProcess(ctx context.Context, w io.Writer, mode port.TagMode) error {
 	log := &logger{w: w}
-	p, err := newPair(mode, len(vms))
+	// The link: IV uplink A <-> the VIS's IV port, each end printing the
+	// data frames it sends. The control plane's ECP frames go through the
+	// bare ends.
+	ivUp, visDown := port.Pair("iv-uplink-a", "vis-iv0", 0)
+	p, ctl, err := newNegotiatedPair(mode, ivUp, visDown)
 	if err != nil {
 		return err
 	}
 	defer p.vis.Close()
-
-	// The link: IV uplink A <-> VIS port 0, each end printing what it sends.
-	ivUp, visDown := port.Pair("iv-uplink-a", "vis-iv0", 0)
+	defer ctl.close()
 	ivPorts := []port.Port{&wiretap{ivUp, "↑", log}, nil}
-	visPorts := []port.Port{&wiretap{visDown, "↓", log}}
+	visPorts := make([]port.Port, ctl.visPort+1)
+	visPorts[ctl.visPort] = &wiretap{visDown, "↓", log}
 	sims := make([]*simVM, len(vms))
 	for i, v := range vms {
 		nic, vmEnd := port.Pair("vnic-"+v.name, "vm-"+v.name, 0)
@@ -182,8 +185,8 @@ func runInProcess(ctx context.Context, w io.Writer, mode port.TagMode) error {
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); port.Run(runCtx, p.iv, ivPorts, port.RunConfig{}) }()
-	go func() { defer wg.Done(); port.Run(runCtx, p.vis, visPorts, port.RunConfig{}) }()
+	go func() { defer wg.Done(); port.Run(runCtx, ctl.ivCore, ivPorts, port.RunConfig{}) }()
+	go func() { defer wg.Done(); port.Run(runCtx, ctl.visCore, visPorts, port.RunConfig{}) }()
 	for _, s := range sims {
 		go s.run()
 	}
@@ -199,6 +202,11 @@ func runInProcess(ctx context.Context, w io.Writer, mode port.TagMode) error {
 	tagName := map[port.TagMode]string{port.VNTag: "VNTag (0x8926)", port.ETag: "IEEE 802.1BR E-Tag (0x893F)"}[mode]
 	log.printf("niv: VMs behind an interface virtualizer (IV), switched by a virtual interface switch (VIS).\n")
 	log.printf("The IV-VIS link carries %s frames; each one is printed (↑ IV to VIS, ↓ VIS to IV).\n\n", tagName)
+	log.printf("0. The IV asks the VIS for a vEth for each vNIC (vic over ECP, 0x8940, on the same link)\n")
+	if err := ctl.negotiate(ctx, log, p); err != nil {
+		return err
+	}
+	log.printf("\n")
 	for _, v := range vms {
 		log.printf("  VM %s  %v  %-10v vEth%d  VIF %d  port-profile %s\n", v.name, v.mac, v.ip, v.veth, v.vif, v.profile)
 	}

@@ -27,6 +27,9 @@ func TestInProcess(t *testing.T) {
 		want []string
 	}{
 		{port.VNTag, []string{
+			"IV → VIS: vNIC 02:00:00:00:00:0a profile web → VIF 1, vEth1",
+			"IV → VIS: vNIC 02:00:00:00:00:0c profile db  → VIF 3, vEth3",
+			"VIS → IV: vif list ",
 			"link ↑ VNTag d=0 svif=1",
 			"link ↓ VNTag d=1 p=1 vif_list=",
 			"l=1 svif=1  (flood to a vif list, the IV prunes vif 1) ARP who-has 10.77.0.2 tell 10.77.0.1",
@@ -34,6 +37,8 @@ func TestInProcess(t *testing.T) {
 			"link ↓ VNTag d=1 dvif=1 ",
 		}},
 		{port.ETag, []string{
+			"IV → VIS: vNIC 02:00:00:00:00:0b profile web → VIF 2, vEth2",
+			"VIS → IV: vif list (E-channel GRP=1 E-CID=",
 			"link ↑ E-Tag E-CID=1 ",
 			"link ↓ E-Tag GRP=1 E-CID=",
 			"Ingress_E-CID=1  (flood to a multicast E-channel, the PE prunes E-CID 1) ARP who-has",

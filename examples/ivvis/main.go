@@ -3,11 +3,14 @@
 // joined by a link that carries real VNTag (or 802.1BR E-Tag) frames.
 //
 // By default it needs no privileges: the IV, the VIS and three small VMs run
-// in this process on in-memory ports. VM A resolves VM B with ARP and pings
+// in this process on in-memory ports. First the IV's control plane asks the
+// VIS's for a vEth for each vNIC (vic over ECP, on the same link, through
+// vic/bind), which creates the vNICs on the IV and the vEths, bound to their
+// port-profiles, on the VIS. Then VM A resolves VM B with ARP and pings
 // it; both sit behind the same IV, so every frame goes up to the VIS and
 // comes back down (hairpin). VM C is in another VLAN and sees nothing.
-// Every frame on the IV–VIS link is printed with its tag, then the
-// counters of both sides.
+// Every data frame on the IV–VIS link is printed with its tag, then the
+// counters of both sides. (-lab configures both sides by hand.)
 //
 //	go run ./examples/ivvis            # in-process, VNTag
 //	go run ./examples/ivvis -etag      # in-process, E-Tag

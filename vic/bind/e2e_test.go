@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -199,6 +200,23 @@ func (f *fabric) bound(s *ivSide, u vic.UUID) vic.IVVNIC {
 	return n
 }
 
+// listsReached waits until IV i's core holds the VIS core's VLAN 10 flood
+// list of its port, sent over vic by bind.Lists, and returns its members.
+func (f *fabric) listsReached(i int) []uint32 {
+	f.t.Helper()
+	var vifs []uint32
+	require.Eventually(f.t, func() bool {
+		list, want, ok := f.vis.FloodList(i+1, 10, false) // core port 0 is the parking port
+		if !ok {
+			return false
+		}
+		got, ok := f.ivs[i].core.VIFList(list)
+		vifs = got
+		return ok && slices.Equal(got, want)
+	}, 5*time.Second, time.Millisecond, "IV %d never got its flood list", i)
+	return vifs
+}
+
 // vm returns the VM end of instance u's vNIC on s.
 func (f *fabric) vm(s *ivSide, u vic.UUID) *port.Mem {
 	f.t.Helper()
@@ -292,6 +310,7 @@ func TestEndToEnd(t *testing.T) {
 	// 2. Data: B speaks first (flooded), so the VIS learns it; then A → B
 	// is known unicast. Upstream: d=0 svif = A's VIF. Downstream: d=1,
 	// p=0, dvif = B's VIF, hair-pinned down the same link.
+	assert.ElementsMatch(t, []uint32{uint32(na.VIF), uint32(nb.VIF)}, f.listsReached(0), "the vif list came over vic")
 	vmA, vmB := f.vm(iv0, a.Instance), f.vm(iv0, b.Instance)
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	f.send(vmB, vmA, frame(bcast, b.MAC, 1))
@@ -356,6 +375,7 @@ func TestEndToEnd(t *testing.T) {
 	iv0.agent.Request(c)
 	nc := f.bound(iv0, c.Instance)
 	vmC := f.vm(iv0, c.Instance)
+	assert.ElementsMatch(t, []uint32{uint32(na.VIF), uint32(nc.VIF)}, f.listsReached(0), "B left the list, C joined it")
 	f.send(vmC, vmA, frame(bcast, c.MAC, 3))
 	f.send(vmA, vmC, frame(c.MAC, a.MAC, 4))
 	before, _ := f.vis.Counters(profile.VEthID(na.VEth))

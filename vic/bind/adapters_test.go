@@ -1,0 +1,155 @@
+package bind_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
+)
+
+func TestProfiles(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(profiles) })
+	require.NoError(t, err)
+	p := bind.Profiles{Store: store}
+	assert.Equal(t, vic.ProfileEnabled, p.ProfileState("web"))
+	assert.Equal(t, vic.ProfileDisabled, p.ProfileState("off"))
+	assert.Equal(t, vic.ProfileUnknown, p.ProfileState("nope"))
+}
+
+// TestListIDs: vic carries 16-bit list ids; E-Tag lists are GRP 1
+// E-channels whose E-CID is the vic id, on both sides.
+func TestListIDs(t *testing.T) {
+	l := bind.NewLists()
+	defer l.Close()
+	assert.NoError(t, l.SetVIFList(42, []uint32{1, 2}))
+	assert.NoError(t, l.SetVIFList(iv.ETagList(1, 300), []uint32{1}))
+	assert.ErrorIs(t, l.SetVIFList(iv.ETagList(2, 300), []uint32{1}), iv.ErrVIF, "GRP 2 has no vic id")
+	assert.ErrorIs(t, l.SetVIFList(70000, []uint32{1}), iv.ErrVIF)
+	assert.ErrorIs(t, l.SetVIFList(1, make([]uint32, vic.MaxListMembers+1)), iv.ErrVIF)
+	assert.NoError(t, l.DeleteVIFList(42))
+
+	core := iv.New(iv.Config{Mode: port.ETag})
+	p := bind.NewIV(core, iv.FabricA, nil)
+	require.NoError(t, p.BindVIF(7, vnic(1, "web", 1), 1))
+	require.NoError(t, p.SetVIFList(300, []uint16{7}))
+	got, ok := core.VIFList(iv.ETagList(1, 300))
+	require.True(t, ok)
+	assert.Equal(t, []uint32{7}, got)
+	require.NoError(t, p.SetVIFList(300, nil))
+	_, ok = core.VIFList(iv.ETagList(1, 300))
+	assert.False(t, ok, "no members deletes the list")
+}
+
+// TestIVRebind: a VIF bound again to its vNIC is a no-op; a vNIC given
+// another VIF moves to a new core port.
+func TestIVRebind(t *testing.T) {
+	core := iv.New(iv.Config{})
+	var ports []int
+	p := bind.NewIV(core, iv.FabricA, func(_ vic.VNIC, _ uint16, pn int) { ports = append(ports, pn) })
+	n := vnic(1, "web", 1)
+	require.NoError(t, p.BindVIF(5, n, 1))
+	require.NoError(t, p.BindVIF(5, n, 1))
+	assert.Equal(t, []int{iv.FirstVNIC}, ports)
+	require.NoError(t, p.BindVIF(6, n, 1))
+	_, ok := core.PortOf(5)
+	assert.False(t, ok)
+	pn, vif, ok := p.Port(n.Instance)
+	require.True(t, ok)
+	assert.Equal(t, uint16(6), vif)
+	assert.Equal(t, iv.FirstVNIC+1, pn)
+	require.NoError(t, p.SetVIFLink(6, false))
+	up, _ := p.Link(6)
+	assert.False(t, up)
+	assert.ErrorIs(t, p.SetVIFLink(9, true), iv.ErrNotFound)
+	require.NoError(t, p.UnbindVIF(6))
+	require.NoError(t, p.UnbindVIF(6), "unbinding twice is fine")
+	_, _, ok = p.Port(n.Instance)
+	assert.False(t, ok)
+}
+
+// TestVISPark: a vEth unbound is parked, shut, with its counters; bound
+// again it comes back up with them; deleted, it leaves the core and the
+// store.
+func TestVISPark(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(profiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	defer core.Close()
+	p, err := bind.NewVIS(core, store)
+	require.NoError(t, err)
+	cp, err := core.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	require.NoError(t, err)
+	p.AddPort(0, cp)
+
+	require.NoError(t, p.SetVEth(1, vnic(1, "web", 1)))
+	parked, ok := p.Parked(1)
+	assert.True(t, ok && parked, "a new vEth waits parked for its VIF")
+	assert.Equal(t, "web", store.Snapshot().Bindings[1])
+	require.NoError(t, p.BindVIF(0, 5, 1))
+	parked, _ = p.Parked(1)
+	assert.False(t, parked)
+
+	up := func(svif uint16) {
+		t.Helper()
+		b := frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, mac(1), 1)
+		tag, _ := vntagUp(svif)
+		f := port.FrameFrom(b)
+		out, err := pushTag(f, tag)
+		require.NoError(t, err)
+		core.Process(cp, []port.Frame{out}, 0, port.NewTx(16, 1<<16))
+	}
+	up(5)
+	c, _ := core.Counters(1)
+	require.Equal(t, uint64(1), c.RxFrames)
+
+	require.NoError(t, p.UnbindVIF(0, 5))
+	require.NoError(t, p.UnbindVIF(0, 5), "nothing bound there any more")
+	parked, _ = p.Parked(1)
+	assert.True(t, parked)
+	up(5) // VIF 5 is free: unknown
+	c2, _ := core.Counters(1)
+	assert.Equal(t, c, c2, "a parked vEth keeps its counters and gets nothing")
+	show, err := core.ShowInterface(1)
+	require.NoError(t, err)
+	assert.Contains(t, show, bind.ParkingPort)
+
+	require.NoError(t, p.SetVEthLink(1, false))
+	require.NoError(t, p.BindVIF(0, 9, 1))
+	up(9)
+	c3, _ := core.Counters(1)
+	assert.Equal(t, uint64(1), c3.Drops[vis.DropAdminDown], "bound again but its link is down: shut")
+	require.NoError(t, p.SetVEthLink(1, true))
+	up(9)
+	c4, _ := core.Counters(1)
+	assert.Equal(t, c.RxFrames+2, c4.RxFrames, "counters kept across the park")
+	assert.Equal(t, uint64(1), c4.Drops[vis.DropAdminDown], "up again: admitted")
+
+	require.NoError(t, p.DeleteVEth(1))
+	_, ok = core.Counters(1)
+	assert.False(t, ok)
+	_, ok = store.Snapshot().Bindings[1]
+	assert.False(t, ok)
+	assert.ErrorIs(t, p.BindVIF(0, 5, 1), vis.ErrNotFound)
+	assert.ErrorIs(t, p.SetVEthLink(1, true), vis.ErrNotFound)
+}
+
+func vntagUp(svif uint16) (vntag.Tag, error) { return vntag.Upstream(svif) }
+
+func pushTag(f port.Frame, t vntag.Tag) (port.Frame, error) {
+	out, err := vntag.Push(f.Buf, f.Off, t)
+	if err != nil {
+		return f, err
+	}
+	return port.FrameFrom(out), nil
+}

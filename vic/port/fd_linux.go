@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"encoding/binary"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +38,16 @@ type fdPort struct {
 	rmu     chan struct{} // one Read at a time
 	wmu     chan struct{} // one Write at a time
 	closed  atomic.Bool
+
+	// auxVLAN is set for AF_PACKET sockets with PACKET_AUXDATA: frames
+	// are read with recvmsg(2) and the VLAN tag the kernel took out of a
+	// frame (receive VLAN offload) is put back in front of it. The
+	// message header and control buffer live here so that a read does
+	// not allocate.
+	auxVLAN bool
+	msg     unix.Msghdr
+	iov     unix.Iovec
+	oob     [8]uint64
 }
 
 func newFDPort(name string, fd int, kind string) (*fdPort, error) {
@@ -85,7 +97,19 @@ func (p *fdPort) readReady(fd uintptr) bool {
 	b := p.rb
 	for b.N < len(b.Frames) {
 		buf := b.readBuf(b.N)
-		n, err := unix.Read(int(fd), buf)
+		var (
+			n    int
+			oobn int
+			err  error
+		)
+		if p.auxVLAN {
+			// Read 4 bytes further in, so that a VLAN tag put back
+			// leaves the frame at the usual offset.
+			buf = b.slot(b.N)[Headroom+4 : Headroom+4+b.maxLen+1]
+			n, oobn, err = p.recvmsg(int(fd), buf)
+		} else {
+			n, err = unix.Read(int(fd), buf)
+		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -103,11 +127,80 @@ func (p *fdPort) readReady(fd uintptr) bool {
 			p.stats.rxDropped.Add(1)
 			continue
 		}
-		b.set(b.N, n)
+		if p.auxVLAN {
+			n = p.restoreVLAN(b, b.N, n, oobn)
+		} else {
+			b.set(b.N, n)
+		}
 		b.N++
 		p.stats.rx(n)
 	}
 	return true
+}
+
+// recvmsg reads one frame into buf and the socket's control messages into
+// p.oob; it is recvmsg(2) without the source address, which the x/sys
+// wrapper would allocate a Sockaddr for.
+func (p *fdPort) recvmsg(fd int, buf []byte) (n, oobn int, err error) {
+	p.iov.Base = &buf[0]
+	p.iov.SetLen(len(buf))
+	p.msg.Iov = &p.iov
+	p.msg.SetIovlen(1)
+	p.msg.Control = (*byte)(unsafe.Pointer(&p.oob[0]))
+	p.msg.SetControllen(len(p.oob) * 8)
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
+	if e != 0 {
+		return 0, 0, e
+	}
+	return int(r), int(p.msg.Controllen), nil
+}
+
+// restoreVLAN makes frame i of b from the n bytes read 4 bytes behind the
+// headroom: if the control messages carry a VLAN tag the kernel took out,
+// the addresses move 4 bytes forward and the tag goes back behind them, as
+// it was on the wire (libpcap does the same). It returns the frame's length.
+func (p *fdPort) restoreVLAN(b *Batch, i, n, oobn int) int {
+	tci, tpid, ok := auxVLAN(unsafe.Slice((*byte)(unsafe.Pointer(&p.oob[0])), len(p.oob)*8)[:oobn])
+	if !ok {
+		b.setAt(i, Headroom+4, n)
+		return n
+	}
+	s := b.slot(i)
+	copy(s[Headroom:Headroom+12], s[Headroom+4:Headroom+16])
+	binary.BigEndian.PutUint16(s[Headroom+12:], tpid)
+	binary.BigEndian.PutUint16(s[Headroom+14:], tci)
+	b.setAt(i, Headroom, n+4)
+	return n + 4
+}
+
+// auxVLAN returns the VLAN tag recorded in a PACKET_AUXDATA control message
+// of oob, if the kernel took one out of the frame.
+func auxVLAN(oob []byte) (tci, tpid uint16, ok bool) {
+	const auxLen = int(unsafe.Sizeof(unix.TpacketAuxdata{}))
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return 0, 0, false
+		}
+		if h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && l >= unix.CmsgLen(auxLen) {
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+			if aux.Status&unix.TP_STATUS_VLAN_VALID == 0 {
+				return 0, 0, false
+			}
+			tpid = 0x8100
+			if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && aux.Vlan_tpid != 0 {
+				tpid = aux.Vlan_tpid
+			}
+			return aux.Vlan_tci, tpid, true
+		}
+		next := unix.CmsgSpace(l - unix.CmsgLen(0))
+		if next <= 0 || next > len(oob) {
+			return 0, 0, false
+		}
+		oob = oob[next:]
+	}
+	return 0, 0, false
 }
 
 // Write writes the frames in order, one write(2) each, waiting while the

@@ -95,6 +95,70 @@ func TestPacketOnVeth(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// VLAN-tagged frames are read with their tags, although the kernel takes
+// the outer tag out of the frame on receive (VLAN offload): the port puts
+// it back from PACKET_AUXDATA. 802.1Q, 802.1ad, a priority tag (VID 0) and
+// a double tag all arrive as they were sent.
+func TestPacketKeepsVLANTags(t *testing.T) {
+	needs.Root(t)
+	needs.Tool(t, "ip")
+	a, b := fmt.Sprintf("nivv%da", os.Getpid()), fmt.Sprintf("nivv%db", os.Getpid())
+	run(t, "ip", "link", "add", a, "mtu", "1600", "type", "veth", "peer", "name", b, "mtu", "1600")
+	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
+	run(t, "ip", "link", "set", a, "up")
+	run(t, "ip", "link", "set", b, "up")
+	pa, err := port.OpenPacket(a, nil)
+	require.NoError(t, err)
+	defer pa.Close()
+	pb, err := port.OpenPacket(b, nil)
+	require.NoError(t, err)
+	defer pb.Close()
+
+	ours := func(f []byte) []byte {
+		f[0], f[6] = 0x02, 0x02 // unicast, from a locally administered address
+		return f
+	}
+	tagged := func(tags ...byte) []byte {
+		f := ours(testFrame(80, 0x33))
+		return append(append(append([]byte(nil), f[:12]...), tags...), f[12:]...)
+	}
+	want := [][]byte{
+		tagged(0x81, 0x00, 0xa0, 0x0a),                         // 802.1Q PCP 5 VID 10
+		tagged(0x88, 0xa8, 0x00, 0x64),                         // 802.1ad VID 100
+		tagged(0x81, 0x00, 0x00, 0x00),                         // priority tag
+		tagged(0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a), // S-tag and C-tag
+		ours(testFrame(80, 0x44)),                              // untagged
+	}
+	var fs []port.Frame
+	for _, w := range want {
+		fs = append(fs, port.FrameFrom(w))
+	}
+	_, err = pa.Write(fs)
+	require.NoError(t, err)
+	batch := port.NewBatch(16)
+	var got [][]byte
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < len(want) && time.Now().Before(deadline) {
+		readWithin(t, pb, batch, 5*time.Second)
+		for _, f := range batch.Valid() {
+			if f.Off < port.Headroom {
+				t.Fatalf("a frame starts %d bytes in, less than Headroom", f.Off)
+			}
+			if bytes := f.Bytes(); bytes[6] == 0x02 { // ours, not the kernel's IPv6 chatter
+				got = append(got, append([]byte(nil), bytes...))
+			}
+		}
+	}
+	assert.Equal(t, want, got)
+
+	// Reading with the tags put back does not allocate either.
+	allocs := testing.AllocsPerRun(50, func() {
+		pa.Write(fs[:1])
+		pb.Read(batch)
+	})
+	assert.Zero(t, allocs)
+}
+
 // A TAP device moved into a namespace made for the test: an ARP request
 // written into it is answered by that namespace's kernel and read back.
 func TestTAP(t *testing.T) {

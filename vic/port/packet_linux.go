@@ -15,6 +15,13 @@ import (
 // receives that its BPF filter accepts, and writes whole frames out of it.
 // Frames the socket itself sends are not read back (PACKET_IGNORE_OUTGOING).
 //
+// Frames are read as they were on the wire: on receive, Linux moves an
+// outer 802.1Q or 802.1ad tag out of the frame into its metadata (VLAN
+// offload) before packet sockets see it, so the socket asks for
+// PACKET_AUXDATA and puts the tag back in front of the frame's type field,
+// as libpcap does. A VIS uplink on a VLAN trunk therefore sees its frames'
+// VLANs.
+//
 // The interface's MTU must leave room for the tags the link carries: a VNTag
 // link between VMs of MTU 1500 needs 1506, an E-Tag link 1508, or the kernel
 // refuses the largest frames (EMSGSIZE).
@@ -64,6 +71,9 @@ func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		return fail("PACKET_IGNORE_OUTGOING", err)
 	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fail("PACKET_AUXDATA", err)
+	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
@@ -72,6 +82,7 @@ func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.auxVLAN = true
 	return &Packet{p}, nil
 }
 

@@ -144,6 +144,13 @@ func (b *Batch) set(i, n int) {
 	b.Frames[i] = Frame{Buf: s[:Headroom+n], Off: Headroom}
 }
 
+// setAt records that frame i holds n bytes starting off bytes into its
+// buffer (off >= Headroom).
+func (b *Batch) setAt(i, off, n int) {
+	s := b.slot(i)
+	b.Frames[i] = Frame{Buf: s[:off+n], Off: off}
+}
+
 // Put copies frame into buffer i of the batch and makes it frame i; it is
 // how a harness or an in-memory port fills a batch. It reports false when
 // i is out of range or the frame is longer than the batch's largest frame.

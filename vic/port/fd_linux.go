@@ -3,10 +3,10 @@
 package port
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"encoding/binary"
 	"sync/atomic"
 	"syscall"
 	"unsafe"

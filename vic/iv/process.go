@@ -102,14 +102,20 @@ func (v *IV) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 // upstream tags the frames of vNIC n and sends them up its active uplink.
 func (v *IV) upstream(n *vnic, frames []port.Frame, tx *port.Tx) int {
 	up := v.active(n.cfg.Fabric)
+	hl, tpid := vntag.TagLen, uint16(vntag.EtherTypeVNTag)
+	if v.mode == port.ETag {
+		hl, tpid = vntag.ETagLen, vntag.EtherTypeETag
+	}
+	var rxBytes, txFrames, txBytes uint64
+	done := len(frames)
 	for i := range frames {
-		if !tx.Room(1, 0, 0) {
-			return i
+		if tx.Len() == cap(tx.Frames) { // tx.Room(1, 0, 0)
+			done = i
+			break
 		}
 		f := &frames[i]
 		b := f.Bytes()
-		n.c.RxFrames++
-		n.c.RxBytes += uint64(len(b))
+		rxBytes += uint64(len(b))
 		if len(b) < 14 {
 			n.c.Drops[DropMalformed]++
 			continue
@@ -129,24 +135,54 @@ func (v *IV) upstream(n *vnic, frames []port.Frame, tx *port.Tx) int {
 			n.c.Drops[DropNoUplink]++
 			continue
 		}
-		var out []byte
-		var err error
-		if v.mode == port.ETag {
-			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+		if ns := f.Off - hl; ns >= 0 {
+			// What Push and PushETag do with headroom, inline: the
+			// addresses move into it, the TPID follows them, and the
+			// frame's own type field stays to follow the tag.
+			moveAddrs(f.Buf[ns:], b)
+			binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
+			f.Off = ns
+			if v.mode == port.ETag {
+				vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
+			} else {
+				vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
+			}
 		} else {
-			out, err = vntag.Push(f.Buf, f.Off, n.tag)
+			var out []byte
+			var err error
+			if v.mode == port.ETag {
+				out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+			} else {
+				out, err = vntag.Push(f.Buf, f.Off, n.tag)
+			}
+			if err != nil {
+				n.c.Drops[DropMalformed]++
+				continue
+			}
+			setFrame(f, out)
 		}
-		if err != nil {
-			n.c.Drops[DropMalformed]++
-			continue
-		}
-		setFrame(f, out)
 		tx.Send(up, *f)
-		c := &v.uplinks[up].c
-		c.TxFrames++
-		c.TxBytes += uint64(len(out))
+		txFrames++
+		txBytes += uint64(f.Len())
 	}
-	return len(frames)
+	n.c.RxFrames += uint64(done)
+	n.c.RxBytes += rxBytes
+	if up >= 0 {
+		c := &v.uplinks[up].c
+		c.TxFrames += txFrames
+		c.TxBytes += txBytes
+	}
+	return done
+}
+
+// moveAddrs copies the 12 MAC address bytes of src to dst, which may
+// overlap it: both loads come before the stores.
+func moveAddrs(dst, src []byte) {
+	_, _ = dst[11], src[11]
+	lo := binary.NativeEndian.Uint64(src)
+	hi := binary.NativeEndian.Uint32(src[8:])
+	binary.NativeEndian.PutUint64(dst, lo)
+	binary.NativeEndian.PutUint32(dst[8:], hi)
 }
 
 // setFrame makes f the frame out, a slice of f's buffer that Push or Pop
@@ -160,13 +196,30 @@ func setFrame(f *port.Frame, out []byte) {
 // downstream pops the tag of frames that came down an uplink and delivers
 // them to vNICs.
 func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
+	tpid := uint16(vntag.EtherTypeVNTag)
+	if v.want == vntag.KindETag {
+		tpid = vntag.EtherTypeETag
+	}
+	// Rx counts of the uplink, added once per batch.
+	var rxFrames, rxBytes uint64
 	for i := range frames {
 		f := &frames[i]
 		b := f.Bytes()
-		kind, off, err := vntag.FindTag(b)
+		var (
+			kind vntag.Kind
+			off  int
+			err  error
+		)
+		if len(b) >= vntag.AddrLen+vntag.ETagHeaderLen && binary.BigEndian.Uint16(b[12:]) == tpid {
+			// The usual frame, as FindTag would find it: the link's tag
+			// right after the addresses.
+			kind, off = v.want, vntag.AddrLen
+		} else {
+			kind, off, err = vntag.FindTag(b)
+		}
 		if err != nil || kind != v.want {
-			uc.RxFrames++
-			uc.RxBytes += uint64(len(b))
+			rxFrames++
+			rxBytes += uint64(len(b))
 			if err == vntag.ErrShortBuffer {
 				uc.Drops[DropMalformed]++
 			} else {
@@ -185,8 +238,8 @@ func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
 		if kind == vntag.KindVNTag {
 			t := vntag.TagHeader(b[off : off+vntag.TagHeaderLen]).Tag()
 			if t.Direction() != vntag.FromBridge || t.Version() != 0 {
-				uc.RxFrames++
-				uc.RxBytes += uint64(len(b))
+				rxFrames++
+				rxBytes += uint64(len(b))
 				uc.Drops[DropBadTag]++
 				continue
 			}
@@ -216,15 +269,17 @@ func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
 		}
 		if !tx.Room(fanout, fanout-1, len(b)) {
 			if tx.Len() > 0 {
+				uc.RxFrames += rxFrames
+				uc.RxBytes += rxBytes
 				return i
 			}
-			uc.RxFrames++
-			uc.RxBytes += uint64(len(b))
+			rxFrames++
+			rxBytes += uint64(len(b))
 			uc.Drops[DropNoRoom]++
 			continue
 		}
-		uc.RxFrames++
-		uc.RxBytes += uint64(len(b))
+		rxFrames++
+		rxBytes += uint64(len(b))
 		if !isList {
 			p, ok := v.lookup(dst)
 			switch {
@@ -236,7 +291,16 @@ func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
 				n.c.Drops[DropSourceVIF]++
 				continue
 			}
-			v.pop(f, kind)
+			if hl := kind.Len(); off == vntag.AddrLen {
+				// What pop does, inline: the addresses move over the tag.
+				moveAddrs(b[hl:], b)
+				f.Off += hl
+				if len(b)-hl < vntag.MinFrameLen {
+					padFrame(f)
+				}
+			} else {
+				v.pop(f, kind)
+			}
 			v.deliver(tx, int(p), *f)
 			continue
 		}
@@ -264,6 +328,8 @@ func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
 			v.deliver(tx, last, *f)
 		}
 	}
+	uc.RxFrames += rxFrames
+	uc.RxBytes += rxBytes
 	return len(frames)
 }
 
@@ -282,6 +348,14 @@ func (v *IV) pop(f *port.Frame, kind vntag.Kind) {
 		}
 	}
 	setFrame(f, out)
+}
+
+// padFrame zero-fills f up to the minimum length within its buffer's
+// capacity, if it has the room.
+func padFrame(f *port.Frame) {
+	if padded, err := vntag.Pad(f.Bytes()); err == nil {
+		setFrame(f, padded)
+	}
 }
 
 func (v *IV) deliver(tx *port.Tx, p int, f port.Frame) {

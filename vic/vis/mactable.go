@@ -1,5 +1,7 @@
 package vis
 
+import "encoding/binary"
+
 // macTable is the VIS's forwarding database: (VLAN, MAC) → owner, with the
 // time each entry was last seen. It is an open-addressing hash table with
 // linear probing over 16-byte slots, four to a cache line, kept at most
@@ -44,6 +46,17 @@ func macKey(mac []byte, vlan uint16) uint64 {
 	return 1<<63 | m<<12 | uint64(vlan&0xfff)
 }
 
+// macKeys returns the keys of the destination and source MACs of frame b
+// (at least 12 bytes) in vlan, as macKey(b[0:6]) and macKey(b[6:12]), from
+// two 8-byte loads.
+func macKeys(b []byte, vlan uint16) (dst, src uint64) {
+	_ = b[11]
+	d := binary.BigEndian.Uint64(b) >> 16
+	s := binary.BigEndian.Uint64(b[4:]) & (1<<48 - 1)
+	v := 1<<63 | uint64(vlan&0xfff)
+	return v | d<<12, v | s<<12
+}
+
 // keyMAC and keyVLAN unpack a key.
 func keyMAC(k uint64) [6]byte {
 	m := k >> 12
@@ -69,7 +82,7 @@ func newMACTable(max int) *macTable {
 	return &macTable{slots: hugeSlots(size), mask: uint64(size - 1), shift: shift, max: max}
 }
 
-func (t *macTable) home(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> t.shift }
+func (t *macTable) home(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> (t.shift & 63) }
 
 // find returns the slot of k, or -1.
 func (t *macTable) find(k uint64) int {

@@ -131,3 +131,15 @@ func TestMACTableChurn(t *testing.T) {
 		}
 	})
 }
+
+// TestMACKeys checks the two-load macKeys against macKey.
+func TestMACKeys(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		b := rapid.SliceOfN(rapid.Byte(), 12, 64).Draw(rt, "frame")
+		vlan := rapid.Uint16().Draw(rt, "vlan")
+		d, s := macKeys(b, vlan)
+		if d != macKey(b[0:6], vlan) || s != macKey(b[6:12], vlan) {
+			rt.Fatalf("macKeys(% x, %d) = %x, %x; macKey gives %x, %x", b, vlan, d, s, macKey(b[0:6], vlan), macKey(b[6:12], vlan))
+		}
+	})
+}

@@ -93,6 +93,10 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 	return len(frames)
 }
 
+// upstreamBad are the bits of an upstream VNTag, as the 8 bytes from its
+// TPID, that must be 0: d, p, l and the version.
+const upstreamBad = (1<<31 | 1<<30 | 1<<15 | 3<<12) << 16
+
 // tagLen returns the length of the NIV tag of a port in mode m.
 func tagLen(m port.TagMode) int {
 	if m == port.ETag {
@@ -129,12 +133,15 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 			vp.c.Drops[DropMalformed]++
 			continue
 		}
-		if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vp.want {
+		var idx int32 = -1
+		// The usual VNTag frame in one load: the TPID, then d, p, l and
+		// the version all 0 (what the checks below accept), and the svif.
+		if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
+			idx = vp.svif[w>>16&0xfff]
+		} else if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vp.want {
 			vp.c.Drops[DropNoTag]++
 			continue
-		}
-		var idx int32 = -1
-		if vp.mode == port.VNTag {
+		} else if vp.mode == port.VNTag {
 			t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
 			if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
 				vp.c.Drops[DropBadTag]++
@@ -202,7 +209,7 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 		}
 		pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
 		// The addresses are the first 12 bytes of b, popped or not.
-		pd.skey, pd.dkey = macKey(b[6:12], vlan), macKey(b[0:6], vlan)
+		pd.dkey, pd.skey = macKeys(b, vlan)
 	}
 	vp.c.RxFrames += uint64(len(frames))
 	vp.c.RxBytes += rxBytes

@@ -138,7 +138,7 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 		// the version all 0 (what the checks below accept), and the svif.
 		if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
 			idx = vp.svif[w>>16&0xfff]
-		} else if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vp.want {
+		} else if vntag.KindOf(uint16(w>>48)) != vp.want {
 			vp.c.Drops[DropNoTag]++
 			continue
 		} else if vp.mode == port.VNTag {

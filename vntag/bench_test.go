@@ -106,10 +106,10 @@ func BenchmarkDecodeVNTag(b *testing.B) {
 
 // BenchmarkParseTag: decode every field of the VNTag at a known offset.
 func BenchmarkParseTag(b *testing.B) {
-	frame := taggedFrame(b, 64, vntag.KindVNTag)
+	hdr := taggedFrame(b, 64, vntag.KindVNTag)[vntag.AddrLen:]
 	b.ReportAllocs()
 	for b.Loop() {
-		t, err := vntag.ParseTag(frame[vntag.AddrLen:])
+		t, err := vntag.ParseTag(hdr)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -156,10 +156,10 @@ func BenchmarkDecodeETag(b *testing.B) {
 }
 
 func BenchmarkParseETag(b *testing.B) {
-	frame := taggedFrame(b, 64, vntag.KindETag)
+	hdr := taggedFrame(b, 64, vntag.KindETag)[vntag.AddrLen:]
 	b.ReportAllocs()
 	for b.Loop() {
-		e, err := vntag.ParseETag(frame[vntag.AddrLen:])
+		e, err := vntag.ParseETag(hdr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -115,12 +115,24 @@ func nextSeq(last uint32, n int, c *cursor) (uint32, error) {
 	return last + 10, nil
 }
 
-// insertSorted returns entries with e inserted by sequence number, as a new
-// slice (committed configurations share entry slices).
-func insertSorted[E any](entries []E, e E, seqOf func(*E) uint32, c *cursor, acl string) ([]E, error) {
-	seq := seqOf(&e)
+// addEntry returns entries with e inserted by sequence number, as a new
+// slice (committed configurations share entry slices). An entry typed
+// without a sequence number (hasSeq false) gets the next one (nextSeq).
+func addEntry[E any](entries []E, e E, hasSeq bool, seqOf func(*E) *uint32, c *cursor, acl string) ([]E, error) {
+	if !hasSeq {
+		var last uint32
+		if n := len(entries); n > 0 {
+			last = *seqOf(&entries[n-1])
+		}
+		next, err := nextSeq(last, len(entries), c)
+		if err != nil {
+			return nil, err
+		}
+		*seqOf(&e) = next
+	}
+	seq := *seqOf(&e)
 	i, found := slices.BinarySearchFunc(entries, seq, func(x E, s uint32) int {
-		return cmpU32(seqOf(&x), s)
+		return cmpU32(*seqOf(&x), s)
 	})
 	if found {
 		return nil, c.fail(c.l.toks[0], ErrDuplicate, "sequence number "+strconv.FormatUint(uint64(seq), 10)+
@@ -146,7 +158,7 @@ func cmpU32(a, b uint32) int {
 }
 
 // removeSeq handles "no SEQ".
-func removeSeq[E any](entries []E, seqOf func(*E) uint32, c *cursor, acl string) ([]E, error) {
+func removeSeq[E any](entries []E, seqOf func(*E) *uint32, c *cursor, acl string) ([]E, error) {
 	c.i = 1
 	t, err := c.take("the sequence number of the entry to remove")
 	if err != nil {
@@ -159,15 +171,15 @@ func removeSeq[E any](entries []E, seqOf func(*E) uint32, c *cursor, acl string)
 	if err := c.end(); err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(entries, func(e E) bool { return uint64(seqOf(&e)) == n })
+	i := slices.IndexFunc(entries, func(e E) bool { return uint64(*seqOf(&e)) == n })
 	if i < 0 {
 		return nil, c.fail(t, ErrNotFound, "access-list "+acl+" has no entry "+t.text)
 	}
 	return slices.Delete(slices.Clone(entries), i, i+1), nil
 }
 
-func ipSeq(e *IPEntry) uint32   { return e.Seq }
-func macSeq(e *MACEntry) uint32 { return e.Seq }
+func ipSeq(e *IPEntry) *uint32   { return &e.Seq }
+func macSeq(e *MACEntry) *uint32 { return &e.Seq }
 
 // ipACLLine handles one line of ip access-list mode.
 func (p *parser) ipACLLine(l *srcLine) error {
@@ -185,16 +197,7 @@ func (p *parser) ipACLLine(l *srcLine) error {
 	if err != nil {
 		return err
 	}
-	if !hasSeq {
-		var last uint32
-		if n := len(acl.Entries); n > 0 {
-			last = acl.Entries[n-1].Seq
-		}
-		if e.Seq, err = nextSeq(last, len(acl.Entries), c); err != nil {
-			return err
-		}
-	}
-	if acl.Entries, err = insertSorted(acl.Entries, e, ipSeq, c, p.name); err != nil {
+	if acl.Entries, err = addEntry(acl.Entries, e, hasSeq, ipSeq, c, p.name); err != nil {
 		return err
 	}
 	p.cfg.IPACLs[p.name] = acl
@@ -361,16 +364,7 @@ func (p *parser) macACLLine(l *srcLine) error {
 	if err := c.end(); err != nil {
 		return err
 	}
-	if !hasSeq {
-		var last uint32
-		if n := len(acl.Entries); n > 0 {
-			last = acl.Entries[n-1].Seq
-		}
-		if e.Seq, err = nextSeq(last, len(acl.Entries), c); err != nil {
-			return err
-		}
-	}
-	if acl.Entries, err = insertSorted(acl.Entries, e, macSeq, c, p.name); err != nil {
+	if acl.Entries, err = addEntry(acl.Entries, e, hasSeq, macSeq, c, p.name); err != nil {
 		return err
 	}
 	p.cfg.MACACLs[p.name] = acl

@@ -1,6 +1,7 @@
 package vic
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -49,7 +50,7 @@ func (s VIFState) String() string {
 	if int(s) < len(vifStateNames) {
 		return vifStateNames[s]
 	}
-	return "state(" + itoa(uint64(s)) + ")"
+	return "state(" + strconv.FormatUint(uint64(s), 10) + ")"
 }
 
 // IVEventKind names an input of the IV machine.

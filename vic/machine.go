@@ -1,6 +1,7 @@
 package vic
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -127,7 +128,7 @@ func (k ActionKind) String() string {
 	if int(k) < len(actionNames) && k > 0 {
 		return actionNames[k]
 	}
-	return "action(" + itoa(uint64(k)) + ")"
+	return "action(" + strconv.FormatUint(uint64(k), 10) + ")"
 }
 
 // Action is an output of IV.Handle or VIS.Handle. Payload, Members and

@@ -3,6 +3,7 @@ package vic
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 )
 
 // A vic message is the ULPDU of one ECP subtype-2 request: a sequence of
@@ -107,7 +108,7 @@ func (c Command) String() string {
 	if c >= 1 && c <= maxCommand {
 		return commandNames[c]
 	}
-	return "command(" + itoa(uint64(c)) + ")"
+	return "command(" + strconv.FormatUint(uint64(c), 10) + ")"
 }
 
 // Result is a response's result code. The values are Linux's
@@ -196,7 +197,7 @@ func (r Reason) String() string {
 	if r <= maxReason {
 		return reasonNames[r]
 	}
-	return "reason(" + itoa(uint64(r)) + ")"
+	return "reason(" + strconv.FormatUint(uint64(r), 10) + ")"
 }
 
 // Result returns the Linux-aligned result code that goes with r.
@@ -232,7 +233,7 @@ func (m Mode) String() string {
 	case ModeETag:
 		return "etag"
 	}
-	return "mode(" + itoa(uint64(m)) + ")"
+	return "mode(" + strconv.FormatUint(uint64(m), 10) + ")"
 }
 
 // MaxVIF returns the largest VIF id of the mode.
@@ -673,17 +674,4 @@ func Decode(b []byte, m *Message) error {
 		return &DecodeError{Type: tlvOf(lowestBit(f)), Offset: len(b), Err: ErrMissing}
 	}
 	return nil
-}
-
-func itoa(v uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
 }

@@ -1,6 +1,9 @@
 package ecp
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // ECP frame (IEEE 802.1Qbg-2012 ECPDU in Ethernet):
 //
@@ -69,7 +72,7 @@ func (o Op) String() string {
 	case OpAck:
 		return "ack"
 	}
-	return "reserved(" + itoa(uint64(o)) + ")"
+	return "reserved(" + strconv.FormatUint(uint64(o), 10) + ")"
 }
 
 // Subtype is the 10-bit ECP subtype that names the upper layer.
@@ -90,7 +93,7 @@ func (s Subtype) String() string {
 	case SubtypePECSP:
 		return "PE-CSP"
 	}
-	return "subtype(" + itoa(uint64(s)) + ")"
+	return "subtype(" + strconv.FormatUint(uint64(s), 10) + ")"
 }
 
 // Header is the 4-byte ECP header.
@@ -226,17 +229,4 @@ func AppendFrame(b []byte, dst, src [6]byte, h Header, payload []byte, pad bool)
 		}
 	}
 	return b, nil
-}
-
-func itoa(v uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
 }

@@ -41,17 +41,25 @@ func readWithin(t *testing.T, p port.Port, b *port.Batch, d time.Duration) {
 	}
 }
 
-// A veth pair made for the test: frames written on one end through
-// AF_PACKET are read on the other, and the BPF filter keeps out what is
-// not VNTag or E-Tag.
-func TestPacketOnVeth(t *testing.T) {
+// vethPair makes a veth pair named PREFIX<pid>a/b with MTU 1600, up, and
+// deletes it when the test ends. It needs root and ip.
+func vethPair(t *testing.T, prefix string) (string, string) {
+	t.Helper()
 	needs.Root(t)
 	needs.Tool(t, "ip")
-	a, b := fmt.Sprintf("nivp%da", os.Getpid()), fmt.Sprintf("nivp%db", os.Getpid())
+	a, b := fmt.Sprintf("%s%da", prefix, os.Getpid()), fmt.Sprintf("%s%db", prefix, os.Getpid())
 	run(t, "ip", "link", "add", a, "mtu", "1600", "type", "veth", "peer", "name", b, "mtu", "1600")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
 	run(t, "ip", "link", "set", a, "up")
 	run(t, "ip", "link", "set", b, "up")
+	return a, b
+}
+
+// A veth pair made for the test: frames written on one end through
+// AF_PACKET are read on the other, and the BPF filter keeps out what is
+// not VNTag or E-Tag.
+func TestPacketOnVeth(t *testing.T) {
+	a, b := vethPair(t, "nivp")
 	pa, err := port.OpenPacket(a, nil)
 	require.NoError(t, err)
 	defer pa.Close()
@@ -100,13 +108,7 @@ func TestPacketOnVeth(t *testing.T) {
 // it back from PACKET_AUXDATA. 802.1Q, 802.1ad, a priority tag (VID 0) and
 // a double tag all arrive as they were sent.
 func TestPacketKeepsVLANTags(t *testing.T) {
-	needs.Root(t)
-	needs.Tool(t, "ip")
-	a, b := fmt.Sprintf("nivv%da", os.Getpid()), fmt.Sprintf("nivv%db", os.Getpid())
-	run(t, "ip", "link", "add", a, "mtu", "1600", "type", "veth", "peer", "name", b, "mtu", "1600")
-	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
-	run(t, "ip", "link", "set", a, "up")
-	run(t, "ip", "link", "set", b, "up")
+	a, b := vethPair(t, "nivv")
 	pa, err := port.OpenPacket(a, nil)
 	require.NoError(t, err)
 	defer pa.Close()

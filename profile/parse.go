@@ -130,50 +130,47 @@ var topCommands = []command{
 		return p.deleteProfile(c, 0)
 	}),
 	cmd("ip access-list <name>", func(p *parser, c *cmdCtx) error {
-		name := c.arg(0)
-		if _, ok := p.cfg.IPACLs[name]; !ok {
-			p.cfg.IPACLs[name] = IPACL{Name: name}
-		}
-		p.mode, p.name = ipACLMode, name
+		openNamed(p.cfg.IPACLs, c.arg(0), IPACL{Name: c.arg(0)})
+		p.mode, p.name = ipACLMode, c.arg(0)
 		return nil
 	}),
 	cmd("no ip access-list <name>", func(p *parser, c *cmdCtx) error {
-		if _, ok := p.cfg.IPACLs[c.arg(0)]; !ok {
-			return c.fail(0, ErrNotFound, "ip access-list "+c.arg(0)+" does not exist")
-		}
-		delete(p.cfg.IPACLs, c.arg(0))
-		return nil
+		return deleteNamed(c, p.cfg.IPACLs, "ip access-list")
 	}),
 	cmd("mac access-list <name>", func(p *parser, c *cmdCtx) error {
-		name := c.arg(0)
-		if _, ok := p.cfg.MACACLs[name]; !ok {
-			p.cfg.MACACLs[name] = MACACL{Name: name}
-		}
-		p.mode, p.name = macACLMode, name
+		openNamed(p.cfg.MACACLs, c.arg(0), MACACL{Name: c.arg(0)})
+		p.mode, p.name = macACLMode, c.arg(0)
 		return nil
 	}),
 	cmd("no mac access-list <name>", func(p *parser, c *cmdCtx) error {
-		if _, ok := p.cfg.MACACLs[c.arg(0)]; !ok {
-			return c.fail(0, ErrNotFound, "mac access-list "+c.arg(0)+" does not exist")
-		}
-		delete(p.cfg.MACACLs, c.arg(0))
-		return nil
+		return deleteNamed(c, p.cfg.MACACLs, "mac access-list")
 	}),
 	cmd("policy-map type qos <name>", func(p *parser, c *cmdCtx) error {
-		name := c.arg(0)
-		if _, ok := p.cfg.QoSPolicies[name]; !ok {
-			p.cfg.QoSPolicies[name] = QoSPolicy{Name: name}
-		}
-		p.mode, p.name = qosMode, name
+		openNamed(p.cfg.QoSPolicies, c.arg(0), QoSPolicy{Name: c.arg(0)})
+		p.mode, p.name = qosMode, c.arg(0)
 		return nil
 	}),
 	cmd("no policy-map type qos <name>", func(p *parser, c *cmdCtx) error {
-		if _, ok := p.cfg.QoSPolicies[c.arg(0)]; !ok {
-			return c.fail(0, ErrNotFound, "policy-map "+c.arg(0)+" does not exist")
-		}
-		delete(p.cfg.QoSPolicies, c.arg(0))
-		return nil
+		return deleteNamed(c, p.cfg.QoSPolicies, "policy-map")
 	}),
+}
+
+// openNamed adds v under name to m unless m has it already: entering the
+// mode of an access list or policy-map creates it.
+func openNamed[T any](m map[string]T, name string, v T) {
+	if _, ok := m[name]; !ok {
+		m[name] = v
+	}
+}
+
+// deleteNamed removes the access list or policy-map named by the command's
+// first argument, or says it does not exist.
+func deleteNamed[T any](c *cmdCtx, m map[string]T, what string) error {
+	if _, ok := m[c.arg(0)]; !ok {
+		return c.fail(0, ErrNotFound, what+" "+c.arg(0)+" does not exist")
+	}
+	delete(m, c.arg(0))
+	return nil
 }
 
 // openProfile enters port-profile mode, creating the profile if needed.

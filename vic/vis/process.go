@@ -41,16 +41,32 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
 	n := s.fits(frames, tx)
-	s.classify(vp, frames[:n], now)
-	s.switchBatch(in, vp, frames[:n], now, tx)
+	frames = frames[:n]
+	var fast []fastFrame
+	if !s.slowOnly {
+		if cap(s.fast) < n {
+			s.fast = make([]fastFrame, n)
+		}
+		fast = s.fast[:n]
+		s.parse(vp, frames, fast)
+		s.lookup(fast)
+	}
+	tick := coarse(now)
+	for i := 0; i < n; i++ {
+		if fast != nil {
+			if i += s.forwardFast(in, vp, frames[i:], fast[i:], tick, tx); i == n {
+				break
+			}
+		}
+		// Frame i needs the general path. Frames are handled one at a
+		// time, in order, whichever path they take: what one frame does
+		// to a vEth's policy state (port security can err-disable it) or
+		// to the MAC table is seen by the next.
+		s.classify(vp, frames[i:i+1], now)
+		s.switchBatch(in, vp, frames[i:i+1], now, tx)
+	}
 	return n
 }
-
-// warmSlots is the table size from which the first pass warms the table
-// slots of a batch: 64Ki slots of 16 bytes are 1 MiB, twice this
-// machine's L2. Below it the loads hit the cache anyway and warming only
-// costs instructions.
-const warmSlots = 1 << 16
 
 // pending is what the first pass over a batch found out about a frame.
 type pending struct {
@@ -137,7 +153,7 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 		// The usual VNTag frame in one load: the TPID, then d, p, l and
 		// the version all 0 (what the checks below accept), and the svif.
 		if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
-			idx = vp.svif[w>>16&0xfff]
+			idx = vp.low[w>>16&0xfff]
 		} else if vntag.KindOf(uint16(w>>48)) != vp.want {
 			vp.c.Drops[DropNoTag]++
 			continue
@@ -147,14 +163,14 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 				vp.c.Drops[DropBadTag]++
 				continue
 			}
-			idx = vp.svif[t.SVIF()]
+			idx = vp.low[t.SVIF()]
 		} else {
 			e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
 			if e.GRP() != 0 || e.IngressECID() != 0 {
 				vp.c.Drops[DropBadTag]++
 				continue
 			}
-			if x, ok := vp.ecid[e.ECID()]; ok {
+			if x, ok := vp.lookup(e.ECID()); ok {
 				idx = x
 			}
 		}
@@ -213,18 +229,6 @@ func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
 	}
 	vp.c.RxFrames += uint64(len(frames))
 	vp.c.RxBytes += rxBytes
-	if len(s.macs.slots) >= warmSlots {
-		// A loop of nothing but independent loads: the CPU keeps many of
-		// them in flight at once. (Issued from inside the loop above, each
-		// would wait behind a frame's worth of work.)
-		acc := s.sinkW
-		for i := range pend {
-			if pd := &pend[i]; pd.state != dropped {
-				acc ^= s.macs.warm(pd.skey) ^ s.macs.warm(pd.dkey)
-			}
-		}
-		s.sinkW = acc
-	}
 }
 
 // switchBatch is the second pass over a batch from IV port in: it learns

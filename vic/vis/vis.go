@@ -114,11 +114,11 @@ type VIS struct {
 
 	// Scratch of the data path, kept here so that it does not escape per
 	// frame.
-	fr    profile.Frame
-	outs  []output
-	out1  output
-	pend  []pending
-	sinkW uint64
+	fr   profile.Frame
+	outs []output
+	out1 output
+	pend []pending
+	fast []fastFrame
 
 	// slowOnly keeps every frame on the general path (pop, Load, Evaluate,
 	// forward, emit): tests compare the fast paths with it.
@@ -140,9 +140,13 @@ type vport struct {
 	lists iv.ListProgrammer
 	name  string
 
-	svif  []int32          // VNTag: svif_id → vEth index, -1 if none
-	ecid  map[uint32]int32 // E-Tag: E-CID → vEth index
-	veths []int32          // vEths bound here
+	// The vEths bound here by VIF: low for VIFs 1-4095 (every svif_id;
+	// the E-CIDs without an E-CID_ext, what a port extender usually
+	// assigns), -1 where none, read by the data path without a hash;
+	// high for E-CIDs from 4096 up.
+	low   *[vntag.MaxSVIF + 1]int32
+	high  map[uint32]int32
+	veths []int32 // vEths bound here
 
 	flood    [][]floodSet      // by VLAN
 	listByID map[string]uint32 // membership key → list id
@@ -206,6 +210,64 @@ type veth struct {
 	prunedFrames, prunedBytes uint64
 }
 
+// checkVIF returns an ErrVIF error unless vif is in the range of port
+// p's mode and not yet bound there.
+func (vp *vport) checkVIF(p int, vif uint32) error {
+	if vp.mode == port.ETag {
+		if vif == 0 || vif > vntag.MaxECID {
+			return fmt.Errorf("%w: E-CID %d (1-%d)", ErrVIF, vif, vntag.MaxECID)
+		}
+		if _, ok := vp.lookup(vif); ok {
+			return fmt.Errorf("%w: E-CID %d already bound on port %d", ErrVIF, vif, p)
+		}
+		return nil
+	}
+	if vif == 0 || vif > vntag.MaxSVIF {
+		return fmt.Errorf("%w: svif %d (1-%d)", ErrVIF, vif, vntag.MaxSVIF)
+	}
+	if _, ok := vp.lookup(vif); ok {
+		return fmt.Errorf("%w: svif %d already bound on port %d", ErrVIF, vif, p)
+	}
+	return nil
+}
+
+// tags returns the downstream unicast tag of vif in the port's mode (the
+// other one is zero).
+func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
+	if vp.mode == port.ETag {
+		e, _ := vntag.ETagForECID(vif)
+		return vntag.Tag{}, e
+	}
+	t, _ := vntag.Downstream(uint16(vif))
+	return t, vntag.ETag{}
+}
+
+// lookup returns the index of the vEth bound to vif on the port.
+func (vp *vport) lookup(vif uint32) (int32, bool) {
+	if vif < uint32(len(vp.low)) {
+		x := vp.low[vif]
+		return x, x >= 0
+	}
+	x, ok := vp.high[vif]
+	return x, ok
+}
+
+func (vp *vport) bind(vif uint32, idx int32) {
+	if vif < uint32(len(vp.low)) {
+		vp.low[vif] = idx
+	} else {
+		vp.high[vif] = idx
+	}
+}
+
+func (vp *vport) unbind(vif uint32) {
+	if vif < uint32(len(vp.low)) {
+		vp.low[vif] = -1
+	} else {
+		delete(vp.high, vif)
+	}
+}
+
 // carries reports whether the vEth is in vlan, and whether frames of that
 // VLAN leave toward it untagged.
 func (v *veth) carries(vlan uint16) (in, untagged bool) {
@@ -257,6 +319,7 @@ func New(cfg Config) (*VIS, error) {
 		aging: uint32(cfg.AgingTime.Nanoseconds() >> timeShift),
 		outs:  make([]output, 0, 64),
 		pend:  make([]pending, 0, 256),
+		fast:  make([]fastFrame, 0, 256),
 		// Flood sets start at generation 0, so they check their members
 		// on first use.
 		fastGen: 1,
@@ -281,10 +344,12 @@ func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer)
 		flood: make([][]floodSet, 4096), listByID: map[string]uint32{}, nextList: 1}
 	if mode == port.ETag {
 		p.want = vntag.KindETag
-		p.ecid = map[uint32]int32{}
-	} else {
-		p.svif = slices.Repeat([]int32{-1}, vntag.MaxSVIF+1)
 	}
+	p.low = new([vntag.MaxSVIF + 1]int32)
+	for i := range p.low {
+		p.low[i] = -1
+	}
+	p.high = map[uint32]int32{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ports = append(s.ports, p)
@@ -350,23 +415,10 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 		return fmt.Errorf("%w: port %d (%s)", ErrPortKind, p, vp.name)
 	}
 	v := &veth{id: id, port: p, vif: vif, adminUp: true}
-	if vp.mode == port.ETag {
-		if vif == 0 || vif > vntag.MaxECID {
-			return fmt.Errorf("%w: E-CID %d (1-%d)", ErrVIF, vif, vntag.MaxECID)
-		}
-		if _, ok := vp.ecid[vif]; ok {
-			return fmt.Errorf("%w: E-CID %d already bound on port %d", ErrVIF, vif, p)
-		}
-		v.etag, _ = vntag.ETagForECID(vif)
-	} else {
-		if vif == 0 || vif > vntag.MaxSVIF {
-			return fmt.Errorf("%w: svif %d (1-%d)", ErrVIF, vif, vntag.MaxSVIF)
-		}
-		if vp.svif[vif] >= 0 {
-			return fmt.Errorf("%w: svif %d already bound on port %d", ErrVIF, vif, p)
-		}
-		v.tag, _ = vntag.Downstream(uint16(vif))
+	if err := vp.checkVIF(p, vif); err != nil {
+		return err
 	}
+	v.tag, v.etag = vp.tags(vif)
 	idx := int32(len(s.veths))
 	for i, x := range s.veths {
 		if x == nil {
@@ -380,11 +432,7 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 		s.veths[idx] = v
 	}
 	s.byID[id] = idx
-	if vp.mode == port.ETag {
-		vp.ecid[vif] = idx
-	} else {
-		vp.svif[vif] = idx
-	}
+	vp.bind(vif, idx)
 	vp.veths = append(vp.veths, idx)
 	s.updateFanout()
 	s.setPolicy(idx, snap.Policy(id), snap.Revision)
@@ -409,11 +457,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 		return err
 	}
 	vp := s.ports[v.port]
-	if vp.mode == port.ETag {
-		delete(vp.ecid, v.vif)
-	} else {
-		vp.svif[v.vif] = -1
-	}
+	vp.unbind(v.vif)
 	vp.veths = slices.DeleteFunc(vp.veths, func(x int32) bool { return x == i })
 	s.flushOwner(uint32(i))
 	delete(s.byID, id)
@@ -443,35 +487,16 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
 	if np.kind != ivPort {
 		return fmt.Errorf("%w: port %d (%s)", ErrPortKind, p, np.name)
 	}
-	var (
-		tag  vntag.Tag
-		etag vntag.ETag
-	)
-	if np.mode == port.ETag {
-		if _, ok := np.ecid[vif]; ok || vif == 0 || vif > vntag.MaxECID {
-			return fmt.Errorf("%w: E-CID %d on port %d", ErrVIF, vif, p)
-		}
-		etag, _ = vntag.ETagForECID(vif)
-	} else {
-		if vif == 0 || vif > vntag.MaxSVIF || np.svif[vif] >= 0 {
-			return fmt.Errorf("%w: svif %d on port %d", ErrVIF, vif, p)
-		}
-		tag, _ = vntag.Downstream(uint16(vif))
+	if err := np.checkVIF(p, vif); err != nil {
+		return err
 	}
+	tag, etag := np.tags(vif)
 	from := v.port
 	op := s.ports[from]
-	if op.mode == port.ETag {
-		delete(op.ecid, v.vif)
-	} else {
-		op.svif[v.vif] = -1
-	}
+	op.unbind(v.vif)
 	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
 	v.port, v.vif, v.tag, v.etag = p, vif, tag, etag
-	if np.mode == port.ETag {
-		np.ecid[vif] = i
-	} else {
-		np.svif[vif] = i
-	}
+	np.bind(vif, i)
 	np.veths = append(np.veths, i)
 	s.flushOwner(uint32(i))
 	s.updateFanout()

@@ -75,7 +75,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		ff := &fast[i]
 		ff.src = -1
 		b := frames[i].Bytes()
-		if len(b) < hl+18 {
+		if len(b) < hl+18 || b[0]&1 != 0 { // short, or to a group address
 			continue
 		}
 		w := binary.BigEndian.Uint64(b[12:])
@@ -101,9 +101,6 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 			continue
 		}
 		dkey, skey := macKeys(b, vlan)
-		if dkey&keyGroup != 0 {
-			continue
-		}
 		ff.skey, ff.dkey, ff.vlan, ff.tci, ff.tagged, ff.src = skey, dkey, vlan, tci, tagged, x
 	}
 }

@@ -52,8 +52,8 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		s.lookup(fast)
 	}
 	tick := coarse(now)
-	for i := 0; i < n; i++ {
-		if fast != nil {
+	for i := 0; i < n; {
+		if fast != nil && fast[i].src >= 0 && fast[i].dj >= 0 {
 			if i += s.forwardFast(in, vp, frames[i:], fast[i:], tick, tx); i == n {
 				break
 			}
@@ -62,13 +62,16 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		// time, in order, whichever path they take: what one frame does
 		// to a vEth's policy state (port security can err-disable it) or
 		// to the MAC table is seen by the next.
-		s.classify(vp, frames[i:i+1], now)
-		s.switchBatch(in, vp, frames[i:i+1], now, tx)
+		pd := &s.pend
+		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
+			s.switchFrame(in, vp, &frames[i], pd, now, tx)
+		}
+		i++
 	}
 	return n
 }
 
-// pending is what the first pass over a batch found out about a frame.
+// pending is what classify found out about a frame.
 type pending struct {
 	skey, dkey uint64 // MAC table keys of the source and destination
 	idx        int32  // source vEth
@@ -77,7 +80,7 @@ type pending struct {
 	state      frameState
 }
 
-// frameState says what the first pass did with a frame.
+// frameState says what classify did with a frame.
 type frameState uint8
 
 const (
@@ -121,202 +124,177 @@ func tagLen(m port.TagMode) int {
 	return vntag.TagLen
 }
 
-// classify is the first pass over a batch from an IV port: it checks each
-// frame's tag, finds its vEth and applies the vEth's inbound policy,
-// counting every drop. A frame whose policy must be evaluated has its tag
-// popped first (the policy sees the frame as the VM sent it); one whose
-// vEth only classifies its VLAN (inFast) keeps its tag for now. Then, for
-// a table larger than the caches, it loads the MAC table slots the second
-// pass will look up — the source to learn, the destination to forward to
-// — in a loop of their own: the loads are independent, so the CPU
-// overlaps their cache misses instead of taking them one after the other
-// in the second pass.
-func (s *VIS) classify(vp *vport, frames []port.Frame, now int64) {
-	if cap(s.pend) < len(frames) {
-		s.pend = make([]pending, len(frames))
-	}
-	s.pend = s.pend[:len(frames)]
-	pend := s.pend
+// classify is the first half of the general path for frame f from IV
+// port vp: it checks the frame's tag, finds its vEth and applies the
+// vEth's inbound policy, counting every drop, and fills pd. A frame whose
+// policy must be evaluated has its tag popped first (the policy sees the
+// frame as the VM sent it); one whose vEth only classifies its VLAN
+// (inFast) keeps its tag for now.
+func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	hl := tagLen(vp.mode)
-	var rxBytes uint64
-	for i := range frames {
-		pd := &pend[i]
-		pd.state = dropped
-		f := &frames[i]
-		b := f.Bytes()
-		rxBytes += uint64(len(b))
-		if len(b) < 12+hl+2 {
-			vp.c.Drops[DropMalformed]++
-			continue
-		}
-		var idx int32 = -1
-		// The usual VNTag frame in one load: the TPID, then d, p, l and
-		// the version all 0 (what the checks below accept), and the svif.
-		if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
-			idx = vp.low[w>>16&0xfff]
-		} else if vntag.KindOf(uint16(w>>48)) != vp.want {
-			vp.c.Drops[DropNoTag]++
-			continue
-		} else if vp.mode == port.VNTag {
-			t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
-			if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
-				vp.c.Drops[DropBadTag]++
-				continue
-			}
-			idx = vp.low[t.SVIF()]
-		} else {
-			e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
-			if e.GRP() != 0 || e.IngressECID() != 0 {
-				vp.c.Drops[DropBadTag]++
-				continue
-			}
-			if x, ok := vp.lookup(e.ECID()); ok {
-				idx = x
-			}
-		}
-		if idx < 0 {
-			vp.c.Drops[DropUnknownVIF]++
-			continue
-		}
-		v := s.veths[idx]
-		u := b[hl:] // the frame as the VM sent it, behind the tag
-		v.c.RxFrames++
-		v.c.RxBytes += uint64(len(u))
-		if !v.adminUp {
-			v.c.Drops[DropAdminDown]++
-			continue
-		}
-		var (
-			vlan uint16
-			mark profile.Marking
-		)
-		if v.inFast {
-			var vid uint16
-			if len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q {
-				vid = binary.BigEndian.Uint16(u[14:]) & 0xfff
-			}
-			var ok bool
-			if vlan, ok = v.classifyIn(vid); !ok {
-				v.c.Drops[DropVLAN]++
-				continue
-			}
-			pd.state = tagged
-		} else {
-			// Pop the tag: the frame is now as the VM sent it.
-			moveAddrs(u, b)
-			f.Off += hl
-			b = u
-			s.fr.Load(profile.In, u)
-			vd := v.pv.Evaluate(&s.fr, now)
-			v.inFast = v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN)
-			if vd.Drop != profile.DropNone {
-				v.c.Drops[vd.Drop]++
-				if vd.Drop == profile.DropErrDisabled && !v.errDis {
-					v.errDis = true
-					s.refresh(v)
-				}
-				continue
-			}
-			vlan, mark = vd.VLAN, vd.Mark
-			if mark.SetDSCP {
-				setDSCP(u, mark.DSCP)
-			}
-			pd.state = popped
-		}
-		pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
-		// The addresses are the first 12 bytes of b, popped or not.
-		pd.dkey, pd.skey = macKeys(b, vlan)
+	pd.state = dropped
+	b := f.Bytes()
+	vp.c.RxFrames++
+	vp.c.RxBytes += uint64(len(b))
+	if len(b) < 12+hl+2 {
+		vp.c.Drops[DropMalformed]++
+		return
 	}
-	vp.c.RxFrames += uint64(len(frames))
-	vp.c.RxBytes += rxBytes
+	var idx int32 = -1
+	// The usual VNTag frame in one load: the TPID, then d, p, l and
+	// the version all 0 (what the checks below accept), and the svif.
+	if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
+		idx = vp.low[w>>16&0xfff]
+	} else if vntag.KindOf(uint16(w>>48)) != vp.want {
+		vp.c.Drops[DropNoTag]++
+		return
+	} else if vp.mode == port.VNTag {
+		t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
+		if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
+			vp.c.Drops[DropBadTag]++
+			return
+		}
+		idx = vp.low[t.SVIF()]
+	} else {
+		e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
+		if e.GRP() != 0 || e.IngressECID() != 0 {
+			vp.c.Drops[DropBadTag]++
+			return
+		}
+		if x, ok := vp.lookup(e.ECID()); ok {
+			idx = x
+		}
+	}
+	if idx < 0 {
+		vp.c.Drops[DropUnknownVIF]++
+		return
+	}
+	v := s.veths[idx]
+	u := b[hl:] // the frame as the VM sent it, behind the tag
+	v.c.RxFrames++
+	v.c.RxBytes += uint64(len(u))
+	if !v.adminUp {
+		v.c.Drops[DropAdminDown]++
+		return
+	}
+	var (
+		vlan uint16
+		mark profile.Marking
+	)
+	if v.inFast {
+		var vid uint16
+		if len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q {
+			vid = binary.BigEndian.Uint16(u[14:]) & 0xfff
+		}
+		var ok bool
+		if vlan, ok = v.classifyIn(vid); !ok {
+			v.c.Drops[DropVLAN]++
+			return
+		}
+		pd.state = tagged
+	} else {
+		// Pop the tag: the frame is now as the VM sent it.
+		moveAddrs(u, b)
+		f.Off += hl
+		b = u
+		s.fr.Load(profile.In, u)
+		vd := v.pv.Evaluate(&s.fr, now)
+		v.inFast = v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN)
+		if vd.Drop != profile.DropNone {
+			v.c.Drops[vd.Drop]++
+			if vd.Drop == profile.DropErrDisabled && !v.errDis {
+				v.errDis = true
+				s.refresh(v)
+			}
+			return
+		}
+		vlan, mark = vd.VLAN, vd.Mark
+		if mark.SetDSCP {
+			setDSCP(u, mark.DSCP)
+		}
+		pd.state = popped
+	}
+	pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
+	// The addresses are the first 12 bytes of b, popped or not.
+	pd.dkey, pd.skey = macKeys(b, vlan)
 }
 
-// switchBatch is the second pass over a batch from IV port in: it learns
-// the source of every admitted frame and forwards it. The usual case — a
+// switchFrame is the second half of the general path for frame f from IV
+// port in, which classify admitted: it learns the source and forwards
+// the frame. The usual case — a
 // known source on its own vEth, a known destination on a vEth with nothing
 // to evaluate toward its VM — is handled here, and a hairpinned frame that
 // keeps its VLAN tagging has its NIV tag rewritten in place (the same bytes
 // as a pop, then a push, would give); everything else goes through learn
 // and forward.
-func (s *VIS) switchBatch(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) {
+func (s *VIS) switchFrame(in int, vp *vport, f *port.Frame, pd *pending, now int64, tx *port.Tx) {
 	t := s.macs
 	tick := coarse(now)
 	hl := tagLen(vp.mode)
 	etag := vp.mode == port.ETag
-	pend := s.pend[:len(frames)]
-	var txFrames, txBytes uint64
-	for i := range frames {
-		pd := &pend[i]
-		if pd.state == dropped {
-			continue
-		}
-		f := &frames[i]
-		b := f.Bytes()
-		src := uint32(pd.idx)
-		if b[6]&1 == 0 {
-			if j := t.find(pd.skey); j >= 0 && t.slots[j].owner == src {
-				if sl := &t.slots[j]; sl.seen != tick {
-					sl.seen = tick
-				}
-			} else {
-				s.learn(pd.skey, b[6], src, s.veths[src], now)
+	b := f.Bytes()
+	src := uint32(pd.idx)
+	if b[6]&1 == 0 {
+		if j := t.find(pd.skey); j >= 0 && t.slots[j].owner == src {
+			if sl := &t.slots[j]; sl.seen != tick {
+				sl.seen = tick
 			}
-		}
-		owner := uint32(0)
-		j := -1
-		if b[0]&1 == 0 {
-			if j = t.find(pd.dkey); j >= 0 {
-				if sl := &t.slots[j]; tick-sl.seen <= s.aging {
-					owner = sl.owner
-				} else {
-					j = -1
-				}
-			}
-		}
-		if j >= 0 && pd.state == tagged && owner != src && owner&uplinkBit == 0 {
-			d := s.veths[owner]
-			u := b[hl:]
-			has := len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q
-			if d.fastOut && d.port == in {
-				if ok, untagged := d.carries(pd.vlan); ok && untagged != has {
-					// Hairpin with the VLAN tagging unchanged: what
-					// setVLAN, pad and Push would do, in place.
-					if has {
-						tci := binary.BigEndian.Uint16(u[14:])
-						binary.BigEndian.PutUint16(u[14:], uint16(pd.pcp&7)<<13|tci&0x1000|pd.vlan&0xfff)
-					}
-					if n := len(u); n < vntag.MinFrameLen && cap(u) >= vntag.MinFrameLen {
-						b = b[:hl+vntag.MinFrameLen]
-						clear(b[hl+n:])
-						f.Buf = f.Buf[:f.Off+len(b)]
-					}
-					d.c.TxFrames++
-					d.c.TxBytes += uint64(len(b) - hl)
-					if etag {
-						vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).SetTCI(d.etag)
-					} else {
-						vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).SetWord(d.tag)
-					}
-					txFrames++
-					txBytes += uint64(len(b))
-					tx.Send(in, *f)
-					continue
-				}
-			}
-		}
-		if pd.state == tagged {
-			moveAddrs(b[hl:], b)
-			f.Off += hl
-		}
-		src32 := pd.idx
-		if j >= 0 {
-			s.unicast(in, src32, src, f, owner, pd.vlan, pd.pcp, now, tx)
 		} else {
-			s.flood(in, src32, f, pd.vlan, pd.pcp, now, tx)
+			s.learn(pd.skey, b[6], src, s.veths[src], now)
 		}
 	}
-	vp.c.TxFrames += txFrames
-	vp.c.TxBytes += txBytes
+	owner := uint32(0)
+	j := -1
+	if b[0]&1 == 0 {
+		if j = t.find(pd.dkey); j >= 0 {
+			if sl := &t.slots[j]; tick-sl.seen <= s.aging {
+				owner = sl.owner
+			} else {
+				j = -1
+			}
+		}
+	}
+	if j >= 0 && pd.state == tagged && owner != src && owner&uplinkBit == 0 {
+		d := s.veths[owner]
+		u := b[hl:]
+		has := len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q
+		if d.fastOut && d.port == in {
+			if ok, untagged := d.carries(pd.vlan); ok && untagged != has {
+				// Hairpin with the VLAN tagging unchanged: what
+				// setVLAN, pad and Push would do, in place.
+				if has {
+					tci := binary.BigEndian.Uint16(u[14:])
+					binary.BigEndian.PutUint16(u[14:], uint16(pd.pcp&7)<<13|tci&0x1000|pd.vlan&0xfff)
+				}
+				if n := len(u); n < vntag.MinFrameLen && cap(u) >= vntag.MinFrameLen {
+					b = b[:hl+vntag.MinFrameLen]
+					clear(b[hl+n:])
+					f.Buf = f.Buf[:f.Off+len(b)]
+				}
+				d.c.TxFrames++
+				d.c.TxBytes += uint64(len(b) - hl)
+				if etag {
+					vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).SetTCI(d.etag)
+				} else {
+					vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).SetWord(d.tag)
+				}
+				vp.c.TxFrames++
+				vp.c.TxBytes += uint64(len(b))
+				tx.Send(in, *f)
+				return
+			}
+		}
+	}
+	if pd.state == tagged {
+		moveAddrs(b[hl:], b)
+		f.Off += hl
+	}
+	src32 := pd.idx
+	if j >= 0 {
+		s.unicast(in, src32, src, f, owner, pd.vlan, pd.pcp, now, tx)
+	} else {
+		s.flood(in, src32, f, pd.vlan, pd.pcp, now, tx)
+	}
 }
 
 func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {

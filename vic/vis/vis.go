@@ -117,7 +117,7 @@ type VIS struct {
 	fr   profile.Frame
 	outs []output
 	out1 output
-	pend []pending
+	pend pending
 	fast []fastFrame
 
 	// slowOnly keeps every frame on the general path (pop, Load, Evaluate,
@@ -318,7 +318,6 @@ func New(cfg Config) (*VIS, error) {
 		macs:  newMACTable(cfg.MACTableSize),
 		aging: uint32(cfg.AgingTime.Nanoseconds() >> timeShift),
 		outs:  make([]output, 0, 64),
-		pend:  make([]pending, 0, 256),
 		fast:  make([]fastFrame, 0, 256),
 		// Flood sets start at generation 0, so they check their members
 		// on first use.

@@ -507,3 +507,59 @@ func TestFloodCountersSurviveRebuild(t *testing.T) {
 	assert.Equal(t, uint64(0), l.counters(1).TxFrames)
 	assert.Equal(t, uint64(120), l.counters(2).TxBytes)
 }
+
+// An E-Tag port keeps E-CIDs below 4096 in a flat table and those with an
+// E-CID_ext in a map: a vEth on either is reached, by unicast both ways,
+// and unbinding it frees the E-CID for another vEth.
+func TestETagHighECID(t *testing.T) {
+	l := newLab(t, port.ETag, vis.Config{})
+	const high = 0x2_0abc // E-CID_ext 0x20, E-CID_base 0xabc
+	_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(9, "web"); return nil })
+	require.NoError(t, err)
+	require.NoError(t, l.vis.AddVEth(9, 0, high))
+	assert.ErrorIs(t, l.vis.AddVEth(10, 0, high), vis.ErrVIF, "E-CID taken")
+
+	l.from(0, high, frame(bcast, macX, 1)) // learn macX on vEth 9
+	outs := l.from(0, 5, frame(macX, macA, 1))
+	require.Len(t, outs, 1)
+	e := etagOf(t, outs[0].bytes)
+	assert.Equal(t, uint32(high), e.ECID(), "to the vEth with the high E-CID")
+	assert.Equal(t, uint8(0), e.GRP())
+	for range 2 { // the second time both MACs are known
+		outs = l.from(0, high, frame(macA, macX, 1))
+		require.Len(t, outs, 1)
+		assert.Equal(t, uint32(5), etagOf(t, outs[0].bytes).ECID(), "from the high E-CID back to E-CID 5")
+	}
+	assert.Equal(t, uint64(3), l.counters(9).RxFrames)
+	assert.Equal(t, uint64(1), l.counters(9).TxFrames)
+
+	require.NoError(t, l.vis.RemoveVEth(9))
+	assert.Empty(t, l.from(0, high, frame(macA, macX, 1)), "E-CID unbound")
+	require.NoError(t, l.vis.AddVEth(10, 0, high), "E-CID free again")
+}
+
+// Known unicast between vEths behind two IV ports of the same mode keeps
+// the frame's bytes but for the tag, and goes out of the other port; the
+// fast path and the general path (TestFastPathsMatchGeneralPath) agree on
+// it. Here: the usual frame, both ways, once both MACs are known.
+func TestKnownUnicastAcrossIVPorts(t *testing.T) {
+	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := newLab(t, mode, vis.Config{})
+			l.from(1, 5, frame(bcast, macD, 1)) // vEth 4 behind port 1
+			l.from(0, 5, frame(bcast, macA, 1)) // vEth 1 behind port 0
+			vethTx, portTx := l.counters(4).TxFrames, l.portCounters(1).TxFrames
+			for range 3 {
+				in := frame(macD, macA, 1)
+				outs := l.from(0, 5, in)
+				require.Len(t, outs, 1)
+				assert.Equal(t, 1, outs[0].port)
+				got := l.deliver(outs, 1)[5]
+				require.Len(t, got, 1)
+				assert.Equal(t, in, got[0], "vEth 4 gets what vEth 1 sent")
+			}
+			assert.Equal(t, vethTx+3, l.counters(4).TxFrames)
+			assert.Equal(t, portTx+3, l.portCounters(1).TxFrames)
+		})
+	}
+}

@@ -68,13 +68,18 @@ func upstreamMatch(m port.TagMode) (tpid, bad uint64, hl int) {
 // bound on the port, its vEth is up and needs only VLAN classification
 // (inFast), its VLAN is admitted and its destination is not a group
 // address.
-func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
+//
+// It returns what copies of every frame would take of a Tx's arena (the
+// sum of port.CopySize of their lengths with room for a VLAN tag), for
+// Process to check with one comparison that tx has room for the batch.
+func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) (copyBytes int) {
 	low, veths := vp.low, s.veths
 	tpid, bad, hl := upstreamMatch(vp.mode)
 	for i := range frames {
 		ff := &fast[i]
 		ff.src = -1
 		b := frames[i].Bytes()
+		copyBytes += port.CopySize(len(b) + 4)
 		if len(b) < hl+18 || b[0]&1 != 0 { // short, or to a group address
 			continue
 		}
@@ -103,6 +108,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		dkey, skey := macKeys(b, vlan)
 		ff.skey, ff.dkey, ff.vlan, ff.tci, ff.tagged, ff.src = skey, dkey, vlan, tci, tagged, x
 	}
+	return copyBytes
 }
 
 // lookup is the second fast pass: it finds the slots of the keys parse
@@ -152,8 +158,7 @@ func (s *VIS) lookup(fast []fastFrame) {
 // VLAN rewrite and a push give.
 func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
 	slots, veths, ports, aging := s.macs.slots, s.veths, s.ports, s.aging
-	hl := tagLen(vp.mode)
-	etag := vp.mode == port.ETag
+	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
 	fast = fast[:len(frames)]
 	i := 0
 	for ; i < len(frames); i++ {
@@ -218,11 +223,8 @@ func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFra
 		}
 		d.c.TxFrames++
 		d.c.TxBytes += uint64(n)
-		if etag {
-			vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).SetTCI(d.etag)
-		} else {
-			vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).SetWord(d.tag)
-		}
+		w := binary.BigEndian.Uint64(b[12:])
+		binary.BigEndian.PutUint64(b[12:], w&keep|d.down)
 		op.c.TxFrames++
 		op.c.TxBytes += uint64(len(b))
 		tx.Send(d.port, *f)

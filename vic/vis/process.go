@@ -40,17 +40,24 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	if vp.kind == uplinkPort {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
-	n := s.fits(frames, tx)
-	frames = frames[:n]
 	var fast []fastFrame
-	if !s.slowOnly {
+	n := len(frames)
+	if s.slowOnly {
+		n = s.fits(frames, tx)
+	} else {
 		if cap(s.fast) < n {
 			s.fast = make([]fastFrame, n)
 		}
 		fast = s.fast[:n]
-		s.parse(vp, frames, fast)
+		// parse only reads: it may run over frames tx then has no room for.
+		copyBytes := s.parse(vp, frames, fast)
+		if nf, nb := tx.Free(); nf < n*s.maxFanout || nb < copyBytes*s.maxFanout {
+			n = s.fits(frames, tx)
+			fast = fast[:n]
+		}
 		s.lookup(fast)
 	}
+	frames = frames[:n]
 	tick := coarse(now)
 	for i := 0; i < n; {
 		if fast != nil && fast[i].src >= 0 && fast[i].dj >= 0 {

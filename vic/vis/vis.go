@@ -189,6 +189,9 @@ type veth struct {
 	port   int
 	tag    vntag.Tag  // downstream unicast tag
 	etag   vntag.ETag // downstream unicast E-Tag
+	// down is the same tag as the 8 bytes from its TPID read as a
+	// big-endian word, less the bits its port's rewriteKeep keeps.
+	down uint64
 	c      Counters
 
 	id      profile.VEthID
@@ -240,6 +243,26 @@ func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
 	}
 	t, _ := vntag.Downstream(uint16(vif))
 	return t, vntag.ETag{}
+}
+
+// rewriteKeep is what a tag rewrite in place keeps of the 8 bytes from
+// the TPID of a port's upstream tag, as a big-endian word: the TPID, and
+// for a VNTag the EtherType after it. downBits gives the rest.
+func (vp *vport) rewriteKeep() uint64 {
+	if vp.mode == port.ETag {
+		return 0xffff << 48
+	}
+	return 0xffff<<48 | 0xffff
+}
+
+// downBits returns the bits of downstream tag t (VNTag port) or e (E-Tag
+// port) that a rewrite in place puts beside rewriteKeep's: the tag's 4
+// bytes after the TPID, or the E-TCI.
+func (vp *vport) downBits(t vntag.Tag, e vntag.ETag) uint64 {
+	if vp.mode == port.ETag {
+		return e.TCI()
+	}
+	return uint64(t.Word()) << 16
 }
 
 // lookup returns the index of the vEth bound to vif on the port.
@@ -418,6 +441,7 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 		return err
 	}
 	v.tag, v.etag = vp.tags(vif)
+	v.down = vp.downBits(v.tag, v.etag)
 	idx := int32(len(s.veths))
 	for i, x := range s.veths {
 		if x == nil {
@@ -494,7 +518,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
 	op := s.ports[from]
 	op.unbind(v.vif)
 	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
-	v.port, v.vif, v.tag, v.etag = p, vif, tag, etag
+	v.port, v.vif, v.tag, v.etag, v.down = p, vif, tag, etag, np.downBits(tag, etag)
 	np.bind(vif, i)
 	np.veths = append(np.veths, i)
 	s.flushOwner(uint32(i))

@@ -192,7 +192,7 @@ type veth struct {
 	// down is the same tag as the 8 bytes from its TPID read as a
 	// big-endian word, less the bits its port's rewriteKeep keeps.
 	down uint64
-	c      Counters
+	c    Counters
 
 	id      profile.VEthID
 	vif     uint32

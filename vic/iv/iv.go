@@ -115,8 +115,9 @@ type IV struct {
 	uplinks [2]uplink
 	vnics   []vnic            // port FirstVNIC+i
 	byVIF   map[uint32]int32  // VIF → port
-	bySVIF  []int32           // VNTag: the same as a table indexed by svif, -1 for none
+	low     []int32           // byVIF for the VIFs below 4096 (every svif_id), as a table; -1 for none
 	lists   map[uint32]*vlist // list id → members
+	noFast  bool              // tests: every frame takes the general path
 }
 
 type uplink struct {
@@ -144,20 +145,15 @@ func New(cfg Config) *IV {
 		v.want = vntag.KindETag
 	}
 	v.uplinks[0].up, v.uplinks[1].up = true, true
-	if cfg.Mode != port.ETag {
-		v.bySVIF = slices.Repeat([]int32{-1}, vntag.MaxSVIF+1)
-	}
+	v.low = slices.Repeat([]int32{-1}, vntag.MaxSVIF+1)
 	return v
 }
 
 // lookup returns the port of the vNIC with VIF vif.
 func (v *IV) lookup(vif uint32) (int32, bool) {
-	if v.bySVIF != nil {
-		if vif < uint32(len(v.bySVIF)) {
-			p := v.bySVIF[vif]
-			return p, p >= 0
-		}
-		return 0, false
+	if vif < uint32(len(v.low)) {
+		p := v.low[vif]
+		return p, p >= 0
 	}
 	p, ok := v.byVIF[vif]
 	return p, ok
@@ -196,8 +192,8 @@ func (v *IV) AddVNIC(cfg VNICConfig) (int, error) {
 	p := FirstVNIC + len(v.vnics)
 	v.vnics = append(v.vnics, n)
 	v.byVIF[cfg.VIF] = int32(p)
-	if v.bySVIF != nil {
-		v.bySVIF[cfg.VIF] = int32(p)
+	if cfg.VIF < uint32(len(v.low)) {
+		v.low[cfg.VIF] = int32(p)
 	}
 	v.resolveLists()
 	return p, nil
@@ -213,8 +209,8 @@ func (v *IV) RemoveVNIC(vif uint32) error {
 		return fmt.Errorf("%w: VIF %d", ErrNotFound, vif)
 	}
 	delete(v.byVIF, vif)
-	if v.bySVIF != nil {
-		v.bySVIF[vif] = -1
+	if vif < uint32(len(v.low)) {
+		v.low[vif] = -1
 	}
 	v.vnics[int(p)-FirstVNIC].attached = false
 	v.resolveLists()

@@ -99,80 +99,84 @@ func (v *IV) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	return v.upstream(&v.vnics[i], frames, tx)
 }
 
-// upstream tags the frames of vNIC n and sends them up its active uplink.
+// upstream tags the frames of vNIC n and sends them up its active uplink:
+// runs of the usual frame on the fast path (upFast), any other frame on
+// the general one (upOne).
 func (v *IV) upstream(n *vnic, frames []port.Frame, tx *port.Tx) int {
 	up := v.active(n.cfg.Fabric)
+	for i := 0; ; i++ {
+		if up >= 0 && !v.noFast {
+			i += v.upFast(n, up, frames[i:], tx)
+		}
+		if i == len(frames) || !v.upOne(n, up, &frames[i], tx) {
+			return i
+		}
+	}
+}
+
+// upOne tags frame f of vNIC n and sends it up uplink up (-1: none is up),
+// or drops it. It reports false, leaving f untouched, when tx is full.
+func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
+	if tx.Len() == cap(tx.Frames) { // tx.Room(1, 0, 0)
+		return false
+	}
 	hl, tpid := vntag.TagLen, uint16(vntag.EtherTypeVNTag)
 	if v.mode == port.ETag {
 		hl, tpid = vntag.ETagLen, vntag.EtherTypeETag
 	}
-	var rxBytes, txFrames, txBytes uint64
-	done := len(frames)
-	for i := range frames {
-		if tx.Len() == cap(tx.Frames) { // tx.Room(1, 0, 0)
-			done = i
-			break
-		}
-		f := &frames[i]
-		b := f.Bytes()
-		rxBytes += uint64(len(b))
-		if len(b) < 14 {
+	b := f.Bytes()
+	n.c.RxFrames++
+	n.c.RxBytes += uint64(len(b))
+	if len(b) < 14 {
+		n.c.Drops[DropMalformed]++
+		return true
+	}
+	// Most frames have a plain EtherType here; only a tag's TPID needs
+	// the walk through the tag stack.
+	if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vntag.KindNone {
+		if kind, _, err := vntag.FindTag(b); err == nil && kind.IsNIV() {
+			n.c.Drops[DropInjected]++
+			return true
+		} else if kind == vntag.KindNone && err != vntag.ErrNoTag {
 			n.c.Drops[DropMalformed]++
-			continue
+			return true
 		}
-		// Most frames have a plain EtherType here; only a tag's TPID needs
-		// the walk through the tag stack.
-		if vntag.KindOf(binary.BigEndian.Uint16(b[12:])) != vntag.KindNone {
-			if kind, _, err := vntag.FindTag(b); err == nil && kind.IsNIV() {
-				n.c.Drops[DropInjected]++
-				continue
-			} else if kind == vntag.KindNone && err != vntag.ErrNoTag {
-				n.c.Drops[DropMalformed]++
-				continue
-			}
-		}
-		if up < 0 {
-			n.c.Drops[DropNoUplink]++
-			continue
-		}
-		if ns := f.Off - hl; ns >= 0 {
-			// What Push and PushETag do with headroom, inline: the
-			// addresses move into it, the TPID follows them, and the
-			// frame's own type field stays to follow the tag.
-			moveAddrs(f.Buf[ns:], b)
-			binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
-			f.Off = ns
-			if v.mode == port.ETag {
-				vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
-			} else {
-				vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
-			}
+	}
+	if up < 0 {
+		n.c.Drops[DropNoUplink]++
+		return true
+	}
+	if ns := f.Off - hl; ns >= 0 {
+		// What Push and PushETag do with headroom, inline: the
+		// addresses move into it, the TPID follows them, and the
+		// frame's own type field stays to follow the tag.
+		moveAddrs(f.Buf[ns:], b)
+		binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
+		f.Off = ns
+		if v.mode == port.ETag {
+			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
 		} else {
-			var out []byte
-			var err error
-			if v.mode == port.ETag {
-				out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
-			} else {
-				out, err = vntag.Push(f.Buf, f.Off, n.tag)
-			}
-			if err != nil {
-				n.c.Drops[DropMalformed]++
-				continue
-			}
-			setFrame(f, out)
+			vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
 		}
-		tx.Send(up, *f)
-		txFrames++
-		txBytes += uint64(f.Len())
+	} else {
+		var out []byte
+		var err error
+		if v.mode == port.ETag {
+			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+		} else {
+			out, err = vntag.Push(f.Buf, f.Off, n.tag)
+		}
+		if err != nil {
+			n.c.Drops[DropMalformed]++
+			return true
+		}
+		setFrame(f, out)
 	}
-	n.c.RxFrames += uint64(done)
-	n.c.RxBytes += rxBytes
-	if up >= 0 {
-		c := &v.uplinks[up].c
-		c.TxFrames += txFrames
-		c.TxBytes += txBytes
-	}
-	return done
+	tx.Send(up, *f)
+	c := &v.uplinks[up].c
+	c.TxFrames++
+	c.TxBytes += uint64(f.Len())
+	return true
 }
 
 // moveAddrs copies the 12 MAC address bytes of src to dst, which may
@@ -194,143 +198,157 @@ func setFrame(f *port.Frame, out []byte) {
 }
 
 // downstream pops the tag of frames that came down an uplink and delivers
-// them to vNICs.
+// them to vNICs: runs of the usual frame on the fast path (parseDown, then
+// sendDown), any other frame on the general one (downOne).
 func (v *IV) downstream(uc *Counters, frames []port.Frame, tx *port.Tx) int {
+	var dst [fastBatch]int32
+	for base := 0; base < len(frames); base += fastBatch {
+		chunk := frames[base:min(base+fastBatch, len(frames))]
+		v.parseDown(chunk, dst[:])
+		for i := 0; ; i++ {
+			i += v.sendDown(uc, chunk[i:], dst[i:len(chunk)], tx)
+			if i == len(chunk) {
+				break
+			}
+			if !v.downOne(uc, &chunk[i], tx) {
+				return base + i
+			}
+		}
+	}
+	return len(frames)
+}
+
+// downOne pops the tag of frame f, which came down the uplink with
+// counters uc, and delivers it, or drops it. It reports false, leaving f
+// untouched and uncounted, when its copies do not fit in tx but tx holds
+// frames already: the caller writes tx out and comes back with it.
+func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 	tpid := uint16(vntag.EtherTypeVNTag)
 	if v.want == vntag.KindETag {
 		tpid = vntag.EtherTypeETag
 	}
-	// Rx counts of the uplink, added once per batch.
-	var rxFrames, rxBytes uint64
-	for i := range frames {
-		f := &frames[i]
-		b := f.Bytes()
-		var (
-			kind vntag.Kind
-			off  int
-			err  error
-		)
-		if len(b) >= vntag.AddrLen+vntag.ETagHeaderLen && binary.BigEndian.Uint16(b[12:]) == tpid {
-			// The usual frame, as FindTag would find it: the link's tag
-			// right after the addresses.
-			kind, off = v.want, vntag.AddrLen
+	b := f.Bytes()
+	var (
+		kind vntag.Kind
+		off  int
+		err  error
+	)
+	if len(b) >= vntag.AddrLen+vntag.ETagHeaderLen && binary.BigEndian.Uint16(b[12:]) == tpid {
+		// The usual frame, as FindTag would find it: the link's tag
+		// right after the addresses.
+		kind, off = v.want, vntag.AddrLen
+	} else {
+		kind, off, err = vntag.FindTag(b)
+	}
+	if err != nil || kind != v.want {
+		uc.RxFrames++
+		uc.RxBytes += uint64(len(b))
+		if err == vntag.ErrShortBuffer {
+			uc.Drops[DropMalformed]++
 		} else {
-			kind, off, err = vntag.FindTag(b)
+			uc.Drops[DropNoTag]++
 		}
-		if err != nil || kind != v.want {
-			rxFrames++
-			rxBytes += uint64(len(b))
-			if err == vntag.ErrShortBuffer {
-				uc.Drops[DropMalformed]++
-			} else {
-				uc.Drops[DropNoTag]++
-			}
-			continue
+		return true
+	}
+	// Where the frame goes: one VIF, or a list less a pruned source.
+	var (
+		dst    uint32
+		list   *vlist
+		prune  uint32 // 0: none
+		listID uint32
+		isList bool
+	)
+	if kind == vntag.KindVNTag {
+		t := vntag.TagHeader(b[off : off+vntag.TagHeaderLen]).Tag()
+		if t.Direction() != vntag.FromBridge || t.Version() != 0 {
+			uc.RxFrames++
+			uc.RxBytes += uint64(len(b))
+			uc.Drops[DropBadTag]++
+			return true
 		}
-		// Where the frame goes: one VIF, or a list less a pruned source.
-		var (
-			dst    uint32
-			list   *vlist
-			prune  uint32 // 0: none
-			listID uint32
-			isList bool
-		)
-		if kind == vntag.KindVNTag {
-			t := vntag.TagHeader(b[off : off+vntag.TagHeaderLen]).Tag()
-			if t.Direction() != vntag.FromBridge || t.Version() != 0 {
-				rxFrames++
-				rxBytes += uint64(len(b))
-				uc.Drops[DropBadTag]++
-				continue
-			}
-			if t.Looped() {
-				prune = uint32(t.SVIF())
-			}
-			if t.Pointer() {
-				isList, listID = true, uint32(t.DVIF())
-			} else {
-				dst = uint32(t.DVIF())
-			}
+		if t.Looped() {
+			prune = uint32(t.SVIF())
+		}
+		if t.Pointer() {
+			isList, listID = true, uint32(t.DVIF())
 		} else {
-			e := vntag.ETagHeader(b[off : off+vntag.ETagHeaderLen]).ETag()
-			prune = e.IngressECID()
-			if e.Multicast() {
-				isList, listID = true, e.Channel()
-			} else {
-				dst = e.ECID()
-			}
+			dst = uint32(t.DVIF())
 		}
-		fanout := 1
-		if isList {
-			list = v.lists[listID]
-			if list != nil {
-				fanout = len(list.ports)
-			}
-		}
-		if !tx.Room(fanout, fanout-1, len(b)) {
-			if tx.Len() > 0 {
-				uc.RxFrames += rxFrames
-				uc.RxBytes += rxBytes
-				return i
-			}
-			rxFrames++
-			rxBytes += uint64(len(b))
-			uc.Drops[DropNoRoom]++
-			continue
-		}
-		rxFrames++
-		rxBytes += uint64(len(b))
-		if !isList {
-			p, ok := v.lookup(dst)
-			switch {
-			case !ok:
-				uc.Drops[DropUnknownVIF]++
-				continue
-			case prune == dst:
-				n := &v.vnics[int(p)-FirstVNIC]
-				n.c.Drops[DropSourceVIF]++
-				continue
-			}
-			if hl := kind.Len(); off == vntag.AddrLen {
-				// What pop does, inline: the addresses move over the tag.
-				moveAddrs(b[hl:], b)
-				f.Off += hl
-				if len(b)-hl < vntag.MinFrameLen {
-					padFrame(f)
-				}
-			} else {
-				v.pop(f, kind)
-			}
-			v.deliver(tx, int(p), *f)
-			continue
-		}
-		if list == nil {
-			uc.Drops[DropUnknownList]++
-			continue
-		}
-		v.pop(f, kind)
-		frame := f.Bytes()
-		last := -1
-		for _, p := range list.ports {
-			n := &v.vnics[int(p)-FirstVNIC]
-			if prune != 0 && n.cfg.VIF == prune {
-				n.c.Pruned++
-				continue
-			}
-			if last >= 0 {
-				if c := tx.Copy(last, frame); c != nil {
-					v.count(last, len(frame))
-				}
-			}
-			last = int(p)
-		}
-		if last >= 0 {
-			v.deliver(tx, last, *f)
+	} else {
+		e := vntag.ETagHeader(b[off : off+vntag.ETagHeaderLen]).ETag()
+		prune = e.IngressECID()
+		if e.Multicast() {
+			isList, listID = true, e.Channel()
+		} else {
+			dst = e.ECID()
 		}
 	}
-	uc.RxFrames += rxFrames
-	uc.RxBytes += rxBytes
-	return len(frames)
+	fanout := 1
+	if isList {
+		list = v.lists[listID]
+		if list != nil {
+			fanout = len(list.ports)
+		}
+	}
+	if !tx.Room(fanout, fanout-1, len(b)) {
+		if tx.Len() > 0 {
+			return false
+		}
+		uc.RxFrames++
+		uc.RxBytes += uint64(len(b))
+		uc.Drops[DropNoRoom]++
+		return true
+	}
+	uc.RxFrames++
+	uc.RxBytes += uint64(len(b))
+	if !isList {
+		p, ok := v.lookup(dst)
+		switch {
+		case !ok:
+			uc.Drops[DropUnknownVIF]++
+			return true
+		case prune == dst:
+			n := &v.vnics[int(p)-FirstVNIC]
+			n.c.Drops[DropSourceVIF]++
+			return true
+		}
+		if hl := kind.Len(); off == vntag.AddrLen {
+			// What pop does, inline: the addresses move over the tag.
+			moveAddrs(b[hl:], b)
+			f.Off += hl
+			if len(b)-hl < vntag.MinFrameLen {
+				padFrame(f)
+			}
+		} else {
+			v.pop(f, kind)
+		}
+		v.deliver(tx, int(p), *f)
+		return true
+	}
+	if list == nil {
+		uc.Drops[DropUnknownList]++
+		return true
+	}
+	v.pop(f, kind)
+	frame := f.Bytes()
+	last := -1
+	for _, p := range list.ports {
+		n := &v.vnics[int(p)-FirstVNIC]
+		if prune != 0 && n.cfg.VIF == prune {
+			n.c.Pruned++
+			continue
+		}
+		if last >= 0 {
+			if c := tx.Copy(last, frame); c != nil {
+				v.count(last, len(frame))
+			}
+		}
+		last = int(p)
+	}
+	if last >= 0 {
+		v.deliver(tx, last, *f)
+	}
+	return true
 }
 
 // pop removes the link's tag from f and pads it to the minimum length.

@@ -42,6 +42,8 @@ type fastFrame struct {
 	vlan       uint16
 	tci        uint16 // the frame's 802.1Q TCI, if it has one
 	tagged     bool   // the frame has an 802.1Q tag
+	dst        int32  // set by forwardFast: the vEth it sent the frame to
+	rxLen      int32  // set by forwardFast: the frame's length as it came
 }
 
 // upBadVNTag and upBadETag are the bits of an upstream tag, as the 8 bytes
@@ -124,20 +126,27 @@ func (s *VIS) lookup(fast []fastFrame) {
 		if ff.src < 0 {
 			continue
 		}
-		if k := ff.skey; k&keyGroup == 0 {
-			for j := homeOf(k>>12, shift); slots[j].key != 0; j = (j + 1) & mask {
-				if slots[j].key == k {
-					ff.sj = int32(j)
+		// Both home slots are read before either probe branches on what
+		// it found: a mispredicted branch of the first then does not hold
+		// back the second load.
+		sk, dk := ff.skey, ff.dkey
+		sj, dj := homeOf(sk>>12, shift), homeOf(dk>>12, shift)
+		sv, dv := slots[sj].key, slots[dj].key
+		if sk&keyGroup == 0 {
+			for ; sv != 0; sv = slots[sj].key {
+				if sv == sk {
+					ff.sj = int32(sj)
 					break
 				}
+				sj = (sj + 1) & mask
 			}
 		}
-		k := ff.dkey
-		for j := homeOf(k>>12, shift); slots[j].key != 0; j = (j + 1) & mask {
-			if slots[j].key == k {
-				ff.dj = int32(j)
+		for ; dv != 0; dv = slots[dj].key {
+			if dv == dk {
+				ff.dj = int32(dj)
 				break
 			}
+			dj = (dj + 1) & mask
 		}
 	}
 }
@@ -159,9 +168,13 @@ func (s *VIS) lookup(fast []fastFrame) {
 func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
 	slots, veths, ports, aging := s.macs.slots, s.veths, s.ports, s.aging
 	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
-	fast = fast[:len(frames)]
+	// The frames go straight into tx's parallel slices, within their
+	// capacity: what Send does, without its checks in the loop.
+	k, kp := len(tx.Frames), len(tx.Ports)
+	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
+	out, outPorts := tx.Frames[k:k+m], tx.Ports[kp:kp+m]
 	i := 0
-	for ; i < len(frames); i++ {
+	for ; i < m; i++ {
 		ff := &fast[i]
 		if ff.src < 0 || ff.dj < 0 {
 			break
@@ -188,46 +201,66 @@ func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFra
 		if dIn, untagged := d.carries(ff.vlan); !dIn || untagged == ff.tagged {
 			break
 		}
-		op := vp
-		if d.port != in {
-			if op = ports[d.port]; op.mode != vp.mode {
-				break
-			}
+		if d.port != in && ports[d.port].mode != vp.mode {
+			break
 		}
 		f := &frames[i]
-		b := f.Bytes()
+		buf, off := f.Buf, f.Off
+		b := buf[off:]
 		u := b[hl:]
 		n := len(u)
 		if n < vntag.MinFrameLen && cap(u) < vntag.MinFrameLen {
 			break
 		}
 
-		// Forward it.
+		// Forward it; countFast counts it.
 		if ssl != nil && ssl.seen != tick {
 			ssl.seen = tick
 		}
-		v := veths[src]
-		v.c.RxFrames++
-		v.c.RxBytes += uint64(n)
-		vp.c.RxFrames++
-		vp.c.RxBytes += uint64(len(b))
+		ff.dst, ff.rxLen = int32(owner), int32(len(b))
 		if n < vntag.MinFrameLen {
-			b = b[:hl+vntag.MinFrameLen]
-			clear(b[hl+n:])
-			f.Buf = f.Buf[:f.Off+len(b)]
-			n = vntag.MinFrameLen
+			clear(u[n:vntag.MinFrameLen])
+			buf = buf[:off+hl+vntag.MinFrameLen]
+			f.Buf = buf
 		}
 		if ff.tagged {
 			// A priority tag (VID 0) gets the VLAN it was classified to.
 			binary.BigEndian.PutUint16(u[14:], ff.tci&0xf000|ff.vlan)
 		}
-		d.c.TxFrames++
-		d.c.TxBytes += uint64(n)
 		w := binary.BigEndian.Uint64(b[12:])
 		binary.BigEndian.PutUint64(b[12:], w&keep|d.down)
-		op.c.TxFrames++
-		op.c.TxBytes += uint64(len(b))
-		tx.Send(d.port, *f)
+		out[i] = port.Frame{Buf: buf, Off: off}
+		outPorts[i] = d.port
 	}
+	tx.Frames = tx.Frames[:k+i]
+	tx.Ports = tx.Ports[:kp+i]
+	s.countFast(vp, fast[:i], hl)
 	return i
+}
+
+// countFast counts the frames forwardFast sent, in a loop of its own: the
+// counters of a vEth are read and written by frame after frame, a chain
+// the forwarding loop need not wait on.
+func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
+	veths, ports := s.veths, s.ports
+	for i := range fast {
+		ff := &fast[i]
+		rx := uint64(ff.rxLen)
+		v := veths[ff.src]
+		v.c.RxFrames++
+		v.c.RxBytes += rx - uint64(hl)
+		tx := max(rx, uint64(hl+vntag.MinFrameLen)) // padded
+		d := veths[ff.dst]
+		d.c.TxFrames++
+		d.c.TxBytes += tx - uint64(hl)
+		op := ports[d.port]
+		op.c.TxFrames++
+		op.c.TxBytes += tx
+	}
+	vp.c.RxFrames += uint64(len(fast))
+	var rx uint64
+	for i := range fast {
+		rx += uint64(fast[i].rxLen)
+	}
+	vp.c.RxBytes += rx
 }

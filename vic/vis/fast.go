@@ -23,16 +23,17 @@ import (
 // not in its home slot) throws away little work. A frame that needs
 // anything else — a drop, an unknown or moved source, a flood, a VLAN tag
 // to add or remove, a policy to evaluate, an uplink — is left to the
-// general path (classify, then switchBatch) when forwardFast reaches it, before
-// anything has changed for it; TestFastPathsMatchGeneralPath checks that
-// both give the same bytes, counters and table.
+// general path (classify, then switchFrame) when forwardFast reaches it,
+// before anything has changed for it; TestFastPathsMatchGeneralPath
+// checks that both give the same bytes, counters and table.
 //
-// What parse and lookup found stays true while forwardFast runs: the general
-// path may learn new MACs (a new entry never moves an old one; a key not
-// found is left to the general path anyway), move one (forwardFast reads the
-// owner afresh), err-disable a vEth (it reads fastOut afresh) or set
-// a vEth inFast (its frames parsed before then take the general path), but
-// it never changes a vEth's VLANs, removes an entry or clears inFast.
+// What parse and lookup found stays true while forwardFast runs: the
+// general path may learn new MACs (a new entry never moves an old one; a
+// key not found is left to the general path anyway), move one
+// (forwardFast reads the owner afresh), err-disable a vEth (it reads
+// fastOut afresh) or set a vEth inFast (its frames parsed before then take
+// the general path), but it never changes a vEth's VLANs, removes an
+// entry or clears inFast.
 
 // fastFrame is what parse and lookup found out about a frame.
 type fastFrame struct {

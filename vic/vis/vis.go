@@ -40,7 +40,12 @@
 //
 // Process handles a batch of frames from one port synchronously, with the
 // time passed in, and appends its output to a port.Tx: a VIS is a
-// port.Core. Steady-state processing does not allocate. Every vEth has
+// port.Core. Frames take effect in the order they arrived: what one
+// changes (a MAC learned or moved, a vEth err-disabled) applies to the
+// next. The usual frame, known unicast between vEths with nothing to
+// evaluate, is forwarded in passes over the batch with its tag rewritten
+// in place; the rest take the general path one at a time. Steady-state
+// processing does not allocate. Every vEth has
 // counters like "show interface vethernet": frames and bytes each way and
 // drops by reason (Counters, ShowInterface).
 package vis

@@ -87,7 +87,9 @@ type Config struct {
 	// Store holds the port-profiles and the bindings of vEths to them.
 	Store profile.Store
 	// MACTableSize is the most MAC addresses learned at once (default
-	// 65,536).
+	// 65,536). The table takes 32 bytes per address of this size, rounded
+	// up to a power of two (2 MiB by default): it is kept at most half
+	// full, where lookups are fastest.
 	MACTableSize int
 	// AgingTime is how long a learned MAC stays without a frame from it
 	// (default 300 s, as mac address-table aging-time).

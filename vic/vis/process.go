@@ -71,7 +71,7 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		// to the MAC table is seen by the next.
 		pd := &s.pend
 		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
-			s.switchFrame(in, vp, &frames[i], pd, now, tx)
+			s.switchFrame(in, &frames[i], pd, now, tx)
 		}
 		i++
 	}
@@ -91,13 +91,8 @@ type pending struct {
 type frameState uint8
 
 const (
-	dropped frameState = iota // counted and dropped
-	popped                    // admitted, its tag popped
-	// admitted, still tagged: its vEth needed no policy evaluation, so the
-	// tag stays until the second pass knows where the frame goes. A
-	// frame hairpinned without a VLAN change gets its tag rewritten in
-	// place; any other gets it popped first.
-	tagged
+	dropped  frameState = iota // counted and dropped
+	admitted                   // admitted, its tag popped
 )
 
 // fits returns how many of frames tx can take in the worst case (every
@@ -184,6 +179,9 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		v.c.Drops[DropAdminDown]++
 		return
 	}
+	// Pop the tag: the frame is now as the VM sent it.
+	moveAddrs(u, b)
+	f.Off += hl
 	var (
 		vlan uint16
 		mark profile.Marking
@@ -198,12 +196,7 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 			v.c.Drops[DropVLAN]++
 			return
 		}
-		pd.state = tagged
 	} else {
-		// Pop the tag: the frame is now as the VM sent it.
-		moveAddrs(u, b)
-		f.Off += hl
-		b = u
 		s.fr.Load(profile.In, u)
 		vd := v.pv.Evaluate(&s.fr, now)
 		v.inFast = v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN)
@@ -219,26 +212,18 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		if mark.SetDSCP {
 			setDSCP(u, mark.DSCP)
 		}
-		pd.state = popped
 	}
+	pd.state = admitted
 	pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
-	// The addresses are the first 12 bytes of b, popped or not.
-	pd.dkey, pd.skey = macKeys(b, vlan)
+	pd.dkey, pd.skey = macKeys(u, vlan)
 }
 
 // switchFrame is the second half of the general path for frame f from IV
-// port in, which classify admitted: it learns the source and forwards
-// the frame. The usual case — a
-// known source on its own vEth, a known destination on a vEth with nothing
-// to evaluate toward its VM — is handled here, and a hairpinned frame that
-// keeps its VLAN tagging has its NIV tag rewritten in place (the same bytes
-// as a pop, then a push, would give); everything else goes through learn
-// and forward.
-func (s *VIS) switchFrame(in int, vp *vport, f *port.Frame, pd *pending, now int64, tx *port.Tx) {
+// port in, which classify admitted and popped: it learns the source and
+// sends the frame to its destination's vEth or uplink, or floods it.
+func (s *VIS) switchFrame(in int, f *port.Frame, pd *pending, now int64, tx *port.Tx) {
 	t := s.macs
 	tick := coarse(now)
-	hl := tagLen(vp.mode)
-	etag := vp.mode == port.ETag
 	b := f.Bytes()
 	src := uint32(pd.idx)
 	if b[6]&1 == 0 {
@@ -260,41 +245,6 @@ func (s *VIS) switchFrame(in int, vp *vport, f *port.Frame, pd *pending, now int
 				j = -1
 			}
 		}
-	}
-	if j >= 0 && pd.state == tagged && owner != src && owner&uplinkBit == 0 {
-		d := s.veths[owner]
-		u := b[hl:]
-		has := len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q
-		if d.fastOut && d.port == in {
-			if ok, untagged := d.carries(pd.vlan); ok && untagged != has {
-				// Hairpin with the VLAN tagging unchanged: what
-				// setVLAN, pad and Push would do, in place.
-				if has {
-					tci := binary.BigEndian.Uint16(u[14:])
-					binary.BigEndian.PutUint16(u[14:], uint16(pd.pcp&7)<<13|tci&0x1000|pd.vlan&0xfff)
-				}
-				if n := len(u); n < vntag.MinFrameLen && cap(u) >= vntag.MinFrameLen {
-					b = b[:hl+vntag.MinFrameLen]
-					clear(b[hl+n:])
-					f.Buf = f.Buf[:f.Off+len(b)]
-				}
-				d.c.TxFrames++
-				d.c.TxBytes += uint64(len(b) - hl)
-				if etag {
-					vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).SetTCI(d.etag)
-				} else {
-					vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).SetWord(d.tag)
-				}
-				vp.c.TxFrames++
-				vp.c.TxBytes += uint64(len(b))
-				tx.Send(in, *f)
-				return
-			}
-		}
-	}
-	if pd.state == tagged {
-		moveAddrs(b[hl:], b)
-		f.Off += hl
 	}
 	src32 := pd.idx
 	if j >= 0 {

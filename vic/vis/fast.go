@@ -235,18 +235,21 @@ func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFra
 	}
 	tx.Frames = tx.Frames[:k+i]
 	tx.Ports = tx.Ports[:kp+i]
-	s.countFast(vp, fast[:i], hl)
+	s.countFast(in, vp, fast[:i], hl)
 	return i
 }
 
-// countFast counts the frames forwardFast sent, in a loop of its own: the
-// counters of a vEth are read and written by frame after frame, a chain
-// the forwarding loop need not wait on.
-func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
+// countFast counts the frames forwardFast sent from port in, in a loop
+// of its own: the counters of a vEth are read and written by frame after
+// frame, a chain the forwarding loop need not wait on. The port's own
+// counters, the same for every frame, add up in registers.
+func (s *VIS) countFast(in int, vp *vport, fast []fastFrame, hl int) {
 	veths, ports := s.veths, s.ports
+	var rxBytes, txFrames, txBytes uint64
 	for i := range fast {
 		ff := &fast[i]
 		rx := uint64(ff.rxLen)
+		rxBytes += rx
 		v := veths[ff.src]
 		v.c.RxFrames++
 		v.c.RxBytes += rx - uint64(hl)
@@ -254,14 +257,17 @@ func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 		d := veths[ff.dst]
 		d.c.TxFrames++
 		d.c.TxBytes += tx - uint64(hl)
-		op := ports[d.port]
-		op.c.TxFrames++
-		op.c.TxBytes += tx
+		if d.port == in {
+			txFrames++
+			txBytes += tx
+		} else {
+			op := ports[d.port]
+			op.c.TxFrames++
+			op.c.TxBytes += tx
+		}
 	}
 	vp.c.RxFrames += uint64(len(fast))
-	var rx uint64
-	for i := range fast {
-		rx += uint64(fast[i].rxLen)
-	}
-	vp.c.RxBytes += rx
+	vp.c.RxBytes += rxBytes
+	vp.c.TxFrames += txFrames
+	vp.c.TxBytes += txBytes
 }

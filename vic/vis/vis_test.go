@@ -563,3 +563,61 @@ func TestKnownUnicastAcrossIVPorts(t *testing.T) {
 		})
 	}
 }
+
+// Known unicast from a vEth behind a VNTag IV to one behind an E-Tag IV
+// (and back) leaves with the other port's tag: the fast path's in-place
+// rewrite is for ports of one mode only, and the general path pops one
+// tag and pushes the other.
+func TestKnownUnicastAcrossTagModes(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error {
+		tx.Bind(1, "web")
+		tx.Bind(2, "web")
+		return tx.Configure(baseConfig)
+	})
+	require.NoError(t, err)
+	v, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	ivV := iv.New(iv.Config{Mode: port.VNTag})
+	ivE := iv.New(iv.Config{Mode: port.ETag})
+	pv, err := v.AddIVPort("iv-vntag", port.VNTag, ivV)
+	require.NoError(t, err)
+	pe, err := v.AddIVPort("iv-etag", port.ETag, ivE)
+	require.NoError(t, err)
+	require.NoError(t, v.AddVEth(1, pv, 5))
+	require.NoError(t, v.AddVEth(2, pe, 7))
+	send := func(p int, b []byte) (port.Frame, int) {
+		t.Helper()
+		tx := port.NewTx(16, 1<<16)
+		require.Equal(t, 1, v.Process(p, []port.Frame{port.FrameFrom(b)}, 1e9, tx))
+		require.Equal(t, 1, tx.Len())
+		return tx.Frames[0], tx.Ports[0]
+	}
+	send(pv, upVNTag(t, frame(bcast, macA, 1), 5)) // learn macA on vEth 1
+	send(pe, upETag(t, frame(bcast, macB, 1), 7))  // learn macB on vEth 2
+	before1, _ := v.Counters(1)
+	before2, _ := v.Counters(2)
+	for range 3 {
+		in := frame(macB, macA, 2)
+		f, p := send(pv, upVNTag(t, in, 5))
+		assert.Equal(t, pe, p)
+		e := etagOf(t, f.Bytes())
+		assert.Equal(t, uint32(7), e.ECID())
+		popped, body, err := vntag.PopETag(append([]byte(nil), f.Bytes()...))
+		require.NoError(t, err)
+		assert.Equal(t, e, popped)
+		assert.Equal(t, in, body)
+
+		back := frame(macA, macB, 2)
+		f, p = send(pe, upETag(t, back, 7))
+		assert.Equal(t, pv, p)
+		tag := vntagOf(t, f.Bytes())
+		assert.Equal(t, vntag.FromBridge, tag.Direction())
+		assert.Equal(t, uint16(5), tag.DVIF())
+	}
+	c1, _ := v.Counters(1)
+	c2, _ := v.Counters(2)
+	assert.Equal(t, before1.TxFrames+3, c1.TxFrames)
+	assert.Equal(t, before2.TxFrames+3, c2.TxFrames)
+}

@@ -8,32 +8,41 @@ import (
 )
 
 // The usual frame from an IV — known unicast between two vEths whose
-// policies have nothing to evaluate — is forwarded in three passes over
-// the batch, as vector packet processors do, rather than frame by frame:
+// policies have nothing to evaluate — is forwarded in passes over the
+// batch, as vector packet processors do, rather than frame by frame:
 //
 //   - parse reads each frame's tag, vEth and VLAN and makes its MAC table
 //     keys;
 //   - lookup finds the keys' slots;
-//   - forwardFast decides and sends, frame by frame in order.
+//   - forwardFast sends, from the first frame on, for as long as frames
+//     are on the fast path: decideFast checks them and finds where each
+//     goes, emitFast rewrites them in place and hands them to the Tx,
+//     countFast counts them.
 //
 // Each pass does a little work per frame with no calls and little state,
-// so that the CPU works on many frames at once: one frame's chain of
-// dependent loads (frame, tag, vEth, key, table slot, destination vEth)
-// no longer stalls the next, and a mispredicted branch in lookup (a key
-// not in its home slot) throws away little work. A frame that needs
-// anything else — a drop, an unknown or moved source, a flood, a VLAN tag
-// to add or remove, a policy to evaluate, an uplink — is left to the
-// general path (classify, then switchFrame) when forwardFast reaches it,
-// before anything has changed for it; TestFastPathsMatchGeneralPath
-// checks that both give the same bytes, counters and table.
+// so that the CPU works on many frames at once and Go keeps the loop's
+// values in registers: one frame's chain of dependent loads (frame, tag,
+// vEth, key, table slot, destination vEth) no longer stalls the next, a
+// mispredicted branch in lookup (a key not in its home slot) throws away
+// little work, and no loop waits on a value it spilled to the stack. A
+// frame that needs anything else — a drop, an unknown or moved source, a
+// flood, a VLAN tag to add or remove, a policy to evaluate, padding, an
+// uplink — is left to the general path (classify, then switchFrame) when
+// forwardFast reaches it, before anything has changed for it;
+// TestFastPathsMatchGeneralPath checks that both give the same bytes,
+// counters and table.
 //
 // What parse and lookup found stays true while forwardFast runs: the
 // general path may learn new MACs (a new entry never moves an old one; a
 // key not found is left to the general path anyway), move one
-// (forwardFast reads the owner afresh), err-disable a vEth (it reads
+// (decideFast reads the owner afresh), err-disable a vEth (it reads
 // fastOut afresh) or set a vEth inFast (its frames parsed before then take
 // the general path), but it never changes a vEth's VLANs, removes an
 // entry or clears inFast.
+
+// headLen is how much of a frame the fast passes read: the MAC addresses,
+// the longest NIV tag and an 802.1Q tag behind it.
+const headLen = 12 + vntag.ETagLen + 6
 
 // fastFrame is what parse and lookup found out about a frame.
 type fastFrame struct {
@@ -43,8 +52,8 @@ type fastFrame struct {
 	vlan       uint16
 	tci        uint16 // the frame's 802.1Q TCI, if it has one
 	tagged     bool   // the frame has an 802.1Q tag
-	dst        int32  // set by forwardFast: the vEth it sent the frame to
-	rxLen      int32  // set by forwardFast: the frame's length as it came
+	dst        int32  // set by decideFast: the vEth the frame goes to
+	rxLen      int32  // set by emitFast: the frame's length as it came
 }
 
 // upBadVNTag and upBadETag are the bits of an upstream tag, as the 8 bytes
@@ -69,49 +78,61 @@ func upstreamMatch(m port.TagMode) (tpid, bad uint64, hl int) {
 // parse is the first fast pass: it sets fast[i] for frames[i] from IV
 // port vp, src -1 unless the frame's tag is upstream with a VIF below 4096
 // bound on the port, its vEth is up and needs only VLAN classification
-// (inFast), its VLAN is admitted and its destination is not a group
-// address.
+// (hotIn), its VLAN is admitted, its destination is not a group address
+// and it needs no padding.
 //
-// It returns what copies of every frame would take of a Tx's arena (the
-// sum of port.CopySize of their lengths with room for a VLAN tag), for
-// Process to check with one comparison that tx has room for the batch.
-func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) (copyBytes int) {
-	low, veths := vp.low, s.veths
+// It reads each frame's first 20 bytes as three words, from which the
+// checks and both MAC table keys come (a byte read beside them would keep
+// Go from merging the loads of a word).
+func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
+	low, hot := vp.low, s.hot
 	tpid, bad, hl := upstreamMatch(vp.mode)
+	fast = fast[:len(frames)]
 	for i := range frames {
 		ff := &fast[i]
 		ff.src = -1
-		b := frames[i].Bytes()
-		copyBytes += port.CopySize(len(b) + 4)
-		if len(b) < hl+18 || b[0]&1 != 0 { // short, or to a group address
-			continue
+		f := &frames[i]
+		b := f.Buf[f.Off:]
+		if len(b) < hl+vntag.MinFrameLen {
+			continue // a runt, to pad: the general path's
 		}
-		w := binary.BigEndian.Uint64(b[12:])
-		if w>>48 != tpid || w&bad != 0 {
+		h := (*[headLen]byte)(b) // one bounds check for what follows
+		dst := binary.BigEndian.Uint64(h[0:8])
+		w := binary.BigEndian.Uint64(h[12:20])
+		// Not to a group address, and the usual upstream tag.
+		if dst&(1<<56) != 0 || w>>48 != tpid || w&bad != 0 {
 			continue
 		}
 		x := low[w>>16&0xfff]
 		if x < 0 {
 			continue
 		}
-		v := veths[x]
-		if !v.adminUp || !v.inFast {
+		hv := &hot[x]
+		if hv.flags&hotIn == 0 {
 			continue
 		}
-		u := b[hl:] // the frame as the VM sent it, behind the tag
-		tagged := binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q
+		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
+		tagged := binary.BigEndian.Uint16(h[hl+12:]) == vntag.EtherTypeDot1Q
 		var tci uint16
 		if tagged {
-			tci = binary.BigEndian.Uint16(u[14:])
+			tci = binary.BigEndian.Uint16(h[hl+14:])
 		}
-		vlan, ok := v.classifyIn(tci & 0xfff)
-		if !ok {
-			continue
+		vlan := hv.vlan
+		if hv.flags&hotAccess != 0 {
+			if vid := tci & 0xfff; vid != 0 && vid != vlan {
+				continue
+			}
+		} else {
+			var ok bool
+			if vlan, ok = s.veths[x].classifyIn(tci & 0xfff); !ok {
+				continue
+			}
 		}
-		dkey, skey := macKeys(b, vlan)
-		ff.skey, ff.dkey, ff.vlan, ff.tci, ff.tagged, ff.src = skey, dkey, vlan, tci, tagged, x
+		v := 1<<63 | uint64(vlan&0xfff)
+		ff.dkey = v | dst>>16<<12
+		ff.skey = v | binary.BigEndian.Uint64(h[4:12])&(1<<48-1)<<12
+		ff.vlan, ff.tci, ff.tagged, ff.src = vlan, tci, tagged, x
 	}
-	return copyBytes
 }
 
 // lookup is the second fast pass: it finds the slots of the keys parse
@@ -153,9 +174,9 @@ func (s *VIS) lookup(fast []fastFrame) {
 }
 
 // forwardFast is the last fast pass: it sends frames from IV port in, from the
-// first, for as long as each is known unicast on the fast path, and
-// returns how many it sent. The frame at the returned index, if any, is
-// untouched.
+// first, for as long as each is known unicast on the fast path and tx
+// has room for one more frame, and returns how many it sent. The frame at
+// the returned index, if any, is untouched.
 //
 // A frame is on the fast path when parse found it so; its source MAC is a
 // group address or learned on its vEth; its destination is learned, not
@@ -163,111 +184,153 @@ func (s *VIS) lookup(fast []fastFrame) {
 // it with the tagging the frame already has; and that vEth sits behind an
 // IV port of the same tag mode. Then the frame keeps its bytes but for
 // the NIV tag, rewritten in place for the destination (d=1, dvif_id;
-// E-Tag: its E-CID), the VID of a priority tag (0 becomes the VLAN the
-// frame was classified to), and padding to 60 bytes: the bytes a pop, a
-// VLAN rewrite and a push give.
+// E-Tag: its E-CID) and the VID of a priority tag (0 becomes the VLAN the
+// frame was classified to): the bytes a pop, a VLAN rewrite and a push
+// give. A frame that would need padding to 60 bytes is left to the
+// general path.
 func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
-	slots, veths, ports, aging := s.macs.slots, s.veths, s.ports, s.aging
-	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
 	// The frames go straight into tx's parallel slices, within their
 	// capacity: what Send does, without its checks in the loop.
 	k, kp := len(tx.Frames), len(tx.Ports)
 	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
-	out, outPorts := tx.Frames[k:k+m], tx.Ports[kp:kp+m]
-	i := 0
-	for ; i < m; i++ {
+	n := s.decideFast(in, vp, fast[:m], tick)
+	s.emitFast(vp, frames[:n], fast[:n], tick, tx.Frames[k:k+n], tx.Ports[kp:kp+n])
+	tx.Frames = tx.Frames[:k+n]
+	tx.Ports = tx.Ports[:kp+n]
+	s.countFast(vp, fast[:n], tagLen(vp.mode))
+	return n
+}
+
+// decideFast is forwardFast's first half: it returns how many frames from
+// the first are on the fast path, with the vEth each goes to in its dst.
+// It changes nothing but fast: the loop that does (emitFast) follows it,
+// each loop with few enough values live that Go keeps them in registers.
+// That emitFast refreshes the age of sources changes nothing decideFast
+// found.
+func (s *VIS) decideFast(in int, vp *vport, fast []fastFrame, tick uint32) int {
+	slots, hot, aging := s.macs.slots, s.hot, s.aging
+	for i := range fast {
 		ff := &fast[i]
-		if ff.src < 0 || ff.dj < 0 {
-			break
-		}
 		src := uint32(ff.src)
-		var ssl *macSlot // nil: a group source is not learned
-		if ff.skey&keyGroup == 0 {
-			if ff.sj < 0 {
-				break
-			}
-			if ssl = &slots[ff.sj]; ssl.owner != src {
-				break
-			}
+		if ff.src < 0 || ff.dj < 0 {
+			return i
 		}
 		dsl := &slots[ff.dj]
 		owner := dsl.owner
 		if tick-dsl.seen > aging || owner == src || owner&uplinkBit != 0 {
-			break
+			return i
 		}
-		d := veths[owner]
-		if !d.fastOut {
-			break
+		if ff.skey&keyGroup == 0 && (ff.sj < 0 || slots[ff.sj].owner != src) {
+			return i
 		}
-		if dIn, untagged := d.carries(ff.vlan); !dIn || untagged == ff.tagged {
-			break
+		d := &hot[owner]
+		if d.flags&(hotOut|hotAccess) == hotOut|hotAccess {
+			if d.vlan != ff.vlan || ff.tagged {
+				return i
+			}
+		} else if !s.carriesFast(owner, ff.vlan, ff.tagged) {
+			return i
 		}
-		if d.port != in && ports[d.port].mode != vp.mode {
-			break
+		if int(d.port) != in && s.ports[d.port].mode != vp.mode {
+			return i
 		}
-		f := &frames[i]
-		buf, off := f.Buf, f.Off
-		b := buf[off:]
-		u := b[hl:]
-		n := len(u)
-		if n < vntag.MinFrameLen && cap(u) < vntag.MinFrameLen {
-			break
-		}
-
-		// Forward it; countFast counts it.
-		if ssl != nil && ssl.seen != tick {
-			ssl.seen = tick
-		}
-		ff.dst, ff.rxLen = int32(owner), int32(len(b))
-		if n < vntag.MinFrameLen {
-			clear(u[n:vntag.MinFrameLen])
-			buf = buf[:off+hl+vntag.MinFrameLen]
-			f.Buf = buf
-		}
-		if ff.tagged {
-			// A priority tag (VID 0) gets the VLAN it was classified to.
-			binary.BigEndian.PutUint16(u[14:], ff.tci&0xf000|ff.vlan)
-		}
-		w := binary.BigEndian.Uint64(b[12:])
-		binary.BigEndian.PutUint64(b[12:], w&keep|d.down)
-		out[i] = port.Frame{Buf: buf, Off: off}
-		outPorts[i] = d.port
+		ff.dst = int32(owner)
 	}
-	tx.Frames = tx.Frames[:k+i]
-	tx.Ports = tx.Ports[:kp+i]
-	s.countFast(in, vp, fast[:i], hl)
-	return i
+	return len(fast)
 }
 
-// countFast counts the frames forwardFast sent from port in, in a loop
-// of its own: the counters of a vEth are read and written by frame after
-// frame, a chain the forwarding loop need not wait on. The port's own
-// counters, the same for every frame, add up in registers.
-func (s *VIS) countFast(in int, vp *vport, fast []fastFrame, hl int) {
-	veths, ports := s.veths, s.ports
-	var rxBytes, txFrames, txBytes uint64
-	for i := range fast {
-		ff := &fast[i]
-		rx := uint64(ff.rxLen)
-		rxBytes += rx
-		v := veths[ff.src]
-		v.c.RxFrames++
-		v.c.RxBytes += rx - uint64(hl)
-		tx := max(rx, uint64(hl+vntag.MinFrameLen)) // padded
-		d := veths[ff.dst]
-		d.c.TxFrames++
-		d.c.TxBytes += tx - uint64(hl)
-		if d.port == in {
-			txFrames++
-			txBytes += tx
-		} else {
-			op := ports[d.port]
-			op.c.TxFrames++
-			op.c.TxBytes += tx
-		}
+// carriesFast reports whether vEth x, not fastOut or in trunk mode, takes
+// a frame of vlan on the fast path with the tagging it has.
+func (s *VIS) carriesFast(x uint32, vlan uint16, tagged bool) bool {
+	d := s.veths[x]
+	if !d.fastOut {
+		return false
 	}
+	in, untagged := d.carries(vlan)
+	return in && untagged != tagged
+}
+
+// emitFast is forwardFast's second half: it rewrites the frames
+// decideFast passed and puts them in out and outPorts.
+func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, out []port.Frame, outPorts []int) {
+	slots, hot := s.macs.slots, s.hot
+	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
+	fast, out, outPorts = fast[:len(frames)], out[:len(frames)], outPorts[:len(frames)]
+	for i := range frames {
+		ff := &fast[i]
+		if ff.skey&keyGroup == 0 {
+			if sl := &slots[ff.sj]; sl.seen != tick {
+				sl.seen = tick
+			}
+		}
+		d := &hot[ff.dst]
+		f := &frames[i]
+		ff.rxLen = int32(len(f.Buf) - f.Off)
+		h := (*[headLen]byte)(f.Buf[f.Off:])
+		if ff.tagged {
+			// A priority tag (VID 0) gets the VLAN it was classified to.
+			binary.BigEndian.PutUint16(h[hl+14:], ff.tci&0xf000|ff.vlan)
+		}
+		w := binary.BigEndian.Uint64(h[12:20])
+		binary.BigEndian.PutUint64(h[12:20], w&keep|d.down)
+		out[i] = *f
+		outPorts[i] = int(d.port)
+	}
+}
+
+// countFast counts the frames forwardFast sent from port vp. A counter
+// read and written by frame after frame is a chain of loads and stores
+// each waiting on the last, so the counters of a run of frames from one
+// vEth, or to one, add up in registers and are stored once per run.
+func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 	vp.c.RxFrames += uint64(len(fast))
-	vp.c.RxBytes += rxBytes
-	vp.c.TxFrames += txFrames
-	vp.c.TxBytes += txBytes
+	vp.c.RxBytes += s.countRx(fast, hl)
+	s.countTx(fast, hl)
+}
+
+// countRx adds the frames of fast to the rx counters of their vEths and
+// returns the sum of their lengths. It and countTx are functions of their
+// own, each with a loop that keeps few values live, so that Go keeps them
+// in registers: a loop whose index or sums spill to the stack waits on
+// memory every frame.
+func (s *VIS) countRx(fast []fastFrame, hl int) (sum uint64) {
+	veths := s.veths
+	for i := 0; i < len(fast); {
+		src := fast[i].src
+		var bytes uint64
+		j := i
+		for ; j < len(fast) && fast[j].src == src; j++ {
+			bytes += uint64(fast[j].rxLen)
+		}
+		sum += bytes
+		frames := uint64(j - i)
+		v := veths[src]
+		v.c.RxFrames += frames
+		v.c.RxBytes += bytes - frames*uint64(hl)
+		i = j
+	}
+	return sum
+}
+
+// countTx adds the frames of fast to the tx counters of the vEths they
+// went to and of the ports they left by, as padded to the minimum length.
+func (s *VIS) countTx(fast []fastFrame, hl int) {
+	veths, hot, ports := s.veths, s.hot, s.ports
+	pad := uint64(hl + vntag.MinFrameLen)
+	for i := 0; i < len(fast); {
+		dst := fast[i].dst
+		var bytes uint64
+		j := i
+		for ; j < len(fast) && fast[j].dst == dst; j++ {
+			bytes += max(uint64(fast[j].rxLen), pad)
+		}
+		frames := uint64(j - i)
+		d := veths[dst]
+		d.c.TxFrames += frames
+		d.c.TxBytes += bytes - frames*uint64(hl)
+		op := ports[hot[dst].port]
+		op.c.TxFrames += frames
+		op.c.TxBytes += bytes
+		i = j
+	}
 }

@@ -41,41 +41,43 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
 	var fast []fastFrame
-	n := len(frames)
-	if s.slowOnly {
-		n = s.fits(frames, tx)
-	} else {
-		if cap(s.fast) < n {
-			s.fast = make([]fastFrame, n)
+	if !s.slowOnly {
+		if cap(s.fast) < len(frames) {
+			s.fast = make([]fastFrame, len(frames))
 		}
-		fast = s.fast[:n]
-		// parse only reads: it may run over frames tx then has no room for.
-		copyBytes := s.parse(vp, frames, fast)
-		if nf, nb := tx.Free(); nf < n*s.maxFanout || nb < copyBytes*s.maxFanout {
-			n = s.fits(frames, tx)
-			fast = fast[:n]
-		}
+		fast = s.fast[:len(frames)]
+		s.parse(vp, frames, fast)
 		s.lookup(fast)
 	}
-	frames = frames[:n]
 	tick := coarse(now)
-	for i := 0; i < n; {
+	room := 0 // frames from the start that tx surely has room for
+	for i := 0; i < len(frames); {
 		if fast != nil && fast[i].src >= 0 && fast[i].dj >= 0 {
-			if i += s.forwardFast(in, vp, frames[i:], fast[i:], tick, tx); i == n {
+			// forwardFast sends one frame per frame, in place: it stops
+			// by itself when tx holds no more frames.
+			if i += s.forwardFast(in, vp, frames[i:], fast[i:], tick, tx); i == len(frames) {
 				break
 			}
 		}
-		// Frame i needs the general path. Frames are handled one at a
-		// time, in order, whichever path they take: what one frame does
+		// Frame i needs the general path, which may flood it: it is taken
+		// only when tx has room for every copy. Frames are handled one at
+		// a time, in order, whichever path they take: what one frame does
 		// to a vEth's policy state (port security can err-disable it) or
 		// to the MAC table is seen by the next.
+		if i >= room {
+			k := s.fits(frames[i:], tx)
+			if k == 0 {
+				return i
+			}
+			room = i + k
+		}
 		pd := &s.pend
 		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
 			s.switchFrame(in, &frames[i], pd, now, tx)
 		}
 		i++
 	}
-	return n
+	return len(frames)
 }
 
 // pending is what classify found out about a frame.
@@ -199,7 +201,10 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	} else {
 		s.fr.Load(profile.In, u)
 		vd := v.pv.Evaluate(&s.fr, now)
-		v.inFast = v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN)
+		if inFast := v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN); inFast != v.inFast {
+			v.inFast = inFast
+			s.refresh(v)
+		}
 		if vd.Drop != profile.DropNone {
 			v.c.Drops[vd.Drop]++
 			if vd.Drop == profile.DropErrDisabled && !v.errDis {

@@ -106,10 +106,13 @@ type Config struct {
 // VIS is a virtual interface switch's forwarding core. Its methods are
 // safe for concurrent use; Process holds the VIS's lock for one batch.
 type VIS struct {
-	mu     sync.Mutex
-	cfg    Config
-	ports  []*vport
-	veths  []*veth // by index; nil once removed
+	mu    sync.Mutex
+	cfg   Config
+	ports []*vport
+	veths []*veth // by index; nil once removed
+	// hot holds, by the same index, what the fast passes read of each
+	// vEth, 16 bytes apiece in one array: refresh keeps it in step.
+	hot    []hotVEth
 	byID   map[profile.VEthID]int32
 	macs   *macTable
 	aging  uint32 // in coarse ticks
@@ -183,6 +186,7 @@ type veth struct {
 	// What the data path reads or writes on every frame comes first, so
 	// that it shares a cache line or two with the hot counters (c's
 	// frames and bytes).
+	idx     int32 // index in VIS.veths and VIS.hot
 	adminUp bool
 	fastOut bool // up, and nothing to evaluate toward the VM
 	// inFast: frames from the VM need nothing but VLAN classification
@@ -219,6 +223,25 @@ type veth struct {
 	// of: counted in the list's frames but not delivered to it.
 	prunedFrames, prunedBytes uint64
 }
+
+// hotVEth is what the fast passes (parse, decideFast, emitFast) read of a
+// vEth:
+// copied from its veth by refresh, so that they find it with one load
+// from a dense array rather than through a pointer to a larger struct.
+type hotVEth struct {
+	down  uint64 // veth.down
+	port  int32  // veth.port
+	vlan  uint16 // veth.vlan, the access VLAN
+	flags hotFlags
+}
+
+type hotFlags uint8
+
+const (
+	hotIn     hotFlags = 1 << iota // adminUp and inFast
+	hotOut                         // fastOut
+	hotAccess                      // access mode (else trunk: see veth.allowed)
+)
 
 // checkVIF returns an ErrVIF error unless vif is in the range of port
 // p's mode and not yet bound there.
@@ -458,9 +481,11 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 	}
 	if int(idx) == len(s.veths) {
 		s.veths = append(s.veths, v)
+		s.hot = append(s.hot, hotVEth{})
 	} else {
 		s.veths[idx] = v
 	}
+	v.idx = idx
 	s.byID[id] = idx
 	vp.bind(vif, idx)
 	vp.veths = append(vp.veths, idx)
@@ -492,6 +517,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 	s.flushOwner(uint32(i))
 	delete(s.byID, id)
 	s.veths[i] = nil
+	s.hot[i] = hotVEth{}
 	s.updateFanout()
 	return s.rebuild(v.port)
 }
@@ -528,6 +554,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
 	v.port, v.vif, v.tag, v.etag, v.down = p, vif, tag, etag, np.downBits(tag, etag)
 	np.bind(vif, i)
 	np.veths = append(np.veths, i)
+	s.refresh(v)
 	s.flushOwner(uint32(i))
 	s.updateFanout()
 	return errors.Join(s.rebuild(from), s.rebuild(p))
@@ -620,13 +647,26 @@ func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 	return changed
 }
 
-// refresh recomputes what the data path reads of v's state.
+// refresh recomputes what the data path reads of v's state: fastOut and
+// v's entry in s.hot. Whatever changes a field that hotVEth copies calls
+// it.
 func (s *VIS) refresh(v *veth) {
 	fast := v.adminUp && v.up && !v.errDis && v.outTrivial
 	if fast != v.fastOut {
 		v.fastOut = fast
 		s.fastGen++ // every flood set re-checks its members
 	}
+	h := hotVEth{down: v.down, port: int32(v.port), vlan: v.vlan}
+	if v.adminUp && v.inFast {
+		h.flags |= hotIn
+	}
+	if v.fastOut {
+		h.flags |= hotOut
+	}
+	if v.access {
+		h.flags |= hotAccess
+	}
+	s.hot[v.idx] = h
 }
 
 // flushOwner forgets every MAC learned on owner.

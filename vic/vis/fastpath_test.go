@@ -57,6 +57,9 @@ func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
 		MACTableSize: rapid.SampledFrom([]int{0, 8, 64}).Draw(rt, "table"),
 		MACLimit:     rapid.IntRange(0, 3).Draw(rt, "limit"),
 		AgingTime:    time.Second,
+		// Untagged frames from the uplink in a VLAN no vEth has, in the
+		// access VLAN of "web", or in one "trunk" allows.
+		UplinkNativeVLAN: rapid.SampledFrom([]uint16{1, 10, 30}).Draw(rt, "native"),
 	}
 	fast, slow := newLab(t, mode, cfg), newLab(t, mode, cfg)
 	vis.SetSlowOnly(slow.vis, true)

@@ -140,6 +140,80 @@ func benchKnownUnicast(b *testing.B, n int) {
 func BenchmarkVISKnownUnicast_10k(b *testing.B) { benchKnownUnicast(b, 10_000) }
 func BenchmarkVISKnownUnicast_1M(b *testing.B)  { benchKnownUnicast(b, 1_000_000) }
 
+// BenchmarkVISFromUplink_10k is known unicast the other way: 802.1Q
+// frames (VLAN 10) from one of 5,000 MACs behind a plain uplink to one of
+// 5,000 MACs of vEth 2 behind an IV, 10k learned MACs in all. The VIS
+// learns the source on the uplink, pushes the vEth's downstream tag and
+// takes the 802.1Q tag off (the vEth is an access port).
+func BenchmarkVISFromUplink_10k(b *testing.B) {
+	const n = 10_000
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error {
+		tx.Bind(2, "web")
+		return tx.Configure("port-profile web\n  switchport mode access\n  switchport access vlan 10\n  state enabled\n")
+	})
+	require.NoError(b, err)
+	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
+	require.NoError(b, err)
+	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	require.NoError(b, err)
+	up := v.AddUplink("eth1")
+	require.NoError(b, v.AddVEth(2, p, 6))
+	r := rand.New(rand.NewPCG(2, n))
+	var local, remote [][6]byte
+	seen := map[[6]byte]bool{}
+	bt := port.NewBatch(batch)
+	tx := port.NewTx(batch*4, 1<<20)
+	for len(seen) < n {
+		var m [6]byte
+		x := r.Uint64()
+		for i := range m {
+			m[i] = byte(x >> (8 * i))
+		}
+		m[0] = m[0]&^3 | 2
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		// Learn it where it lives: vEth 2, or the uplink.
+		var in int
+		if len(seen)%2 == 0 {
+			local = append(local, m)
+			in = p
+			bt.Put(0, upVNTag(b, frame(bcast, m, 1), 6))
+		} else {
+			remote = append(remote, m)
+			in = up
+			bt.Put(0, dot1q(frame(bcast, m, 1), 10))
+		}
+		require.Equal(b, 1, v.Process(in, bt.Frames[:1], 0, tx))
+		tx.Reset()
+	}
+	require.Len(b, v.MACs(0), n)
+	var pool [][]byte
+	for range 1 << 12 {
+		pool = append(pool, dot1q(frame(local[r.IntN(len(local))], remote[r.IntN(len(remote))], 80), 10))
+	}
+	j := 0
+	var core time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := 0; k < batch; k++ {
+			bt.Put(k, pool[j])
+			j = (j + 1) & (len(pool) - 1)
+		}
+		t0 := time.Now()
+		v.Process(up, bt.Frames, 0, tx)
+		core += time.Since(t0)
+		if tx.Len() != batch {
+			b.Fatalf("%d frames out of %d", tx.Len(), batch)
+		}
+		tx.Reset()
+	}
+	report(b, batch, core)
+}
+
 // BenchmarkRefill is the part of every VIS benchmark that is not the VIS:
 // copying 64 input frames into the batch.
 func BenchmarkRefill(b *testing.B) {

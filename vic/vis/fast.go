@@ -52,8 +52,11 @@ type fastFrame struct {
 	vlan       uint16
 	tci        uint16 // the frame's 802.1Q TCI, if it has one
 	tagged     bool   // the frame has an 802.1Q tag
+	strip      bool   // set by decideUplink: the 802.1Q tag comes off
 	dst        int32  // set by decideFast: the vEth the frame goes to
-	rxLen      int32  // set by emitFast: the frame's length as it came
+	// Set by emitFast: the frame's length as it came; by emitUplink: its
+	// length out without the NIV tag.
+	rxLen int32
 }
 
 // upBadVNTag and upBadETag are the bits of an upstream tag, as the 8 bytes

@@ -37,7 +37,7 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		return len(frames)
 	}
 	vp := s.ports[in]
-	if vp.kind == uplinkPort {
+	if s.slowOnly && vp.kind == uplinkPort {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
 	var fast []fastFrame
@@ -46,6 +46,11 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 			s.fast = make([]fastFrame, len(frames))
 		}
 		fast = s.fast[:len(frames)]
+		if vp.kind == uplinkPort {
+			s.parseUplink(frames, fast, s.cfg.UplinkNativeVLAN)
+			s.lookup(fast)
+			return s.processUplink(in, vp, frames, fast, now, tx)
+		}
 		s.parse(vp, frames, fast)
 		s.lookup(fast)
 	}
@@ -74,6 +79,25 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		pd := &s.pend
 		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
 			s.switchFrame(in, &frames[i], pd, now, tx)
+		}
+		i++
+	}
+	return len(frames)
+}
+
+// processUplink is Process for uplink port in once parseUplink and lookup
+// have run: the fast path for as long as it goes, the general path
+// (fromUplink, which checks tx's room itself) for a frame in between.
+func (s *VIS) processUplink(in int, vp *vport, frames []port.Frame, fast []fastFrame, now int64, tx *port.Tx) int {
+	tick := coarse(now)
+	for i := 0; i < len(frames); {
+		if fast[i].src >= 0 && fast[i].dj >= 0 {
+			if i += s.forwardUplinkFast(in, vp, frames[i:], fast[i:], tick, tx); i == len(frames) {
+				break
+			}
+		}
+		if s.fromUplink(in, vp, frames[i:i+1], now, tx) == 0 {
+			return i
 		}
 		i++
 	}

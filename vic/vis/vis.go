@@ -241,6 +241,7 @@ const (
 	hotIn     hotFlags = 1 << iota // adminUp and inFast
 	hotOut                         // fastOut
 	hotAccess                      // access mode (else trunk: see veth.allowed)
+	hotETag                        // behind an E-Tag port (else VNTag)
 )
 
 // checkVIF returns an ErrVIF error unless vif is in the range of port
@@ -665,6 +666,9 @@ func (s *VIS) refresh(v *veth) {
 	}
 	if v.access {
 		h.flags |= hotAccess
+	}
+	if s.ports[v.port].mode == port.ETag {
+		h.flags |= hotETag
 	}
 	s.hot[v.idx] = h
 }

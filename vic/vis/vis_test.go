@@ -621,3 +621,74 @@ func TestKnownUnicastAcrossTagModes(t *testing.T) {
 	assert.Equal(t, before1.TxFrames+3, c1.TxFrames)
 	assert.Equal(t, before2.TxFrames+3, c2.TxFrames)
 }
+
+// Known unicast from the uplink to a vEth, byte for byte against frames
+// built with vntag's own Push: the 802.1Q tag comes off for an access
+// vEth and stays for a trunk vEth that takes the VLAN tagged; an untagged
+// frame is in the uplink's native VLAN. Each frame is sent three times:
+// the first teaches the VIS nothing new, the later ones take the fast path
+// (TestFastPathsMatchGeneralPath compares it with the general path).
+func TestUplinkKnownUnicastBytes(t *testing.T) {
+	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := newLab(t, mode, vis.Config{UplinkNativeVLAN: 10})
+			_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(2, "trunk"); return nil })
+			require.NoError(t, err)
+			l.from(0, 5, frame(bcast, macA, 1))                // vEth 1: access VLAN 10
+			l.from(0, 6, dot1q(frame(bcast, macB, 1), 10))     // vEth 2: trunk 10,20, native 20
+			l.send(l.uplink, dot1q(frame(bcast, macX, 1), 10)) // X behind the uplink
+			push := func(inner []byte, vif uint32) []byte {
+				f := port.FrameFrom(inner)
+				var out []byte
+				if mode == port.ETag {
+					e, err := vntag.ETagForECID(vif)
+					require.NoError(t, err)
+					out, err = vntag.PushETag(f.Buf, f.Off, e)
+					require.NoError(t, err)
+				} else {
+					tag, err := vntag.Downstream(uint16(vif))
+					require.NoError(t, err)
+					out, err = vntag.Push(f.Buf, f.Off, tag)
+					require.NoError(t, err)
+				}
+				return out
+			}
+			hl := uint64(vntag.TagLen)
+			if mode == port.ETag {
+				hl = vntag.ETagLen
+			}
+			before1, before2, beforePort := l.counters(1), l.counters(2), l.portCounters(0)
+			var bytes1, bytes2 uint64
+			for _, c := range []struct {
+				name     string
+				in, want []byte
+				vif      uint32
+			}{
+				{"tagged to access", dot1q(frame(macA, macX, 2), 10), push(frame(macA, macX, 2), 5), 5},
+				{"untagged (native) to access", frame(macA, macX, 3), push(frame(macA, macX, 3), 5), 5},
+				{"tagged to trunk", dot1q(frame(macB, macX, 4), 10), push(dot1q(frame(macB, macX, 4), 10), 6), 6},
+			} {
+				for range 3 {
+					outs := l.send(l.uplink, c.in)
+					require.Len(t, outs, 1, c.name)
+					assert.Equal(t, 0, outs[0].port, c.name)
+					assert.Equal(t, c.want, outs[0].bytes, c.name)
+					if c.vif == 5 {
+						bytes1 += uint64(len(c.want)) - hl
+					} else {
+						bytes2 += uint64(len(c.want)) - hl
+					}
+				}
+			}
+			// Counted without the NIV tag on the vEth, with it on the IV
+			// port.
+			c1, c2, cp := l.counters(1), l.counters(2), l.portCounters(0)
+			assert.Equal(t, before1.TxFrames+6, c1.TxFrames)
+			assert.Equal(t, before1.TxBytes+bytes1, c1.TxBytes)
+			assert.Equal(t, before2.TxFrames+3, c2.TxFrames)
+			assert.Equal(t, before2.TxBytes+bytes2, c2.TxBytes)
+			assert.Equal(t, beforePort.TxFrames+9, cp.TxFrames)
+			assert.Equal(t, beforePort.TxBytes+bytes1+bytes2+9*hl, cp.TxBytes)
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package vis
+
+import (
+	"encoding/binary"
+
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// Known unicast from a plain uplink to a vEth — the way back of the
+// traffic fast.go forwards — takes fast passes too: parseUplink, then
+// lookup as for IV ports, then forwardUplinkFast (decideUplink,
+// emitUplink, countUplink). The frame keeps its bytes but for its 802.1Q
+// tag, taken off when the vEth takes the VLAN untagged, and the vEth's
+// downstream NIV tag, written in front of the EtherType; only the 12 MAC
+// address bytes move, into the headroom. Anything else — a group
+// destination, a priority tag, VLAN 4095, a stacked or NIV tag, a source
+// not learned on this uplink, a destination that is not a fastOut vEth,
+// an 802.1Q tag to add, padding — is the general path's (fromUplink), as
+// for IV ports; TestFastPathsMatchGeneralPath covers both.
+
+// uplinkHeadroom is the headroom parseUplink wants in front of a frame:
+// room for the longest NIV tag.
+const uplinkHeadroom = vntag.ETagLen
+
+// parseUplink is parse for frames from a plain uplink whose untagged
+// frames belong to VLAN native: fast[i].src is 0 (a candidate; the
+// source is the uplink) or -1, and strip is not yet known.
+func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) {
+	fast = fast[:len(frames)]
+	for i := range frames {
+		ff := &fast[i]
+		ff.src = -1
+		f := &frames[i]
+		b := f.Buf[f.Off:]
+		if len(b) < vntag.MinFrameLen || f.Off < uplinkHeadroom {
+			continue
+		}
+		h := (*[headLen]byte)(b)
+		dst := binary.BigEndian.Uint64(h[0:8])
+		if dst&(1<<56) != 0 {
+			continue // to a group address
+		}
+		vlan, tagged, et := native, false, binary.BigEndian.Uint16(h[12:14])
+		var tci uint16
+		if et == vntag.EtherTypeDot1Q {
+			tci = binary.BigEndian.Uint16(h[14:16])
+			if vlan = tci & 0xfff; vlan == 0 || vlan > 4094 {
+				continue // a priority tag, or VLAN 4095
+			}
+			tagged, et = true, binary.BigEndian.Uint16(h[16:18])
+		}
+		switch et {
+		case vntag.EtherTypeDot1Q, vntag.EtherTypeDot1AD, vntag.EtherTypeQinQ, vntag.EtherTypeVNTag, vntag.EtherTypeETag:
+			continue // stacked tags, or a NIV tag to drop
+		}
+		v := 1<<63 | uint64(vlan&0xfff)
+		ff.dkey = v | dst>>16<<12
+		ff.skey = v | binary.BigEndian.Uint64(h[4:12])&(1<<48-1)<<12
+		ff.vlan, ff.tci, ff.tagged, ff.src = vlan, tci, tagged, 0
+	}
+}
+
+// forwardUplinkFast is forwardFast for frames from uplink port in.
+func (s *VIS) forwardUplinkFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
+	k, kp := len(tx.Frames), len(tx.Ports)
+	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
+	n := s.decideUplink(in, frames[:m], fast[:m], tick)
+	s.emitUplink(frames[:n], fast[:n], tick, tx.Frames[k:k+n], tx.Ports[kp:kp+n])
+	tx.Frames = tx.Frames[:k+n]
+	tx.Ports = tx.Ports[:kp+n]
+	s.countUplink(vp, fast[:n])
+	return n
+}
+
+// decideUplink is decideFast for frames from uplink port in: it returns
+// how many frames from the first go to a vEth on the fast path, with the
+// vEth in each one's dst and whether its 802.1Q tag comes off in strip.
+// The source must be learned on this uplink (or be a group address); the
+// destination on a vEth that is fastOut and takes the VLAN either
+// untagged, or tagged when the frame has the tag.
+func (s *VIS) decideUplink(in int, frames []port.Frame, fast []fastFrame, tick uint32) int {
+	slots, hot, aging := s.macs.slots, s.hot, s.aging
+	up := ownerUplink(in)
+	frames = frames[:len(fast)]
+	for i := range fast {
+		ff := &fast[i]
+		if ff.src < 0 || ff.dj < 0 {
+			return i
+		}
+		dsl := &slots[ff.dj]
+		owner := dsl.owner
+		if tick-dsl.seen > aging || owner&uplinkBit != 0 {
+			return i
+		}
+		if ff.skey&keyGroup == 0 && (ff.sj < 0 || slots[ff.sj].owner != up) {
+			return i
+		}
+		d := &hot[owner]
+		if d.flags&hotOut == 0 {
+			return i
+		}
+		untagged := true
+		if d.flags&hotAccess == 0 {
+			var ok bool
+			if ok, untagged = s.veths[owner].carries(ff.vlan); !ok {
+				return i
+			}
+		} else if d.vlan != ff.vlan {
+			return i
+		}
+		if !untagged && !ff.tagged {
+			return i // an 802.1Q tag to add: the general path's
+		}
+		ff.strip = ff.tagged && untagged
+		if ff.strip && frames[i].Len() < vntag.MinFrameLen+vntag.VLANTagLen {
+			return i // to pad once the tag is off
+		}
+		ff.dst = int32(owner)
+	}
+	return len(fast)
+}
+
+// emitUplink rewrites the frames decideUplink passed — off with the
+// 802.1Q tag if strip, on with the vEth's downstream tag — and puts them
+// in out and outPorts. rxLen becomes the frame's length without the NIV
+// tag, as the vEth's counters count it.
+func (s *VIS) emitUplink(frames []port.Frame, fast []fastFrame, tick uint32, out []port.Frame, outPorts []int) {
+	slots, hot := s.macs.slots, s.hot
+	fast, out, outPorts = fast[:len(frames)], out[:len(frames)], outPorts[:len(frames)]
+	for i := range frames {
+		ff := &fast[i]
+		if ff.skey&keyGroup == 0 {
+			if sl := &slots[ff.sj]; sl.seen != tick {
+				sl.seen = tick
+			}
+		}
+		d := &hot[ff.dst]
+		f := &frames[i]
+		// The EtherType the NIV tag goes in front of: behind the 802.1Q
+		// tag when that comes off, else where the frame has it.
+		inner := 12
+		if ff.strip {
+			inner += vntag.VLANTagLen
+		}
+		tpid, hl := uint64(vntag.EtherTypeVNTag), vntag.TagLen
+		if d.flags&hotETag != 0 {
+			tpid, hl = vntag.EtherTypeETag, vntag.ETagLen
+		}
+		old := (*[headLen]byte)(f.Buf[f.Off:])
+		w := tpid<<48 | d.down
+		if hl == vntag.TagLen {
+			// The VNTag's last 2 bytes are the EtherType behind it.
+			w |= uint64(binary.BigEndian.Uint16(old[inner:]))
+		}
+		off := f.Off + inner - 12 - hl
+		ff.rxLen = int32(len(f.Buf) - f.Off - (inner - 12))
+		h := (*[headLen]byte)(f.Buf[off:])
+		moveAddrs(h[:], old[:])
+		binary.BigEndian.PutUint64(h[12:20], w)
+		f.Off = off
+		out[i] = *f
+		outPorts[i] = int(d.port)
+	}
+}
+
+// countUplink counts the frames forwardUplinkFast sent from uplink vp:
+// in on the uplink as they came, out of the vEths without their NIV tag
+// and out of the IV ports with it.
+func (s *VIS) countUplink(vp *vport, fast []fastFrame) {
+	veths, hot, ports := s.veths, s.hot, s.ports
+	var rxBytes uint64
+	for i := 0; i < len(fast); {
+		dst := fast[i].dst
+		var bytes, stripped uint64
+		j := i
+		for ; j < len(fast) && fast[j].dst == dst; j++ {
+			bytes += uint64(fast[j].rxLen)
+			if fast[j].strip {
+				stripped++
+			}
+		}
+		frames := uint64(j - i)
+		rxBytes += bytes + stripped*vntag.VLANTagLen
+		d := veths[dst]
+		d.c.TxFrames += frames
+		d.c.TxBytes += bytes
+		hl := uint64(vntag.TagLen)
+		if hot[dst].flags&hotETag != 0 {
+			hl = vntag.ETagLen
+		}
+		op := ports[hot[dst].port]
+		op.c.TxFrames += frames
+		op.c.TxBytes += bytes + frames*hl
+		i = j
+	}
+	vp.c.RxFrames += uint64(len(fast))
+	vp.c.RxBytes += rxBytes
+}

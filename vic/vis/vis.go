@@ -42,12 +42,13 @@
 // time passed in, and appends its output to a port.Tx: a VIS is a
 // port.Core. Frames take effect in the order they arrived: what one
 // changes (a MAC learned or moved, a vEth err-disabled) applies to the
-// next. The usual frame, known unicast between vEths with nothing to
-// evaluate, is forwarded in passes over the batch with its tag rewritten
-// in place; the rest take the general path one at a time. Steady-state
-// processing does not allocate. Every vEth has
-// counters like "show interface vethernet": frames and bytes each way and
-// drops by reason (Counters, ShowInterface).
+// next. The usual frame — known unicast between vEths with nothing to
+// evaluate, with its tag rewritten in place, or from an uplink to such a
+// vEth, with the vEth's tag put in front — is forwarded in passes over the
+// batch; the rest take the general path one at a time. Steady-state
+// processing does not allocate. Every vEth has counters like "show
+// interface vethernet": frames and bytes each way and drops by reason
+// (Counters, ShowInterface).
 package vis
 
 import (
@@ -224,8 +225,8 @@ type veth struct {
 	prunedFrames, prunedBytes uint64
 }
 
-// hotVEth is what the fast passes (parse, decideFast, emitFast) read of a
-// vEth:
+// hotVEth is what the fast passes (parse, decideFast, emitFast and their
+// uplink counterparts) read of a vEth:
 // copied from its veth by refresh, so that they find it with one load
 // from a dense array rather than through a pointer to a larger struct.
 type hotVEth struct {

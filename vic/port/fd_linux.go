@@ -15,8 +15,8 @@ import (
 )
 
 // fdPort is a port over a non-blocking file descriptor that carries one
-// frame per read(2) and write(2): a TAP device or a bound AF_PACKET
-// socket. The descriptor is registered with Go's network poller through
+// frame per read(2) and write(2), a TAP device, or per message of
+// recvmmsg(2) and sendmmsg(2), a bound AF_PACKET socket. The descriptor is registered with Go's network poller through
 // os.File, so a blocked Read parks its goroutine (not a thread) and Close
 // wakes it. A Read takes every frame ready when the descriptor becomes
 // readable, up to the batch's capacity, so that one wake-up serves a batch.
@@ -48,7 +48,22 @@ type fdPort struct {
 	msg     unix.Msghdr
 	iov     unix.Iovec
 	oob     [8]uint64
+
+	// mmsg is set for sockets (AF_PACKET): a batch is read with one
+	// recvmmsg(2) and written with sendmmsg(2) rather than one system
+	// call per frame. The message headers live here, grown to the largest
+	// batch seen, so that steady-state reads and writes do not allocate.
+	mmsg  bool
+	rmsgs []unix.Mmsghdr
+	riov  []unix.Iovec
+	roob  [][8]uint64
+	wmsgs []unix.Mmsghdr
+	wiov  []unix.Iovec
 }
+
+// maxMmsg is the most messages one recvmmsg or sendmmsg takes (the
+// kernel's UIO_MAXIOV).
+const maxMmsg = 1024
 
 func newFDPort(name string, fd int, kind string) (*fdPort, error) {
 	f := os.NewFile(uintptr(fd), kind+":"+name)
@@ -95,6 +110,9 @@ func (p *fdPort) Read(b *Batch) error {
 // It returns false (wait again) only when nothing at all was read.
 func (p *fdPort) readReady(fd uintptr) bool {
 	b := p.rb
+	if p.mmsg {
+		return p.readMmsg(int(fd), b)
+	}
 	for b.N < len(b.Frames) {
 		buf := b.readBuf(b.N)
 		var (
@@ -128,7 +146,7 @@ func (p *fdPort) readReady(fd uintptr) bool {
 			continue
 		}
 		if p.auxVLAN {
-			n = p.restoreVLAN(b, b.N, n, oobn)
+			n = restoreVLAN(b, b.N, n, &p.oob, oobn)
 		} else {
 			b.set(b.N, n)
 		}
@@ -155,12 +173,67 @@ func (p *fdPort) recvmsg(fd int, buf []byte) (n, oobn int, err error) {
 	return int(r), int(p.msg.Controllen), nil
 }
 
+// readMmsg is readReady for sockets: every frame the batch has room for
+// in one recvmmsg(2), each read 4 bytes behind the headroom of its buffer
+// with its control messages (PACKET_AUXDATA) beside it.
+func (p *fdPort) readMmsg(fd int, b *Batch) bool {
+	for b.N < len(b.Frames) {
+		start := b.N
+		k := min(len(b.Frames)-start, maxMmsg)
+		if len(p.rmsgs) < k {
+			p.rmsgs, p.riov, p.roob = make([]unix.Mmsghdr, k), make([]unix.Iovec, k), make([][8]uint64, k)
+		}
+		for j := range k {
+			buf := b.slot(start + j)[Headroom+4 : Headroom+4+b.maxLen+1]
+			p.riov[j].Base = &buf[0]
+			p.riov[j].SetLen(len(buf))
+			h := &p.rmsgs[j].Hdr
+			*h = unix.Msghdr{Iov: &p.riov[j], Control: (*byte)(unsafe.Pointer(&p.roob[j][0]))}
+			h.SetIovlen(1)
+			h.SetControllen(len(p.roob[j]) * 8)
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.rmsgs[0])), uintptr(k), 0, 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN:
+			return b.N > 0
+		case e != 0:
+			p.stats.errors.Add(1)
+			p.rerr = e
+			return true
+		}
+		for j := range int(r) {
+			n := int(p.rmsgs[j].Len)
+			if n > b.maxLen || n < 14 {
+				// Cut short (it filled the buffer), or a runt.
+				p.stats.rxDropped.Add(1)
+				continue
+			}
+			if slot := start + j; slot != b.N {
+				// An earlier frame of this read was dropped: this one
+				// moves down into the buffer of frame b.N.
+				copy(b.slot(b.N)[Headroom+4:Headroom+4+n], b.slot(slot)[Headroom+4:Headroom+4+n])
+			}
+			n = restoreVLAN(b, b.N, n, &p.roob[j], int(p.rmsgs[j].Hdr.Controllen))
+			b.N++
+			p.stats.rx(n)
+		}
+		if int(r) < k && b.N > 0 {
+			return true // the queue is empty
+		}
+	}
+	return true
+}
+
 // restoreVLAN makes frame i of b from the n bytes read 4 bytes behind the
-// headroom: if the control messages carry a VLAN tag the kernel took out,
-// the addresses move 4 bytes forward and the tag goes back behind them, as
-// it was on the wire (libpcap does the same). It returns the frame's length.
-func (p *fdPort) restoreVLAN(b *Batch, i, n, oobn int) int {
-	tci, tpid, ok := auxVLAN(unsafe.Slice((*byte)(unsafe.Pointer(&p.oob[0])), len(p.oob)*8)[:oobn])
+// headroom: if the control messages (the first oobn bytes of oob) carry a
+// VLAN tag the kernel took out, the addresses move 4 bytes forward and the
+// tag goes back behind them, as it was on the wire (libpcap does the
+// same). It returns the frame's length.
+func restoreVLAN(b *Batch, i, n int, oob *[8]uint64, oobn int) int {
+	ctl := unsafe.Slice((*byte)(unsafe.Pointer(&oob[0])), len(oob)*8)
+	tci, tpid, ok := auxVLAN(ctl[:min(oobn, len(ctl))])
 	if !ok {
 		b.setAt(i, Headroom+4, n)
 		return n
@@ -203,8 +276,9 @@ func auxVLAN(oob []byte) (tci, tpid uint16, ok bool) {
 	return 0, 0, false
 }
 
-// Write writes the frames in order, one write(2) each, waiting while the
-// descriptor's queue is full.
+// Write writes the frames in order, one write(2) each on a TAP device, in
+// sendmmsg(2) calls on a socket, waiting while the descriptor's queue is
+// full.
 func (p *fdPort) Write(frames []Frame) (int, error) {
 	p.wmu <- struct{}{}
 	defer func() { <-p.wmu }()
@@ -222,6 +296,9 @@ func (p *fdPort) Write(frames []Frame) (int, error) {
 }
 
 func (p *fdPort) writeReady(fd uintptr) bool {
+	if p.mmsg {
+		return p.writeMmsg(int(fd))
+	}
 	for p.wn < len(p.wframes) {
 		b := p.wframes[p.wn].Bytes()
 		if len(b) > MaxFrameLen {
@@ -243,6 +320,57 @@ func (p *fdPort) writeReady(fd uintptr) bool {
 		}
 		p.stats.tx(len(b))
 		p.wn++
+	}
+	return true
+}
+
+// writeMmsg is writeReady for sockets: the frames in order, as many as
+// the socket takes in each sendmmsg(2).
+func (p *fdPort) writeMmsg(fd int) bool {
+	for p.wn < len(p.wframes) {
+		rest := p.wframes[p.wn:]
+		k := min(len(rest), maxMmsg)
+		if len(p.wmsgs) < k {
+			p.wmsgs, p.wiov = make([]unix.Mmsghdr, k), make([]unix.Iovec, k)
+		}
+		m := 0
+		for ; m < k; m++ {
+			b := rest[m].Bytes()
+			if len(b) > MaxFrameLen {
+				break
+			}
+			p.wiov[m] = unix.Iovec{}
+			if len(b) > 0 {
+				p.wiov[m].Base = &b[0]
+				p.wiov[m].SetLen(len(b))
+			}
+			h := &p.wmsgs[m].Hdr
+			*h = unix.Msghdr{Iov: &p.wiov[m]}
+			h.SetIovlen(1)
+		}
+		if m == 0 { // the next frame is too long
+			p.stats.txDropped.Add(1)
+			p.werr = ErrTooLong
+			return true
+		}
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.wmsgs[0])), uintptr(m), 0, 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN || e == unix.ENOBUFS:
+			return false
+		case e != 0:
+			// The first frame failed (a later one would have ended the
+			// call early, and fails on the next).
+			p.stats.errors.Add(1)
+			p.stats.txDropped.Add(1)
+			p.werr = e
+			return true
+		}
+		for j := range int(r) {
+			p.stats.tx(len(rest[j].Bytes()))
+		}
+		p.wn += int(r)
 	}
 	return true
 }

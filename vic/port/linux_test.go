@@ -18,7 +18,7 @@ import (
 	"github.com/nivkit/niv/vic/port"
 )
 
-func run(t *testing.T, args ...string) {
+func run(t testing.TB, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -43,7 +43,7 @@ func readWithin(t *testing.T, p port.Port, b *port.Batch, d time.Duration) {
 
 // vethPair makes a veth pair named PREFIX<pid>a/b with MTU 1600, up, and
 // deletes it when the test ends. It needs root and ip.
-func vethPair(t *testing.T, prefix string) (string, string) {
+func vethPair(t testing.TB, prefix string) (string, string) {
 	t.Helper()
 	needs.Root(t)
 	needs.Tool(t, "ip")
@@ -213,18 +213,7 @@ func TestTAP(t *testing.T) {
 // the other. It reports frames per second one way, the system calls
 // included; needs root.
 func BenchmarkPacketVeth(b *testing.B) {
-	needs.Root(b)
-	needs.Tool(b, "ip")
-	a, z := fmt.Sprintf("nivb%da", os.Getpid()), fmt.Sprintf("nivb%db", os.Getpid())
-	if out, err := exec.Command("ip", "link", "add", a, "type", "veth", "peer", "name", z).CombinedOutput(); err != nil {
-		b.Fatalf("ip link add: %v: %s", err, out)
-	}
-	defer exec.Command("ip", "link", "del", a).Run()
-	for _, n := range []string{a, z} {
-		if out, err := exec.Command("ip", "link", "set", n, "up").CombinedOutput(); err != nil {
-			b.Fatalf("ip link set up: %v: %s", err, out)
-		}
-	}
+	a, z := vethPair(b, "nivb")
 	pa, err := port.OpenPacket(a, nil)
 	require.NoError(b, err)
 	defer pa.Close()

@@ -41,14 +41,15 @@ type benchFDB struct {
 
 var fdbs = map[int]*benchFDB{}
 
-func getFDB(b *testing.B, n int) *benchFDB {
-	if f, ok := fdbs[n]; ok {
-		return f
-	}
+// benchVIS returns a VIS with room for n MACs and one VNTag IV port, and
+// the port's number; vEths ids are bound to profile "web" (access VLAN
+// 10) but not yet added.
+func benchVIS(b *testing.B, n int, ids ...profile.VEthID) (*vis.VIS, int) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error {
-		tx.Bind(1, "web")
-		tx.Bind(2, "web")
+		for _, id := range ids {
+			tx.Bind(id, "web")
+		}
 		return tx.Configure("port-profile web\n  switchport mode access\n  switchport access vlan 10\n  state enabled\n")
 	})
 	require.NoError(b, err)
@@ -56,6 +57,14 @@ func getFDB(b *testing.B, n int) *benchFDB {
 	require.NoError(b, err)
 	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
 	require.NoError(b, err)
+	return v, p
+}
+
+func getFDB(b *testing.B, n int) *benchFDB {
+	if f, ok := fdbs[n]; ok {
+		return f
+	}
+	v, p := benchVIS(b, n, 1, 2)
 	require.NoError(b, v.AddVEth(1, p, 5))
 	require.NoError(b, v.AddVEth(2, p, 6))
 	f := &benchFDB{vis: v}
@@ -147,16 +156,7 @@ func BenchmarkVISKnownUnicast_1M(b *testing.B)  { benchKnownUnicast(b, 1_000_000
 // takes the 802.1Q tag off (the vEth is an access port).
 func BenchmarkVISFromUplink_10k(b *testing.B) {
 	const n = 10_000
-	store := profile.NewMemStore()
-	_, err := store.Update(func(tx *profile.Txn) error {
-		tx.Bind(2, "web")
-		return tx.Configure("port-profile web\n  switchport mode access\n  switchport access vlan 10\n  state enabled\n")
-	})
-	require.NoError(b, err)
-	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
-	require.NoError(b, err)
-	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
-	require.NoError(b, err)
+	v, p := benchVIS(b, n, 2)
 	up := v.AddUplink("eth1")
 	require.NoError(b, v.AddVEth(2, p, 6))
 	r := rand.New(rand.NewPCG(2, n))

@@ -261,11 +261,7 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 	fast, out, outPorts = fast[:len(frames)], out[:len(frames)], outPorts[:len(frames)]
 	for i := range frames {
 		ff := &fast[i]
-		if ff.skey&keyGroup == 0 {
-			if sl := &slots[ff.sj]; sl.seen != tick {
-				sl.seen = tick
-			}
-		}
+		refreshSource(slots, ff, tick)
 		d := &hot[ff.dst]
 		f := &frames[i]
 		ff.rxLen = int32(len(f.Buf) - f.Off)
@@ -278,6 +274,17 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 		binary.BigEndian.PutUint64(h[12:20], w&keep|d.down)
 		out[i] = *f
 		outPorts[i] = int(d.port)
+	}
+}
+
+// refreshSource marks the source MAC of ff, which decideFast or
+// decideUplink found learned where the frame came from, seen at tick;
+// a group address is never learned.
+func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
+	if ff.skey&keyGroup == 0 {
+		if sl := &slots[ff.sj]; sl.seen != tick {
+			sl.seen = tick
+		}
 	}
 }
 

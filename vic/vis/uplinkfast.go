@@ -130,11 +130,7 @@ func (s *VIS) emitUplink(frames []port.Frame, fast []fastFrame, tick uint32, out
 	fast, out, outPorts = fast[:len(frames)], out[:len(frames)], outPorts[:len(frames)]
 	for i := range frames {
 		ff := &fast[i]
-		if ff.skey&keyGroup == 0 {
-			if sl := &slots[ff.sj]; sl.seen != tick {
-				sl.seen = tick
-			}
-		}
+		refreshSource(slots, ff, tick)
 		d := &hot[ff.dst]
 		f := &frames[i]
 		// The EtherType the NIV tag goes in front of: behind the 802.1Q

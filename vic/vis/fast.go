@@ -48,7 +48,7 @@ const headLen = 12 + vntag.ETagLen + 6
 type fastFrame struct {
 	skey, dkey uint64 // MAC table keys of the source and destination
 	sj, dj     int32  // their slots; -1: not in the table, or not looked up
-	src        int32  // source vEth; -1: not for the fast path
+	src        int32  // source vEth (from an uplink: 0); -1: not for the fast path
 	vlan       uint16
 	tci        uint16 // the frame's 802.1Q TCI, if it has one
 	tagged     bool   // the frame has an 802.1Q tag

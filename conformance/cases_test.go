@@ -172,6 +172,20 @@ func vntagCases() []genCase {
 		want: cat(vntagFloodFromA(aBcast),
 			[]gf{on("iv1", frame(macA, macX).down(5))}),
 	}, {
+		name:  "vis-vntag-downstream-repeat",
+		title: "VNTag downstream, again and again: the same frame for a VM the same way each time",
+		desc: "A broadcasts, then X on the uplink sends to A three times, 802.1Q VLAN 10. The first teaches the " +
+			"VIS that X is on up1; all three go to iv1 with d=1, dvif_id=5, the 802.1Q tag taken off (access " +
+			"port): a VIS that forwards known sources by another path must give the same bytes.",
+		behaviours: []string{"vntag", "downstream", "learning", "flooding", "source-pruning"},
+		setup:      vntagSetup, profile: profiles,
+		in: []gf{on("iv1", aBcast.up(5)), on("up1", frame(macA, macX).vlan(10)),
+			on("up1", frame(macA, macX).vlan(10)), on("up1", frame(macA, macX).vlan(10))},
+		want: cat(vntagFloodFromA(aBcast), []gf{
+			on("iv1", frame(macA, macX).down(5)), on("iv1", frame(macA, macX).down(5)),
+			on("iv1", frame(macA, macX).down(5)),
+		}),
+	}, {
 		name:  "vis-vntag-hairpin",
 		title: "VNTag hairpin: VM to VM behind the same IV goes back out of the port it came in on",
 		desc: "B (svif 6) broadcasts, then A (svif 5), behind the same IV, sends to B. The VIS sends the frame back " +
@@ -261,6 +275,20 @@ func etagCases() []genCase {
 		in: []gf{on("iv1", aBcast.eup(197)), on("up1", frame(macA, macX).vlan(10))},
 		want: cat(etagFloodFromA(aBcast),
 			[]gf{on("iv1", frame(macA, macX).edown(197))}),
+	}, {
+		name:  "vis-etag-downstream-repeat",
+		title: "E-Tag downstream, again and again: the same frame for a VM the same way each time",
+		desc: "A broadcasts, then X on the uplink sends to A three times, 802.1Q VLAN 10. The first teaches the " +
+			"VIS that X is on up1; all three go to iv1 with an E-Tag E-CID=197, GRP=0, the 802.1Q tag taken " +
+			"off: a VIS that forwards known sources by another path must give the same bytes.",
+		behaviours: []string{"etag", "downstream", "learning", "flooding", "source-pruning"},
+		setup:      etagSetup, profile: profiles,
+		in: []gf{on("iv1", aBcast.eup(197)), on("up1", frame(macA, macX).vlan(10)),
+			on("up1", frame(macA, macX).vlan(10)), on("up1", frame(macA, macX).vlan(10))},
+		want: cat(etagFloodFromA(aBcast), []gf{
+			on("iv1", frame(macA, macX).edown(197)), on("iv1", frame(macA, macX).edown(197)),
+			on("iv1", frame(macA, macX).edown(197)),
+		}),
 	}, {
 		name:  "vis-etag-hairpin",
 		title: "E-Tag hairpin between two extended ports of one PE",

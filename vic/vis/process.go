@@ -54,6 +54,13 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		s.parse(vp, frames, fast)
 		s.lookup(fast)
 	}
+	return s.processIV(in, vp, frames, fast, now, tx)
+}
+
+// processIV is Process for IV port in once parse and lookup have run (or
+// with fast nil, every frame on the general path): the fast path for as
+// long as it goes, the general path for a frame in between.
+func (s *VIS) processIV(in int, vp *vport, frames []port.Frame, fast []fastFrame, now int64, tx *port.Tx) int {
 	tick := coarse(now)
 	room := 0 // frames from the start that tx surely has room for
 	for i := 0; i < len(frames); {

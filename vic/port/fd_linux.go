@@ -39,20 +39,13 @@ type fdPort struct {
 	wmu     chan struct{} // one Write at a time
 	closed  atomic.Bool
 
-	// auxVLAN is set for AF_PACKET sockets with PACKET_AUXDATA: frames
-	// are read with recvmsg(2) and the VLAN tag the kernel took out of a
-	// frame (receive VLAN offload) is put back in front of it. The
-	// message header and control buffer live here so that a read does
-	// not allocate.
-	auxVLAN bool
-	msg     unix.Msghdr
-	iov     unix.Iovec
-	oob     [8]uint64
-
 	// mmsg is set for sockets (AF_PACKET): a batch is read with one
-	// recvmmsg(2) and written with sendmmsg(2) rather than one system
-	// call per frame. The message headers live here, grown to the largest
-	// batch seen, so that steady-state reads and writes do not allocate.
+	// recvmmsg(2), each frame with its PACKET_AUXDATA control message so
+	// that the VLAN tag the kernel took out of it (receive VLAN offload)
+	// goes back in front of it, and written with sendmmsg(2), rather than
+	// one system call per frame. The message headers and control buffers
+	// live here, grown to the largest batch seen, so that steady-state
+	// reads and writes do not allocate.
 	mmsg  bool
 	rmsgs []unix.Mmsghdr
 	riov  []unix.Iovec
@@ -115,19 +108,7 @@ func (p *fdPort) readReady(fd uintptr) bool {
 	}
 	for b.N < len(b.Frames) {
 		buf := b.readBuf(b.N)
-		var (
-			n    int
-			oobn int
-			err  error
-		)
-		if p.auxVLAN {
-			// Read 4 bytes further in, so that a VLAN tag put back
-			// leaves the frame at the usual offset.
-			buf = b.slot(b.N)[Headroom+4 : Headroom+4+b.maxLen+1]
-			n, oobn, err = p.recvmsg(int(fd), buf)
-		} else {
-			n, err = unix.Read(int(fd), buf)
-		}
+		n, err := unix.Read(int(fd), buf)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -145,37 +126,17 @@ func (p *fdPort) readReady(fd uintptr) bool {
 			p.stats.rxDropped.Add(1)
 			continue
 		}
-		if p.auxVLAN {
-			n = restoreVLAN(b, b.N, n, &p.oob, oobn)
-		} else {
-			b.set(b.N, n)
-		}
+		b.set(b.N, n)
 		b.N++
 		p.stats.rx(n)
 	}
 	return true
 }
 
-// recvmsg reads one frame into buf and the socket's control messages into
-// p.oob; it is recvmsg(2) without the source address, which the x/sys
-// wrapper would allocate a Sockaddr for.
-func (p *fdPort) recvmsg(fd int, buf []byte) (n, oobn int, err error) {
-	p.iov.Base = &buf[0]
-	p.iov.SetLen(len(buf))
-	p.msg.Iov = &p.iov
-	p.msg.SetIovlen(1)
-	p.msg.Control = (*byte)(unsafe.Pointer(&p.oob[0]))
-	p.msg.SetControllen(len(p.oob) * 8)
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
-	if e != 0 {
-		return 0, 0, e
-	}
-	return int(r), int(p.msg.Controllen), nil
-}
-
 // readMmsg is readReady for sockets: every frame the batch has room for
 // in one recvmmsg(2), each read 4 bytes behind the headroom of its buffer
-// with its control messages (PACKET_AUXDATA) beside it.
+// (so that a VLAN tag put back leaves the frame at the usual offset) with
+// its control messages (PACKET_AUXDATA) beside it.
 func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 	for b.N < len(b.Frames) {
 		start := b.N

@@ -86,7 +86,7 @@ func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.auxVLAN, p.mmsg = true, true
+	p.mmsg = true
 	return &Packet{p}, nil
 }
 

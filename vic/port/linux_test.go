@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/bpf"
 
 	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/vic/port"
@@ -55,17 +56,25 @@ func vethPair(t testing.TB, prefix string) (string, string) {
 	return a, b
 }
 
+// packetPair makes a veth pair (vethPair) and opens an AF_PACKET port on
+// each end, the second with filter; the ports close when the test ends.
+func packetPair(t testing.TB, prefix string, filter []bpf.Instruction) (*port.Packet, *port.Packet) {
+	t.Helper()
+	a, b := vethPair(t, prefix)
+	pa, err := port.OpenPacket(a, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { pa.Close() })
+	pb, err := port.OpenPacket(b, filter)
+	require.NoError(t, err)
+	t.Cleanup(func() { pb.Close() })
+	return pa, pb
+}
+
 // A veth pair made for the test: frames written on one end through
 // AF_PACKET are read on the other, and the BPF filter keeps out what is
 // not VNTag or E-Tag.
 func TestPacketOnVeth(t *testing.T) {
-	a, b := vethPair(t, "nivp")
-	pa, err := port.OpenPacket(a, nil)
-	require.NoError(t, err)
-	defer pa.Close()
-	pb, err := port.OpenPacket(b, port.NIVFilter())
-	require.NoError(t, err)
-	defer pb.Close()
+	pa, pb := packetPair(t, "nivp", port.NIVFilter())
 
 	plain := testFrame(60, 0x11)
 	tagged := testFrame(1520, 0x22) // a full-size frame plus its VNTag
@@ -108,13 +117,7 @@ func TestPacketOnVeth(t *testing.T) {
 // it back from PACKET_AUXDATA. 802.1Q, 802.1ad, a priority tag (VID 0) and
 // a double tag all arrive as they were sent.
 func TestPacketKeepsVLANTags(t *testing.T) {
-	a, b := vethPair(t, "nivv")
-	pa, err := port.OpenPacket(a, nil)
-	require.NoError(t, err)
-	defer pa.Close()
-	pb, err := port.OpenPacket(b, nil)
-	require.NoError(t, err)
-	defer pb.Close()
+	pa, pb := packetPair(t, "nivv", nil)
 
 	ours := func(f []byte) []byte {
 		f[0], f[6] = 0x02, 0x02 // unicast, from a locally administered address
@@ -135,7 +138,7 @@ func TestPacketKeepsVLANTags(t *testing.T) {
 	for _, w := range want {
 		fs = append(fs, port.FrameFrom(w))
 	}
-	_, err = pa.Write(fs)
+	_, err := pa.Write(fs)
 	require.NoError(t, err)
 	batch := port.NewBatch(16)
 	var got [][]byte
@@ -213,13 +216,7 @@ func TestTAP(t *testing.T) {
 // the other. It reports frames per second one way, the system calls
 // included; needs root.
 func BenchmarkPacketVeth(b *testing.B) {
-	a, z := vethPair(b, "nivb")
-	pa, err := port.OpenPacket(a, nil)
-	require.NoError(b, err)
-	defer pa.Close()
-	pz, err := port.OpenPacket(z, port.NIVFilter())
-	require.NoError(b, err)
-	defer pz.Close()
+	pa, pz := packetPair(b, "nivb", port.NIVFilter())
 	frame := testFrame(128, 0x5a)
 	copy(frame[12:], []byte{0x89, 0x26})
 	out := make([]port.Frame, 64)
@@ -256,13 +253,7 @@ func BenchmarkPacketVeth(b *testing.B) {
 // several Reads; a frame too long for the batch's buffers is dropped and
 // counted without taking the place of the frames read with it.
 func TestPacketBatches(t *testing.T) {
-	a, z := vethPair(t, "nivm")
-	pa, err := port.OpenPacket(a, nil)
-	require.NoError(t, err)
-	defer pa.Close()
-	pz, err := port.OpenPacket(z, port.NIVFilter())
-	require.NoError(t, err)
-	defer pz.Close()
+	pa, pz := packetPair(t, "nivm", port.NIVFilter())
 
 	frame := func(i, n int) []byte {
 		f := testFrame(n, byte(i))

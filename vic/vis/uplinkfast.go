@@ -3,6 +3,7 @@ package vis
 import (
 	"encoding/binary"
 
+	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
@@ -45,13 +46,12 @@ func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) 
 		var tci uint16
 		if et == vntag.EtherTypeDot1Q {
 			tci = binary.BigEndian.Uint16(h[14:16])
-			if vlan = tci & 0xfff; vlan == 0 || vlan > 4094 {
+			if vlan = tci & 0xfff; vlan == 0 || vlan > profile.MaxVLAN {
 				continue // a priority tag, or VLAN 4095
 			}
 			tagged, et = true, binary.BigEndian.Uint16(h[16:18])
 		}
-		switch et {
-		case vntag.EtherTypeDot1Q, vntag.EtherTypeDot1AD, vntag.EtherTypeQinQ, vntag.EtherTypeVNTag, vntag.EtherTypeETag:
+		if vntag.KindOf(et) != vntag.KindNone {
 			continue // stacked tags, or a NIV tag to drop
 		}
 		v := 1<<63 | uint64(vlan&0xfff)

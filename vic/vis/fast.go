@@ -323,16 +323,16 @@ func (s *VIS) countRx(fast []fastFrame, hl int) (sum uint64) {
 }
 
 // countTx adds the frames of fast to the tx counters of the vEths they
-// went to and of the ports they left by, as padded to the minimum length.
+// went to and of the ports they left by. They leave as long as they came:
+// a frame that would need padding never takes the fast path (parse).
 func (s *VIS) countTx(fast []fastFrame, hl int) {
 	veths, hot, ports := s.veths, s.hot, s.ports
-	pad := uint64(hl + vntag.MinFrameLen)
 	for i := 0; i < len(fast); {
 		dst := fast[i].dst
 		var bytes uint64
 		j := i
 		for ; j < len(fast) && fast[j].dst == dst; j++ {
-			bytes += max(uint64(fast[j].rxLen), pad)
+			bytes += uint64(fast[j].rxLen)
 		}
 		frames := uint64(j - i)
 		d := veths[dst]

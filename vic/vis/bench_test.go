@@ -60,6 +60,23 @@ func benchVIS(b *testing.B, n int, ids ...profile.VEthID) (*vis.VIS, int) {
 	return v, p
 }
 
+// newMAC returns a random unicast, locally administered MAC not in seen,
+// and adds it there.
+func newMAC(r *rand.Rand, seen map[[6]byte]bool) [6]byte {
+	for {
+		var m [6]byte
+		x := r.Uint64()
+		for i := range m {
+			m[i] = byte(x >> (8 * i))
+		}
+		m[0] = m[0]&^3 | 2
+		if !seen[m] {
+			seen[m] = true
+			return m
+		}
+	}
+}
+
 func getFDB(b *testing.B, n int) *benchFDB {
 	if f, ok := fdbs[n]; ok {
 		return f
@@ -81,16 +98,7 @@ func getFDB(b *testing.B, n int) *benchFDB {
 		k = 0
 	}
 	for len(seen) < n {
-		var m [6]byte
-		x := r.Uint64()
-		for i := range m {
-			m[i] = byte(x >> (8 * i))
-		}
-		m[0] = m[0]&^3 | 2 // unicast, locally administered
-		if seen[m] {
-			continue
-		}
-		seen[m] = true
+		m := newMAC(r, seen)
 		vif := uint16(5)
 		if len(seen)%2 == 0 {
 			vif = 6
@@ -165,16 +173,7 @@ func BenchmarkVISFromUplink_10k(b *testing.B) {
 	bt := port.NewBatch(batch)
 	tx := port.NewTx(batch*4, 1<<20)
 	for len(seen) < n {
-		var m [6]byte
-		x := r.Uint64()
-		for i := range m {
-			m[i] = byte(x >> (8 * i))
-		}
-		m[0] = m[0]&^3 | 2
-		if seen[m] {
-			continue
-		}
-		seen[m] = true
+		m := newMAC(r, seen)
 		// Learn it where it lives: vEth 2, or the uplink.
 		var in int
 		if len(seen)%2 == 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
@@ -61,6 +62,55 @@ func TestMoveVEth(t *testing.T) {
 			assert.ErrorIs(t, l.vis.MoveVEth(2, l.uplink, 10), vis.ErrPortKind)
 			assert.ErrorIs(t, l.vis.MoveVEth(2, 7, 10), vis.ErrNotFound)
 			assert.NoError(t, l.vis.MoveVEth(1, 1, 9))
+		})
+	}
+}
+
+// TestChangesMidBatch sends batches in which a frame on the general path
+// changes what a later frame of the same batch must do — a MAC moves, a
+// vEth is err-disabled — after the VIS has looked the whole batch up:
+// the later frame must follow the change, as it would in a batch of its
+// own.
+func TestChangesMidBatch(t *testing.T) {
+	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+		t.Run(mode.String()+"/move", func(t *testing.T) {
+			l := newLab(t, mode, vis.Config{})
+			l.from(0, 5, frame(bcast, macA, 1)) // A on vEth 1
+			l.from(0, 6, frame(bcast, macB, 1)) // B on vEth 2
+			before := l.counters(2).TxFrames
+			outs := l.send(0,
+				l.tag(frame(macB, macA, 80), 5), // A → B: to vEth 2
+				l.tag(frame(macA, macB, 81), 5), // B moves to vEth 1
+				l.tag(frame(macB, macA, 82), 5), // A → B: B is on vEth 1 now
+			)
+			require.Len(t, outs, 1, "only the first frame leaves: the last is for its own vEth")
+			got := l.deliver(outs, 0)
+			assert.Equal(t, [][]byte{frame(macB, macA, 80)}, got[6])
+			assert.Equal(t, uint64(1), l.vis.Moves())
+			assert.Equal(t, uint64(4), l.counters(1).RxFrames)
+			assert.Equal(t, before+1, l.counters(2).TxFrames)
+		})
+		t.Run(mode.String()+"/err-disable", func(t *testing.T) {
+			l := newLab(t, mode, vis.Config{})
+			// vEth 2 gets a profile of its own, in VLAN 10 with port
+			// security: one MAC, then err-disabled.
+			l.configure("port-profile secure\n  switchport mode access\n  switchport access vlan 10\n  switchport port-security\n  switchport port-security maximum 1\n  switchport port-security violation shutdown\n  state enabled\n")
+			_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(2, "secure"); return nil })
+			require.NoError(t, err)
+			l.from(0, 5, frame(bcast, macA, 1)) // A on vEth 1
+			l.from(0, 6, frame(bcast, macB, 1)) // B on vEth 2
+			before := l.counters(2).TxFrames
+			outs := l.send(0,
+				l.tag(frame(macB, macA, 80), 5),       // A → B: to vEth 2
+				l.tag(frame(bcast, mac(0x42), 81), 6), // a second MAC on vEth 2: err-disabled
+				l.tag(frame(macB, macA, 82), 5),       // A → B: vEth 2 is down now
+			)
+			got := l.deliver(outs, 0)
+			assert.Equal(t, [][]byte{frame(macB, macA, 80)}, got[6], "vEth 2 gets the first frame only")
+			assert.Equal(t, before+1, l.counters(2).TxFrames)
+			s, err := l.vis.ShowInterface(2)
+			require.NoError(t, err)
+			assert.Contains(t, s, "err-disabled")
 		})
 	}
 }

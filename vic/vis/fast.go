@@ -54,9 +54,10 @@ type fastFrame struct {
 	tagged     bool   // the frame has an 802.1Q tag
 	strip      bool   // set by decideUplink: the 802.1Q tag comes off
 	dst        int32  // set by decideFast: the vEth the frame goes to
-	// Set by emitFast: the frame's length as it came; by emitUplink: its
+	// Set by parse: the frame's length as it came; by emitUplink: its
 	// length out without the NIV tag.
 	rxLen int32
+	h     *[headLen]byte // set by parse: the frame's first bytes
 }
 
 // upBadVNTag and upBadETag are the bits of an upstream tag, as the 8 bytes
@@ -135,6 +136,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		ff.dkey = v | dst>>16<<12
 		ff.skey = v | binary.BigEndian.Uint64(h[4:12])&(1<<48-1)<<12
 		ff.vlan, ff.tci, ff.tagged, ff.src = vlan, tci, tagged, x
+		ff.h, ff.rxLen = h, int32(len(b))
 	}
 }
 
@@ -176,10 +178,10 @@ func (s *VIS) lookup(fast []fastFrame) {
 	}
 }
 
-// forwardFast is the last fast pass: it sends frames from IV port in, from the
-// first, for as long as each is known unicast on the fast path and tx
-// has room for one more frame, and returns how many it sent. The frame at
-// the returned index, if any, is untouched.
+// forwardFast is the last fast pass: it sends frames from IV port vp,
+// from the first, for as long as each is known unicast on the fast path
+// and tx has room for one more frame, and returns how many it sent. The
+// frame at the returned index, if any, is untouched.
 //
 // A frame is on the fast path when parse found it so; its source MAC is a
 // group address or learned on its vEth; its destination is learned, not
@@ -191,12 +193,12 @@ func (s *VIS) lookup(fast []fastFrame) {
 // frame was classified to): the bytes a pop, a VLAN rewrite and a push
 // give. A frame that would need padding to 60 bytes is left to the
 // general path.
-func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
+func (s *VIS) forwardFast(vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
 	// The frames go straight into tx's parallel slices, within their
 	// capacity: what Send does, without its checks in the loop.
 	k, kp := len(tx.Frames), len(tx.Ports)
 	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
-	n := s.decideFast(in, vp, fast[:m], tick)
+	n := s.decideFast(vp, fast[:m], tick)
 	s.emitFast(vp, frames[:n], fast[:n], tick, tx.Frames[k:k+n], tx.Ports[kp:kp+n])
 	tx.Frames = tx.Frames[:k+n]
 	tx.Ports = tx.Ports[:kp+n]
@@ -210,8 +212,14 @@ func (s *VIS) forwardFast(in int, vp *vport, frames []port.Frame, fast []fastFra
 // each loop with few enough values live that Go keeps them in registers.
 // That emitFast refreshes the age of sources changes nothing decideFast
 // found.
-func (s *VIS) decideFast(in int, vp *vport, fast []fastFrame, tick uint32) int {
+func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 	slots, hot, aging := s.macs.slots, s.hot, s.aging
+	// What the hot entry of an access vEth that takes the frame untagged
+	// has: fastOut, behind a port of this port's tag mode.
+	want := hotOut | hotAccess
+	if vp.mode == port.ETag {
+		want |= hotETag
+	}
 	for i := range fast {
 		ff := &fast[i]
 		src := uint32(ff.src)
@@ -227,14 +235,11 @@ func (s *VIS) decideFast(in int, vp *vport, fast []fastFrame, tick uint32) int {
 			return i
 		}
 		d := &hot[owner]
-		if d.flags&(hotOut|hotAccess) == hotOut|hotAccess {
+		if d.flags&(hotOut|hotAccess|hotETag) == want {
 			if d.vlan != ff.vlan || ff.tagged {
 				return i
 			}
-		} else if !s.carriesFast(owner, ff.vlan, ff.tagged) {
-			return i
-		}
-		if int(d.port) != in && s.ports[d.port].mode != vp.mode {
+		} else if !s.carriesFast(owner, vp.mode, ff.vlan, ff.tagged) {
 			return i
 		}
 		ff.dst = int32(owner)
@@ -242,11 +247,12 @@ func (s *VIS) decideFast(in int, vp *vport, fast []fastFrame, tick uint32) int {
 	return len(fast)
 }
 
-// carriesFast reports whether vEth x, not fastOut or in trunk mode, takes
-// a frame of vlan on the fast path with the tagging it has.
-func (s *VIS) carriesFast(x uint32, vlan uint16, tagged bool) bool {
+// carriesFast reports whether vEth x — not a fastOut access vEth behind
+// a port of mode m — takes a frame of vlan on the fast path with the
+// tagging it has: it must be fastOut, behind a port of mode m.
+func (s *VIS) carriesFast(x uint32, m port.TagMode, vlan uint16, tagged bool) bool {
 	d := s.veths[x]
-	if !d.fastOut {
+	if !d.fastOut || s.ports[d.port].mode != m {
 		return false
 	}
 	in, untagged := d.carries(vlan)
@@ -263,16 +269,14 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 		ff := &fast[i]
 		refreshSource(slots, ff, tick)
 		d := &hot[ff.dst]
-		f := &frames[i]
-		ff.rxLen = int32(len(f.Buf) - f.Off)
-		h := (*[headLen]byte)(f.Buf[f.Off:])
+		h := ff.h
 		if ff.tagged {
 			// A priority tag (VID 0) gets the VLAN it was classified to.
 			binary.BigEndian.PutUint16(h[hl+14:], ff.tci&0xf000|ff.vlan)
 		}
 		w := binary.BigEndian.Uint64(h[12:20])
 		binary.BigEndian.PutUint64(h[12:20], w&keep|d.down)
-		out[i] = *f
+		out[i] = frames[i]
 		outPorts[i] = int(d.port)
 	}
 }

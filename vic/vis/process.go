@@ -67,7 +67,7 @@ func (s *VIS) processIV(in int, vp *vport, frames []port.Frame, fast []fastFrame
 		if fast != nil && fast[i].src >= 0 && fast[i].dj >= 0 {
 			// forwardFast sends one frame per frame, in place: it stops
 			// by itself when tx holds no more frames.
-			if i += s.forwardFast(in, vp, frames[i:], fast[i:], tick, tx); i == len(frames) {
+			if i += s.forwardFast(vp, frames[i:], fast[i:], tick, tx); i == len(frames) {
 				break
 			}
 		}

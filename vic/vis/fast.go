@@ -144,6 +144,16 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 // made, the source's only when it is not a group address (which is never
 // learned). It is also what warms the cache lines of the table: its loads
 // are independent from frame to frame.
+//
+// Its one costly branch is the probe loop's: a key past its home slot
+// (one in six, the table being at most half full) is mispredicted, and
+// the loads of the frames after it that were in flight are lost — about
+// 6 ns per frame at 10k MACs, measured against MACs chosen never to
+// collide. Branch-free variants (conditional moves over two or four
+// slots, buckets of a cache line, a pass that only reads the home slots)
+// cost more than that: more loads per frame here keep fewer frames' cache
+// misses in flight, and Go turns some conditional moves back into
+// branches.
 func (s *VIS) lookup(fast []fastFrame) {
 	t := s.macs
 	slots, mask, shift := t.slots, t.mask, t.shift

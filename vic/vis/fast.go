@@ -132,9 +132,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 				continue
 			}
 		}
-		v := 1<<63 | uint64(vlan&0xfff)
-		ff.dkey = v | dst>>16<<12
-		ff.skey = v | binary.BigEndian.Uint64(h[4:12])&(1<<48-1)<<12
+		ff.dkey, ff.skey = macKeys(h[:], vlan)
 		ff.vlan, ff.tci, ff.tagged, ff.src = vlan, tci, tagged, x
 		ff.h, ff.rxLen = h, int32(len(b))
 	}

@@ -54,9 +54,7 @@ func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) 
 		if vntag.KindOf(et) != vntag.KindNone {
 			continue // stacked tags, or a NIV tag to drop
 		}
-		v := 1<<63 | uint64(vlan&0xfff)
-		ff.dkey = v | dst>>16<<12
-		ff.skey = v | binary.BigEndian.Uint64(h[4:12])&(1<<48-1)<<12
+		ff.dkey, ff.skey = macKeys(h[:], vlan)
 		ff.vlan, ff.tci, ff.tagged, ff.src = vlan, tci, tagged, 0
 	}
 }

@@ -106,16 +106,18 @@ func (t *macTable) home(k uint64) uint64 { return homeOf(k>>12, t.shift) }
 func homeOf(mac uint64, shift uint) uint64 { return (mac * hashMul) >> (shift & 63) }
 
 // find returns the slot of k, or -1.
-func (t *macTable) find(k uint64) int {
-	for i := t.home(k); ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.key == k {
-			return int(i)
-		}
-		if s.key == 0 {
-			return -1
+func (t *macTable) find(k uint64) int { return int(probe(t.slots, t.mask, t.home(k), k)) }
+
+// probe returns the slot of key k in slots, searching from slot j, which
+// must be k's home slot or a slot of the probe run from it; or -1 when it
+// reaches an empty slot first. mask is len(slots)-1.
+func probe(slots []macSlot, mask, j, k uint64) int32 {
+	for ; slots[j].key != 0; j = (j + 1) & mask {
+		if slots[j].key == k {
+			return int32(j)
 		}
 	}
+	return -1
 }
 
 // insert adds k, which must be absent, and returns its slot, or -1 when

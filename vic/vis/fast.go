@@ -241,7 +241,27 @@ func (s *VIS) forwardFast(vp *vport, frames []port.Frame, fast []fastFrame, tick
 // each loop with few enough values live that Go keeps them in registers.
 // That emitFast refreshes the age of sources changes nothing decideFast
 // found.
+//
+// decideAccess takes the frames to access vEths that need no lookup of
+// their VLANs; decideFast calls decideOther for a frame it stops at, and
+// goes on after it when that frame is on the fast path too (to a trunk
+// vEth, say). A call inside decideAccess's loop would make Go keep its
+// values on the stack, for every frame.
 func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
+	n := 0
+	for {
+		n += s.decideAccess(vp, fast[n:], tick)
+		if n == len(fast) || !s.decideOther(vp, &fast[n], tick) {
+			return n
+		}
+		n++
+	}
+}
+
+// decideAccess is decideFast for frames to fastOut access vEths that take
+// them untagged, behind a port of vp's tag mode: it returns how many
+// frames from the first are such, and sets their dst.
+func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	slots, hot, aging := s.macs.slots, s.hot, s.aging
 	// What the hot entry of an access vEth that takes the frame untagged
 	// has: fastOut, behind a port of this port's tag mode.
@@ -251,30 +271,56 @@ func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 	}
 	for i := range fast {
 		ff := &fast[i]
-		src := uint32(ff.src)
-		if ff.src < 0 || ff.dj < 0 {
-			return i
-		}
-		dsl := &slots[ff.dj]
-		owner := dsl.owner
-		if tick-dsl.seen > aging || owner == src || owner&uplinkBit != 0 {
-			return i
-		}
-		if ff.skey&keyGroup == 0 && (ff.sj < 0 || slots[ff.sj].owner != src) {
+		owner := fastOwner(slots, ff, uint32(ff.src), tick, aging)
+		if owner >= uint32(len(hot)) {
 			return i
 		}
 		d := &hot[owner]
-		if d.flags&(hotOut|hotAccess|hotETag) == want {
-			if d.vlan != ff.vlan || ff.tagged {
-				return i
-			}
-		} else if !s.carriesFast(owner, vp.mode, ff.vlan, ff.tagged) {
+		if d.flags&(hotOut|hotAccess|hotETag) != want || d.vlan != ff.vlan || ff.tagged {
 			return i
 		}
 		ff.dst = int32(owner)
 	}
 	return len(fast)
 }
+
+// decideOther is decideFast for frame ff, which decideAccess stopped at:
+// it reports whether ff is on the fast path, and sets its dst if so.
+func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
+	owner := fastOwner(s.macs.slots, ff, uint32(ff.src), tick, s.aging)
+	if owner >= uint32(len(s.veths)) || !s.carriesFast(owner, vp.mode, ff.vlan, ff.tagged) {
+		return false
+	}
+	ff.dst = int32(owner)
+	return true
+}
+
+// fastOwner returns the owner of ff's destination MAC when ff, from owner
+// from (a vEth, or an uplink), may take the fast path as far as the MAC
+// table goes, and noOwner when not: parse let it, its destination is
+// learned, not aged out at tick, and not on from, and its source is
+// learned on from (so never a group address: a frame with one is the
+// general path's, which forwards it as the fast path would, but is too
+// rare to be worth a check here). A frame parse left to the general path
+// has no slots (lookup), and -1, as a uint, is out of slots' range.
+//
+// The owner may be an uplink: the caller, which indexes hot with it, must
+// check it is below len(hot), as neither an uplink's owner (uplinkBit) nor
+// noOwner is; that check also spares Go the bounds check.
+func fastOwner(slots []macSlot, ff *fastFrame, from, tick, aging uint32) uint32 {
+	dj, sj := uint(uint32(ff.dj)), uint(uint32(ff.sj))
+	if dj >= uint(len(slots)) || sj >= uint(len(slots)) || slots[sj].owner != from {
+		return noOwner
+	}
+	owner := slots[dj].owner
+	if tick-slots[dj].seen > aging || owner == from {
+		return noOwner
+	}
+	return owner
+}
+
+// noOwner is what fastOwner returns for a frame not on the fast path.
+const noOwner = ^uint32(0)
 
 // carriesFast reports whether vEth x — not a fastOut access vEth behind
 // a port of mode m — takes a frame of vlan on the fast path with the
@@ -311,13 +357,10 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 }
 
 // refreshSource marks the source MAC of ff, which decideFast or
-// decideUplink found learned where the frame came from, seen at tick;
-// a group address is never learned.
+// decideUplink found learned where the frame came from, seen at tick.
 func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
-	if ff.skey&keyGroup == 0 {
-		if sl := &slots[ff.sj]; sl.seen != tick {
-			sl.seen = tick
-		}
+	if sl := &slots[ff.sj]; sl.seen != tick {
+		sl.seen = tick
 	}
 }
 

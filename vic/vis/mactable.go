@@ -66,10 +66,6 @@ func keyMAC(k uint64) [6]byte {
 
 func keyVLAN(k uint64) uint16 { return uint16(k & 0xfff) }
 
-// keyGroup is the I/G bit of a key's MAC: set for group (multicast and
-// broadcast) addresses.
-const keyGroup = 1 << (40 + 12)
-
 func newMACTable(max int) *macTable {
 	if max < 16 {
 		max = 16

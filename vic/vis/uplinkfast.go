@@ -74,7 +74,7 @@ func (s *VIS) forwardUplinkFast(in int, vp *vport, frames []port.Frame, fast []f
 // decideUplink is decideFast for frames from uplink port in: it returns
 // how many frames from the first go to a vEth on the fast path, with the
 // vEth in each one's dst and whether its 802.1Q tag comes off in strip.
-// The source must be learned on this uplink (or be a group address); the
+// The source must be learned on this uplink (fastOwner); the
 // destination on a vEth that is fastOut and takes the VLAN either
 // untagged, or tagged when the frame has the tag.
 func (s *VIS) decideUplink(in int, frames []port.Frame, fast []fastFrame, tick uint32) int {
@@ -83,15 +83,8 @@ func (s *VIS) decideUplink(in int, frames []port.Frame, fast []fastFrame, tick u
 	frames = frames[:len(fast)]
 	for i := range fast {
 		ff := &fast[i]
-		if ff.src < 0 || ff.dj < 0 {
-			return i
-		}
-		dsl := &slots[ff.dj]
-		owner := dsl.owner
-		if tick-dsl.seen > aging || owner&uplinkBit != 0 {
-			return i
-		}
-		if ff.skey&keyGroup == 0 && (ff.sj < 0 || slots[ff.sj].owner != up) {
+		owner := fastOwner(slots, ff, up, tick, aging)
+		if owner >= uint32(len(hot)) {
 			return i
 		}
 		d := &hot[owner]

@@ -335,7 +335,10 @@ func (s *VIS) carriesFast(x uint32, m port.TagMode, vlan uint16, tagged bool) bo
 }
 
 // emitFast is forwardFast's second half: it rewrites the frames
-// decideFast passed and puts them in out and outPorts.
+// decideFast passed and puts them in out and outPorts. The frames go into
+// out in one copy after the loop: a port.Frame holds a pointer, and
+// storing one in the loop would cost a write barrier check per frame and,
+// as that may call the runtime, a reload of the loop's values.
 func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, out []port.Frame, outPorts []int) {
 	slots, hot := s.macs.slots, s.hot
 	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
@@ -351,9 +354,9 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 		}
 		w := binary.BigEndian.Uint64(h[12:20])
 		binary.BigEndian.PutUint64(h[12:20], w&keep|d.down)
-		out[i] = frames[i]
 		outPorts[i] = int(d.port)
 	}
+	copy(out, frames)
 }
 
 // refreshSource marks the source MAC of ff, which decideFast or

@@ -146,9 +146,9 @@ func (s *VIS) emitUplink(frames []port.Frame, fast []fastFrame, tick uint32, out
 		moveAddrs(h[:], old[:])
 		binary.BigEndian.PutUint64(h[12:20], w)
 		f.Off = off
-		out[i] = *f
 		outPorts[i] = int(d.port)
 	}
+	copy(out, frames) // after the loop, as emitFast does
 }
 
 // countUplink counts the frames forwardUplinkFast sent from uplink vp:

@@ -263,6 +263,7 @@ func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 // frames from the first are such, and sets their dst.
 func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	slots, hot, aging := s.macs.slots, s.hot, s.aging
+	since := tick - aging
 	// What the hot entry of an access vEth that takes the frame untagged
 	// has: fastOut, behind a port of this port's tag mode.
 	want := hotOut | hotAccess
@@ -271,8 +272,8 @@ func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	}
 	for i := range fast {
 		ff := &fast[i]
-		owner := fastOwner(slots, ff, uint32(ff.src), tick, aging)
-		if owner >= uint32(len(hot)) {
+		owner := fastOwner(slots, ff, uint32(ff.src), since, aging)
+		if uint(owner) >= uint(len(hot)) {
 			return i
 		}
 		d := &hot[owner]
@@ -287,7 +288,7 @@ func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 // decideOther is decideFast for frame ff, which decideAccess stopped at:
 // it reports whether ff is on the fast path, and sets its dst if so.
 func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
-	owner := fastOwner(s.macs.slots, ff, uint32(ff.src), tick, s.aging)
+	owner := fastOwner(s.macs.slots, ff, uint32(ff.src), tick-s.aging, s.aging)
 	if owner >= uint32(len(s.veths)) || !s.carriesFast(owner, vp.mode, ff.vlan, ff.tagged) {
 		return false
 	}
@@ -298,7 +299,8 @@ func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
 // fastOwner returns the owner of ff's destination MAC when ff, from owner
 // from (a vEth, or an uplink), may take the fast path as far as the MAC
 // table goes, and noOwner when not: parse let it, its destination is
-// learned, not aged out at tick, and not on from, and its source is
+// learned, seen at since (tick - aging, for the tick of now) or later,
+// and not on from, and its source is
 // learned on from (so never a group address: a frame with one is the
 // general path's, which forwards it as the fast path would, but is too
 // rare to be worth a check here). A frame parse left to the general path
@@ -307,13 +309,15 @@ func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
 // The owner may be an uplink: the caller, which indexes hot with it, must
 // check it is below len(hot), as neither an uplink's owner (uplinkBit) nor
 // noOwner is; that check also spares Go the bounds check.
-func fastOwner(slots []macSlot, ff *fastFrame, from, tick, aging uint32) uint32 {
+func fastOwner(slots []macSlot, ff *fastFrame, from, since, aging uint32) uint32 {
 	dj, sj := uint(uint32(ff.dj)), uint(uint32(ff.sj))
 	if dj >= uint(len(slots)) || sj >= uint(len(slots)) || slots[sj].owner != from {
 		return noOwner
 	}
 	owner := slots[dj].owner
-	if tick-slots[dj].seen > aging || owner == from {
+	// tick-seen > aging, written so that Go subtracts in seen's register,
+	// not in a copy of tick.
+	if slots[dj].seen-since > aging || owner == from {
 		return noOwner
 	}
 	return owner

@@ -79,12 +79,13 @@ func (s *VIS) forwardUplinkFast(in int, vp *vport, frames []port.Frame, fast []f
 // untagged, or tagged when the frame has the tag.
 func (s *VIS) decideUplink(in int, frames []port.Frame, fast []fastFrame, tick uint32) int {
 	slots, hot, aging := s.macs.slots, s.hot, s.aging
+	since := tick - aging
 	up := ownerUplink(in)
 	frames = frames[:len(fast)]
 	for i := range fast {
 		ff := &fast[i]
-		owner := fastOwner(slots, ff, up, tick, aging)
-		if owner >= uint32(len(hot)) {
+		owner := fastOwner(slots, ff, up, since, aging)
+		if uint(owner) >= uint(len(hot)) {
 			return i
 		}
 		d := &hot[owner]

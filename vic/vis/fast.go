@@ -374,51 +374,24 @@ func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
 // countFast counts the frames forwardFast sent from port vp. A counter
 // read and written by frame after frame is a chain of loads and stores
 // each waiting on the last, so the counters of a run of frames from one
-// vEth, or to one, add up in registers and are stored once per run.
+// vEth to one vEth add up in registers and are stored once per run. The
+// frames leave as long as they came: a frame that would need padding
+// never takes the fast path (parse).
 func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
-	vp.c.RxFrames += uint64(len(fast))
-	vp.c.RxBytes += s.countRx(fast, hl)
-	s.countTx(fast, hl)
-}
-
-// countRx adds the frames of fast to the rx counters of their vEths and
-// returns the sum of their lengths. It and countTx are functions of their
-// own, each with a loop that keeps few values live, so that Go keeps them
-// in registers: a loop whose index or sums spill to the stack waits on
-// memory every frame.
-func (s *VIS) countRx(fast []fastFrame, hl int) (sum uint64) {
-	veths := s.veths
+	veths, hot, ports := s.veths, s.hot, s.ports
+	var sum uint64
 	for i := 0; i < len(fast); {
-		src := fast[i].src
+		src, dst := fast[i].src, fast[i].dst
 		var bytes uint64
 		j := i
-		for ; j < len(fast) && fast[j].src == src; j++ {
+		for ; j < len(fast) && fast[j].src == src && fast[j].dst == dst; j++ {
 			bytes += uint64(fast[j].rxLen)
 		}
 		sum += bytes
 		frames := uint64(j - i)
-		v := veths[src]
+		v, d := veths[src], veths[dst]
 		v.c.RxFrames += frames
 		v.c.RxBytes += bytes - frames*uint64(hl)
-		i = j
-	}
-	return sum
-}
-
-// countTx adds the frames of fast to the tx counters of the vEths they
-// went to and of the ports they left by. They leave as long as they came:
-// a frame that would need padding never takes the fast path (parse).
-func (s *VIS) countTx(fast []fastFrame, hl int) {
-	veths, hot, ports := s.veths, s.hot, s.ports
-	for i := 0; i < len(fast); {
-		dst := fast[i].dst
-		var bytes uint64
-		j := i
-		for ; j < len(fast) && fast[j].dst == dst; j++ {
-			bytes += uint64(fast[j].rxLen)
-		}
-		frames := uint64(j - i)
-		d := veths[dst]
 		d.c.TxFrames += frames
 		d.c.TxBytes += bytes - frames*uint64(hl)
 		op := ports[hot[dst].port]
@@ -426,4 +399,6 @@ func (s *VIS) countTx(fast []fastFrame, hl int) {
 		op.c.TxBytes += bytes
 		i = j
 	}
+	vp.c.RxFrames += uint64(len(fast))
+	vp.c.RxBytes += sum
 }

@@ -374,31 +374,41 @@ func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
 // countFast counts the frames forwardFast sent from port vp. A counter
 // read and written by frame after frame is a chain of loads and stores
 // each waiting on the last, so the counters of a run of frames from one
-// vEth to one vEth add up in registers and are stored once per run. The
-// frames leave as long as they came: a frame that would need padding
-// never takes the fast path (parse).
+// vEth to one vEth add up in registers (sameRun) and are stored once per
+// run. The frames leave as long as they came: a frame that would need
+// padding never takes the fast path (parse).
 func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
-	veths, hot, ports := s.veths, s.hot, s.ports
 	var sum uint64
 	for i := 0; i < len(fast); {
-		src, dst := fast[i].src, fast[i].dst
-		var bytes uint64
-		j := i
-		for ; j < len(fast) && fast[j].src == src && fast[j].dst == dst; j++ {
-			bytes += uint64(fast[j].rxLen)
-		}
+		n, bytes := sameRun(fast[i:])
 		sum += bytes
-		frames := uint64(j - i)
-		v, d := veths[src], veths[dst]
+		frames := uint64(n)
+		src, dst := fast[i].src, fast[i].dst
+		v, d := s.veths[src], s.veths[dst]
 		v.c.RxFrames += frames
 		v.c.RxBytes += bytes - frames*uint64(hl)
 		d.c.TxFrames += frames
 		d.c.TxBytes += bytes - frames*uint64(hl)
-		op := ports[hot[dst].port]
+		op := s.ports[s.hot[dst].port]
 		op.c.TxFrames += frames
 		op.c.TxBytes += bytes
-		i = j
+		i += n
 	}
 	vp.c.RxFrames += uint64(len(fast))
 	vp.c.RxBytes += sum
+}
+
+// sameRun returns how many frames from the first of fast (at least one)
+// have its source and destination vEths, and the sum of their lengths.
+// It is a function of its own, not inlined, so that its loop has all the
+// registers: inlined into countFast, Go kept the sum on the stack, and
+// each frame waited on the store of the last.
+//
+//go:noinline
+func sameRun(fast []fastFrame) (n int, bytes uint64) {
+	src, dst := fast[0].src, fast[0].dst
+	for n = 0; n < len(fast) && fast[n].src == src && fast[n].dst == dst; n++ {
+		bytes += uint64(fast[n].rxLen)
+	}
+	return n, bytes
 }

@@ -71,13 +71,16 @@ const (
 	upBadETag  = 0xfff<<32 | 3<<28 | 0xff<<8 | 0xff
 )
 
-// upstreamMatch returns the TPID and the must-be-zero bits of the usual
-// upstream frame of a port in mode m, and its tag length.
-func upstreamMatch(m port.TagMode) (tpid, bad uint64, hl int) {
+// upstreamMatch returns, for the usual upstream frame of a port in mode
+// m, what its tag's first 8 bytes (as a big-endian word w) hold under
+// mask — the TPID, and zero in the must-be-zero bits — as w&mask == want,
+// and its tag length. One AND and one compare keep w in its register,
+// where a shift for the TPID would need a copy of it.
+func upstreamMatch(m port.TagMode) (mask, want uint64, hl int) {
 	if m == port.ETag {
-		return vntag.EtherTypeETag, upBadETag, vntag.ETagLen
+		return 0xffff<<48 | upBadETag, vntag.EtherTypeETag << 48, vntag.ETagLen
 	}
-	return vntag.EtherTypeVNTag, upBadVNTag, vntag.TagLen
+	return 0xffff<<48 | upBadVNTag, vntag.EtherTypeVNTag << 48, vntag.TagLen
 }
 
 // parse is the first fast pass: it sets fast[i] for frames[i] from IV
@@ -91,7 +94,7 @@ func upstreamMatch(m port.TagMode) (tpid, bad uint64, hl int) {
 // Go from merging the loads of a word).
 func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 	low, hot := vp.low, s.hot
-	tpid, bad, hl := upstreamMatch(vp.mode)
+	mask, want, hl := upstreamMatch(vp.mode)
 	fast = fast[:len(frames)]
 	for i := range frames {
 		ff := &fast[i]
@@ -105,7 +108,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		dst := binary.BigEndian.Uint64(h[0:8])
 		w := binary.BigEndian.Uint64(h[12:20])
 		// Not to a group address, and the usual upstream tag.
-		if dst&(1<<56) != 0 || w>>48 != tpid || w&bad != 0 {
+		if dst&(1<<56) != 0 || w&mask != want {
 			continue
 		}
 		x := low[w>>16&0xfff]

@@ -86,14 +86,15 @@ func upstreamMatch(m port.TagMode) (mask, want uint64, hl int) {
 // parse is the first fast pass: it sets fast[i] for frames[i] from IV
 // port vp, src -1 unless the frame's tag is upstream with a VIF below 4096
 // bound on the port, its vEth is up and needs only VLAN classification
-// (hotIn), its VLAN is admitted, its destination is not a group address
-// and it needs no padding.
+// (hotIn: the port's fastIn entry for the VIF says all parse needs to
+// know of the vEth, in one load), its VLAN is admitted, its destination is
+// not a group address and it needs no padding.
 //
 // It reads each frame's first 20 bytes as three words, from which the
 // checks and both MAC table keys come (a byte read beside them would keep
 // Go from merging the loads of a word).
 func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
-	low, hot := vp.low, s.hot
+	in := vp.fastIn
 	mask, want, hl := upstreamMatch(vp.mode)
 	fast = fast[:len(frames)]
 	for i := range frames {
@@ -111,22 +112,19 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		if dst&(1<<56) != 0 || w&mask != want {
 			continue
 		}
-		x := low[w>>16&0xfff]
-		if x < 0 {
+		e := in[w>>16&0xfff]
+		if e&inOK == 0 {
 			continue
 		}
-		hv := &hot[x]
-		if hv.flags&hotIn == 0 {
-			continue
-		}
+		x := int32(uint32(e))
 		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
 		tagged := binary.BigEndian.Uint16(h[hl+12:]) == vntag.EtherTypeDot1Q
 		var tci uint16
 		if tagged {
 			tci = binary.BigEndian.Uint16(h[hl+14:])
 		}
-		vlan := hv.vlan
-		if hv.flags&hotAccess != 0 {
+		vlan := uint16(e>>32) & 0xfff
+		if e&inAccess != 0 {
 			if vid := tci & 0xfff; vid != 0 && vid != vlan {
 				continue
 			}

@@ -15,8 +15,8 @@ import (
 )
 
 // TestFastPathsMatchGeneralPath drives two VISes with the same random
-// stream of frames, profile edits, admin state changes, recoveries and
-// clock steps: one as it is, one with every frame on the general path
+// stream of frames, profile edits, admin state changes, recoveries, vEths
+// moved, removed and added, and clock steps: one as it is, one with every frame on the general path
 // (pop, profile Load and Evaluate, forward, emit; vis.SetSlowOnly). Every
 // frame they send — port and bytes — and every counter, MAC table entry
 // and move must be the same: the fast paths (VLAN classification without
@@ -96,6 +96,19 @@ func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
 					_ = l.vis.Recover(id)
 				} else {
 					_ = l.vis.SetAdminUp(id, up)
+				}
+			}
+		case 3: // a vEth moves to another VIF or IV port, or is removed and added again
+			id := profile.VEthID(rapid.IntRange(1, 4).Draw(rt, "veth"))
+			p := rapid.IntRange(0, 1).Draw(rt, "port")
+			vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "to"))
+			readd := rapid.Bool().Draw(rt, "readd")
+			for _, l := range labs {
+				if readd {
+					_ = l.vis.RemoveVEth(id)
+					_ = l.vis.AddVEth(id, p, vif)
+				} else {
+					_ = l.vis.MoveVEth(id, p, vif)
 				}
 			}
 		case 2: // the clock moves, sometimes past the aging time

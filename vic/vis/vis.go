@@ -155,9 +155,15 @@ type vport struct {
 	// the E-CIDs without an E-CID_ext, what a port extender usually
 	// assigns), -1 where none, read by the data path without a hash;
 	// high for E-CIDs from 4096 up.
-	low   *[vntag.MaxSVIF + 1]int32
-	high  map[uint32]int32
-	veths []int32 // vEths bound here
+	low  *[vntag.MaxSVIF + 1]int32
+	high map[uint32]int32
+	// fastIn is what parse reads for a VIF of low, packed in one word so
+	// that it takes one load rather than two dependent ones (low, then
+	// hot): the vEth bound there when its frames may take the fast path
+	// (hotIn), with its mode and access VLAN; 0 where none. bind, unbind
+	// and refresh keep it.
+	fastIn *[vntag.MaxSVIF + 1]inEntry
+	veths  []int32 // vEths bound here
 
 	flood    [][]floodSet      // by VLAN
 	listByID map[string]uint32 // membership key → list id
@@ -225,8 +231,8 @@ type veth struct {
 	prunedFrames, prunedBytes uint64
 }
 
-// hotVEth is what the fast passes (parse, decideFast, emitFast and their
-// uplink counterparts) read of a vEth:
+// hotVEth is what the fast passes (decideFast, emitFast and their uplink
+// counterparts; parse reads vport.fastIn) read of a vEth:
 // copied from its veth by refresh, so that they find it with one load
 // from a dense array rather than through a pointer to a larger struct.
 type hotVEth struct {
@@ -307,9 +313,10 @@ func (vp *vport) lookup(vif uint32) (int32, bool) {
 	return x, ok
 }
 
-func (vp *vport) bind(vif uint32, idx int32) {
+func (vp *vport) bind(vif uint32, idx int32, h hotVEth) {
 	if vif < uint32(len(vp.low)) {
 		vp.low[vif] = idx
+		vp.fastIn[vif] = makeInEntry(idx, h)
 	} else {
 		vp.high[vif] = idx
 	}
@@ -318,6 +325,7 @@ func (vp *vport) bind(vif uint32, idx int32) {
 func (vp *vport) unbind(vif uint32) {
 	if vif < uint32(len(vp.low)) {
 		vp.low[vif] = -1
+		vp.fastIn[vif] = 0
 	} else {
 		delete(vp.high, vif)
 	}
@@ -400,6 +408,7 @@ func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer)
 		p.want = vntag.KindETag
 	}
 	p.low = new([vntag.MaxSVIF + 1]int32)
+	p.fastIn = new([vntag.MaxSVIF + 1]inEntry)
 	for i := range p.low {
 		p.low[i] = -1
 	}
@@ -489,7 +498,7 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State)
 	}
 	v.idx = idx
 	s.byID[id] = idx
-	vp.bind(vif, idx)
+	vp.bind(vif, idx, s.hot[idx])
 	vp.veths = append(vp.veths, idx)
 	s.updateFanout()
 	s.setPolicy(idx, snap.Policy(id), snap.Revision)
@@ -554,7 +563,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
 	op.unbind(v.vif)
 	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
 	v.port, v.vif, v.tag, v.etag, v.down = p, vif, tag, etag, np.downBits(tag, etag)
-	np.bind(vif, i)
+	np.bind(vif, i, s.hot[i])
 	np.veths = append(np.veths, i)
 	s.refresh(v)
 	s.flushOwner(uint32(i))
@@ -649,9 +658,9 @@ func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 	return changed
 }
 
-// refresh recomputes what the data path reads of v's state: fastOut and
-// v's entry in s.hot. Whatever changes a field that hotVEth copies calls
-// it.
+// refresh recomputes what the data path reads of v's state: fastOut,
+// v's entry in s.hot and its VIF's entry in its port's fastIn. Whatever
+// changes a field that hotVEth copies calls it.
 func (s *VIS) refresh(v *veth) {
 	fast := v.adminUp && v.up && !v.errDis && v.outTrivial
 	if fast != v.fastOut {
@@ -672,6 +681,30 @@ func (s *VIS) refresh(v *veth) {
 		h.flags |= hotETag
 	}
 	s.hot[v.idx] = h
+	if vp := s.ports[v.port]; v.vif < uint32(len(vp.low)) && vp.low[v.vif] == v.idx {
+		vp.fastIn[v.vif] = makeInEntry(v.idx, h)
+	}
+}
+
+// inEntry is an entry of vport.fastIn: a vEth index in the low 32 bits,
+// its access VLAN in bits 32-43, and the flags below.
+type inEntry uint64
+
+const (
+	inOK     inEntry = 1 << 63 // a vEth whose frames may take the fast path
+	inAccess inEntry = 1 << 62 // in access mode (else trunk)
+)
+
+// makeInEntry returns the fastIn entry of vEth x, whose hot entry is h.
+func makeInEntry(x int32, h hotVEth) inEntry {
+	if h.flags&hotIn == 0 {
+		return 0
+	}
+	e := inOK | inEntry(uint32(x)) | inEntry(h.vlan&0xfff)<<32
+	if h.flags&hotAccess != 0 {
+		e |= inAccess
+	}
+	return e
 }
 
 // flushOwner forgets every MAC learned on owner.

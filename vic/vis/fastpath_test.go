@@ -236,3 +236,62 @@ func compareState(rt *rapid.T, a, b *lab, step int) {
 		rt.Fatalf("step %d: moves %d and %d", step, a.vis.Moves(), b.vis.Moves())
 	}
 }
+
+// TestFastPathsLargeBatch is TestFastPathsMatchGeneralPath for batches of
+// more frames than lookup takes at a time (64), from an IV port and from
+// the uplink, after 96 MACs learned in a table of 512 slots, so that some
+// keys sit past their home slot and lookup's second step probes for them.
+func TestFastPathsLargeBatch(t *testing.T) {
+	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+		t.Run(mode.String(), func(t *testing.T) {
+			rapid.Check(t, func(rt *rapid.T) { checkLargeBatch(t, rt, mode) })
+		})
+	}
+}
+
+func checkLargeBatch(t *testing.T, rt *rapid.T, mode port.TagMode) {
+	cfg := vis.Config{MACTableSize: 256, AgingTime: time.Hour, UplinkNativeVLAN: 10}
+	fast, slow := newLab(t, mode, cfg), newLab(t, mode, cfg)
+	vis.SetSlowOnly(slow.vis, true)
+	labs := []*lab{fast, slow}
+	// MACs 0-31 behind vEth 1 (VIF 5), 32-63 behind vEth 2 (VIF 6), both
+	// web (VLAN 10), and 64-95 behind the uplink.
+	vifOf := func(m byte) uint32 { return 5 + uint32(m/32) }
+	for m := byte(0); m < 96; m++ {
+		for _, l := range labs {
+			b := frame(bcast, mac(m), 80)
+			if m < 64 {
+				sendDirty(l, 0, [][]byte{l.tag(b, vifOf(m))}, 1024)
+			} else {
+				sendDirty(l, l.uplink, [][]byte{b}, 1024)
+			}
+		}
+	}
+	compareState(rt, fast, slow, 0)
+	for step := 1; step <= 3; step++ {
+		in := rapid.SampledFrom([]int{0, fast.uplink}).Draw(rt, "in")
+		frames := make([][]byte, rapid.IntRange(65, 200).Draw(rt, "n"))
+		for i := range frames {
+			// Mostly known unicast; now and then to a MAC never learned.
+			dst := mac(byte(rapid.IntRange(0, 99).Draw(rt, "dst")))
+			if in == fast.uplink {
+				src := byte(rapid.IntRange(64, 95).Draw(rt, "src"))
+				frames[i] = frame(dst, mac(src), 80)
+				continue
+			}
+			src := byte(rapid.IntRange(0, 63).Draw(rt, "src"))
+			frames[i] = fast.tag(frame(dst, mac(src), 80), vifOf(src))
+		}
+		a, b := sendDirty(fast, in, frames, 1024), sendDirty(slow, in, frames, 1024)
+		if len(a) != len(b) {
+			rt.Fatalf("step %d: %d frames out, the general path %d", step, len(a), len(b))
+		}
+		for i := range a {
+			if a[i].port != b[i].port || !bytes.Equal(a[i].bytes, b[i].bytes) {
+				rt.Fatalf("step %d, frame %d:\n  fast    port %d % x\n  general port %d % x",
+					step, i, a[i].port, a[i].bytes, b[i].port, b[i].bytes)
+			}
+		}
+		compareState(rt, fast, slow, step)
+	}
+}

@@ -213,6 +213,70 @@ func BenchmarkVISFromUplink_10k(b *testing.B) {
 	report(b, batch, core)
 }
 
+// BenchmarkVISKnownUnicastTrunk_10k is BenchmarkVISKnownUnicast_10k
+// between two trunk vEths (allowed VLANs 10 and 20, native 20): 802.1Q
+// frames of VLAN 10, which the destination takes tagged. The VLAN comes
+// from the source's allowed set (classifyIn) and the destination is
+// checked frame by frame (decideOther) rather than in decideAccess's loop.
+func BenchmarkVISKnownUnicastTrunk_10k(b *testing.B) {
+	const n = 10_000
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error {
+		tx.Bind(1, "trunk")
+		tx.Bind(2, "trunk")
+		return tx.Configure("port-profile trunk\n  switchport mode trunk\n  switchport trunk allowed vlan 10,20\n  switchport trunk native vlan 20\n  state enabled\n")
+	})
+	require.NoError(b, err)
+	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
+	require.NoError(b, err)
+	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	require.NoError(b, err)
+	require.NoError(b, v.AddVEth(1, p, 5))
+	require.NoError(b, v.AddVEth(2, p, 6))
+	r := rand.New(rand.NewPCG(3, n))
+	var srcs, dsts [][6]byte
+	seen := map[[6]byte]bool{}
+	bt := port.NewBatch(batch)
+	tx := port.NewTx(batch*4, 1<<20)
+	for len(seen) < n {
+		m := newMAC(r, seen)
+		vif := uint16(5)
+		if len(seen)%2 == 0 {
+			vif = 6
+			dsts = append(dsts, m)
+		} else {
+			srcs = append(srcs, m)
+		}
+		bt.Put(0, upVNTag(b, dot1q(frame(bcast, m, 1), 10), vif))
+		require.Equal(b, 1, v.Process(p, bt.Frames[:1], 0, tx))
+		tx.Reset()
+	}
+	require.Len(b, v.MACs(0), n)
+	var pool [][]byte
+	for range 1 << 12 {
+		f := dot1q(frame(dsts[r.IntN(len(dsts))], srcs[r.IntN(len(srcs))], 80), 10)
+		pool = append(pool, upVNTag(b, f, 5))
+	}
+	j := 0
+	var core time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := 0; k < batch; k++ {
+			bt.Put(k, pool[j])
+			j = (j + 1) & (len(pool) - 1)
+		}
+		t0 := time.Now()
+		v.Process(p, bt.Frames, 0, tx)
+		core += time.Since(t0)
+		if tx.Len() != batch {
+			b.Fatalf("%d frames out of %d", tx.Len(), batch)
+		}
+		tx.Reset()
+	}
+	report(b, batch, core)
+}
+
 // BenchmarkRefill is the part of every VIS benchmark that is not the VIS:
 // copying 64 input frames into the batch.
 func BenchmarkRefill(b *testing.B) {

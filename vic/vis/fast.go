@@ -244,19 +244,25 @@ func (s *VIS) forwardFast(vp *vport, frames []port.Frame, fast []fastFrame, tick
 // found.
 //
 // decideAccess takes the frames to access vEths that need no lookup of
-// their VLANs; decideFast calls decideOther for a frame it stops at, and
-// goes on after it when that frame is on the fast path too (to a trunk
-// vEth, say). A call inside decideAccess's loop would make Go keep its
+// their VLANs; decideFast calls decideOther from a frame it stops at, for
+// as long as frames are on the fast path (to a trunk vEth, say), and
+// decideAccess again after that. A call inside decideAccess's loop would make Go keep its
 // values on the stack, for every frame.
 func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 	n := 0
-	for {
+	for n < len(fast) {
 		n += s.decideAccess(vp, fast[n:], tick)
-		if n == len(fast) || !s.decideOther(vp, &fast[n], tick) {
-			return n
+		// Frames to trunk vEths come in runs, as frames to access vEths
+		// do: decideOther takes the run, then decideAccess goes on.
+		m := n
+		for n < len(fast) && s.decideOther(vp, &fast[n], tick) {
+			n++
 		}
-		n++
+		if n == m {
+			break
+		}
 	}
+	return n
 }
 
 // decideAccess is decideFast for frames to fastOut access vEths that take

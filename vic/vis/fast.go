@@ -246,8 +246,8 @@ func (s *VIS) forwardFast(vp *vport, frames []port.Frame, fast []fastFrame, tick
 // decideAccess takes the frames to access vEths that need no lookup of
 // their VLANs; decideFast calls decideOther from a frame it stops at, for
 // as long as frames are on the fast path (to a trunk vEth, say), and
-// decideAccess again after that. A call inside decideAccess's loop would make Go keep its
-// values on the stack, for every frame.
+// decideAccess again after that. A call inside decideAccess's loop would
+// make Go keep its values on the stack, for every frame.
 func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 	n := 0
 	for n < len(fast) {
@@ -292,8 +292,9 @@ func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	return len(fast)
 }
 
-// decideOther is decideFast for frame ff, which decideAccess stopped at:
-// it reports whether ff is on the fast path, and sets its dst if so.
+// decideOther is decideFast for one frame ff, to any vEth (decideFast
+// calls it for the frames decideAccess does not take): it reports whether
+// ff is on the fast path, and sets its dst if so.
 func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
 	owner := fastOwner(s.macs.slots, ff, uint32(ff.src), tick-s.aging, s.aging)
 	if owner >= uint32(len(s.veths)) || !s.carriesFast(owner, vp.mode, ff.vlan, ff.tagged) {
@@ -307,11 +308,11 @@ func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
 // from (a vEth, or an uplink), may take the fast path as far as the MAC
 // table goes, and noOwner when not: parse let it, its destination is
 // learned, seen at since (tick - aging, for the tick of now) or later,
-// and not on from, and its source is
-// learned on from (so never a group address: a frame with one is the
-// general path's, which forwards it as the fast path would, but is too
-// rare to be worth a check here). A frame parse left to the general path
-// has no slots (lookup), and -1, as a uint, is out of slots' range.
+// and not on from, and its source is learned on from (so never a group
+// address: a frame with one is the general path's, which forwards it as
+// the fast path would, but is too rare to be worth a check here). A frame
+// parse left to the general path has no slots (lookup), and -1, as a
+// uint, is out of slots' range.
 //
 // The owner may be an uplink: the caller, which indexes hot with it, must
 // check it is below len(hot), as neither an uplink's owner (uplinkBit) nor

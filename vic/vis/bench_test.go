@@ -45,12 +45,18 @@ var fdbs = map[int]*benchFDB{}
 // the port's number; vEths ids are bound to profile "web" (access VLAN
 // 10) but not yet added.
 func benchVIS(b *testing.B, n int, ids ...profile.VEthID) (*vis.VIS, int) {
+	return benchVISWith(b, n, "web", "port-profile web\n  switchport mode access\n  switchport access vlan 10\n  state enabled\n", ids...)
+}
+
+// benchVISWith is benchVIS with vEths ids bound to profile name, as
+// config (port-profile commands) defines it.
+func benchVISWith(b *testing.B, n int, name, config string, ids ...profile.VEthID) (*vis.VIS, int) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error {
 		for _, id := range ids {
-			tx.Bind(id, "web")
+			tx.Bind(id, name)
 		}
-		return tx.Configure("port-profile web\n  switchport mode access\n  switchport access vlan 10\n  state enabled\n")
+		return tx.Configure(config)
 	})
 	require.NoError(b, err)
 	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
@@ -131,6 +137,13 @@ func getFDB(b *testing.B, n int) *benchFDB {
 
 func benchKnownUnicast(b *testing.B, n int) {
 	f := getFDB(b, n)
+	forwardPool(b, f.vis, 0, f.pool)
+}
+
+// forwardPool times v.Process on batches of 64 frames from pool (a power
+// of two of them, taken in turn) arriving on port in, each of which must
+// be forwarded, and reports ns/frame (report).
+func forwardPool(b *testing.B, v *vis.VIS, in int, pool [][]byte) {
 	bt := port.NewBatch(batch)
 	tx := port.NewTx(batch*4, 1<<20)
 	j := 0
@@ -140,11 +153,11 @@ func benchKnownUnicast(b *testing.B, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k := 0; k < batch; k++ {
-			bt.Put(k, f.pool[j])
-			j = (j + 1) & (len(f.pool) - 1)
+			bt.Put(k, pool[j])
+			j = (j + 1) & (len(pool) - 1)
 		}
 		t0 := time.Now()
-		f.vis.Process(0, bt.Frames, 0, tx)
+		v.Process(in, bt.Frames, 0, tx)
 		core += time.Since(t0)
 		if tx.Len() != batch {
 			b.Fatalf("%d frames out of %d", tx.Len(), batch)
@@ -168,49 +181,18 @@ func BenchmarkVISFromUplink_10k(b *testing.B) {
 	up := v.AddUplink("eth1")
 	require.NoError(b, v.AddVEth(2, p, 6))
 	r := rand.New(rand.NewPCG(2, n))
-	var local, remote [][6]byte
-	seen := map[[6]byte]bool{}
-	bt := port.NewBatch(batch)
-	tx := port.NewTx(batch*4, 1<<20)
-	for len(seen) < n {
-		m := newMAC(r, seen)
-		// Learn it where it lives: vEth 2, or the uplink.
-		var in int
-		if len(seen)%2 == 0 {
-			local = append(local, m)
-			in = p
-			bt.Put(0, upVNTag(b, frame(bcast, m, 1), 6))
-		} else {
-			remote = append(remote, m)
-			in = up
-			bt.Put(0, dot1q(frame(bcast, m, 1), 10))
+	// Each MAC learned where it lives: vEth 2, or the uplink.
+	local, remote := learnMACs(b, v, r, n, func(m [6]byte, odd bool) (int, []byte) {
+		if odd {
+			return up, dot1q(frame(bcast, m, 1), 10)
 		}
-		require.Equal(b, 1, v.Process(in, bt.Frames[:1], 0, tx))
-		tx.Reset()
-	}
-	require.Len(b, v.MACs(0), n)
+		return p, upVNTag(b, frame(bcast, m, 1), 6)
+	})
 	var pool [][]byte
 	for range 1 << 12 {
 		pool = append(pool, dot1q(frame(local[r.IntN(len(local))], remote[r.IntN(len(remote))], 80), 10))
 	}
-	j := 0
-	var core time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for k := 0; k < batch; k++ {
-			bt.Put(k, pool[j])
-			j = (j + 1) & (len(pool) - 1)
-		}
-		t0 := time.Now()
-		v.Process(up, bt.Frames, 0, tx)
-		core += time.Since(t0)
-		if tx.Len() != batch {
-			b.Fatalf("%d frames out of %d", tx.Len(), batch)
-		}
-		tx.Reset()
-	}
-	report(b, batch, core)
+	forwardPool(b, v, up, pool)
 }
 
 // BenchmarkVISKnownUnicastTrunk_10k is BenchmarkVISKnownUnicast_10k
@@ -220,61 +202,46 @@ func BenchmarkVISFromUplink_10k(b *testing.B) {
 // checked frame by frame (decideOther) rather than in decideAccess's loop.
 func BenchmarkVISKnownUnicastTrunk_10k(b *testing.B) {
 	const n = 10_000
-	store := profile.NewMemStore()
-	_, err := store.Update(func(tx *profile.Txn) error {
-		tx.Bind(1, "trunk")
-		tx.Bind(2, "trunk")
-		return tx.Configure("port-profile trunk\n  switchport mode trunk\n  switchport trunk allowed vlan 10,20\n  switchport trunk native vlan 20\n  state enabled\n")
-	})
-	require.NoError(b, err)
-	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
-	require.NoError(b, err)
-	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
-	require.NoError(b, err)
+	v, p := benchVISWith(b, n, "trunk", "port-profile trunk\n  switchport mode trunk\n  switchport trunk allowed vlan 10,20\n  switchport trunk native vlan 20\n  state enabled\n", 1, 2)
 	require.NoError(b, v.AddVEth(1, p, 5))
 	require.NoError(b, v.AddVEth(2, p, 6))
 	r := rand.New(rand.NewPCG(3, n))
-	var srcs, dsts [][6]byte
-	seen := map[[6]byte]bool{}
-	bt := port.NewBatch(batch)
-	tx := port.NewTx(batch*4, 1<<20)
-	for len(seen) < n {
-		m := newMAC(r, seen)
-		vif := uint16(5)
-		if len(seen)%2 == 0 {
-			vif = 6
-			dsts = append(dsts, m)
-		} else {
-			srcs = append(srcs, m)
+	dsts, srcs := learnMACs(b, v, r, n, func(m [6]byte, odd bool) (int, []byte) {
+		vif := uint16(6)
+		if odd {
+			vif = 5
 		}
-		bt.Put(0, upVNTag(b, dot1q(frame(bcast, m, 1), 10), vif))
-		require.Equal(b, 1, v.Process(p, bt.Frames[:1], 0, tx))
-		tx.Reset()
-	}
-	require.Len(b, v.MACs(0), n)
+		return p, upVNTag(b, dot1q(frame(bcast, m, 1), 10), vif)
+	})
 	var pool [][]byte
 	for range 1 << 12 {
 		f := dot1q(frame(dsts[r.IntN(len(dsts))], srcs[r.IntN(len(srcs))], 80), 10)
 		pool = append(pool, upVNTag(b, f, 5))
 	}
-	j := 0
-	var core time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for k := 0; k < batch; k++ {
-			bt.Put(k, pool[j])
-			j = (j + 1) & (len(pool) - 1)
+	forwardPool(b, v, p, pool)
+}
+
+// learnMACs has v learn n random MACs from r, one frame each: the frame
+// learn returns for the MAC, arriving on the port it names. Every other
+// MAC is odd; learnMACs returns the even ones and the odd ones.
+func learnMACs(b *testing.B, v *vis.VIS, r *rand.Rand, n int, learn func(m [6]byte, odd bool) (int, []byte)) (even, odd [][6]byte) {
+	seen := map[[6]byte]bool{}
+	bt := port.NewBatch(1)
+	tx := port.NewTx(batch, 1<<20)
+	for i := range n {
+		m := newMAC(r, seen)
+		if i%2 == 0 {
+			even = append(even, m)
+		} else {
+			odd = append(odd, m)
 		}
-		t0 := time.Now()
-		v.Process(p, bt.Frames, 0, tx)
-		core += time.Since(t0)
-		if tx.Len() != batch {
-			b.Fatalf("%d frames out of %d", tx.Len(), batch)
-		}
+		in, f := learn(m, i%2 == 1)
+		bt.Put(0, f)
+		require.Equal(b, 1, v.Process(in, bt.Frames, 0, tx))
 		tx.Reset()
 	}
-	report(b, batch, core)
+	require.Len(b, v.MACs(0), n)
+	return even, odd
 }
 
 // BenchmarkRefill is the part of every VIS benchmark that is not the VIS:

@@ -130,16 +130,7 @@ func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
 			// A small Tx makes both paths stop mid-batch and go on in the
 			// next call: what comes out must not depend on where.
 			txCap := rapid.SampledFrom([]int{1024, 1024, 3, 8}).Draw(rt, "tx")
-			a, b := sendDirty(fast, in, frames, txCap), sendDirty(slow, in, frames, txCap)
-			if len(a) != len(b) {
-				rt.Fatalf("step %d: %d frames out, the general path %d", step, len(a), len(b))
-			}
-			for i := range a {
-				if a[i].port != b[i].port || !bytes.Equal(a[i].bytes, b[i].bytes) {
-					rt.Fatalf("step %d, frame %d:\n  fast    port %d % x\n  general port %d % x",
-						step, i, a[i].port, a[i].bytes, b[i].port, b[i].bytes)
-				}
-			}
+			compareOuts(rt, step, sendDirty(fast, in, frames, txCap), sendDirty(slow, in, frames, txCap))
 		}
 		compareState(rt, fast, slow, step)
 	}
@@ -205,6 +196,20 @@ func drawFrame(rt *rapid.T, l *lab, in int, macs [][6]byte) []byte {
 		binary.BigEndian.PutUint16(b[12:], 0x0800)
 	}
 	return b
+}
+
+// compareOuts fails unless the frames the fast lab sent (a) are those
+// the general-path lab sent (b): the same ports and bytes, in order.
+func compareOuts(rt *rapid.T, step int, a, b []out) {
+	if len(a) != len(b) {
+		rt.Fatalf("step %d: %d frames out, the general path %d", step, len(a), len(b))
+	}
+	for i := range a {
+		if a[i].port != b[i].port || !bytes.Equal(a[i].bytes, b[i].bytes) {
+			rt.Fatalf("step %d, frame %d:\n  fast    port %d % x\n  general port %d % x",
+				step, i, a[i].port, a[i].bytes, b[i].port, b[i].bytes)
+		}
+	}
 }
 
 // compareState fails when the two labs' counters, MAC tables or moves
@@ -282,16 +287,7 @@ func checkLargeBatch(t *testing.T, rt *rapid.T, mode port.TagMode) {
 			src := byte(rapid.IntRange(0, 63).Draw(rt, "src"))
 			frames[i] = fast.tag(frame(dst, mac(src), 80), vifOf(src))
 		}
-		a, b := sendDirty(fast, in, frames, 1024), sendDirty(slow, in, frames, 1024)
-		if len(a) != len(b) {
-			rt.Fatalf("step %d: %d frames out, the general path %d", step, len(a), len(b))
-		}
-		for i := range a {
-			if a[i].port != b[i].port || !bytes.Equal(a[i].bytes, b[i].bytes) {
-				rt.Fatalf("step %d, frame %d:\n  fast    port %d % x\n  general port %d % x",
-					step, i, a[i].port, a[i].bytes, b[i].port, b[i].bytes)
-			}
-		}
+		compareOuts(rt, step, sendDirty(fast, in, frames, 1024), sendDirty(slow, in, frames, 1024))
 		compareState(rt, fast, slow, step)
 	}
 }

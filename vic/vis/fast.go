@@ -224,16 +224,29 @@ func b2u(b bool) uint64 {
 // give. A frame that would need padding to 60 bytes is left to the
 // general path.
 func (s *VIS) forwardFast(vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
-	// The frames go straight into tx's parallel slices, within their
-	// capacity: what Send does, without its checks in the loop.
-	k, kp := len(tx.Frames), len(tx.Ports)
-	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
+	outFrames, outPorts := txSpace(tx)
+	m := min(len(frames), len(fast), len(outFrames))
 	n := s.decideFast(vp, fast[:m], tick)
-	s.emitFast(vp, frames[:n], fast[:n], tick, tx.Frames[k:k+n], tx.Ports[kp:kp+n])
-	tx.Frames = tx.Frames[:k+n]
-	tx.Ports = tx.Ports[:kp+n]
+	s.emitFast(vp, frames[:n], fast[:n], tick, outFrames[:n], outPorts[:n])
+	txAdd(tx, n)
 	s.countFast(vp, fast[:n], tagLen(vp.mode))
 	return n
+}
+
+// txSpace returns the room in tx's parallel slices, as far as both have
+// capacity, for the fast passes to put frames and ports straight into:
+// what Send does, without its checks in the loop. txAdd then takes the
+// first n of them into tx.
+func txSpace(tx *port.Tx) (frames []port.Frame, ports []int) {
+	k := min(cap(tx.Frames)-len(tx.Frames), cap(tx.Ports)-len(tx.Ports))
+	return tx.Frames[len(tx.Frames) : len(tx.Frames)+k], tx.Ports[len(tx.Ports) : len(tx.Ports)+k]
+}
+
+// txAdd takes into tx the first n frames and ports written into the
+// slices txSpace returned.
+func txAdd(tx *port.Tx, n int) {
+	tx.Frames = tx.Frames[:len(tx.Frames)+n]
+	tx.Ports = tx.Ports[:len(tx.Ports)+n]
 }
 
 // decideFast is forwardFast's first half: it returns how many frames from
@@ -388,7 +401,7 @@ func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
 func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 	var sum uint64
 	for i := 0; i < len(fast); {
-		n, bytes := sameRun(fast[i:])
+		n, bytes, _ := sameRun(fast[i:])
 		sum += bytes
 		frames := uint64(n)
 		src, dst := fast[i].src, fast[i].dst
@@ -407,16 +420,21 @@ func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 }
 
 // sameRun returns how many frames from the first of fast (at least one)
-// have its source and destination vEths, and the sum of their lengths.
-// It is a function of its own, not inlined, so that its loop has all the
-// registers: inlined into countFast, Go kept the sum on the stack, and
-// each frame waited on the store of the last.
+// have its source and destination vEths, the sum of their lengths, and
+// how many of them had their 802.1Q tag taken off (strip: set by
+// decideUplink only, so meaningless for frames from an IV port). It is a
+// function of its own, not inlined, so that its loop has all the
+// registers: inlined into countFast or countUplink, Go kept the sums on
+// the stack, and each frame waited on the store of the last.
 //
 //go:noinline
-func sameRun(fast []fastFrame) (n int, bytes uint64) {
+func sameRun(fast []fastFrame) (n int, bytes, stripped uint64) {
 	src, dst := fast[0].src, fast[0].dst
 	for n = 0; n < len(fast) && fast[n].src == src && fast[n].dst == dst; n++ {
 		bytes += uint64(fast[n].rxLen)
+		if fast[n].strip {
+			stripped++
+		}
 	}
-	return n, bytes
+	return n, bytes, stripped
 }

@@ -61,12 +61,11 @@ func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) 
 
 // forwardUplinkFast is forwardFast for frames from uplink port in.
 func (s *VIS) forwardUplinkFast(in int, vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, tx *port.Tx) int {
-	k, kp := len(tx.Frames), len(tx.Ports)
-	m := min(len(frames), len(fast), cap(tx.Frames)-k, cap(tx.Ports)-kp)
+	outFrames, outPorts := txSpace(tx)
+	m := min(len(frames), len(fast), len(outFrames))
 	n := s.decideUplink(in, frames[:m], fast[:m], tick)
-	s.emitUplink(frames[:n], fast[:n], tick, tx.Frames[k:k+n], tx.Ports[kp:kp+n])
-	tx.Frames = tx.Frames[:k+n]
-	tx.Ports = tx.Ports[:kp+n]
+	s.emitUplink(frames[:n], fast[:n], tick, outFrames[:n], outPorts[:n])
+	txAdd(tx, n)
 	s.countUplink(vp, fast[:n])
 	return n
 }
@@ -159,16 +158,9 @@ func (s *VIS) countUplink(vp *vport, fast []fastFrame) {
 	veths, hot, ports := s.veths, s.hot, s.ports
 	var rxBytes uint64
 	for i := 0; i < len(fast); {
-		dst := fast[i].dst
-		var bytes, stripped uint64
-		j := i
-		for ; j < len(fast) && fast[j].dst == dst; j++ {
-			bytes += uint64(fast[j].rxLen)
-			if fast[j].strip {
-				stripped++
-			}
-		}
-		frames := uint64(j - i)
+		// Every frame's src is the uplink's 0: runs of one destination.
+		n, bytes, stripped := sameRun(fast[i:])
+		dst, frames := fast[i].dst, uint64(n)
 		rxBytes += bytes + stripped*vntag.VLANTagLen
 		d := veths[dst]
 		d.c.TxFrames += frames
@@ -180,7 +172,7 @@ func (s *VIS) countUplink(vp *vport, fast []fastFrame) {
 		op := ports[hot[dst].port]
 		op.c.TxFrames += frames
 		op.c.TxBytes += bytes + frames*hl
-		i = j
+		i += n
 	}
 	vp.c.RxFrames += uint64(len(fast))
 	vp.c.RxBytes += rxBytes

@@ -73,3 +73,20 @@ type FieldError struct {
 func (e *FieldError) Error() string { return fmt.Sprintf("%v: %s %d", e.Err, e.Field, e.Value) }
 
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// Errors of the station machine's local requests (lldpad refuses the same
+// requests, with "Invalid parameters" or EBUSY, and sends nothing).
+var (
+	// ErrBusy: a request for the VSI is still waiting for its response.
+	ErrBusy = errors.New("vdp: a request for this VSI is outstanding")
+	// ErrDowngrade: a Pre-Associate for an associated VSI (lldpad orders
+	// the modes 1 < 2 < 3 and refuses a lower one).
+	ErrDowngrade = errors.New("vdp: mode lower than the VSI's current one")
+	// ErrUnknownVSI: a De-Associate for a VSI the station does not have.
+	ErrUnknownVSI = errors.New("vdp: no such VSI")
+	// ErrFilterChange: a request changes an existing VSI's filters or
+	// type, which lldpad does not support.
+	ErrFilterChange = errors.New("vdp: request changes an existing VSI")
+	// ErrTableFull: the machine already holds its maximum number of VSIs.
+	ErrTableFull = errors.New("vdp: VSI table full")
+)

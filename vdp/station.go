@@ -43,6 +43,7 @@ type Station struct {
 	t    table[StationVSI]
 	out  outbox
 	pdu  PDU
+	msg  PDU
 	one  [1]VSI
 	resp VSI
 	c    StationCounters
@@ -199,8 +200,8 @@ func (s *Station) send(e *StationVSI, keepAlive bool, now time.Time) {
 		e.VSI.Status = 0
 	}
 	s.one[0] = e.VSI
-	s.pdu.ManagerID, s.pdu.Org, s.pdu.VSIs = e.ManagerID, nil, s.one[:]
-	s.out.send(0, &s.pdu)
+	s.msg.ManagerID, s.msg.Org, s.msg.VSIs = e.ManagerID, nil, s.one[:]
+	s.out.send(0, &s.msg)
 	s.one[0] = VSI{}
 	s.c.PDUsOut++
 }
@@ -244,7 +245,6 @@ func (s *Station) receive(b []byte, now time.Time) {
 		}
 		s.response(e, r, now)
 	}
-	s.pdu.VSIs = s.pdu.VSIs[:0]
 }
 
 // response is STATION_PROCWAIT_2 and TXMIT_KAWAIT_2.

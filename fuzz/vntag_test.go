@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/google/gopacket"
+	"github.com/gopacket/gopacket"
 
 	"github.com/nivkit/niv/internal/dissect"
 	"github.com/nivkit/niv/vntag"

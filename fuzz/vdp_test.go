@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,19 +45,18 @@ func seedBytes(tb testing.TB, s string) []byte {
 }
 
 // sharedFramesIfPresent returns the frames of those shared captures that
-// are there; unlike captureFrames it never skips, so a fuzz target whose
-// own seeds are in the repository still runs in a clone without
-// ../shared.
+// are there (needs.SharedIfPresent: extra seeds, left out in a clone
+// without ../shared, a failure under NIV_REQUIRE_ALL).
 func sharedFramesIfPresent(tb testing.TB, rels ...string) [][]byte {
-	d := needs.SharedDir()
-	if d == "" {
-		return nil
-	}
 	var out [][]byte
 	for _, rel := range rels {
-		r, err := os.Open(filepath.Join(d, filepath.FromSlash(rel)))
-		if err != nil {
+		path, ok := needs.SharedIfPresent(tb, rel)
+		if !ok {
 			continue
+		}
+		r, err := os.Open(path)
+		if err != nil {
+			tb.Fatal(err)
 		}
 		pk, err := capture.ReadAll(r)
 		r.Close()

@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -142,5 +143,26 @@ func TestVDPMachineProperties(t *testing.T) {
 	rapid.Check(t, stationProperty)
 }
 
-func FuzzVDPBridge(f *testing.F)  { f.Fuzz(rapid.MakeFuzz(bridgeProperty)) }
-func FuzzVDPStation(f *testing.F) { f.Fuzz(rapid.MakeFuzz(stationProperty)) }
+// rapidStreams are seeds for rapid.MakeFuzz targets: pseudo-random bit
+// streams long enough that a property draws all it wants from them (an
+// input that runs out is skipped by rapid).
+func rapidStreams(f *testing.F, n int) {
+	for i := range n {
+		r := rand.New(rand.NewPCG(uint64(i), 0x766470))
+		b := make([]byte, 64<<10)
+		for j := range b {
+			b[j] = byte(r.Uint32())
+		}
+		f.Add(b)
+	}
+}
+
+func FuzzVDPBridge(f *testing.F) {
+	rapidStreams(f, 4)
+	f.Fuzz(rapid.MakeFuzz(bridgeProperty))
+}
+
+func FuzzVDPStation(f *testing.F) {
+	rapidStreams(f, 4)
+	f.Fuzz(rapid.MakeFuzz(stationProperty))
+}

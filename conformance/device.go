@@ -11,6 +11,7 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Lists maps a port name to the vif lists a device programmed for it:
@@ -90,10 +91,10 @@ func (d *Device) name(p int, n string) {
 }
 
 func (d *Device) buildIV() error {
-	mode := port.VNTag
+	mode := vntag.ModeVNTag
 	for _, p := range d.setup.Ports {
-		if p.Kind == PortUplink && p.Mode == ETag {
-			mode = port.ETag
+		if p.Kind == PortUplink && p.Mode == vntag.ModeETag {
+			mode = vntag.ModeETag
 		}
 	}
 	d.iv = iv.New(iv.Config{Mode: mode})
@@ -144,9 +145,9 @@ func (d *Device) buildVIS() error {
 			d.name(d.vis.AddUplink(p.Name), p.Name)
 			continue
 		}
-		mode := port.VNTag
-		if p.Mode == ETag {
-			mode = port.ETag
+		mode := vntag.ModeVNTag
+		if p.Mode == vntag.ModeETag {
+			mode = vntag.ModeETag
 		}
 		n, err := d.vis.AddIVPort(p.Name, mode, d.recorder(p.Name))
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // DeviceKind is what a case tests: a VIS or an IV.
@@ -56,33 +58,15 @@ func (k PortKind) String() string {
 	}
 }
 
-// Mode is the NIV tag a link carries.
-type Mode uint8
-
-// Tag modes.
-const (
-	// VNTag is Cisco's VNTag (EtherType 0x8926).
-	VNTag Mode = iota
-	// ETag is the IEEE 802.1BR E-Tag (EtherType 0x893F).
-	ETag
-)
-
-// String returns "vntag" or "etag".
-func (m Mode) String() string {
-	if m == ETag {
-		return "etag"
-	}
-	return "vntag"
-}
-
 // Port is one port of a case's device.
 type Port struct {
 	// Name is the port's name: the interface name of its frames in the
 	// case's captures.
 	Name string
 	Kind PortKind
-	// Mode is the tag of an IV port (VIS) or of the IV's uplinks.
-	Mode Mode
+	// Mode is the tag of an IV port (VIS) or of the IV's uplinks; 0 for
+	// a plain uplink.
+	Mode vntag.Mode
 	// Fabric is "a" or "b" for an IV's uplink.
 	Fabric string
 	// VIF is a vNIC's VIF (IV devices).
@@ -310,14 +294,12 @@ func parsePort(w []string) (Port, error) {
 		return Port{}, fmt.Errorf("want: port NAME iv|uplink|vnic ARGS")
 	}
 	p := Port{Name: w[1]}
-	mode := func(s string) (Mode, error) {
-		switch s {
-		case "vntag":
-			return VNTag, nil
-		case "etag":
-			return ETag, nil
+	mode := func(s string) (vntag.Mode, error) {
+		m, err := vntag.ParseMode(s)
+		if err != nil {
+			return 0, fmt.Errorf("mode %q: want vntag or etag", s)
 		}
-		return 0, fmt.Errorf("mode %q: want vntag or etag", s)
+		return m, nil
 	}
 	var err error
 	switch w[2] {
@@ -490,7 +472,7 @@ func (s *Setup) check() error {
 		}
 	}
 	if s.Device == DeviceIV {
-		var m Mode
+		var m vntag.Mode
 		for i, p := range s.uplinks() {
 			if i > 0 && p.Mode != m {
 				return fail("the IV's uplinks disagree on the mode")

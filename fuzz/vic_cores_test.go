@@ -81,10 +81,10 @@ func FuzzIV(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in byte, etag bool, data []byte) {
-		mode := port.VNTag
+		mode := vntag.ModeVNTag
 		listID := uint32(1)
 		if etag {
-			mode, listID = port.ETag, iv.ETagList(1, 1)
+			mode, listID = vntag.ModeETag, iv.ETagList(1, 1)
 		}
 		v := iv.New(iv.Config{Mode: mode})
 		vifOf := map[int]uint32{}
@@ -107,11 +107,11 @@ func FuzzIV(f *testing.F) {
 		// The looped source of a downstream frame, if any.
 		var prune uint32
 		if kind, off, err := vntag.FindTag(orig); err == nil {
-			if kind == vntag.KindVNTag && mode == port.VNTag {
+			if kind == vntag.KindVNTag && mode == vntag.ModeVNTag {
 				if tag := vntag.TagHeader(orig[off:]).Tag(); tag.Looped() {
 					prune = uint32(tag.SVIF())
 				}
-			} else if kind == vntag.KindETag && mode == port.ETag {
+			} else if kind == vntag.KindETag && mode == vntag.ModeETag {
 				prune = vntag.ETagHeader(orig[off:]).IngressECID()
 			}
 		}
@@ -122,7 +122,7 @@ func FuzzIV(f *testing.F) {
 				if out != iv.UplinkA && out != iv.UplinkB {
 					t.Fatalf("vNIC %d's frame went to port %d: local switching", vif, out)
 				}
-				if mode == port.VNTag {
+				if mode == vntag.ModeVNTag {
 					tag, err := vntag.ParseTag(b[12:])
 					if err != nil || tag.SVIF() != uint16(vif) || tag.Direction() != vntag.ToBridge {
 						t.Fatalf("upstream tag %v (%v), want svif %d", tag, err, vif)
@@ -157,9 +157,9 @@ func FuzzVIS(f *testing.F) {
 		f.Add(byte(1), false, s)
 	}
 	f.Fuzz(func(t *testing.T, in byte, etag bool, data []byte) {
-		mode := port.VNTag
+		mode := vntag.ModeVNTag
 		if etag {
-			mode = port.ETag
+			mode = vntag.ModeETag
 		}
 		store := profile.NewMemStore()
 		_, err := store.Update(func(tx *profile.Txn) error {
@@ -185,7 +185,7 @@ func FuzzVIS(f *testing.F) {
 			}
 		}
 		tag := func(b []byte, vif uint32) []byte {
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				e, _ := vntag.ETagForECID(vif)
 				return pushETagSeed(b, e)
 			}
@@ -209,9 +209,9 @@ func FuzzVIS(f *testing.F) {
 		var srcVIF uint32
 		var vlan uint16
 		if p == ivPort {
-			if mode == port.VNTag && len(data) >= 12+vntag.TagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
+			if mode == vntag.ModeVNTag && len(data) >= 12+vntag.TagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
 				srcVIF = uint32(binary.BigEndian.Uint16(data[16:]) & vntag.MaxSVIF)
-			} else if mode == port.ETag && len(data) >= 12+vntag.ETagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
+			} else if mode == vntag.ModeETag && len(data) >= 12+vntag.ETagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
 				e, _ := vntag.ParseETag(data[12:])
 				srcVIF = e.ECID()
 			}
@@ -247,7 +247,7 @@ func FuzzVIS(f *testing.F) {
 			}
 			var dst []uint32
 			var prune uint32
-			if mode == port.VNTag {
+			if mode == vntag.ModeVNTag {
 				tg, err := vntag.ParseTag(b[12:])
 				if err != nil || tg.Direction() != vntag.FromBridge {
 					t.Fatalf("downstream frame without a d=1 VNTag: %v %v", tg, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 var vicSentinels = []error{vic.ErrShortBuffer, vic.ErrNotVIC, vic.ErrVersion, vic.ErrCommand, vic.ErrReserved,
@@ -19,7 +20,7 @@ var vicSentinels = []error{vic.ErrShortBuffer, vic.ErrNotVIC, vic.ErrVersion, vi
 func vicSeeds(f *testing.F) [][]byte {
 	u := vic.UUID{0xa1, 0x41, 0x28, 0x57}
 	msgs := []vic.Message{
-		{Command: vic.CmdOpen, Session: 1, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vic.ModeETag, MaxVIFs: 4095, KeepaliveMS: 1000}},
+		{Command: vic.CmdOpen, Session: 1, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vntag.ModeETag, MaxVIFs: 4095, KeepaliveMS: 1000}},
 		{Command: vic.CmdOpen, Response: true, Session: 2, TxID: 1, Result: vic.ResultSuccess, Present: vic.FieldPeerSession, PeerSession: 1},
 		{Command: vic.CmdKeepalive, Session: 1, TxID: 2, Present: vic.FieldPeerSession, PeerSession: 2},
 		{Command: vic.CmdVIFAlloc, Session: 1, TxID: 3, Present: vic.FieldMAC | vic.FieldProfile | vic.FieldInstance | vic.FieldVLAN | vic.FieldLink | vic.FieldEpoch,

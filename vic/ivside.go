@@ -3,6 +3,8 @@ package vic
 import (
 	"strconv"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // SessionState is the state of a vic session as one side sees it.
@@ -88,7 +90,7 @@ type IVConfig struct {
 	// from a new one.
 	Session uint64
 	// Mode and MaxVIFs go into the Open capabilities.
-	Mode    Mode
+	Mode    vntag.Mode
 	MaxVIFs uint16
 	// Window is how many requests may be outstanding at once (default
 	// DefaultWindow).
@@ -150,13 +152,13 @@ type IV struct {
 // event, IVTimer will do) sends Open.
 func NewIV(cfg IVConfig) *IV {
 	if cfg.Mode == 0 {
-		cfg.Mode = ModeVNTag
+		cfg.Mode = vntag.ModeVNTag
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > cfg.Mode.MaxVIF() {
-		cfg.MaxVIFs = cfg.Mode.MaxVIF()
+	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > maxVIF(cfg.Mode) {
+		cfg.MaxVIFs = maxVIF(cfg.Mode)
 	}
 	return &IV{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
 		byVIF: map[uint16]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]uint16{}}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 // This file is a simulated network for the vic machines: IVs and one VIS,
@@ -225,7 +226,7 @@ func (s *sim) newECP(i int) *ecp.Machine {
 // startIV (re)starts IV i with a new session, a new ECP machine and an
 // empty data path, as after a process restart.
 func (s *sim) startIV(i int) {
-	s.ivs[i] = vic.NewIV(vic.IVConfig{Session: s.nextSession(), Mode: vic.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
+	s.ivs[i] = vic.NewIV(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
 	s.ivCores[i] = newIVCore(s.fail)
 	s.eps[2*i].m = s.newECP(2 * i)
 	s.ivHandle(i, vic.IVEvent{Kind: vic.IVTimer})

@@ -296,7 +296,7 @@ func (p *visPort) alloc() uint16 {
 	if p.nused >= int(max) {
 		return 0
 	}
-	top := p.caps.Mode.MaxVIF()
+	top := maxVIF(p.caps.Mode)
 	for i := 0; i < int(top); i++ {
 		p.hint++
 		if p.hint == 0 || p.hint > top {

@@ -37,7 +37,7 @@ func TestListIDs(t *testing.T) {
 	assert.ErrorIs(t, l.SetVIFList(1, make([]uint32, vic.MaxListMembers+1)), iv.ErrVIF)
 	assert.NoError(t, l.DeleteVIFList(42))
 
-	core := iv.New(iv.Config{Mode: port.ETag})
+	core := iv.New(iv.Config{Mode: vntag.ModeETag})
 	p := bind.NewIV(core, iv.FabricA, nil)
 	require.NoError(t, p.BindVIF(7, vnic(1, "web", 1), 1))
 	require.NoError(t, p.SetVIFList(300, []uint16{7}))
@@ -88,7 +88,7 @@ func TestVISPark(t *testing.T) {
 	defer core.Close()
 	p, err := bind.NewVIS(core, store)
 	require.NoError(t, err)
-	cp, err := core.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	cp, err := core.AddIVPort("iv0", vntag.ModeVNTag, iv.New(iv.Config{}))
 	require.NoError(t, err)
 	p.AddPort(0, cp)
 

@@ -129,7 +129,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 	for i := 0; i < nIV; i++ {
 		upEnd, downEnd := port.Pair("iv-up", "vis-down", 0)
 		lists := bind.NewLists()
-		cp, err := f.vis.AddIVPort("iv", port.VNTag, lists)
+		cp, err := f.vis.AddIVPort("iv", vntag.ModeVNTag, lists)
 		require.NoError(t, err)
 		f.visProg.AddPort(vic.PortID(i), cp)
 		down := &tap{Port: downEnd}
@@ -153,7 +153,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 			ports = append(ports, nic)
 			s.vms = append(s.vms, vm)
 		}
-		s.agent = vic.NewIVAgent(vic.IVConfig{Session: uint64(100 + i), Mode: vic.ModeVNTag, MaxVIFs: 4095, Timing: timing},
+		s.agent = vic.NewIVAgent(vic.IVConfig{Session: uint64(100 + i), Mode: vntag.ModeVNTag, MaxVIFs: 4095, Timing: timing},
 			ivSp, s.prog, func(a vic.Action) { s.mu.Lock(); s.status = append(s.status, a); s.mu.Unlock() })
 		wg.Add(1)
 		go func() { defer wg.Done(); port.Run(ctx, ivCtl, ports, port.RunConfig{}) }()

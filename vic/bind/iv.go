@@ -7,7 +7,7 @@ import (
 
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 // IV programs an iv.IV for an IV machine: it implements vic.IVProgrammer.
@@ -110,7 +110,7 @@ func (p *IV) SetVIFLink(vif uint16, up bool) error {
 // E-channel, the lists a vis core floods to (see Lists).
 func (p *IV) SetVIFList(list uint16, members []uint16) error {
 	id := uint32(list)
-	if p.core.Mode() == port.ETag {
+	if p.core.Mode() == vntag.ModeETag {
 		id = iv.ETagList(1, uint32(list))
 	}
 	p.mu.Lock()

@@ -7,8 +7,8 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // ParkingPort is the name of the IV port NewVIS adds to the core for the
@@ -42,7 +42,7 @@ type visVEth struct {
 // port-profiles in store (the core's store). It adds the parking port
 // (ParkingPort) to core.
 func NewVIS(core *vis.VIS, store profile.Store) (*VIS, error) {
-	park, err := core.AddIVPort(ParkingPort, port.ETag, discard{})
+	park, err := core.AddIVPort(ParkingPort, vntag.ModeETag, discard{})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 // though it is for the other; a flood that comes down for a vif list
 // reaches every member but its looped source.
 func Example() {
-	v := iv.New(iv.Config{Mode: port.VNTag})
+	v := iv.New(iv.Config{Mode: vntag.ModeVNTag})
 	web, _ := v.AddVNIC(iv.VNICConfig{VIF: 5})
 	db, _ := v.AddVNIC(iv.VNICConfig{VIF: 6})
 	v.SetVIFList(1, []uint32{5, 6}) // what the VIS programs

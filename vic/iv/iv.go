@@ -35,7 +35,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -93,8 +92,9 @@ func ETagList(grp uint8, ecid uint32) uint32 { return uint32(grp&3)<<20 | ecid&v
 
 // Config configures an IV.
 type Config struct {
-	// Mode is the tag on the uplinks: port.VNTag (default) or port.ETag.
-	Mode port.TagMode
+	// Mode is the tag on the uplinks: vntag.ModeVNTag (the default, also
+	// for the zero Mode) or vntag.ModeETag.
+	Mode vntag.Mode
 }
 
 // VNICConfig describes a vNIC.
@@ -110,7 +110,7 @@ type VNICConfig struct {
 // for concurrent use; Process holds the IV's lock for one batch.
 type IV struct {
 	mu      sync.Mutex
-	mode    port.TagMode
+	mode    vntag.Mode
 	want    vntag.Kind
 	uplinks [2]uplink
 	vnics   []vnic            // port FirstVNIC+i
@@ -140,8 +140,11 @@ type vlist struct {
 
 // New returns an IV with both uplinks up and no vNIC.
 func New(cfg Config) *IV {
+	if cfg.Mode != vntag.ModeETag {
+		cfg.Mode = vntag.ModeVNTag
+	}
 	v := &IV{mode: cfg.Mode, want: vntag.KindVNTag, byVIF: map[uint32]int32{}, lists: map[uint32]*vlist{}}
-	if cfg.Mode == port.ETag {
+	if cfg.Mode == vntag.ModeETag {
 		v.want = vntag.KindETag
 	}
 	v.uplinks[0].up, v.uplinks[1].up = true, true
@@ -160,11 +163,11 @@ func (v *IV) lookup(vif uint32) (int32, bool) {
 }
 
 // Mode returns the IV's tag mode.
-func (v *IV) Mode() port.TagMode { return v.mode }
+func (v *IV) Mode() vntag.Mode { return v.mode }
 
 func (v *IV) checkVIF(vif uint32) error {
 	max := uint32(vntag.MaxSVIF)
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		max = vntag.MaxECID
 	}
 	if vif == 0 || vif > max {
@@ -184,7 +187,7 @@ func (v *IV) AddVNIC(cfg VNICConfig) (int, error) {
 		return 0, fmt.Errorf("%w: %d", ErrExists, cfg.VIF)
 	}
 	n := vnic{cfg: cfg, attached: true}
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		n.etag, _ = vntag.ETagForECID(cfg.VIF)
 	} else {
 		n.tag, _ = vntag.Upstream(uint16(cfg.VIF))
@@ -303,7 +306,7 @@ func (v *IV) VIFList(list uint32) ([]uint32, bool) {
 }
 
 func (v *IV) checkList(list uint32) error {
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		if list>>20 == 0 || list>>20 > vntag.MaxGRP {
 			return fmt.Errorf("%w: E-Tag list %#x needs GRP 1-3", ErrVIF, list)
 		}

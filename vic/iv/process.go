@@ -121,7 +121,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		return false
 	}
 	hl, tpid := vntag.TagLen, uint16(vntag.EtherTypeVNTag)
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		hl, tpid = vntag.ETagLen, vntag.EtherTypeETag
 	}
 	b := f.Bytes()
@@ -153,7 +153,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		moveAddrs(f.Buf[ns:], b)
 		binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
 		f.Off = ns
-		if v.mode == port.ETag {
+		if v.mode == vntag.ModeETag {
 			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
 		} else {
 			vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
@@ -161,7 +161,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 	} else {
 		var out []byte
 		var err error
-		if v.mode == port.ETag {
+		if v.mode == vntag.ModeETag {
 			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
 		} else {
 			out, err = vntag.Push(f.Buf, f.Off, n.tag)

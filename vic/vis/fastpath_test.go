@@ -12,6 +12,7 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // TestFastPathsMatchGeneralPath drives two VISes with the same random
@@ -23,7 +24,7 @@ import (
 // Evaluate, the in-place tag rewrite of a hairpin) change nothing but the
 // time taken.
 func TestFastPathsMatchGeneralPath(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkFastPaths(t, rt, mode) })
 		})
@@ -52,7 +53,7 @@ var fastPathEdits = []string{
 	"port-profile trunk\n  switchport trunk native vlan 20\n",
 }
 
-func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
+func checkFastPaths(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 	cfg := vis.Config{
 		MACTableSize: rapid.SampledFrom([]int{0, 8, 64}).Draw(rt, "table"),
 		MACLimit:     rapid.IntRange(0, 3).Draw(rt, "limit"),
@@ -247,14 +248,14 @@ func compareState(rt *rapid.T, a, b *lab, step int) {
 // the uplink, after 96 MACs learned in a table of 512 slots, so that some
 // keys sit past their home slot and lookup's second step probes for them.
 func TestFastPathsLargeBatch(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkLargeBatch(t, rt, mode) })
 		})
 	}
 }
 
-func checkLargeBatch(t *testing.T, rt *rapid.T, mode port.TagMode) {
+func checkLargeBatch(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 	cfg := vis.Config{MACTableSize: 256, AgingTime: time.Hour, UplinkNativeVLAN: 10}
 	fast, slow := newLab(t, mode, cfg), newLab(t, mode, cfg)
 	vis.SetSlowOnly(slow.vis, true)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -158,7 +157,7 @@ func listKey(tagged bool, vifs []uint32) string {
 // assignment: a vif_list_id for VNTag, an E-channel with GRP 1 for E-Tag.
 func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 	max := uint32(vntag.MaxDVIF)
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		max = vntag.MaxECID
 	}
 	inUse := make(map[uint32]bool, len(vp.listByID)+len(used))
@@ -175,7 +174,7 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 			vp.nextList = 1
 		}
 		id := n
-		if vp.mode == port.ETag {
+		if vp.mode == vntag.ModeETag {
 			id = iv.ETagList(1, n)
 		}
 		if !inUse[id] {

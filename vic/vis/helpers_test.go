@@ -119,12 +119,12 @@ type lab struct {
 	store  *profile.MemStore
 	vis    *vis.VIS
 	ivs    [2]*iv.IV
-	mode   port.TagMode
+	mode   vntag.Mode
 	uplink int
 	now    int64
 }
 
-func newLab(t *testing.T, mode port.TagMode, cfg vis.Config) *lab {
+func newLab(t *testing.T, mode vntag.Mode, cfg vis.Config) *lab {
 	t.Helper()
 	l := &lab{t: t, store: profile.NewMemStore(), mode: mode, now: 1e9}
 	_, err := l.store.Update(func(tx *profile.Txn) error {
@@ -163,7 +163,7 @@ func newLab(t *testing.T, mode port.TagMode, cfg vis.Config) *lab {
 
 // tag pushes the upstream tag of vif in the lab's mode.
 func (l *lab) tag(b []byte, vif uint32) []byte {
-	if l.mode == port.ETag {
+	if l.mode == vntag.ModeETag {
 		return upETag(l.t, b, vif)
 	}
 	return upVNTag(l.t, b, uint16(vif))

@@ -60,7 +60,6 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -146,7 +145,7 @@ const (
 
 type vport struct {
 	kind  portKind
-	mode  port.TagMode
+	mode  vntag.Mode
 	want  vntag.Kind
 	lists iv.ListProgrammer
 	name  string
@@ -254,7 +253,7 @@ const (
 // checkVIF returns an ErrVIF error unless vif is in the range of port
 // p's mode and not yet bound there.
 func (vp *vport) checkVIF(p int, vif uint32) error {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		if vif == 0 || vif > vntag.MaxECID {
 			return fmt.Errorf("%w: E-CID %d (1-%d)", ErrVIF, vif, vntag.MaxECID)
 		}
@@ -275,7 +274,7 @@ func (vp *vport) checkVIF(p int, vif uint32) error {
 // tags returns the downstream unicast tag of vif in the port's mode (the
 // other one is zero).
 func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		e, _ := vntag.ETagForECID(vif)
 		return vntag.Tag{}, e
 	}
@@ -287,7 +286,7 @@ func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
 // the TPID of a port's upstream tag, as a big-endian word: the TPID, and
 // for a VNTag the EtherType after it. downBits gives the rest.
 func (vp *vport) rewriteKeep() uint64 {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		return 0xffff << 48
 	}
 	return 0xffff<<48 | 0xffff
@@ -297,7 +296,7 @@ func (vp *vport) rewriteKeep() uint64 {
 // port) that a rewrite in place puts beside rewriteKeep's: the tag's 4
 // bytes after the TPID, or the E-TCI.
 func (vp *vport) downBits(t vntag.Tag, e vntag.ETag) uint64 {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		return e.TCI()
 	}
 	return uint64(t.Word()) << 16
@@ -398,13 +397,16 @@ func (s *VIS) Close() { s.cancel() }
 
 // AddIVPort adds a port toward an IV that speaks mode, programmed through
 // lists, and returns its port number.
-func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer) (int, error) {
+func (s *VIS) AddIVPort(name string, mode vntag.Mode, lists iv.ListProgrammer) (int, error) {
 	if lists == nil {
 		return 0, fmt.Errorf("%w: IV port %q without a ListProgrammer", ErrConfig, name)
 	}
+	if mode != vntag.ModeVNTag && mode != vntag.ModeETag {
+		return 0, fmt.Errorf("%w: IV port %q: mode %v", ErrConfig, name, mode)
+	}
 	p := &vport{kind: ivPort, mode: mode, lists: lists, name: name, want: vntag.KindVNTag,
 		flood: make([][]floodSet, 4096), listByID: map[string]uint32{}, nextList: 1}
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		p.want = vntag.KindETag
 	}
 	p.low = new([vntag.MaxSVIF + 1]int32)
@@ -677,7 +679,7 @@ func (s *VIS) refresh(v *veth) {
 	if v.access {
 		h.flags |= hotAccess
 	}
-	if s.ports[v.port].mode == port.ETag {
+	if s.ports[v.port].mode == vntag.ModeETag {
 		h.flags |= hotETag
 	}
 	s.hot[v.idx] = h

@@ -16,7 +16,7 @@ import (
 
 // Lists maps a port name to the vif lists a device programmed for it:
 // list id → member VIFs. For an IV device the port is "".
-type Lists map[string]map[uint32][]uint32
+type Lists map[string]map[uint32][]vntag.VIF
 
 // Behaviour names a behaviour of a core that a Device can switch off on
 // purpose, to show which cases depend on it.
@@ -180,12 +180,12 @@ func (d *Device) buildVIS() error {
 	return nil
 }
 
-// recorder returns the ListProgrammer that records port p's lists.
-func (d *Device) recorder(p string) iv.ListProgrammer {
+// recorder returns the vis.ListProgrammer that records port p's lists.
+func (d *Device) recorder(p string) vis.ListProgrammer {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.lists[p] == nil {
-		d.lists[p] = map[uint32][]uint32{}
+		d.lists[p] = map[uint32][]vntag.VIF{}
 	}
 	return &listRecorder{d: d, port: p}
 }
@@ -195,7 +195,7 @@ type listRecorder struct {
 	port string
 }
 
-func (r *listRecorder) SetVIFList(list uint32, vifs []uint32) error {
+func (r *listRecorder) SetVIFList(list uint32, vifs []vntag.VIF) error {
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
 	r.d.lists[r.port][list] = slices.Clone(vifs)
@@ -254,7 +254,7 @@ func (d *Device) Lists() Lists {
 	defer d.mu.Unlock()
 	out := Lists{}
 	for p, m := range d.lists {
-		out[p] = map[uint32][]uint32{}
+		out[p] = map[uint32][]vntag.VIF{}
 		for id, v := range m {
 			out[p][id] = slices.Clone(v)
 		}

@@ -70,14 +70,14 @@ type Port struct {
 	// Fabric is "a" or "b" for an IV's uplink.
 	Fabric string
 	// VIF is a vNIC's VIF (IV devices).
-	VIF uint32
+	VIF vntag.VIF
 }
 
 // VEth is a vEth of a VIS case: bound to VIF on an IV port, with a profile.
 type VEth struct {
 	ID      uint32
 	Port    string
-	VIF     uint32
+	VIF     vntag.VIF
 	Profile string
 }
 
@@ -89,7 +89,7 @@ type VEth struct {
 type VIFList struct {
 	Port string // VIS only
 	ID   uint32
-	VIFs []uint32
+	VIFs []vntag.VIF
 }
 
 // StepKind is what a step does between two input frames.
@@ -217,7 +217,7 @@ func ParseSetup(text string) (*Setup, error) {
 			if err1 != nil || err2 != nil {
 				return nil, bad("bad vEth id or VIF")
 			}
-			s.VEths = append(s.VEths, VEth{ID: id, Port: w[3], VIF: vif, Profile: w[7]})
+			s.VEths = append(s.VEths, VEth{ID: id, Port: w[3], VIF: vntag.VIF(vif), Profile: w[7]})
 		case "vif-list":
 			// vif-list ID [port NAME] vifs V...
 			l, err := parseList(w)
@@ -327,7 +327,9 @@ func parsePort(w []string) (Port, error) {
 			return p, fmt.Errorf("want: port NAME vnic vif N")
 		}
 		p.Kind = PortVNIC
-		p.VIF, err = parseUint(w[4], 1, 0xFFFFF)
+		var vif uint32
+		vif, err = parseUint(w[4], 1, vntag.MaxECID)
+		p.VIF = vntag.VIF(vif)
 	default:
 		return p, fmt.Errorf("port kind %q: want iv, uplink or vnic", w[2])
 	}
@@ -355,11 +357,11 @@ func parseList(w []string) (VIFList, error) {
 		return l, fmt.Errorf("want: vifs VIF [VIF]")
 	}
 	for _, s := range rest[1:] {
-		v, err := parseUint(s, 1, 0xFFFFF)
+		v, err := parseUint(s, 1, vntag.MaxECID)
 		if err != nil {
 			return l, err
 		}
-		l.VIFs = append(l.VIFs, v)
+		l.VIFs = append(l.VIFs, vntag.VIF(v))
 	}
 	return l, nil
 }

@@ -32,7 +32,7 @@ func vicSeeds(f *testing.F) [][]byte {
 		{Command: vic.CmdVIFDelete, Session: 1, TxID: 5, Present: vic.FieldInstance | vic.FieldVIF | vic.FieldEpoch, Instance: u, VIF: 5, Epoch: 1},
 		{Command: vic.CmdVIFDetach, Session: 1, TxID: 6, Present: vic.FieldInstance | vic.FieldEpoch, Instance: u, Epoch: 1},
 		{Command: vic.CmdVIFRemove, Session: 2, TxID: 1, Present: vic.FieldInstance | vic.FieldVIF | vic.FieldEpoch, Instance: u, VIF: 5, Epoch: 2},
-		{Command: vic.CmdVIFList, Session: 2, TxID: 2, Present: vic.FieldVIFList, ListID: 3, Members: []uint16{5, 6}},
+		{Command: vic.CmdVIFList, Session: 2, TxID: 2, Present: vic.FieldVIFList, ListID: 3, Members: []vntag.VIF{5, 6}},
 		{Command: vic.CmdResyncDone, Session: 1, TxID: 7},
 	}
 	var out [][]byte
@@ -101,29 +101,29 @@ func FuzzVIC(f *testing.F) {
 // unbind of what is not bound.
 type ivCheck struct {
 	t    *testing.T
-	vifs map[uint16]vic.UUID
+	vifs map[vntag.VIF]vic.UUID
 }
 
-func (c *ivCheck) BindVIF(vif uint16, n vic.VNIC, _ uint32) error {
+func (c *ivCheck) BindVIF(vif vntag.VIF, n vic.VNIC, _ uint32) error {
 	if u, ok := c.vifs[vif]; ok && u != n.Instance {
 		c.t.Fatalf("IV: VIF %d bound to %v and %v", vif, u, n.Instance)
 	}
 	c.vifs[vif] = n.Instance
 	return nil
 }
-func (c *ivCheck) UnbindVIF(vif uint16) error {
+func (c *ivCheck) UnbindVIF(vif vntag.VIF) error {
 	if _, ok := c.vifs[vif]; !ok {
 		c.t.Fatalf("IV: unbind of unbound VIF %d", vif)
 	}
 	delete(c.vifs, vif)
 	return nil
 }
-func (c *ivCheck) SetVIFLink(uint16, bool) error     { return nil }
-func (c *ivCheck) SetVIFList(uint16, []uint16) error { return nil }
+func (c *ivCheck) SetVIFLink(vntag.VIF, bool) error     { return nil }
+func (c *ivCheck) SetVIFList(uint16, []vntag.VIF) error { return nil }
 
 type visKey struct {
 	p   vic.PortID
-	vif uint16
+	vif vntag.VIF
 }
 
 type visCheck struct {
@@ -133,14 +133,14 @@ type visCheck struct {
 
 func (c *visCheck) SetVEth(uint32, vic.VNIC) error { return nil }
 func (c *visCheck) DeleteVEth(uint32) error        { return nil }
-func (c *visCheck) BindVIF(p vic.PortID, vif uint16, id uint32) error {
+func (c *visCheck) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 	if v, ok := c.binds[visKey{p, vif}]; ok && v != id {
 		c.t.Fatalf("VIS: VIF %d on port %d bound to vEths %d and %d", vif, p, v, id)
 	}
 	c.binds[visKey{p, vif}] = id
 	return nil
 }
-func (c *visCheck) UnbindVIF(p vic.PortID, vif uint16) error {
+func (c *visCheck) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	if _, ok := c.binds[visKey{p, vif}]; !ok {
 		c.t.Fatalf("VIS: unbind of unbound VIF %d on port %d", vif, p)
 	}
@@ -165,7 +165,7 @@ func FuzzVICMachine(f *testing.F) {
 		now := time.Unix(1, 0)
 		iv := vic.NewIV(vic.IVConfig{Session: 10, MaxVIFs: 8})
 		vis := vic.NewVIS(vic.VISConfig{Session: 20}, nil, now)
-		ivp := &ivCheck{t: t, vifs: map[uint16]vic.UUID{}}
+		ivp := &ivCheck{t: t, vifs: map[vntag.VIF]vic.UUID{}}
 		visp := &visCheck{t: t, binds: map[visKey]uint32{}}
 		var toVIS, toIV [][]byte
 		var msg vic.Message
@@ -244,10 +244,10 @@ func FuzzVICMachine(f *testing.F) {
 				ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now))
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISTimer}, now))
 			case 5: // the VIS core sets a VIF list
-				members := make([]uint16, 0, n/2)
+				members := make([]vntag.VIF, 0, n/2)
 				for i := 0; i+1 < n; i += 2 {
 					if v := binary.BigEndian.Uint16(arg[i:]) % 64; v != 0 {
-						members = append(members, v)
+						members = append(members, vntag.VIF(v))
 					}
 				}
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISSetVIFList, ListID: 1, Members: members}, now))

@@ -105,7 +105,7 @@ type ivVIF struct {
 	n        VNIC
 	profile  []byte
 	state    VIFState
-	vif      uint16
+	vif      vntag.VIF
 	veth     uint32
 	linkSent bool // link state of the outstanding alloc or link request
 	linkSet  bool // link state the VIS confirmed
@@ -140,9 +140,9 @@ type IV struct {
 	order   []*ivVIF // vNICs in creation order, for deterministic resync
 	pending []*ivVIF // vNICs with an outstanding request
 	waiting []*ivVIF // vNICs waiting for room in the window
-	byVIF   map[uint16]*ivVIF
+	byVIF   map[vntag.VIF]*ivVIF
 	listTx  map[uint16]uint32
-	lists   map[uint16][]uint16
+	lists   map[uint16][]vntag.VIF
 
 	o   out
 	msg Message
@@ -161,7 +161,7 @@ func NewIV(cfg IVConfig) *IV {
 		cfg.MaxVIFs = maxVIF(cfg.Mode)
 	}
 	return &IV{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
-		byVIF: map[uint16]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]uint16{}}
+		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]vntag.VIF{}}
 }
 
 // Session returns the IV's session state and the VIS's session number.
@@ -171,7 +171,7 @@ func (iv *IV) Session() (SessionState, uint64) { return iv.state, iv.peer }
 type IVVNIC struct {
 	VNIC
 	State  VIFState
-	VIF    uint16
+	VIF    vntag.VIF
 	VEth   uint32
 	Reason Reason
 	// LinkUp is the link state the VIS has confirmed.

@@ -321,7 +321,7 @@ type Message struct {
 	Instance UUID
 	// VLAN is the access VLAN a vNIC asks for, or the VLAN its vEth got.
 	VLAN uint16
-	VIF  uint16
+	VIF  vntag.VIF
 	VEth uint32
 	// Up is the vNIC's link state (enabled).
 	Up bool
@@ -330,7 +330,7 @@ type Message struct {
 	// each migration). Newer epochs win.
 	Epoch   uint32
 	ListID  uint16
-	Members []uint16
+	Members []vntag.VIF
 	// Unknown counts TLVs of types this version does not know, which
 	// Decode skipped.
 	Unknown int
@@ -473,7 +473,8 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVLAN, 2), m.VLAN)
 	}
 	if m.Has(FieldVIF) {
-		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), m.VIF)
+		// check keeps every VIF within MaxVIF: 16 bits on the wire.
+		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), uint16(m.VIF))
 	}
 	if m.Has(FieldVEth) {
 		b = binary.BigEndian.AppendUint32(appendTLV(b, tlvVEth, 4), m.VEth)
@@ -491,7 +492,7 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 	if m.Has(FieldVIFList) {
 		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIFList, 2+2*len(m.Members)), m.ListID)
 		for _, v := range m.Members {
-			b = binary.BigEndian.AppendUint16(b, v)
+			b = binary.BigEndian.AppendUint16(b, uint16(v))
 		}
 	}
 	return b, nil
@@ -624,7 +625,7 @@ func Decode(b []byte, m *Message) error {
 		case tlvVLAN:
 			m.VLAN = binary.BigEndian.Uint16(v)
 		case tlvVIF:
-			m.VIF = binary.BigEndian.Uint16(v)
+			m.VIF = vntag.VIF(binary.BigEndian.Uint16(v))
 		case tlvVEth:
 			m.VEth = binary.BigEndian.Uint32(v)
 		case tlvLink:
@@ -641,7 +642,7 @@ func Decode(b []byte, m *Message) error {
 			}
 			m.ListID = binary.BigEndian.Uint16(v)
 			for i := 2; i < len(v); i += 2 {
-				m.Members = append(m.Members, binary.BigEndian.Uint16(v[i:]))
+				m.Members = append(m.Members, vntag.VIF(binary.BigEndian.Uint16(v[i:])))
 			}
 		}
 		if f, ok := m.check(); !ok {

@@ -58,7 +58,7 @@ var protocolExamples = []struct {
 	{"P5 vif-list", `fe 16 6e 69 76 63 01 07 00 00 99 aa bb cc dd ee ff 00 00 00 00 03 00 00
 		16 08 00 07 00 05 00 06 00 09`,
 		vic.Message{Command: vic.CmdVIFList, Session: 0x99aabbccddeeff00, TxID: 3,
-			Present: vic.FieldVIFList, ListID: 7, Members: []uint16{5, 6, 9}}},
+			Present: vic.FieldVIFList, ListID: 7, Members: []vntag.VIF{5, 6, 9}}},
 }
 
 func TestProtocolExamples(t *testing.T) {
@@ -161,7 +161,7 @@ func TestValidate(t *testing.T) {
 	m.Profile = []byte(strings.Repeat("x", 39))
 	assert.NoError(t, m.Validate())
 	m.Present |= vic.FieldVIFList
-	m.Members = make([]uint16, 255)
+	m.Members = make([]vntag.VIF, 255)
 	assert.ErrorIs(t, m.Validate(), vic.ErrRange)
 	assert.ErrorIs(t, (&vic.Message{}).Validate(), vic.ErrCommand)
 	ok := vic.Message{Command: vic.CmdVIFAlloc, Response: true, Result: vic.ResultSuccess, Present: vic.FieldInstance | vic.FieldVIF, VIF: 5}

@@ -86,8 +86,10 @@ func (m Mode) MaxVIF() VIF {
 // VIF is a virtual interface's id on an IV–VIS link: a vNIC's svif_id
 // (VNTag, 12 bits, MaxSVIF) or E-CID (E-Tag, 20 bits, MaxECID), and the
 // dvif_id (14 bits, MaxDVIF) or E-CID the bridge sends it back to. 0 is
-// reserved. One type for every layer — codec, cores, control plane — so
-// that a VIF is never narrowed on its way through them.
+// reserved. The forwarding cores (vic/iv, vic/vis) and the control plane
+// (vic) all name VIFs with it, so that a VIF is never narrowed on its way
+// through them; the codec's field accessors return the fields at their
+// wire widths.
 type VIF uint32
 
 // Channel returns the E-channel identifier GRP<<20 | E-CID (22 bits) of

@@ -108,7 +108,7 @@ func (c *plane) negotiate(ctx context.Context, log *logger, p *pair) error {
 		}
 		pn, _, _ := c.ivProg.Port(n.Instance)
 		log.printf("  IV → VIS: vNIC %v profile %-3s → VIF %d, vEth%d\n", net.HardwareAddr(n.MAC[:]), v.profile, got.VIF, got.VEth)
-		if uint32(got.VIF) != v.vif || profile.VEthID(got.VEth) != v.veth || pn != iv.FirstVNIC+i {
+		if got.VIF != v.vif || profile.VEthID(got.VEth) != v.veth || pn != iv.FirstVNIC+i {
 			return fmt.Errorf("VM %s got VIF %d, vEth%d, IV port %d; the demo expects VIF %d, vEth%d, port %d",
 				v.name, got.VIF, got.VEth, pn, v.vif, v.veth, iv.FirstVNIC+i)
 		}

@@ -18,7 +18,7 @@ type vm struct {
 	mac     net.HardwareAddr
 	ip      netip.Addr
 	veth    profile.VEthID
-	vif     uint32
+	vif     vntag.VIF
 	profile string
 }
 

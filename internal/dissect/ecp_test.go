@@ -101,7 +101,7 @@ func ourECPFrames(t *testing.T) (frames [][]byte, vicPayloads map[int][]byte) {
 			MAC: [6]byte{0x52, 0x54, 0, 0x8e, 0xaa, 0x11}, Profile: []byte("web"), Instance: vic.UUID{1, 2, 3}, VLAN: 100, Up: true, Epoch: 1},
 		{Command: vic.CmdVIFAlloc, Response: true, Session: 9, TxID: 2, Result: vic.ResultSuccess,
 			Present: vic.FieldInstance | vic.FieldVIF | vic.FieldVEth, Instance: vic.UUID{1, 2, 3}, VIF: 5, VEth: 42},
-		{Command: vic.CmdVIFList, Session: 9, TxID: 3, Present: vic.FieldVIFList, ListID: 7, Members: []uint16{5, 6, 9}},
+		{Command: vic.CmdVIFList, Session: 9, TxID: 3, Present: vic.FieldVIFList, ListID: 7, Members: []vntag.VIF{5, 6, 9}},
 	}
 	for i, m := range msgs {
 		p, err := m.AppendBinary(nil)

@@ -46,7 +46,7 @@ func Example() {
 	ivCore := iv.New(iv.Config{})
 	ivCore.SetUplinkUp(iv.UplinkB, false)
 	bound := make(chan string, 1)
-	ivProg := bind.NewIV(ivCore, iv.FabricA, func(n vic.VNIC, vif uint16, pn int) {
+	ivProg := bind.NewIV(ivCore, iv.FabricA, func(n vic.VNIC, vif vntag.VIF, pn int) {
 		bound <- fmt.Sprintf("vNIC %v profile %s → VIF %d on IV port %d", net.HardwareAddr(n.MAC[:]), n.Profile, vif, pn)
 	})
 	ivSp, _ := ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xe0}))

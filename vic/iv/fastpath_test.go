@@ -151,11 +151,11 @@ func TestFastPathsMatchGeneralPath(t *testing.T) {
 }
 
 func checkFastPaths(rt *rapid.T, mode vntag.Mode) {
-	vifs := []uint32{1, 2, 7, vntag.MaxSVIF}
+	vifs := []vntag.VIF{1, 2, 7, vntag.MaxSVIF}
 	list := uint32(9)
 	if mode == vntag.ModeETag {
 		vifs = append(vifs, vntag.MaxSVIF+1, 0x12345)
-		list = iv.ETagList(1, 9)
+		list = vntag.Channel(1, 9)
 	}
 	fast, slow := iv.New(iv.Config{Mode: mode}), iv.New(iv.Config{Mode: mode})
 	iv.SetFastPath(slow, false)
@@ -172,8 +172,8 @@ func checkFastPaths(rt *rapid.T, mode vntag.Mode) {
 		}
 		vnics = append(vnics, p)
 	}
-	members := rapid.SliceOfNDistinct(rapid.SampledFrom(vifs), 1, -1, func(v uint32) uint32 { return v }).Draw(rt, "members")
-	detach := rapid.SliceOfDistinct(rapid.SampledFrom(vifs), func(v uint32) uint32 { return v }).Draw(rt, "detached")
+	members := rapid.SliceOfNDistinct(rapid.SampledFrom(vifs), 1, -1, rapid.ID[vntag.VIF]).Draw(rt, "members")
+	detach := rapid.SliceOfDistinct(rapid.SampledFrom(vifs), rapid.ID[vntag.VIF]).Draw(rt, "detached")
 	upA, upB := rapid.IntRange(0, 4).Draw(rt, "upA") > 0, rapid.IntRange(0, 4).Draw(rt, "upB") > 0
 	for _, v := range ivs {
 		if err := v.SetVIFList(list, members); err != nil {
@@ -228,9 +228,13 @@ func checkFastPaths(rt *rapid.T, mode vntag.Mode) {
 			}
 			return usual.Draw(t, name)
 		}
-		lowVIF := rapid.SampledFrom(vifs[:4])
-		otherVIFs := rapid.SampledFrom(append([]uint32{0, 9, 5000, vntag.MaxDVIF}, vifs...))
-		source := rapid.SampledFrom(append([]uint32{0, 0x12345}, vifs...))
+		vifs32 := make([]uint32, len(vifs))
+		for i, v := range vifs {
+			vifs32[i] = uint32(v)
+		}
+		lowVIF := rapid.SampledFrom(vifs32[:4])
+		otherVIFs := rapid.SampledFrom(append([]uint32{0, 9, 5000, vntag.MaxDVIF}, vifs32...))
+		source := rapid.SampledFrom(append([]uint32{0, 0x12345}, vifs32...))
 		dst := pick(otherVIF, "dst", lowVIF, otherVIFs)
 		if variant == multicast && rapid.Bool().Draw(t, "list") {
 			dst = 9 // the list

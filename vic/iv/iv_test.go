@@ -189,12 +189,12 @@ func TestVIFListReplicatesAndPrunesSource(t *testing.T) {
 			v := newIV(t, mode)
 			list := uint32(42)
 			if mode == vntag.ModeETag {
-				list = iv.ETagList(1, 42)
+				list = vntag.Channel(1, 42)
 			}
-			require.NoError(t, v.SetVIFList(list, []uint32{7, 5, 6, 5, 1234}))
+			require.NoError(t, v.SetVIFList(list, []vntag.VIF{7, 5, 6, 5, 1234}))
 			members, ok := v.VIFList(list)
 			require.True(t, ok)
-			assert.Equal(t, []uint32{5, 6, 7, 1234}, members, "sorted, without duplicates")
+			assert.Equal(t, []vntag.VIF{5, 6, 7, 1234}, members, "sorted, without duplicates")
 
 			frame := ethFrame(bcast, macA, 5)
 			var looped, plain []byte
@@ -230,7 +230,7 @@ func TestVIFListReplicatesAndPrunesSource(t *testing.T) {
 
 func TestListMembersFollowAttachedVNICs(t *testing.T) {
 	v := newIV(t, vntag.ModeVNTag)
-	require.NoError(t, v.SetVIFList(9, []uint32{5, 8}))
+	require.NoError(t, v.SetVIFList(9, []vntag.VIF{5, 8}))
 	frame := tagged(t, ethFrame(bcast, macA, 6), mustTag(t, vntag.TagFields{Direction: vntag.FromBridge, Pointer: true, DVIF: 9}))
 	tx := process(t, v.IV, iv.UplinkA, frame)
 	assert.Equal(t, []int{v.a}, tx.Ports, "VIF 8 is not attached yet")
@@ -282,11 +282,11 @@ func TestConfigErrors(t *testing.T) {
 	assert.ErrorIs(t, err, iv.ErrExists)
 	assert.ErrorIs(t, v.RemoveVNIC(2), iv.ErrNotFound)
 	assert.ErrorIs(t, v.SetVIFList(1<<14, nil), iv.ErrVIF)
-	assert.ErrorIs(t, v.SetVIFList(1, []uint32{0}), iv.ErrVIF)
+	assert.ErrorIs(t, v.SetVIFList(1, []vntag.VIF{0}), iv.ErrVIF)
 	assert.ErrorIs(t, v.DeleteVIFList(3), iv.ErrNotFound)
 	e := iv.New(iv.Config{Mode: vntag.ModeETag})
 	assert.ErrorIs(t, e.SetVIFList(42, nil), iv.ErrVIF, "E-Tag lists need GRP > 0")
-	assert.NoError(t, e.SetVIFList(iv.ETagList(3, 42), []uint32{vntag.MaxECID}))
+	assert.NoError(t, e.SetVIFList(vntag.Channel(3, 42), []vntag.VIF{vntag.MaxECID}))
 	_, err = e.AddVNIC(iv.VNICConfig{VIF: vntag.MaxECID + 1})
 	assert.ErrorIs(t, err, iv.ErrVIF)
 	// A frame on a port the IV does not have is counted, not lost silently.
@@ -314,9 +314,9 @@ func TestNoAllocs(t *testing.T) {
 			v := newIV(t, mode)
 			list := uint32(3)
 			if mode == vntag.ModeETag {
-				list = iv.ETagList(1, 3)
+				list = vntag.Channel(1, 3)
 			}
-			require.NoError(t, v.SetVIFList(list, []uint32{5, 6, 7}))
+			require.NoError(t, v.SetVIFList(list, []vntag.VIF{5, 6, 7}))
 			plain := ethFrame(macB, macA, 1)
 			var down, flood []byte
 			if mode == vntag.ModeETag {

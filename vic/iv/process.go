@@ -252,9 +252,9 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 	}
 	// Where the frame goes: one VIF, or a list less a pruned source.
 	var (
-		dst    uint32
+		dst    vntag.VIF
 		list   *vlist
-		prune  uint32 // 0: none
+		prune  vntag.VIF // 0: none
 		listID uint32
 		isList bool
 	)
@@ -267,20 +267,20 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 			return true
 		}
 		if t.Looped() {
-			prune = uint32(t.SVIF())
+			prune = vntag.VIF(t.SVIF())
 		}
 		if t.Pointer() {
 			isList, listID = true, uint32(t.DVIF())
 		} else {
-			dst = uint32(t.DVIF())
+			dst = vntag.VIF(t.DVIF())
 		}
 	} else {
 		e := vntag.ETagHeader(b[off : off+vntag.ETagHeaderLen]).ETag()
-		prune = e.IngressECID()
+		prune = vntag.VIF(e.IngressECID())
 		if e.Multicast() {
 			isList, listID = true, e.Channel()
 		} else {
-			dst = e.ECID()
+			dst = vntag.VIF(e.ECID())
 		}
 	}
 	fanout := 1

@@ -328,7 +328,7 @@ func BenchmarkVISFlood64(b *testing.B) {
 	p, err := v.AddIVPort("iv0", vntag.ModeVNTag, ivA)
 	require.NoError(b, err)
 	for i := 1; i <= 64; i++ {
-		require.NoError(b, v.AddVEth(profile.VEthID(i), p, uint32(i)))
+		require.NoError(b, v.AddVEth(profile.VEthID(i), p, vntag.VIF(i)))
 	}
 	in := upVNTag(b, frame(bcast, macA, 1), 1)
 	bt := port.NewBatch(batch)

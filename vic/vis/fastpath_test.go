@@ -102,7 +102,7 @@ func checkFastPaths(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 		case 3: // a vEth moves to another VIF or IV port, or is removed and added again
 			id := profile.VEthID(rapid.IntRange(1, 4).Draw(rt, "veth"))
 			p := rapid.IntRange(0, 1).Draw(rt, "port")
-			vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "to"))
+			vif := vntag.VIF(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "to"))
 			readd := rapid.Bool().Draw(rt, "readd")
 			for _, l := range labs {
 				if readd {
@@ -186,7 +186,7 @@ func drawFrame(rt *rapid.T, l *lab, in int, macs [][6]byte) []byte {
 	if in == l.uplink {
 		return b
 	}
-	vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
+	vif := vntag.VIF(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
 	b = l.tag(b, vif)
 	switch rapid.IntRange(0, 9).Draw(rt, "damage") {
 	case 0: // a downstream or pointer tag: bad tag
@@ -262,7 +262,7 @@ func checkLargeBatch(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 	labs := []*lab{fast, slow}
 	// MACs 0-31 behind vEth 1 (VIF 5), 32-63 behind vEth 2 (VIF 6), both
 	// web (VLAN 10), and 64-95 behind the uplink.
-	vifOf := func(m byte) uint32 { return 5 + uint32(m/32) }
+	vifOf := func(m byte) vntag.VIF { return 5 + vntag.VIF(m/32) }
 	for m := byte(0); m < 96; m++ {
 		for _, l := range labs {
 			b := frame(bcast, mac(m), 80)

@@ -196,7 +196,7 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 			vp.c.Drops[DropBadTag]++
 			return
 		}
-		if x, ok := vp.lookup(e.ECID()); ok {
+		if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
 			idx = x
 		}
 	}
@@ -537,7 +537,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		o.set.bytes += n
 		if src >= 0 && s.veths[src].port == o.port {
 			sv := s.veths[src]
-			prune = sv.vif
+			prune = uint32(sv.vif)
 			// The source is in this set when it takes frames of the VLAN
 			// with the set's tagging (it is up: its frame was admitted).
 			if _, untagged := sv.carries(vlan); untagged != o.set.tagged {

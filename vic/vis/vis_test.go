@@ -73,7 +73,7 @@ func TestUnknownUnicastFloodedWithSourcePruning(t *testing.T) {
 
 			list0, vifs0, ok := l.vis.FloodList(0, 10, false)
 			require.True(t, ok)
-			assert.Equal(t, []uint32{5, 6}, vifs0, "VLAN 10 on port 0: vEths 1 and 2, not db")
+			assert.Equal(t, []vntag.VIF{5, 6}, vifs0, "VLAN 10 on port 0: vEths 1 and 2, not db")
 			programmed, ok := l.ivs[0].VIFList(list0)
 			require.True(t, ok, "the VIS programmed the list into the IV")
 			assert.Equal(t, vifs0, programmed)
@@ -203,7 +203,7 @@ func TestTrunkVEthGetsTaggedFrames(t *testing.T) {
 	taggedList, vifs, ok := l.vis.FloodList(0, 10, true)
 	require.True(t, ok)
 	assert.NotEqual(t, untaggedList, taggedList)
-	assert.Equal(t, []uint32{6}, vifs)
+	assert.Equal(t, []vntag.VIF{6}, vifs)
 	got = l.deliver(l.from(0, 5, frame(bcast, macA, 4)), 0)
 	assert.Equal(t, [][]byte{dot1q(frame(bcast, macA, 4), 10)}, got[6])
 	assert.Empty(t, got[5])
@@ -303,7 +303,7 @@ func TestProfileEditTakesEffectMidStream(t *testing.T) {
 	assert.Len(t, got[6], 1)
 	_, vifs, ok := l.vis.FloodList(0, 20, false)
 	require.True(t, ok)
-	assert.Equal(t, []uint32{5, 6, 7}, vifs)
+	assert.Equal(t, []vntag.VIF{5, 6, 7}, vifs)
 	_, _, ok = l.vis.FloodList(0, 10, false)
 	assert.False(t, ok, "VLAN 10 has no member left on port 0")
 	// Shutting the profile takes its vEths down.
@@ -349,7 +349,7 @@ func TestAdminDown(t *testing.T) {
 	assert.Empty(t, l.from(0, 6, frame(bcast, macB, 1)))
 	assert.Equal(t, uint64(1), l.counters(2).Drops[vis.DropAdminDown])
 	_, vifs, _ := l.vis.FloodList(0, 10, false)
-	assert.Equal(t, []uint32{5}, vifs, "left the vif list")
+	assert.Equal(t, []vntag.VIF{5}, vifs, "left the vif list")
 	got := l.deliver(l.from(0, 5, frame(macB, macA, 2)), 0)
 	assert.Empty(t, got[6], "B's MAC was forgotten and the flood skips B")
 	s, err := l.vis.ShowInterface(2)
@@ -637,11 +637,11 @@ func TestUplinkKnownUnicastBytes(t *testing.T) {
 			l.from(0, 5, frame(bcast, macA, 1))                // vEth 1: access VLAN 10
 			l.from(0, 6, dot1q(frame(bcast, macB, 1), 10))     // vEth 2: trunk 10,20, native 20
 			l.send(l.uplink, dot1q(frame(bcast, macX, 1), 10)) // X behind the uplink
-			push := func(inner []byte, vif uint32) []byte {
+			push := func(inner []byte, vif vntag.VIF) []byte {
 				f := port.FrameFrom(inner)
 				var out []byte
 				if mode == vntag.ModeETag {
-					e, err := vntag.ETagForECID(vif)
+					e, err := vntag.ETagForECID(uint32(vif))
 					require.NoError(t, err)
 					out, err = vntag.PushETag(f.Buf, f.Off, e)
 					require.NoError(t, err)
@@ -662,7 +662,7 @@ func TestUplinkKnownUnicastBytes(t *testing.T) {
 			for _, c := range []struct {
 				name     string
 				in, want []byte
-				vif      uint32
+				vif      vntag.VIF
 			}{
 				{"tagged to access", dot1q(frame(macA, macX, 2), 10), push(frame(macA, macX, 2), 5), 5},
 				{"untagged (native) to access", frame(macA, macX, 3), push(frame(macA, macX, 3), 5), 5},

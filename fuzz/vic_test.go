@@ -163,8 +163,8 @@ func FuzzVICMachine(f *testing.F) {
 	f.Add([]byte{1, 3, 0, 1, 1, 4, 0, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		now := time.Unix(1, 0)
-		iv := vic.NewIV(vic.IVConfig{Session: 10, MaxVIFs: 8})
-		vis := vic.NewVIS(vic.VISConfig{Session: 20}, nil, now)
+		iv := vic.NewIVMachine(vic.IVConfig{Session: 10, MaxVIFs: 8})
+		vis := vic.NewVISMachine(vic.VISConfig{Session: 20}, nil, now)
 		ivp := &ivCheck{t: t, vifs: map[vntag.VIF]vic.UUID{}}
 		visp := &visCheck{t: t, binds: map[visKey]uint32{}}
 		var toVIS, toIV [][]byte

@@ -175,9 +175,9 @@ type sim struct {
 	fate   fate
 	fail   func(string, ...any)
 
-	ivs     []*vic.IV
+	ivs     []*vic.IVMachine
 	ivCores []*ivCore
-	vis     *vic.VIS
+	vis     *vic.VISMachine
 	visCore *visCore
 	table   *vic.Table
 	profile vic.Profiles
@@ -195,7 +195,7 @@ func newSim(nIV int, timing vic.Timing, f fate, profiles vic.Profiles, fail func
 	s.ecpCfg = ecp.Config{RTE: 10, MaxRetries: 3, QueueLen: 1024}
 	s.table = vic.NewTable()
 	s.visCore = newVISCore(fail)
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
 	for i := 0; i < nIV; i++ {
 		s.ivs = append(s.ivs, nil)
 		s.ivCores = append(s.ivCores, nil)
@@ -226,7 +226,7 @@ func (s *sim) newECP(i int) *ecp.Machine {
 // startIV (re)starts IV i with a new session, a new ECP machine and an
 // empty data path, as after a process restart.
 func (s *sim) startIV(i int) {
-	s.ivs[i] = vic.NewIV(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
+	s.ivs[i] = vic.NewIVMachine(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
 	s.ivCores[i] = newIVCore(s.fail)
 	s.eps[2*i].m = s.newECP(2 * i)
 	s.ivHandle(i, vic.IVEvent{Kind: vic.IVTimer})
@@ -235,7 +235,7 @@ func (s *sim) startIV(i int) {
 // restartVIS restarts the VIS control plane: new session and ECP
 // machines, the same Table and data path.
 func (s *sim) restartVIS() {
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
 	for i := range s.ivs {
 		s.eps[2*i+1].m = s.newECP(2*i + 1)
 	}

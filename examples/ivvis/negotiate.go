@@ -25,7 +25,7 @@ import (
 type plane struct {
 	ivAgent  *vic.IVAgent
 	visAgent *vic.VISAgent
-	ivProg   *bind.IV
+	ivProg   *bind.IVProgrammer
 	lists    *bind.Lists
 	ivCore   port.Core // the IV core behind its Control
 	visCore  port.Core
@@ -47,7 +47,7 @@ func newNegotiatedPair(mode vntag.Mode, ivEnd, visEnd port.Port) (*pair, *plane,
 	if err := p.iv.SetUplinkUp(iv.UplinkB, false); err != nil { // fabric B is not cabled
 		return nil, nil, err
 	}
-	visProg, err := bind.NewVIS(p.vis, p.store)
+	visProg, err := bind.NewVISProgrammer(p.vis, p.store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,7 +70,7 @@ func newNegotiatedPair(mode vntag.Mode, ivEnd, visEnd port.Port) (*pair, *plane,
 	if err != nil {
 		return nil, nil, err
 	}
-	c.ivProg = bind.NewIV(p.iv, iv.FabricA, nil)
+	c.ivProg = bind.NewIVProgrammer(p.iv, iv.FabricA, nil)
 	vm := vntag.ModeVNTag
 	if mode == vntag.ModeETag {
 		vm = vntag.ModeETag

@@ -29,7 +29,7 @@ func Example() {
 	// The VIS: core, programmer, one IV port, agent, speaker, Control.
 	visCore, _ := vis.New(vis.Config{Store: store})
 	defer visCore.Close()
-	visProg, _ := bind.NewVIS(visCore, store)
+	visProg, _ := bind.NewVISProgrammer(visCore, store)
 	lists := bind.NewLists()
 	defer lists.Close()
 	p, _ := visCore.AddIVPort("iv0", vntag.ModeVNTag, lists)
@@ -46,7 +46,7 @@ func Example() {
 	ivCore := iv.New(iv.Config{})
 	ivCore.SetUplinkUp(iv.UplinkB, false)
 	bound := make(chan string, 1)
-	ivProg := bind.NewIV(ivCore, iv.FabricA, func(n vic.VNIC, vif vntag.VIF, pn int) {
+	ivProg := bind.NewIVProgrammer(ivCore, iv.FabricA, func(n vic.VNIC, vif vntag.VIF, pn int) {
 		bound <- fmt.Sprintf("vNIC %v profile %s → VIF %d on IV port %d", net.HardwareAddr(n.MAC[:]), n.Profile, vif, pn)
 	})
 	ivSp, _ := ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xe0}))

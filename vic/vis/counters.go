@@ -52,6 +52,22 @@ const (
 	DropUplinkToUplink
 	// DropNoRoom: a flooded copy did not fit in an empty Tx.
 	DropNoRoom
+	// DropLinkLocal: a frame to a reserved address 01:80:C2:00:00:00-0F,
+	// which a C-VLAN bridge never relays (IEEE 802.1Q 8.6.3, Table 8-1).
+	// What the VIS's own control plane consumes (ECP, LLDP) is taken out
+	// in front of the core (vic/bind.Control) and never reaches it.
+	DropLinkLocal
+	// DropGroupSource: a frame whose source MAC is a group address (IEEE
+	// 802.3 3.2.3: the source is always an individual address); the
+	// address is not learned.
+	DropGroupSource
+	// DropNIVTag: a NIV tag where none may be: behind the IV port's tag
+	// (after any VLAN tags), or on a plain uplink. A NIV tag never
+	// travels beyond its own link.
+	DropNIVTag
+	// DropNoPadRoom: a frame shorter than 60 bytes on its way out whose
+	// buffer is too small to pad it (and tag it) there.
+	DropNoPadRoom
 	// NumDrops is the number of drop reasons, for counter arrays.
 	NumDrops
 )
@@ -59,6 +75,8 @@ const (
 var visDropNames = [...]string{
 	"malformed", "no NIV tag", "bad tag", "VIF not bound on this port", "administratively down",
 	"destination is the source", "uplink to uplink", "no room in Tx",
+	"reserved link-local destination", "group source address", "NIV tag behind the tag",
+	"no room to pad",
 }
 
 // String describes the reason.

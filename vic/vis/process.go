@@ -212,9 +212,17 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		v.c.Drops[DropAdminDown]++
 		return
 	}
+	if d := bridgeRules(b); d != DropNone {
+		v.c.Drops[d]++
+		return
+	}
 	// Pop the tag: the frame is now as the VM sent it.
 	moveAddrs(u, b)
 	f.Off += hl
+	if _, _, err := vntag.FindTag(u); err == nil {
+		v.c.Drops[DropNIVTag]++
+		return
+	}
 	var (
 		vlan uint16
 		mark profile.Marking
@@ -302,10 +310,14 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		switch _, _, err := vntag.FindTag(b); err {
 		case vntag.ErrNoTag:
 		case nil:
-			vp.c.Drops[DropBadTag]++
+			vp.c.Drops[DropNIVTag]++
 			continue
 		default:
 			vp.c.Drops[DropMalformed]++
+			continue
+		}
+		if d := bridgeRules(b); d != DropNone {
+			vp.c.Drops[d]++
 			continue
 		}
 		vlan := s.cfg.UplinkNativeVLAN
@@ -323,6 +335,30 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPCP(b, profile.Marking{}), now, tx)
 	}
 	return len(frames)
+}
+
+// bridgeRules returns why a bridge must not relay frame b (at least 12
+// bytes), which arrived on any port, or DropNone: its source is a group
+// address (IEEE 802.3 3.2.3), or its destination one of the reserved
+// addresses 01:80:C2:00:00:00-0F (IEEE 802.1Q 8.6.3, Table 8-1).
+func bridgeRules(b []byte) Drop {
+	switch {
+	case b[6]&1 != 0:
+		return DropGroupSource
+	case isLinkLocal(b):
+		return DropLinkLocal
+	}
+	return DropNone
+}
+
+// linkLocalPrefix is the reserved addresses 01:80:C2:00:00:00-0F less
+// their last 4 bits.
+const linkLocalPrefix = 0x0180c2000000
+
+// isLinkLocal reports whether the destination of frame b is one of the
+// reserved addresses 01:80:C2:00:00:00-0F.
+func isLinkLocal(b []byte) bool {
+	return binary.BigEndian.Uint64(b)>>16&^0xf == linkLocalPrefix
 }
 
 // learn records that the source MAC of key k (whose first byte is src0)

@@ -66,7 +66,10 @@ const (
 	// travels beyond its own link.
 	DropNIVTag
 	// DropNoPadRoom: a frame shorter than 60 bytes on its way out whose
-	// buffer is too small to pad it (and tag it) there.
+	// buffer is too small to pad it and push its NIV tag (less than 60
+	// bytes and the tag in all; a smaller buffer's frame moves to make
+	// room), counted on the vEth or port it was going to. It is never
+	// sent short.
 	DropNoPadRoom
 	// NumDrops is the number of drop reasons, for counter arrays.
 	NumDrops

@@ -547,14 +547,22 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		pcp = o.mark.CoS
 	}
 	vp := s.ports[o.port]
+	// A copy (tx.Copy) always has the room to pad and tag; only the
+	// frame in its input buffer may not.
 	switch o.kind {
 	case outUplink:
 		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pcp)
-		pad(fr)
+		if !pad(fr, 0) {
+			vp.c.Drops[DropNoPadRoom]++
+			return
+		}
 	case outVEth:
 		v := s.veths[o.veth]
 		setVLAN(fr, !o.untagged, vlan, pcp)
-		pad(fr)
+		if !pad(fr, tagLen(vp.mode)) {
+			v.c.Drops[DropNoPadRoom]++
+			return
+		}
 		v.c.TxFrames++
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
@@ -566,7 +574,10 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		setFrame(fr, out)
 	case outList:
 		setVLAN(fr, o.set.tagged, vlan, pcp)
-		pad(fr)
+		if !pad(fr, tagLen(vp.mode)) {
+			vp.c.Drops[DropNoPadRoom]++
+			return
+		}
 		n := uint64(fr.Len())
 		var prune uint32
 		o.set.frames++
@@ -669,15 +680,30 @@ func setDSCP(b []byte, dscp uint8) {
 	binary.BigEndian.PutUint16(b[off+10:], ^uint16(sum))
 }
 
-// pad zero-fills a frame shorter than 60 bytes up to 60 within its
-// buffer's capacity.
-func pad(fr *port.Frame) {
-	if fr.Len() >= vntag.MinFrameLen {
-		return
+// pad zero-fills fr up to 60 bytes (vntag.Pad) with head bytes of
+// headroom left in front of it for the NIV tag that follows, and reports
+// whether it could. When the buffer has too little room behind the frame,
+// or in front of it for the tag, the frame first moves to the end of the
+// buffer (into the bytes a popped tag took); only a buffer smaller than 60
+// + head bytes cannot take it.
+func pad(fr *port.Frame, head int) bool {
+	n := fr.Len()
+	if n >= vntag.MinFrameLen {
+		return true
 	}
-	if out, err := vntag.Pad(fr.Bytes()); err == nil {
-		setFrame(fr, out)
+	room := cap(fr.Buf) - fr.Off // for the frame and what follows it
+	if room < vntag.MinFrameLen || fr.Off < head && room < vntag.MinFrameLen+head {
+		off := cap(fr.Buf) - vntag.MinFrameLen
+		if off < head {
+			return false
+		}
+		buf := fr.Buf[:cap(fr.Buf)]
+		copy(buf[off:], buf[fr.Off:fr.Off+n])
+		fr.Buf, fr.Off = buf[:off+n], off
 	}
+	padded, _ := vntag.Pad(fr.Bytes()) // cannot fail: the room is there
+	setFrame(fr, padded)
+	return true
 }
 
 // setFrame makes fr the frame out, a slice of fr's buffer.

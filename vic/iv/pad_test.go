@@ -80,3 +80,24 @@ func kindLen(mode port.TagMode) int {
 	}
 	return vntag.TagLen
 }
+
+// In E-Tag mode the IV carries a frame's priority upstream as E-PCP and
+// E-DEI (vntag.md: like a C-tag's PCP and DEI): those of the 802.1Q tag
+// the vNIC sent, 0 for an untagged frame.
+func TestUpstreamETagPriority(t *testing.T) {
+	v := newIV(t, port.ETag)
+	plain := ethFrame(macB, macA, 1)
+	q := append(append(append([]byte(nil), plain[:12]...), 0x81, 0x00, 0xb0, 0x0a), plain[12:]...) // PCP 5, DEI 1, VLAN 10
+	tx := process(t, v.IV, v.a, plain, q)
+	require.Equal(t, 2, tx.Len())
+	e, err := vntag.ParseETag(tx.Frames[0].Bytes()[12:])
+	require.NoError(t, err)
+	assert.Equal(t, uint8(0), e.PCP())
+	assert.False(t, e.DEI())
+	e, err = vntag.ParseETag(tx.Frames[1].Bytes()[12:])
+	require.NoError(t, err)
+	assert.Equal(t, uint8(5), e.PCP())
+	assert.True(t, e.DEI())
+	assert.Equal(t, uint32(5), e.ECID())
+	assert.Equal(t, q[12:], tx.Frames[1].Bytes()[12+vntag.ETagLen:], "the 802.1Q tag stays")
+}

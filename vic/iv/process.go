@@ -148,6 +148,12 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		n.c.Drops[DropNoUplink]++
 		return true
 	}
+	etag := n.etag
+	if v.mode == port.ETag && len(b) >= 16 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
+		// E-PCP and E-DEI carry the frame's priority: its 802.1Q tag's
+		// PCP and DEI (an untagged frame has 0).
+		etag = vntag.ETagFromWord(etag.TCI()|uint64(b[14]>>4)<<44, 0)
+	}
 	if ns := f.Off - hl; ns >= 0 {
 		// What Push and PushETag do with headroom, inline: the
 		// addresses move into it, the TPID follows them, and the
@@ -156,7 +162,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
 		f.Off = ns
 		if v.mode == port.ETag {
-			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
+			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(etag)
 		} else {
 			vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
 		}
@@ -164,7 +170,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		var out []byte
 		var err error
 		if v.mode == port.ETag {
-			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+			out, err = vntag.PushETag(f.Buf, f.Off, etag)
 		} else {
 			out, err = vntag.Push(f.Buf, f.Off, n.tag)
 		}

@@ -125,6 +125,11 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		if tagged {
 			tci = binary.BigEndian.Uint16(h[hl+14:])
 			et = binary.BigEndian.Uint16(h[hl+16:])
+			if hl == vntag.ETagLen {
+				// The frame's priority is the E-Tag's, which the 802.1Q
+				// tag takes on (ingressPrio).
+				tci = tci&0x0fff | uint16(w>>32)&0xf000
+			}
 		}
 		// Behind it, another tag: stacked VLAN tags, or a NIV tag to
 		// drop (DropNIVTag), are the general path's.

@@ -116,7 +116,7 @@ type pending struct {
 	skey, dkey uint64 // MAC table keys of the source and destination
 	idx        int32  // source vEth
 	vlan       uint16
-	pcp        uint8
+	pri        prio
 	state      frameState
 }
 
@@ -216,6 +216,12 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		v.c.Drops[d]++
 		return
 	}
+	// The E-Tag's E-PCP and E-DEI are the frame's priority on the link
+	// (its first 4 bits); a VNTag has none.
+	ePrio := noPrio
+	if vp.mode == port.ETag {
+		ePrio = prio(b[14] >> 4)
+	}
 	// Pop the tag: the frame is now as the VM sent it.
 	moveAddrs(u, b)
 	f.Off += hl
@@ -258,7 +264,7 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		}
 	}
 	pd.state = admitted
-	pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
+	pd.pri, pd.vlan, pd.idx = ingressPrio(u, mark, ePrio), vlan, idx
 	pd.dkey, pd.skey = macKeys(u, vlan)
 }
 
@@ -292,9 +298,9 @@ func (s *VIS) switchFrame(in int, f *port.Frame, pd *pending, now int64, tx *por
 	}
 	src32 := pd.idx
 	if j >= 0 {
-		s.unicast(in, src32, src, f, owner, pd.vlan, pd.pcp, now, tx)
+		s.unicast(in, src32, src, f, owner, pd.vlan, pd.pri, now, tx)
 	} else {
-		s.flood(in, src32, f, pd.vlan, pd.pcp, now, tx)
+		s.flood(in, src32, f, pd.vlan, pd.pri, now, tx)
 	}
 }
 
@@ -332,7 +338,7 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		}
 		owner := ownerUplink(in)
 		s.learn(macKey(b[6:12], vlan), b[6], owner, nil, now)
-		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPCP(b, profile.Marking{}), now, tx)
+		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPrio(b, profile.Marking{}, noPrio), now, tx)
 	}
 	return len(frames)
 }
@@ -405,20 +411,20 @@ func (s *VIS) learn(k uint64, src0 byte, owner uint32, v *veth, now int64) {
 
 // forward sends frame f, which arrived on port in from srcOwner (vEth
 // index src, or -1 for an uplink), in vlan.
-func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	if f.Bytes()[0]&1 == 0 {
 		t := s.macs
 		if j := t.find(dkey); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
-			s.unicast(in, src, srcOwner, f, t.slots[j].owner, vlan, pcp, now, tx)
+			s.unicast(in, src, srcOwner, f, t.slots[j].owner, vlan, pri, now, tx)
 			return
 		}
 	}
-	s.flood(in, src, f, vlan, pcp, now, tx)
+	s.flood(in, src, f, vlan, pri, now, tx)
 }
 
 // unicast sends frame f (as forward) to owner, where its destination MAC
 // was learned.
-func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner uint32, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner uint32, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	switch {
 	case owner == srcOwner:
 		s.drop(in, src, DropSelf)
@@ -430,10 +436,10 @@ func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner u
 		o := &s.out1
 		*o = output{}
 		o.port, o.kind = int(owner&^uplinkBit), outUplink
-		s.emit(tx, o, f, true, src, vlan, pcp)
+		s.emit(tx, o, f, true, src, vlan, pri)
 	default:
 		if o := &s.out1; s.toVEth(int32(owner), f.Bytes(), vlan, now, o) {
-			s.emit(tx, o, f, true, src, vlan, pcp)
+			s.emit(tx, o, f, true, src, vlan, pri)
 		}
 	}
 }
@@ -481,7 +487,7 @@ func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64, o *output) bool 
 // unicast copies to the members whose outbound policy must be evaluated),
 // and out of every uplink but the one it came from; frames from an uplink
 // go to no other uplink.
-func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	b := f.Bytes()
 	outs := s.outs[:0]
 	for pi, p := range s.ports {
@@ -532,33 +538,33 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 			s.drop(in, src, DropNoRoom)
 			continue
 		}
-		s.emit(tx, &outs[i], c, false, src, vlan, pcp)
+		s.emit(tx, &outs[i], c, false, src, vlan, pri)
 	}
-	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pcp)
+	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pri)
 }
 
 // emit rewrites fr for output o — VLAN tag, padding, NIV tag — and, when
 // send is set, appends it to tx (a copy from tx.Copy is already there).
-func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32, vlan uint16, pcp uint8) {
+func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32, vlan uint16, pri prio) {
 	if o.mark.SetDSCP {
 		setDSCP(fr.Bytes(), o.mark.DSCP)
 	}
 	if o.mark.SetCoS {
-		pcp = o.mark.CoS
+		pri = pri.withPCP(o.mark.CoS)
 	}
 	vp := s.ports[o.port]
 	// A copy (tx.Copy) always has the room to pad and tag; only the
 	// frame in its input buffer may not.
 	switch o.kind {
 	case outUplink:
-		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pcp)
+		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pri)
 		if !pad(fr, 0) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
 	case outVEth:
 		v := s.veths[o.veth]
-		setVLAN(fr, !o.untagged, vlan, pcp)
+		setVLAN(fr, !o.untagged, vlan, pri)
 		if !pad(fr, tagLen(vp.mode)) {
 			v.c.Drops[DropNoPadRoom]++
 			return
@@ -567,13 +573,13 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
 		if vp.mode == port.ETag {
-			out, _ = vntag.PushETag(fr.Buf, fr.Off, v.etag)
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, pri.onETag(v.etag))
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, v.tag)
 		}
 		setFrame(fr, out)
 	case outList:
-		setVLAN(fr, o.set.tagged, vlan, pcp)
+		setVLAN(fr, o.set.tagged, vlan, pri)
 		if !pad(fr, tagLen(vp.mode)) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
@@ -594,7 +600,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		var out []byte
 		if vp.mode == port.ETag {
-			out, _ = vntag.PushETag(fr.Buf, fr.Off, listETag(o.set.list, prune))
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, pri.onETag(listETag(o.set.list, prune)))
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, listTag(o.set.list, prune))
 		}
@@ -627,23 +633,46 @@ func listETag(list, prune uint32) vntag.ETag {
 	return vntag.ETagFromWord(tci, 0)
 }
 
-// ingressPCP returns the priority a frame leaves with: the marking's CoS,
-// else its own 802.1Q PCP, else 0.
-func ingressPCP(b []byte, m profile.Marking) uint8 {
-	if m.SetCoS {
-		return m.CoS
-	}
-	if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q && len(b) >= 16 {
-		return b[14] >> 5
-	}
-	return 0
+// prio is a frame's priority and drop eligibility as the first 4 bits of
+// an 802.1Q TCI or of an E-TCI: PCP (E-PCP) << 1 | DEI (E-DEI). The two
+// tags carry it alike (vntag.md): what a frame has on one link it has on
+// the next, as a C-tag's PCP and DEI, or as E-PCP and E-DEI.
+type prio uint8
+
+// noPrio stands for a tag with no priority (a VNTag).
+const noPrio prio = 0xff
+
+// withPCP returns p with its PCP set to pcp (CoS marking), DEI kept.
+func (p prio) withPCP(pcp uint8) prio { return prio(pcp&7)<<1 | p&1 }
+
+// onETag returns e with p as its E-PCP and E-DEI.
+func (p prio) onETag(e vntag.ETag) vntag.ETag {
+	return vntag.ETagFromWord(e.TCI()&^ePrioBits|uint64(p&0xf)<<44, 0)
 }
 
-// setVLAN makes fr carry an 802.1Q tag with vlan and pcp (tagged) or no
-// tag, moving only the MAC addresses.
-func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pcp uint8) {
+// ingressPrio returns the priority a frame leaves with: the marking's CoS
+// (with the DEI it has), else that of the tag it came with — the E-Tag's
+// (tag, unless noPrio), or its own 802.1Q tag's — else 0.
+func ingressPrio(b []byte, m profile.Marking, tag prio) prio {
+	p := tag
+	if p == noPrio {
+		p = 0
+		if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q && len(b) >= 16 {
+			p = prio(b[14] >> 4)
+		}
+	}
+	if m.SetCoS {
+		p = p.withPCP(m.CoS)
+	}
+	return p
+}
+
+// setVLAN makes fr carry an 802.1Q tag with vlan and priority pri
+// (tagged) or no tag, moving only the MAC addresses.
+func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pri prio) {
 	b := fr.Bytes()
 	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
+	tci := uint16(pri&0xf)<<12 | vlan&0xfff
 	switch {
 	case has && !tagged:
 		moveAddrs(b[4:], b)
@@ -653,10 +682,9 @@ func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pcp uint8) {
 		nb := fr.Bytes()
 		moveAddrs(nb, nb[4:])
 		binary.BigEndian.PutUint16(nb[12:], vntag.EtherTypeDot1Q)
-		binary.BigEndian.PutUint16(nb[14:], uint16(pcp&7)<<13|vlan&0xfff)
+		binary.BigEndian.PutUint16(nb[14:], tci)
 	case has && tagged:
-		tci := binary.BigEndian.Uint16(b[14:])
-		binary.BigEndian.PutUint16(b[14:], uint16(pcp&7)<<13|tci&0x1000|vlan&0xfff)
+		binary.BigEndian.PutUint16(b[14:], tci)
 	}
 }
 

@@ -285,13 +285,19 @@ func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
 
 // rewriteKeep is what a tag rewrite in place keeps of the 8 bytes from
 // the TPID of a port's upstream tag, as a big-endian word: the TPID, and
-// for a VNTag the EtherType after it. downBits gives the rest.
+// for a VNTag the EtherType after it, for an E-Tag its E-PCP and E-DEI
+// (the frame's priority, which it keeps going down). downBits gives the
+// rest.
 func (vp *vport) rewriteKeep() uint64 {
 	if vp.mode == port.ETag {
-		return 0xffff << 48
+		return 0xffff<<48 | ePrioBits
 	}
 	return 0xffff<<48 | 0xffff
 }
+
+// ePrioBits are the E-PCP and E-DEI of an E-Tag, as the 8 bytes from its
+// TPID read as a big-endian word.
+const ePrioBits = 0xf << 44
 
 // downBits returns the bits of downstream tag t (VNTag port) or e (E-Tag
 // port) that a rewrite in place puts beside rewriteKeep's: the tag's 4

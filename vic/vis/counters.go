@@ -125,6 +125,11 @@ type PortCounters struct {
 	Drops             [NumDrops]uint64
 	// ListErrors counts profile changes whose vif lists the IV refused.
 	ListErrors uint64
+	// ListFallbacks counts floods sent to this port as one copy per
+	// admitted VIF instead of one frame to a vif list, because outbound
+	// policies admitted only some members and the IV could not hold a
+	// list of those (no free list id, or the IV refused it).
+	ListFallbacks uint64
 }
 
 func dropText(drops []uint64) string {

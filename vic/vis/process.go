@@ -15,6 +15,7 @@ type output struct {
 	veth     int32
 	set      *floodSet
 	untagged bool
+	listed   bool // floodPolicy: the vEth is in the list the flood takes
 	mark     profile.Marking
 }
 
@@ -483,10 +484,11 @@ func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64, o *output) bool 
 	return true
 }
 
-// flood sends f to every IV port through its vif list for vlan (or as
-// unicast copies to the members whose outbound policy must be evaluated),
-// and out of every uplink but the one it came from; frames from an uplink
-// go to no other uplink.
+// flood sends f to every IV port through a vif list for vlan, and out of
+// every uplink but the one it came from; frames from an uplink go to no
+// other uplink. A set whose members all take the frame without an
+// outbound policy to evaluate (allFast) goes through its list; otherwise
+// floodPolicy evaluates the members' policies.
 func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	b := f.Bytes()
 	outs := s.outs[:0]
@@ -517,15 +519,7 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 				outs = append(outs, output{port: pi, kind: outList, set: set})
 				continue
 			}
-			for _, m := range set.members {
-				if m == src {
-					continue
-				}
-				outs = append(outs, output{})
-				if !s.toVEth(m, b, vlan, now, &outs[len(outs)-1]) {
-					outs = outs[:len(outs)-1]
-				}
-			}
+			outs = s.floodPolicy(pi, p, set, src, b, vlan, now, outs)
 		}
 	}
 	s.outs = outs
@@ -541,6 +535,62 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 		s.emit(tx, &outs[i], c, false, src, vlan, pri)
 	}
 	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pri)
+}
+
+// floodPolicy appends to outs what flooding frame b to set of IV port pi
+// takes when some members have an outbound policy: each member's policy is
+// evaluated (toVEth, which counts a denial), and the members it admits
+// with the same marking as the first of them — and the source, which the
+// IV prunes — get one frame through a vif list: the set's own when that is
+// every member, else a list of exactly those, which subList finds or
+// programs. Admitted members marked otherwise get a copy each (p=0), and
+// so does every admitted member when the IV cannot hold another list
+// (counted in ListFallbacks).
+func (s *VIS) floodPolicy(pi int, p *vport, set *floodSet, src int32, b []byte, vlan uint16, now int64, outs []output) []output {
+	start := len(outs)
+	members := s.subMembers[:0]
+	listed := 0 // admitted members other than the source in members
+	var mark profile.Marking
+	for _, m := range set.members {
+		if m == src {
+			members = append(members, m)
+			continue
+		}
+		outs = append(outs, output{})
+		o := &outs[len(outs)-1]
+		if !s.toVEth(m, b, vlan, now, o) {
+			outs = outs[:len(outs)-1]
+			continue
+		}
+		if listed == 0 {
+			mark = o.mark
+		}
+		if o.mark == mark {
+			members = append(members, m)
+			o.listed = true
+			listed++
+		}
+	}
+	s.subMembers = members
+	if listed == 0 {
+		return outs
+	}
+	list := set
+	if len(members) != len(set.members) {
+		if list = s.subList(p, set, members); list == nil {
+			p.c.ListFallbacks++
+			return outs // a copy to each admitted member
+		}
+	}
+	// The listed members go through the list, the others as copies.
+	k := start
+	for _, o := range outs[start:] {
+		if !o.listed {
+			outs[k] = o
+			k++
+		}
+	}
+	return append(outs[:k], output{port: pi, kind: outList, set: list, mark: mark})
 }
 
 // emit rewrites fr for output o — VLAN tag, padding, NIV tag — and, when

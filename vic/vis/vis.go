@@ -31,7 +31,12 @@
 // per IV port, addressed to a vif list (p=1; E-Tag GRP=1) holding the
 // port's vEths in that VLAN, with l=1 and svif_id = the source (E-Tag:
 // Ingress_E-CID) when the source sits behind that port so that the IV
-// prunes it; and once out of every plain uplink. The VIS allocates the
+// prunes it; and once out of every plain uplink. When members have an
+// outbound policy, the flood still goes as one frame per IV port: through
+// the list of every member when every policy admits the frame, else
+// through a list of the admitted members, programmed on first use; only
+// when the IV cannot hold another list does it go as one p=0 copy per
+// admitted member (PortCounters.ListFallbacks). The VIS allocates the
 // lists and programs each IV through iv.ListProgrammer. Frames from an
 // uplink never go out of another uplink (end-host mode: no loops without
 // spanning tree).
@@ -130,6 +135,9 @@ type VIS struct {
 	out1 output
 	pend pending
 	fast []fastFrame
+	// floodPolicy's and subList's scratch.
+	subMembers []int32
+	subKey     []byte
 
 	// slowOnly keeps every frame on the general path (pop, Load, Evaluate,
 	// forward, emit): tests compare the fast paths with it.
@@ -168,6 +176,11 @@ type vport struct {
 	flood    [][]floodSet      // by VLAN
 	listByID map[string]uint32 // membership key → list id
 	nextList uint32
+	// sub holds the lists of the members a flood's outbound policies
+	// admitted (subList), by tagging and VIFs in set order, until the next
+	// rebuild; subFull: the IV could not take another.
+	sub     map[string]*floodSet
+	subFull bool
 
 	c PortCounters
 }

@@ -198,7 +198,7 @@ vif-list 1:258 port iv2 vifs 300
 			"uplink get theirs as always.",
 		behaviours: []string{"acl", "flooding", "source-pruning"},
 		setup:      outSetup, profile: outACL,
-		in:         []gf{on("iv1", aBcast.up(5)), on("iv1", aBcast.udp(9).up(5))},
+		in: []gf{on("iv1", aBcast.up(5)), on("iv1", aBcast.udp(9).up(5))},
 		want: []gf{
 			on("iv1", aBcast.list(101, 5)), on("iv2", aBcast.list(102, 0)), on("up1", aBcast.vlan(10)),
 			on("iv1", aBcast.udp(9).list(103, 5)), on("iv2", aBcast.udp(9).list(102, 0)), on("up1", aBcast.udp(9).vlan(10)),
@@ -212,7 +212,7 @@ vif-list 1:258 port iv2 vifs 300
 			"the frame goes down with E-PCP 3.",
 		behaviours: []string{"etag", "priority", "downstream", "flooding", "source-pruning"},
 		setup:      etagSetup, profile: profiles,
-		in:         []gf{on("iv1", aBcast.eup(197).prio(5, 1)), on("up1", frame(macA, macX).vlanp(3, 10))},
+		in: []gf{on("iv1", aBcast.eup(197).prio(5, 1)), on("up1", frame(macA, macX).vlanp(3, 10))},
 		want: []gf{
 			on("iv1", aBcast.elist(1, 257, 197).prio(5, 1)), on("iv2", aBcast.elist(1, 258, 0).prio(5, 1)),
 			on("up1", aBcast.vlanpd(5, 10)),
@@ -226,7 +226,7 @@ vif-list 1:258 port iv2 vifs 300
 			"alone), the uplink copy 802.1Q PCP 5, DEI 1, all with DSCP 46.",
 		behaviours: []string{"etag", "qos", "priority", "flooding", "source-pruning"},
 		setup:      goldETag, profile: gold,
-		in:         []gf{on("iv1", aBcast.eup(197).prio(1, 1))},
+		in: []gf{on("iv1", aBcast.eup(197).prio(1, 1))},
 		want: []gf{
 			on("iv1", aBcast.dscp(46).elist(1, 257, 197).prio(5, 1)), on("iv2", aBcast.dscp(46).elist(1, 258, 0).prio(5, 1)),
 			on("up1", aBcast.dscp(46).vlanpd(5, 10)),
@@ -256,8 +256,8 @@ vif-list 1:258 port iv2 vifs 300
 			"(A and the trunk, looped with svif 8), tagged 10 out of the uplink.",
 		behaviours: []string{"vlan", "trunk", "native", "flooding", "source-pruning"},
 		setup:      trunkSetup, profile: profiles,
-		in:         []gf{on("iv1", dBcast.vlan(10).up(8))},
-		want:       []gf{on("iv1", dBcast.list(110, 8)), on("up1", dBcast.vlan(10))},
+		in:   []gf{on("iv1", dBcast.vlan(10).up(8))},
+		want: []gf{on("iv1", dBcast.list(110, 8)), on("up1", dBcast.vlan(10))},
 	}, {
 		name:  "vis-vlan-native-not-allowed",
 		title: "Trunk vEth whose native VLAN is not allowed: no untagged traffic",
@@ -267,8 +267,8 @@ vif-list 1:258 port iv2 vifs 300
 			"gets no VLAN 10 frame either.",
 		behaviours: []string{"vlan", "trunk", "native", "flooding"},
 		setup:      nativeOut, profile: trunkAllowed20,
-		in:         []gf{on("iv1", dBcast.up(8)), on("iv1", dBcast.vlan(20).up(8)), on("up1", xAnnounce.vlan(10))},
-		want:       []gf{on("up1", dBcast.vlan(20)), on("iv1", xAnnounce.list(110, 0))},
+		in:   []gf{on("iv1", dBcast.up(8)), on("iv1", dBcast.vlan(20).up(8)), on("up1", xAnnounce.vlan(10))},
+		want: []gf{on("up1", dBcast.vlan(20)), on("iv1", xAnnounce.list(110, 0))},
 	}, {
 		name:  "vis-vntag-reserved-bit-ignored",
 		title: "VNTag r bit: ignored on receive, sent as 0",
@@ -276,8 +276,8 @@ vif-list 1:258 port iv2 vifs 300
 			"is flooded as usual, and every tag the VIS sends carries r=0.",
 		behaviours: []string{"vntag", "flooding", "source-pruning"},
 		setup:      vntagSetup, profile: profiles,
-		in:         []gf{on("iv1", aBcast.vn(vnt{src: 5, res: 1}))},
-		want:       vntagFloodFromA(aBcast),
+		in:   []gf{on("iv1", aBcast.vn(vnt{src: 5, res: 1}))},
+		want: vntagFloodFromA(aBcast),
 	}, {
 		name:  "iv-failover-revert",
 		title: "IV fabric failover reverts to the preferred fabric",

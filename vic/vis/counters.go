@@ -36,8 +36,7 @@ const (
 	// right after the MAC addresses.
 	DropNoTag
 	// DropBadTag: an upstream VNTag with d=1, p=1, l=1 or a version other
-	// than 0; an upstream E-Tag with GRP or Ingress_E-CID set; a VNTag or
-	// E-Tag on a plain uplink.
+	// than 0; an upstream E-Tag with GRP or Ingress_E-CID set.
 	DropBadTag
 	// DropUnknownVIF: the svif_id or E-CID is not bound on the port the
 	// frame arrived on (spoofing, or a vEth not yet created).

@@ -41,6 +41,16 @@
 // uplink never go out of another uplink (end-host mode: no loops without
 // spanning tree).
 //
+// On every port kind the bridge rules hold: a frame to one of the
+// reserved addresses 01:80:C2:00:00:00-0F is never relayed (IEEE 802.1Q
+// 8.6.3, Table 8-1; DropLinkLocal), a frame with a group source address
+// is dropped and its source never learned (IEEE 802.3 3.2.3;
+// DropGroupSource), and a NIV tag never leaves its link: a frame with one
+// behind the IV port's tag and any VLAN tags, or with one on a plain
+// uplink, is dropped (DropNIVTag). In E-Tag mode E-PCP and E-DEI are the
+// frame's priority, as an 802.1Q tag's PCP and DEI are: they come in as
+// its ingress priority and go out in every tag that carries one.
+//
 // # Processing and counters
 //
 // Process handles a batch of frames from one port synchronously, with the

@@ -64,11 +64,11 @@ const (
 	// (after any VLAN tags), or on a plain uplink. A NIV tag never
 	// travels beyond its own link.
 	DropNIVTag
-	// DropNoPadRoom: a frame shorter than 60 bytes on its way out whose
-	// buffer is too small to pad it and push its NIV tag (less than 60
-	// bytes and the tag in all; a smaller buffer's frame moves to make
-	// room), counted on the vEth or port it was going to. It is never
-	// sent short.
+	// DropNoPadRoom: a frame on its way out whose buffer is too small for
+	// the frame padded to 60 bytes with the 802.1Q tag and NIV tag it must
+	// carry (a frame moves within its buffer to make room when the room
+	// is there), counted on the vEth or port it was going to. It is never
+	// sent short, or without a tag it needs.
 	DropNoPadRoom
 	// NumDrops is the number of drop reasons, for counter arrays.
 	NumDrops

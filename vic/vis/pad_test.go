@@ -59,3 +59,49 @@ func TestShortFramesPaddedOrDropped(t *testing.T) {
 		})
 	}
 }
+
+// room returns b in a buffer with no headroom and spare bytes of
+// tailroom.
+func room(b []byte, spare int) port.Frame {
+	buf := make([]byte, len(b), len(b)+spare)
+	copy(buf, b)
+	return port.Frame{Buf: buf}
+}
+
+// A frame without headroom still gets the 802.1Q tag and the NIV tag it
+// must carry when its buffer has the room for them anywhere: the frame
+// moves within it. Without the room it is dropped and counted, never sent
+// without a tag it needs, or empty.
+func TestFramesWithoutHeadroom(t *testing.T) {
+	l := newLab(t, port.VNTag, vis.Config{})
+	// db (vEth 3, VIF 7, MAC C) becomes a trunk of VLANs 1 and 20, native
+	// 20: frames of VLAN 1 go to it tagged.
+	l.configure("port-profile db\n  no switchport access vlan\n  switchport mode trunk\n  switchport trunk allowed vlan 1,20\n  switchport trunk native vlan 20\n")
+	l.from(0, 7, dot1q(frame(bcast, macC, 1), 1))
+	send := func(f port.Frame) []out {
+		tx := port.NewTx(64, 1<<16)
+		require.Equal(t, 1, l.vis.Process(l.uplink, []port.Frame{f}, l.now, tx))
+		var outs []out
+		for i, f := range tx.Frames {
+			outs = append(outs, out{tx.Ports[i], append([]byte(nil), f.Bytes()...)})
+		}
+		return outs
+	}
+	// Untagged on the uplink: the native VLAN 1.
+	in := frame(macC, macX, 1)
+	outs := send(room(in, 16))
+	require.Len(t, outs, 1)
+	assert.Equal(t, upVNTagDown(t, dot1q(in, 1), 7), outs[0].bytes, "VLAN 1 tagged, then the VNTag")
+	assert.Empty(t, send(room(in, 0)), "no room for the tags")
+	assert.Equal(t, uint64(1), l.counters(3).Drops[vis.DropNoPadRoom])
+}
+
+// upVNTagDown returns b with the downstream unicast VNTag of dvif.
+func upVNTagDown(t *testing.T, b []byte, dvif uint16) []byte {
+	tag, err := vntag.Downstream(dvif)
+	require.NoError(t, err)
+	f := port.FrameFrom(b)
+	out, err := vntag.Push(f.Buf, f.Off, tag)
+	require.NoError(t, err)
+	return append([]byte(nil), out...)
+}

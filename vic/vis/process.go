@@ -603,22 +603,25 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		pri = pri.withPCP(o.mark.CoS)
 	}
 	vp := s.ports[o.port]
-	// A copy (tx.Copy) always has the room to pad and tag; only the
-	// frame in its input buffer may not.
+	// A copy (tx.Copy) always has the room for its tags and padding; only
+	// the frame in its input buffer may not (fit).
 	switch o.kind {
 	case outUplink:
-		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pri)
-		if !pad(fr, 0) {
+		tagged := vlan != s.cfg.UplinkNativeVLAN
+		if !fit(fr, tagged, 0) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
+		setVLAN(fr, tagged, vlan, pri)
+		pad(fr)
 	case outVEth:
 		v := s.veths[o.veth]
-		setVLAN(fr, !o.untagged, vlan, pri)
-		if !pad(fr, tagLen(vp.mode)) {
+		if !fit(fr, !o.untagged, tagLen(vp.mode)) {
 			v.c.Drops[DropNoPadRoom]++
 			return
 		}
+		setVLAN(fr, !o.untagged, vlan, pri)
+		pad(fr)
 		v.c.TxFrames++
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
@@ -629,11 +632,12 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setFrame(fr, out)
 	case outList:
-		setVLAN(fr, o.set.tagged, vlan, pri)
-		if !pad(fr, tagLen(vp.mode)) {
+		if !fit(fr, o.set.tagged, tagLen(vp.mode)) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
+		setVLAN(fr, o.set.tagged, vlan, pri)
+		pad(fr)
 		n := uint64(fr.Len())
 		var prune uint32
 		o.set.frames++
@@ -758,30 +762,47 @@ func setDSCP(b []byte, dscp uint8) {
 	binary.BigEndian.PutUint16(b[off+10:], ^uint16(sum))
 }
 
-// pad zero-fills fr up to 60 bytes (vntag.Pad) with head bytes of
-// headroom left in front of it for the NIV tag that follows, and reports
-// whether it could. When the buffer has too little room behind the frame,
-// or in front of it for the tag, the frame first moves to the end of the
-// buffer (into the bytes a popped tag took); only a buffer smaller than 60
-// + head bytes cannot take it.
-func pad(fr *port.Frame, head int) bool {
-	n := fr.Len()
-	if n >= vntag.MinFrameLen {
+// fit makes room in fr's buffer for what emit does to it: an 802.1Q tag
+// added in front (when tagged and it has none) or taken off, padding to 60
+// bytes, then head bytes in front for the NIV tag. When the room in front
+// or behind the frame is short, the frame moves to the end of its buffer
+// (the bytes in front of a frame are its headroom, those of a popped tag
+// among them); it reports false when the buffer is too small for it all.
+func fit(fr *port.Frame, tagged bool, head int) bool {
+	b := fr.Bytes()
+	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
+	end := vntag.MinFrameLen // from the frame's start now to its end once padded
+	switch {
+	case tagged && !has: // the frame will start 4 bytes earlier
+		head += vntag.VLANTagLen
+		end -= vntag.VLANTagLen
+	case has && !tagged: // 4 bytes later
+		end += vntag.VLANTagLen
+	}
+	n := len(b)
+	end = max(end, n)
+	if fr.Off >= head && cap(fr.Buf)-fr.Off >= end {
 		return true
 	}
-	room := cap(fr.Buf) - fr.Off // for the frame and what follows it
-	if room < vntag.MinFrameLen || fr.Off < head && room < vntag.MinFrameLen+head {
-		off := cap(fr.Buf) - vntag.MinFrameLen
-		if off < head {
-			return false
-		}
-		buf := fr.Buf[:cap(fr.Buf)]
-		copy(buf[off:], buf[fr.Off:fr.Off+n])
-		fr.Buf, fr.Off = buf[:off+n], off
+	off := cap(fr.Buf) - end
+	if off < head {
+		return false
 	}
-	padded, _ := vntag.Pad(fr.Bytes()) // cannot fail: the room is there
-	setFrame(fr, padded)
+	buf := fr.Buf[:cap(fr.Buf)]
+	copy(buf[off:], buf[fr.Off:fr.Off+n])
+	fr.Buf, fr.Off = buf[:off+n], off
 	return true
+}
+
+// pad zero-fills fr up to 60 bytes (vntag.Pad) within its buffer, which
+// fit made room in.
+func pad(fr *port.Frame) {
+	if fr.Len() >= vntag.MinFrameLen {
+		return
+	}
+	if out, err := vntag.Pad(fr.Bytes()); err == nil {
+		setFrame(fr, out)
+	}
 }
 
 // setFrame makes fr the frame out, a slice of fr's buffer.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Sender is what an agent needs from ECP: queue a ULPDU of a subtype.
@@ -228,7 +229,7 @@ func (a *VISAgent) handleLocked(ev VISEvent) {
 func (a *VISAgent) fire() { a.handle(VISEvent{Kind: VISTimer}) }
 
 // SetVIFList sets the members of VIF list id on IV port p.
-func (a *VISAgent) SetVIFList(p PortID, id uint16, members []uint16) {
+func (a *VISAgent) SetVIFList(p PortID, id uint16, members []vntag.VIF) {
 	a.handle(VISEvent{Kind: VISSetVIFList, Port: p, ListID: id, Members: members})
 }
 

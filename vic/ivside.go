@@ -3,6 +3,8 @@ package vic
 import (
 	"strconv"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // SessionState is the state of a vic session as one side sees it.
@@ -88,7 +90,7 @@ type IVConfig struct {
 	// from a new one.
 	Session uint64
 	// Mode and MaxVIFs go into the Open capabilities.
-	Mode    Mode
+	Mode    vntag.Mode
 	MaxVIFs uint16
 	// Window is how many requests may be outstanding at once (default
 	// DefaultWindow).
@@ -103,7 +105,7 @@ type ivVIF struct {
 	n        VNIC
 	profile  []byte
 	state    VIFState
-	vif      uint16
+	vif      vntag.VIF
 	veth     uint32
 	linkSent bool // link state of the outstanding alloc or link request
 	linkSet  bool // link state the VIS confirmed
@@ -138,9 +140,9 @@ type IV struct {
 	order   []*ivVIF // vNICs in creation order, for deterministic resync
 	pending []*ivVIF // vNICs with an outstanding request
 	waiting []*ivVIF // vNICs waiting for room in the window
-	byVIF   map[uint16]*ivVIF
+	byVIF   map[vntag.VIF]*ivVIF
 	listTx  map[uint16]uint32
-	lists   map[uint16][]uint16
+	lists   map[uint16][]vntag.VIF
 
 	o   out
 	msg Message
@@ -150,16 +152,16 @@ type IV struct {
 // event, IVTimer will do) sends Open.
 func NewIV(cfg IVConfig) *IV {
 	if cfg.Mode == 0 {
-		cfg.Mode = ModeVNTag
+		cfg.Mode = vntag.ModeVNTag
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > cfg.Mode.MaxVIF() {
-		cfg.MaxVIFs = cfg.Mode.MaxVIF()
+	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > maxVIF(cfg.Mode) {
+		cfg.MaxVIFs = maxVIF(cfg.Mode)
 	}
 	return &IV{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
-		byVIF: map[uint16]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]uint16{}}
+		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]vntag.VIF{}}
 }
 
 // Session returns the IV's session state and the VIS's session number.
@@ -169,7 +171,7 @@ func (iv *IV) Session() (SessionState, uint64) { return iv.state, iv.peer }
 type IVVNIC struct {
 	VNIC
 	State  VIFState
-	VIF    uint16
+	VIF    vntag.VIF
 	VEth   uint32
 	Reason Reason
 	// LinkUp is the link state the VIS has confirmed.

@@ -2,6 +2,8 @@ package vic
 
 import (
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // ProfileState says whether a port profile can take vEths.
@@ -44,7 +46,7 @@ type VEth struct {
 	// was unbound (its IV went away without announcing it again), and
 	// Port then names the last port.
 	Port  PortID
-	VIF   uint16
+	VIF   vntag.VIF
 	Bound bool
 	// Stale is set while the vEth waits to be announced again after its
 	// IV's session restarted or died.
@@ -60,7 +62,7 @@ type VEth struct {
 // (migration) and that stays reserved until that IV confirms.
 type pendingRemove struct {
 	Port     PortID
-	VIF      uint16
+	VIF      vntag.VIF
 	Instance UUID
 	Epoch    uint32
 }
@@ -90,7 +92,7 @@ const tombs = 256
 
 // portLists are the VIF lists the VIS core wants on one IV port.
 type portLists struct {
-	members map[uint16][]uint16
+	members map[uint16][]vntag.VIF
 	order   []uint16
 }
 
@@ -168,7 +170,7 @@ type visPort struct {
 	resync    time.Time // when stale VIFs get unbound; zero for none
 	used      []uint64  // VIF ids in use or reserved
 	nused     int
-	hint      uint16
+	hint      vntag.VIF
 	txid      uint32
 	out       []outReq
 	lists     *portLists
@@ -202,7 +204,7 @@ type VISEvent struct {
 	Port    PortID
 	Msg     *Message
 	ListID  uint16
-	Members []uint16
+	Members []vntag.VIF
 }
 
 // VIS is the virtual interface switch's side of the vic protocol: one
@@ -262,7 +264,7 @@ func (s *VIS) port(id PortID) *visPort {
 	if p == nil {
 		l := s.tab.lists[id]
 		if l == nil {
-			l = &portLists{members: map[uint16][]uint16{}}
+			l = &portLists{members: map[uint16][]vntag.VIF{}}
 			s.tab.lists[id] = l
 		}
 		p = &visPort{id: id, used: make([]uint64, (MaxVIF+1)/64), lists: l, hold: s.t.Hold, session: s.tab.sessions[id]}
@@ -272,14 +274,14 @@ func (s *VIS) port(id PortID) *visPort {
 	return p
 }
 
-func (p *visPort) reserve(vif uint16) {
+func (p *visPort) reserve(vif vntag.VIF) {
 	if p.used[vif/64]&(1<<(vif%64)) == 0 {
 		p.used[vif/64] |= 1 << (vif % 64)
 		p.nused++
 	}
 }
 
-func (p *visPort) free(vif uint16) {
+func (p *visPort) free(vif vntag.VIF) {
 	if p.used[vif/64]&(1<<(vif%64)) != 0 {
 		p.used[vif/64] &^= 1 << (vif % 64)
 		p.nused--
@@ -288,7 +290,7 @@ func (p *visPort) free(vif uint16) {
 
 // alloc returns a free VIF id, going round from the last one given out so
 // that a freed id is reused as late as possible.
-func (p *visPort) alloc() uint16 {
+func (p *visPort) alloc() vntag.VIF {
 	max := p.caps.MaxVIFs
 	if max == 0 {
 		max = MaxVIF
@@ -296,7 +298,7 @@ func (p *visPort) alloc() uint16 {
 	if p.nused >= int(max) {
 		return 0
 	}
-	top := p.caps.Mode.MaxVIF()
+	top := vntag.VIF(maxVIF(p.caps.Mode))
 	for i := 0; i < int(top); i++ {
 		p.hint++
 		if p.hint == 0 || p.hint > top {

@@ -11,7 +11,7 @@
 //	core, _ := vis.New(vis.Config{Store: store})
 //	prog, _ := bind.NewVIS(core, store)
 //	lists := bind.NewLists()
-//	p, _ := core.AddIVPort("iv0", port.VNTag, lists)
+//	p, _ := core.AddIVPort("iv0", vntag.ModeVNTag, lists)
 //	prog.AddPort(0, p)
 //	agent := vic.NewVISAgent(vic.VISConfig{Profiles: bind.Profiles{Store: store}}, nil, prog, nil)
 //	lists.Attach(agent, 0)

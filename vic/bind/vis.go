@@ -7,8 +7,8 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // ParkingPort is the name of the IV port NewVIS adds to the core for the
@@ -27,14 +27,14 @@ type VIS struct {
 	mu       sync.Mutex
 	ports    map[vic.PortID]int
 	veths    map[uint32]*visVEth
-	nextPark uint32
+	nextPark vntag.VIF
 }
 
 type visVEth struct {
-	parkVIF uint32 // its E-CID on the parking port
+	parkVIF vntag.VIF // its E-CID on the parking port
 	parked  bool
 	port    vic.PortID // where it is bound, unless parked
-	vif     uint16
+	vif     vntag.VIF
 	up      bool // link state the machine asked for
 }
 
@@ -42,7 +42,7 @@ type visVEth struct {
 // port-profiles in store (the core's store). It adds the parking port
 // (ParkingPort) to core.
 func NewVIS(core *vis.VIS, store profile.Store) (*VIS, error) {
-	park, err := core.AddIVPort(ParkingPort, port.ETag, discard{})
+	park, err := core.AddIVPort(ParkingPort, vntag.ModeETag, discard{})
 	if err != nil {
 		return nil, err
 	}
@@ -101,14 +101,14 @@ func (s *VIS) DeleteVEth(veth uint32) error {
 
 // BindVIF moves vEth veth to VIF vif of the core port of p (vis.MoveVEth:
 // its counters stay) and brings it up unless its link is down.
-func (s *VIS) BindVIF(p vic.PortID, vif uint16, veth uint32) error {
+func (s *VIS) BindVIF(p vic.PortID, vif vntag.VIF, veth uint32) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, cp, err := s.lookup(p, veth)
 	if err != nil {
 		return err
 	}
-	if err := s.core.MoveVEth(profile.VEthID(veth), cp, uint32(vif)); err != nil {
+	if err := s.core.MoveVEth(profile.VEthID(veth), cp, vif); err != nil {
 		return err
 	}
 	v.parked, v.port, v.vif = false, p, vif
@@ -118,7 +118,7 @@ func (s *VIS) BindVIF(p vic.PortID, vif uint16, veth uint32) error {
 // UnbindVIF parks the vEth bound to VIF vif of port p: shut, on the
 // parking port, its id, configuration and counters kept. A VIF with no
 // vEth is not an error.
-func (s *VIS) UnbindVIF(p vic.PortID, vif uint16) error {
+func (s *VIS) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, v := range s.veths {
@@ -182,8 +182,8 @@ func (s *VIS) Parked(veth uint32) (parked, ok bool) {
 // discard is the parking port's list programmer: nothing is behind it.
 type discard struct{}
 
-func (discard) SetVIFList(uint32, []uint32) error { return nil }
-func (discard) DeleteVIFList(uint32) error        { return nil }
+func (discard) SetVIFList(uint32, []vntag.VIF) error { return nil }
+func (discard) DeleteVIFList(uint32) error           { return nil }
 
 // Profiles is the vic.Profiles view of a profile.Store: a profile is
 // enabled when it has "state enabled".

@@ -17,6 +17,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 
 	"github.com/nivkit/niv/etcdstore"
 )
@@ -67,7 +68,9 @@ func Start(dir string, o Options) (*Cluster, error) {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
 		cfg.InitialClusterToken = "niv-etcdtest"
-		cfg.LogLevel = "error"
+		// Closing a member logs its listeners' errors; the tests report
+		// what matters.
+		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.UnsafeNoFsync = true // test data: speed over durability
 		if o.QuotaBytes > 0 {
 			cfg.QuotaBackendBytes = o.QuotaBytes

@@ -48,3 +48,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 30*time.Second, 20*time.Millisecond, what)
 }
+
+func startBench(b *testing.B) (*etcdtest.Cluster, error) {
+	c, err := etcdtest.Start(b.TempDir(), etcdtest.Options{})
+	if err == nil {
+		b.Cleanup(c.Close)
+	}
+	return c, err
+}

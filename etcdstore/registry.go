@@ -51,6 +51,7 @@ type Registry struct {
 	lease   clientv3.LeaseID
 	leases  int // leases granted, the first included
 	held    map[vic.UUID]held
+	idMu    sync.Mutex // held while reserving a block
 	idNext  uint32
 	idEnd   uint32 // idNext..idEnd-1 are reserved for this VIS
 	subs    map[int]func(registry.Event)
@@ -306,14 +307,24 @@ func (r *Registry) Allocate(ctx context.Context, u vic.UUID, c vic.VNIC) (regist
 // nextID hands out an id from this VIS's block, reserving a new block of
 // IDBlock ids with a compare-and-swap on veth/ids when it is used up.
 func (r *Registry) nextID(ctx context.Context) (profile.VEthID, error) {
-	r.mu.Lock()
-	if r.idNext < r.idEnd {
-		id := r.idNext
-		r.idNext++
-		r.mu.Unlock()
-		return profile.VEthID(id), nil
+	take := func() (profile.VEthID, bool) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.idNext < r.idEnd {
+			r.idNext++
+			return profile.VEthID(r.idNext - 1), true
+		}
+		return 0, false
 	}
-	r.mu.Unlock()
+	if id, ok := take(); ok {
+		return id, nil
+	}
+	// One reservation at a time: the others wait for its block.
+	r.idMu.Lock()
+	defer r.idMu.Unlock()
+	if id, ok := take(); ok {
+		return id, nil
+	}
 	k := r.key("ids")
 	for {
 		g, err := r.cli.Get(ctx, k)

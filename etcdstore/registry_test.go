@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/etcdstore"
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/registry"
@@ -197,4 +198,54 @@ func TestPartitionedVIS(t *testing.T) {
 	r = getRec(t, q, uuid(3))
 	assert.Equal(t, "vis-q", r.Binding.VIS)
 	assert.Equal(t, moving.ID, r.ID)
+}
+
+// TestBindAll: 100 claims, some for vEths that exist unbound, one held by
+// another VIS at an older epoch (migration) and one at the same epoch
+// (refused); the rest are created. Ids are unique, existing vEths keep
+// theirs, and every binding is this VIS's.
+func TestBindAll(t *testing.T) {
+	c := startEtcd(t, 1)
+	a := newMember(t, "vis-a", c.Endpoints(), 5*time.Second)
+	b := newMember(t, "vis-b", c.Endpoints(), 5*time.Second)
+	ctx := context.Background()
+	old := map[vic.UUID]registry.Record{}
+	for i := range 10 {
+		r, err := b.reg.Allocate(ctx, uuid(byte(i)), vnic(byte(i), "web", 1))
+		require.NoError(t, err)
+		old[uuid(byte(i))] = r
+	}
+	_, err := b.reg.Bind(ctx, uuid(3), registry.Binding{Port: "iv0", VIF: 3, Epoch: 1})
+	require.NoError(t, err)
+	_, err = b.reg.Bind(ctx, uuid(4), registry.Binding{Port: "iv0", VIF: 4, Epoch: 2})
+	require.NoError(t, err)
+	var claims []etcdstore.Claim
+	for i := range 100 {
+		if i == 4 {
+			continue
+		}
+		claims = append(claims, etcdstore.Claim{Instance: uuid(byte(i)), Config: vnic(byte(i), "db", 2),
+			Binding: registry.Binding{Port: "iv0", VIF: uint32(i + 1), Epoch: 2}})
+	}
+	recs, err := a.reg.BindAll(ctx, claims)
+	require.NoError(t, err)
+	ids := map[profile.VEthID]bool{}
+	for i, r := range recs {
+		u := claims[i].Instance
+		assert.False(t, ids[r.ID], "id %d twice", r.ID)
+		ids[r.ID] = true
+		if o, ok := old[u]; ok {
+			assert.Equal(t, o.ID, r.ID)
+			assert.Equal(t, "web", r.Config.Profile, "an existing vEth keeps its configuration")
+		} else {
+			assert.Equal(t, "db", r.Config.Profile)
+		}
+		got := getRec(t, a, u)
+		assert.Equal(t, "vis-a", got.Binding.VIS)
+		assert.Equal(t, r.ID, got.ID)
+	}
+	assert.Len(t, a.reg.Held(), 99)
+	_, err = a.reg.BindAll(ctx, []etcdstore.Claim{{Instance: uuid(4), Config: vnic(4, "web", 2), Binding: registry.Binding{Port: "iv0", VIF: 5, Epoch: 2}}})
+	assert.ErrorIs(t, err, registry.ErrHeld)
+	eventually(t, "B lets go of uuid(3)", func() bool { return len(b.reg.Held()) == 1 })
 }

@@ -1,15 +1,12 @@
 // Command fleetsim simulates a fleet of VISes sharing one etcd: N VIS
 // cores (vis.VIS), each with its own etcd client, Profiles and Registry,
 // × M vEths each, in this process, against an embedded etcd (or the
-// members given with -endpoints). It measures
-//
-//   - how long a profile edit takes to reach every vEth: from the
-//     manager's Update until each VIS has applied the new policy to its
-//     vEths (p50/p99/max over vEths);
-//   - etcd's load in each phase, from its /metrics: requests, bytes in
-//     and out, database size, keys, watchers;
-//   - how long after a VIS dies its vEths are bound again by a standby
-//     (lease TTL included).
+// members given with -endpoints). It measures how long a profile edit
+// takes to reach every vEth (from the manager's Update until each VIS has
+// applied the new policy to its vEths: p50/p99/max over vEths), etcd's
+// load in each phase from its /metrics (requests, bytes in and out,
+// database size, keys, watchers), and how long after a VIS dies its vEths
+// are bound again by a standby (lease TTL included):
 //
 //	go run ./cmd/fleetsim -vis 16 -veths 10000
 package main
@@ -100,11 +97,11 @@ type node struct {
 	core  *vis.VIS
 	ports map[string]int
 
-	mu      sync.Mutex
+	mu sync.Mutex
 	// access VLAN of base → when the store delivered it, when the core
 	// had applied it to every vEth
 	received, applied map[uint16]time.Time
-	held    atomic.Int64
+	held              atomic.Int64
 }
 
 func uuidOf(n, i int) vic.UUID {

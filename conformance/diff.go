@@ -136,11 +136,11 @@ func listPort(c *Case, p string) string {
 }
 
 // caseLists returns the case's named lists by port.
-func caseLists(c *Case) map[string]map[uint32][]uint32 {
-	out := map[string]map[uint32][]uint32{}
+func caseLists(c *Case) map[string]map[uint32][]vntag.VIF {
+	out := map[string]map[uint32][]vntag.VIF{}
 	for _, l := range c.Setup.Lists {
 		if out[l.Port] == nil {
-			out[l.Port] = map[uint32][]uint32{}
+			out[l.Port] = map[uint32][]vntag.VIF{}
 		}
 		out[l.Port][l.ID] = l.VIFs
 	}
@@ -150,15 +150,23 @@ func caseLists(c *Case) map[string]map[uint32][]uint32 {
 // listID returns the vif list a frame is addressed to (VNTag p=1: the
 // vif_list_id; E-Tag GRP>0: GRP<<20 | E-CID), if any.
 func listID(b []byte) (uint32, vntag.Kind, bool) {
-	kind := tagAt12(b)
-	if !isList(b, kind) {
+	if len(b) < vntag.AddrLen+vntag.ETagHeaderLen {
+		return 0, vntag.KindNone, false
+	}
+	switch kind := vntag.KindOf(binary.BigEndian.Uint16(b[vntag.AddrLen:])); kind {
+	case vntag.KindVNTag:
+		if t := vntag.TagHeader(b[vntag.AddrLen:]).Tag(); t.Pointer() {
+			return uint32(t.DVIF()), kind, true
+		}
+		return 0, kind, false
+	case vntag.KindETag:
+		if e := vntag.ETagHeader(b[vntag.AddrLen:]).ETag(); e.Multicast() {
+			return e.Channel(), kind, true
+		}
+		return 0, kind, false
+	default:
 		return 0, kind, false
 	}
-	if kind == vntag.KindVNTag {
-		return uint32(binary.BigEndian.Uint16(b[14:]) & 0x3fff), kind, true
-	}
-	grp := uint32(b[16]>>4) & 3
-	return grp<<20 | uint32(b[19])<<12 | uint32(binary.BigEndian.Uint16(b[16:]))&0xfff, kind, true
 }
 
 // setListID returns a copy of b addressed to list id instead.
@@ -177,7 +185,7 @@ func setListID(b []byte, kind vntag.Kind, id uint32) []byte {
 
 // normalizeList returns got addressed to want's list id when both name a
 // list and the lists have the same members; else got unchanged.
-func normalizeList(want, got []byte, wl, gl map[uint32][]uint32) []byte {
+func normalizeList(want, got []byte, wl, gl map[uint32][]vntag.VIF) []byte {
 	wid, wk, ok1 := listID(want)
 	gid, gk, ok2 := listID(got)
 	if !ok1 || !ok2 || wk != gk || wid == gid {
@@ -191,7 +199,7 @@ func normalizeList(want, got []byte, wl, gl map[uint32][]uint32) []byte {
 	return setListID(got, gk, wid)
 }
 
-func sameSet(a, b []uint32) bool {
+func sameSet(a, b []vntag.VIF) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)
@@ -199,7 +207,7 @@ func sameSet(a, b []uint32) bool {
 }
 
 // fieldDiff lists the fields that differ between want and got.
-func fieldDiff(want, got []byte, wl, gl map[uint32][]uint32) []FieldDiff {
+func fieldDiff(want, got []byte, wl, gl map[uint32][]vntag.VIF) []FieldDiff {
 	wf, gf := Fields(want), Fields(got)
 	annotate(want, wf, wl)
 	annotate(got, gf, gl)
@@ -244,7 +252,7 @@ func lookup(fs []FieldValue, name string) string {
 }
 
 // annotate adds the members of a frame's vif list to its list field.
-func annotate(b []byte, fs []FieldValue, lists map[uint32][]uint32) {
+func annotate(b []byte, fs []FieldValue, lists map[uint32][]vntag.VIF) {
 	id, kind, ok := listID(b)
 	if !ok {
 		return

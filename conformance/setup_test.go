@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
+	"github.com/nivkit/niv/vntag"
 )
 
 func TestParseSetupErrors(t *testing.T) {
@@ -58,7 +60,7 @@ after 1 advance 1m
 	require.NoError(t, err)
 	assert.Equal(t, conformance.DeviceIV, s.Device)
 	require.Len(t, s.Ports, 2)
-	assert.Equal(t, conformance.ETag, s.Ports[0].Mode)
+	assert.Equal(t, vntag.ModeETag, s.Ports[0].Mode)
 	assert.Equal(t, uint32(1<<20|77), s.Lists[0].ID)
 	require.Len(t, s.Steps, 2)
 	assert.Equal(t, conformance.StepUplinkDown, s.Steps[0].Kind)
@@ -115,14 +117,14 @@ func TestCaptureRoundTrip(t *testing.T) {
 func TestDeviceErrors(t *testing.T) {
 	s, err := conformance.ParseSetup("device vis\nport iv1 iv vntag\nveth 1 port iv1 vif 5000 profile p\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil)
+	_, err = cores.New(s, nil)
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 	s, err = conformance.ParseSetup("device vis\nport iv1 iv vntag\nveth 1 port iv1 vif 5 profile nosuch\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil)
+	_, err = cores.New(s, nil)
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 	s, err = conformance.ParseSetup("device vis\nport iv1 iv vntag\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil, "learning")
+	_, err = cores.New(s, nil, "learning")
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 }

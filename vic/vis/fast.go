@@ -76,8 +76,8 @@ const (
 // mask — the TPID, and zero in the must-be-zero bits — as w&mask == want,
 // and its tag length. One AND and one compare keep w in its register,
 // where a shift for the TPID would need a copy of it.
-func upstreamMatch(m port.TagMode) (mask, want uint64, hl int) {
-	if m == port.ETag {
+func upstreamMatch(m vntag.Mode) (mask, want uint64, hl int) {
+	if m == vntag.ModeETag {
 		return 0xffff<<48 | upBadETag, vntag.EtherTypeETag << 48, vntag.ETagLen
 	}
 	return 0xffff<<48 | upBadVNTag, vntag.EtherTypeVNTag << 48, vntag.TagLen
@@ -88,7 +88,8 @@ func upstreamMatch(m port.TagMode) (mask, want uint64, hl int) {
 // bound on the port, its vEth is up and needs only VLAN classification
 // (hotIn: the port's fastIn entry for the VIF says all parse needs to
 // know of the vEth, in one load), its VLAN is admitted, its destination is
-// not a group address and it needs no padding.
+// not a group address, no tag follows its 802.1Q tag (if any) and it needs
+// no padding.
 //
 // It reads each frame's first 20 bytes as three words, from which the
 // checks and both MAC table keys come (a byte read beside them would keep
@@ -118,10 +119,22 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		}
 		x := int32(uint32(e))
 		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
-		tagged := binary.BigEndian.Uint16(h[hl+12:]) == vntag.EtherTypeDot1Q
+		et := binary.BigEndian.Uint16(h[hl+12:])
+		tagged := et == vntag.EtherTypeDot1Q
 		var tci uint16
 		if tagged {
 			tci = binary.BigEndian.Uint16(h[hl+14:])
+			et = binary.BigEndian.Uint16(h[hl+16:])
+			if hl == vntag.ETagLen {
+				// The frame's priority is the E-Tag's, which the 802.1Q
+				// tag takes on (ingressPrio).
+				tci = tci&0x0fff | uint16(w>>32)&0xf000
+			}
+		}
+		// Behind it, another tag: stacked VLAN tags, or a NIV tag to
+		// drop (DropNIVTag), are the general path's.
+		if vntag.KindOf(et) != vntag.KindNone {
+			continue
 		}
 		vlan := uint16(e>>32) & 0xfff
 		if e&inAccess != 0 {
@@ -287,7 +300,7 @@ func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	// What the hot entry of an access vEth that takes the frame untagged
 	// has: fastOut, behind a port of this port's tag mode.
 	want := hotOut | hotAccess
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		want |= hotETag
 	}
 	for i := range fast {
@@ -350,7 +363,7 @@ const noOwner = ^uint32(0)
 // carriesFast reports whether vEth x — not a fastOut access vEth behind
 // a port of mode m — takes a frame of vlan on the fast path with the
 // tagging it has: it must be fastOut, behind a port of mode m.
-func (s *VIS) carriesFast(x uint32, m port.TagMode, vlan uint16, tagged bool) bool {
+func (s *VIS) carriesFast(x uint32, m vntag.Mode, vlan uint16, tagged bool) bool {
 	d := s.veths[x]
 	if !d.fastOut || s.ports[d.port].mode != m {
 		return false

@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	"github.com/nivkit/niv/profile"
-	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -36,7 +34,7 @@ func (s *VIS) rebuild(pi int) error {
 	}
 	flood := make([][]floodSet, 4096)
 	used := map[string]uint32{}
-	fresh := map[uint32][]uint32{} // new lists to program
+	fresh := map[uint32][]vntag.VIF{} // new lists to program
 	for vlan := uint16(profile.MinVLAN); vlan <= profile.MaxVLAN; vlan++ {
 		if !union.Contains(vlan) {
 			continue
@@ -93,25 +91,87 @@ func (s *VIS) rebuild(pi int) error {
 		}
 	}
 	s.foldFloodCounters(vp)
+	s.dropSubLists(vp)
 	vp.listByID = used
 	vp.flood = flood
 	return nil
 }
 
+// subList returns the list of port vp that floods to exactly members (a
+// part of set, in its order, with its tagging), programming it into the
+// IV the first time, or nil when the port has no free list id or the IV
+// refuses the list (vp.subFull: not tried again until the next rebuild).
+// Such lists last until the port's lists are rebuilt. Finding one that
+// exists does not allocate.
+func (s *VIS) subList(vp *vport, set *floodSet, members []int32) *floodSet {
+	key := s.subKey[:0]
+	if set.tagged {
+		key = append(key, 1)
+	} else {
+		key = append(key, 0)
+	}
+	for _, m := range members {
+		key = binary.BigEndian.AppendUint32(key, uint32(s.veths[m].vif))
+	}
+	s.subKey = key
+	if sub, ok := vp.sub[string(key)]; ok {
+		return sub
+	}
+	if vp.subFull {
+		return nil
+	}
+	used := make(map[string]uint32, len(vp.sub))
+	for k, sub := range vp.sub {
+		used[k] = sub.list
+	}
+	id, err := s.allocList(vp, used)
+	if err != nil {
+		vp.subFull = true
+		return nil
+	}
+	sub := &floodSet{list: id, tagged: set.tagged, members: slices.Clone(members)}
+	for _, m := range members {
+		sub.vifs = append(sub.vifs, s.veths[m].vif)
+	}
+	if err := vp.lists.SetVIFList(id, sub.vifs); err != nil {
+		vp.subFull = true
+		return nil
+	}
+	if vp.sub == nil {
+		vp.sub = map[string]*floodSet{}
+	}
+	vp.sub[string(key)] = sub
+	return sub
+}
+
+// dropSubLists deletes the lists subList programmed into port vp's IV,
+// once foldFloodCounters has counted what they sent.
+func (s *VIS) dropSubLists(vp *vport) {
+	for _, sub := range vp.sub {
+		_ = vp.lists.DeleteVIFList(sub.list) // as for the other lists
+	}
+	vp.sub, vp.subFull = nil, false
+}
+
 // foldFloodCounters moves what the port's current flood sets sent into
 // their members' own counters, before the sets are replaced.
 func (s *VIS) foldFloodCounters(vp *vport) {
+	fold := func(set *floodSet) {
+		for _, m := range set.members {
+			if v := s.veths[m]; v != nil {
+				v.c.TxFrames += set.frames
+				v.c.TxBytes += set.bytes
+			}
+		}
+		set.frames, set.bytes = 0, 0
+	}
 	for _, sets := range vp.flood {
 		for i := range sets {
-			set := &sets[i]
-			for _, m := range set.members {
-				if v := s.veths[m]; v != nil {
-					v.c.TxFrames += set.frames
-					v.c.TxBytes += set.bytes
-				}
-			}
-			set.frames, set.bytes = 0, 0
+			fold(&sets[i])
 		}
+	}
+	for _, sub := range vp.sub {
+		fold(sub)
 	}
 	for _, i := range vp.veths {
 		if v := s.veths[i]; v != nil {
@@ -127,13 +187,19 @@ func (s *VIS) foldFloodCounters(vp *vport) {
 func (s *VIS) countersOf(i int32) Counters {
 	v := s.veths[i]
 	c := v.c
-	for _, sets := range s.ports[v.port].flood {
-		for _, set := range sets {
-			if set.frames != 0 && slices.Contains(set.members, i) {
-				c.TxFrames += set.frames
-				c.TxBytes += set.bytes
-			}
+	add := func(set *floodSet) {
+		if set.frames != 0 && slices.Contains(set.members, i) {
+			c.TxFrames += set.frames
+			c.TxBytes += set.bytes
 		}
+	}
+	for _, sets := range s.ports[v.port].flood {
+		for j := range sets {
+			add(&sets[j])
+		}
+	}
+	for _, sub := range s.ports[v.port].sub {
+		add(sub)
 	}
 	c.TxFrames -= v.prunedFrames
 	c.TxBytes -= v.prunedBytes
@@ -141,7 +207,7 @@ func (s *VIS) countersOf(i int32) Counters {
 }
 
 // listKey identifies a list by its tagging and members.
-func listKey(tagged bool, vifs []uint32) string {
+func listKey(tagged bool, vifs []vntag.VIF) string {
 	sorted := slices.Clone(vifs)
 	slices.Sort(sorted)
 	b := make([]byte, 1, 1+4*len(sorted))
@@ -149,7 +215,7 @@ func listKey(tagged bool, vifs []uint32) string {
 		b[0] = 1
 	}
 	for _, v := range sorted {
-		b = binary.BigEndian.AppendUint32(b, v)
+		b = binary.BigEndian.AppendUint32(b, uint32(v))
 	}
 	return string(b)
 }
@@ -158,7 +224,7 @@ func listKey(tagged bool, vifs []uint32) string {
 // assignment: a vif_list_id for VNTag, an E-channel with GRP 1 for E-Tag.
 func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 	max := uint32(vntag.MaxDVIF)
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		max = vntag.MaxECID
 	}
 	inUse := make(map[uint32]bool, len(vp.listByID)+len(used))
@@ -168,6 +234,9 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 	for _, id := range used {
 		inUse[id] = true
 	}
+	for _, sub := range vp.sub {
+		inUse[sub.list] = true
+	}
 	for tries := uint32(0); tries < max; tries++ {
 		n := vp.nextList
 		vp.nextList++
@@ -175,8 +244,8 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 			vp.nextList = 1
 		}
 		id := n
-		if vp.mode == port.ETag {
-			id = iv.ETagList(1, n)
+		if vp.mode == vntag.ModeETag {
+			id = vntag.Channel(1, vntag.VIF(n))
 		}
 		if !inUse[id] {
 			return id, nil
@@ -188,7 +257,7 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 // FloodList returns the vif list that port p uses to flood frames of vlan
 // to its vEths that take them untagged (tagged=false) or tagged, with its
 // members' VIFs.
-func (s *VIS) FloodList(p int, vlan uint16, tagged bool) (list uint32, vifs []uint32, ok bool) {
+func (s *VIS) FloodList(p int, vlan uint16, tagged bool) (list uint32, vifs []vntag.VIF, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p < 0 || p >= len(s.ports) || vlan > profile.MaxVLAN || s.ports[p].kind != ivPort {

@@ -14,6 +14,7 @@ import (
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 const twoProfiles = webProfile + "port-profile db\n  switchport access vlan 20\n  state enabled\n"
@@ -65,10 +66,10 @@ func TestTakeoverAfterDeath(t *testing.T) {
 	b := newMember(t, "vis-b", c.Endpoints(), 2*time.Second)
 	configure(t, a, twoProfiles)
 	recs := map[vic.UUID]registry.Record{}
-	vifs := map[vic.UUID]uint32{}
+	vifs := map[vic.UUID]vntag.VIF{}
 	for i, p := range []string{"web", "web", "db"} {
 		u := uuid(byte(i + 1))
-		vifs[u] = uint32(10 + i)
+		vifs[u] = vntag.VIF(10 + i)
 		recs[u] = a.attach(u, vnic(byte(i+1), p, 1), vifs[u])
 	}
 	require.Equal(t, 5, a.broadcast(10, 1, 5)) // each reaches vEth 2 (same VLAN)
@@ -225,7 +226,7 @@ func TestBindAll(t *testing.T) {
 			continue
 		}
 		claims = append(claims, etcdstore.Claim{Instance: uuid(byte(i)), Config: vnic(byte(i), "db", 2),
-			Binding: registry.Binding{Port: "iv0", VIF: uint32(i + 1), Epoch: 2}})
+			Binding: registry.Binding{Port: "iv0", VIF: vntag.VIF(i + 1), Epoch: 2}})
 	}
 	recs, err := a.reg.BindAll(ctx, claims)
 	require.NoError(t, err)

@@ -33,15 +33,17 @@ import (
 type benchOpts struct {
 	batch   int
 	offload bool
+	linkMTU int
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.batch, "batch", 64, "frames read at once per port")
 	fs.BoolVar(&o.offload, "offload", true, "TAPs with IFF_VNET_HDR and the link with PACKET_VNET_HDR: super-frames cross the pair as one frame")
+	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
 func (o *benchOpts) args() []string {
-	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload)}
+	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU)}
 }
 
 // runBench implements `niv bench`: two VM namespaces joined by a Linux
@@ -713,7 +715,7 @@ func (s *nivSetup) cpu() time.Duration { return selfCPU() }
 
 func (s *nivSetup) start(ctx context.Context) (nics [2]string, err error) {
 	link := [2]string{s.b.prefix + "li", s.b.prefix + "ls"}
-	if err := makeBenchLink(ctx, link); err != nil {
+	if err := makeBenchLink(ctx, link, s.b.opts.linkMTU); err != nil {
 		return nics, err
 	}
 	ivCore, err := newBenchIV()
@@ -759,11 +761,17 @@ func (s *nivSetup) stop() map[string]uint64 {
 	for _, p := range s.ivPorts {
 		if p != nil {
 			addPortDrops(d, "IV", p.Stats())
+			if s.b.log != nil {
+				fmt.Fprintf(s.b.log, "  IV port %s: %v\n", p.Name(), p.Stats())
+			}
 		}
 	}
 	for _, p := range s.visPorts {
 		if p != nil {
 			addPortDrops(d, "VIS", p.Stats())
+			if s.b.log != nil {
+				fmt.Fprintf(s.b.log, "  VIS port %s: %v\n", p.Name(), p.Stats())
+			}
 		}
 	}
 	exec.Command("ip", "link", "del", s.b.prefix+"li").Run()
@@ -782,9 +790,10 @@ func closeBenchPorts(lists ...[]port.Port) {
 
 // makeBenchLink makes the veth pair between the IV and the VIS, with room
 // for a tag on full-size frames.
-func makeBenchLink(ctx context.Context, link [2]string) error {
+func makeBenchLink(ctx context.Context, link [2]string, mtu int) error {
 	exec.Command("ip", "link", "del", link[0]).Run()
-	if err := benchIP(ctx, "link", "add", link[0], "mtu", "1600", "type", "veth", "peer", "name", link[1], "mtu", "1600"); err != nil {
+	m := strconv.Itoa(mtu)
+	if err := benchIP(ctx, "link", "add", link[0], "mtu", m, "type", "veth", "peer", "name", link[1], "mtu", m); err != nil {
 		return err
 	}
 	for _, dev := range link {
@@ -805,13 +814,13 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		return nil, nil, e
 	}
 	if ivSide {
-		up, err := port.OpenPacket(link[0], port.NIVFilter())
+		up, err := port.OpenPacketWith(link[0], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload})
 		if err != nil {
 			return fail(err)
 		}
 		ivPorts = []port.Port{up, nil}
 		for _, name := range taps {
-			t, err := port.OpenTAP(name)
+			t, err := port.OpenTAPWith(name, port.TAPConfig{Offload: o.offload})
 			if err != nil {
 				return fail(err)
 			}
@@ -822,7 +831,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 	}
 	if visSide {
-		down, err := port.OpenPacket(link[1], port.NIVFilter())
+		down, err := port.OpenPacketWith(link[1], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload})
 		if err != nil {
 			return fail(err)
 		}
@@ -876,7 +885,7 @@ func (s *niv2Setup) spawn(args ...string) (string, error) {
 
 func (s *niv2Setup) start(ctx context.Context) (nics [2]string, err error) {
 	link := [2]string{s.b.prefix + "li", s.b.prefix + "ls"}
-	if err := makeBenchLink(ctx, link); err != nil {
+	if err := makeBenchLink(ctx, link, s.b.opts.linkMTU); err != nil {
 		return nics, err
 	}
 	lists, err := s.spawn(append([]string{"vis", "--link", link[1]}, s.b.opts.args()...)...)

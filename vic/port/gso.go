@@ -76,6 +76,9 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 		return nil, fmt.Errorf("%w: GSO type %d", ErrOffload, o.GSOType)
 	}
 	v4 := et == 0x0800
+	if t := o.GSOType &^ GSOECN; t == GSOTCPv4 && !v4 || t == GSOTCPv6 && v4 {
+		return nil, fmt.Errorf("%w: GSO type %d on EtherType %#04x", ErrOffload, o.GSOType, et)
+	}
 	if !v4 && et != 0x86DD || hl > len(b) || (v4 && l3+20 > l4) || (!v4 && l3+40 > l4) {
 		return nil, fmt.Errorf("%w: headers do not match GSO type %d", ErrOffload, o.GSOType)
 	}

@@ -58,7 +58,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dur := fs.Duration("time", 10*time.Second, "length of each iperf3 run")
 	rounds := fs.Int("rounds", 3, "rounds: each runs every test through every setup, in turn")
-	setupList := fs.String("setups", "bridge,tapcopy,niv,niv2", "setups to measure, in this order")
+	setupList := fs.String("setups", "bridge,tapcopy,niv,nivseg,niv2", "setups to measure, in this order: bridge, tapcopy (a TAP copy loop), niv (the pair in one process), nivseg (the same with a link of MTU 1600), niv2 (the pair as two processes)")
 	rates := fs.String("udp-rates", "50000,100000", "64-byte UDP rates below capacity to offer, in frames/s (empty: none)")
 	noTCP := fs.Bool("no-tcp", false, "skip the TCP runs")
 	noUDP := fs.Bool("no-udp", false, "skip the UDP runs")
@@ -103,7 +103,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for _, name := range strings.Split(*setupList, ",") {
 		s, ok := benchSetups(b)[strings.TrimSpace(name)]
 		if !ok {
-			fmt.Fprintf(stderr, "niv bench: unknown setup %q (bridge, tapcopy, niv, niv2)\n", name)
+			fmt.Fprintf(stderr, "niv bench: unknown setup %q (bridge, tapcopy, niv, nivseg, niv2)\n", name)
 			return 2
 		}
 		setups = append(setups, s)
@@ -240,6 +240,7 @@ func benchSetups(b *bench) map[string]benchSetup {
 		"bridge":  &bridgeSetup{b: b},
 		"tapcopy": &tapCopySetup{b: b},
 		"niv":     &nivSetup{b: b},
+		"nivseg":  &nivSetup{b: b, seg: true},
 		"niv2":    &niv2Setup{b: b},
 	}
 }
@@ -255,53 +256,13 @@ func benchIP(ctx context.Context, args ...string) error {
 // measure builds the VM namespaces and setup s, runs test t and tears it
 // all down.
 func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result, err error) {
-	var nss [2]string
-	for i := range nss {
-		nss[i], _ = b.vmNS(i)
-		exec.Command("ip", "netns", "del", nss[i]).Run() // left over from a killed run
-		if err := benchIP(ctx, "netns", "add", nss[i]); err != nil {
-			return res, err
-		}
-		defer exec.Command("ip", "netns", "del", nss[i]).Run()
-		if err := benchIP(ctx, "-n", nss[i], "link", "set", "lo", "up"); err != nil {
-			return res, err
-		}
-	}
-	nics, err := s.start(ctx)
-	var fwdDrops map[string]uint64
-	stopped := false
-	stopSetup := func() {
-		if !stopped {
-			stopped = true
-			fwdDrops = s.stop()
-		}
-	}
-	defer stopSetup()
+	env, err := b.build(ctx, s)
 	if err != nil {
 		return res, err
 	}
-	for i, ns := range nss {
-		_, ip := b.vmNS(i)
-		mac := fmt.Sprintf("02:4e:42:00:00:%02x", i+1)
-		steps := [][]string{
-			{"-n", ns, "link", "set", nics[i], "address", mac, "mtu", "1500", "up"},
-			{"-n", ns, "addr", "add", ip + "/24", "dev", nics[i]},
-		}
-		for _, st := range steps {
-			if err := benchIP(ctx, st...); err != nil {
-				return res, err
-			}
-		}
-	}
-	// Each VM knows the other's address (no ARP in the runs); the first
-	// frames each way teach the forwarders the MAC addresses.
-	for i, ns := range nss {
-		_, ip := b.vmNS(1 - i)
-		mac := fmt.Sprintf("02:4e:42:00:00:%02x", 2-i)
-		if err := benchIP(ctx, "-n", ns, "neigh", "replace", ip, "lladdr", mac, "dev", nics[i], "nud", "permanent"); err != nil {
-			return res, err
-		}
-	}
+	defer env.close()
+	nss, nics := env.nss, env.nics
+	stopSetup := func() map[string]uint64 { return env.stop() }
 	before := [2]ifStats{}
 	for i := range nss {
 		before[i] = readIfStats(nss[i], nics[i])
@@ -321,7 +282,7 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 		res.frames = float64(after.rxPackets - before[1].rxPackets)
 		res.fps = res.frames / b.dur.Seconds()
 	}
-	stopSetup()
+	fwdDrops := stopSetup()
 	res.drops = map[string]uint64{}
 	for k, v := range fwdDrops {
 		res.drops[k] = v
@@ -330,6 +291,86 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 	res.drops["VM B nic rx"] = after.rxDropped - before[1].rxDropped
 	res.drops["VM B udp socket"] = snmp1 - snmp0
 	return res, nil
+}
+
+// benchEnv is a setup built between the two VM namespaces.
+type benchEnv struct {
+	s       benchSetup
+	nss     [2]string
+	nics    [2]string
+	stopped bool
+	drops   map[string]uint64
+}
+
+// vmIP6 is VM i's IPv6 address.
+func vmIP6(i int) string { return fmt.Sprintf("fd00:78::%d", i+1) }
+
+// build makes the VM namespaces and setup s between them: each VM's NIC
+// with an IPv4 and an IPv6 address, and the other VM's in its neighbour
+// table (no address resolution in the runs; the first frames each way
+// teach the forwarders the MAC addresses).
+func (b *bench) build(ctx context.Context, s benchSetup) (env *benchEnv, err error) {
+	env = &benchEnv{s: s}
+	defer func() {
+		if err != nil {
+			env.close()
+		}
+	}()
+	for i := range env.nss {
+		ns, _ := b.vmNS(i)
+		exec.Command("ip", "netns", "del", ns).Run() // left over from a killed run
+		if err := benchIP(ctx, "netns", "add", ns); err != nil {
+			return env, err
+		}
+		env.nss[i] = ns
+		if err := benchIP(ctx, "-n", ns, "link", "set", "lo", "up"); err != nil {
+			return env, err
+		}
+	}
+	env.nics, err = s.start(ctx)
+	if err != nil {
+		return env, err
+	}
+	for i, ns := range env.nss {
+		_, ip := b.vmNS(i)
+		_, peer := b.vmNS(1 - i)
+		mac := fmt.Sprintf("02:4e:42:00:00:%02x", i+1)
+		peerMAC := fmt.Sprintf("02:4e:42:00:00:%02x", 2-i)
+		nic := env.nics[i]
+		steps := [][]string{
+			{"-n", ns, "link", "set", nic, "address", mac, "mtu", "1500", "up"},
+			{"-n", ns, "addr", "add", ip + "/24", "dev", nic},
+			{"-n", ns, "addr", "add", vmIP6(i) + "/64", "dev", nic, "nodad"},
+			{"-n", ns, "neigh", "replace", peer, "lladdr", peerMAC, "dev", nic, "nud", "permanent"},
+			{"-n", ns, "neigh", "replace", vmIP6(1 - i), "lladdr", peerMAC, "dev", nic, "nud", "permanent"},
+		}
+		for _, st := range steps {
+			if err := benchIP(ctx, st...); err != nil {
+				return env, err
+			}
+		}
+	}
+	return env, nil
+}
+
+// stop stops the setup's forwarder (once) and returns the drops it
+// counted.
+func (e *benchEnv) stop() map[string]uint64 {
+	if !e.stopped {
+		e.stopped = true
+		e.drops = e.s.stop()
+	}
+	return e.drops
+}
+
+// close stops the setup and deletes the VM namespaces.
+func (e *benchEnv) close() {
+	e.stop()
+	for _, ns := range e.nss {
+		if ns != "" {
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
+	}
 }
 
 type ifStats struct{ rxPackets, rxDropped, txDropped uint64 }
@@ -575,8 +616,18 @@ func (b *bench) report(w io.Writer, setups []benchSetup, tests []string) {
 		}
 		return fmt.Sprintf("%.3f", n/br)
 	}
+	if t, n := med["tapcopy tcp"], med["nivseg tcp"]; t > 0 && n > 0 {
+		fmt.Fprintf(w, "ratio tcp nivseg/tapcopy %.3f\n", n/t)
+	}
+	if t, n := b.cpuPerMFrame("tapcopy udp64"), b.cpuPerMFrame("niv udp64"); t > 0 && n > 0 {
+		fmt.Fprintf(w, "ratio cpu-per-Mframe udp64 niv/tapcopy %.3f\n", n/t)
+	}
 	fmt.Fprintf(w, "ratio tcp niv/bridge %s\n", ratio("tcp"))
 	fmt.Fprintf(w, "ratio udp64 niv/bridge %s\n", ratio("udp64"))
+}
+
+func (b *bench) cpuPerMFrame(key string) float64 {
+	return stat(b.results[key], result.cpuPerMFrame).med
 }
 
 type summary struct{ med, min, max float64 }
@@ -705,17 +756,27 @@ func addPortDrops(d map[string]uint64, who string, st port.Stats) {
 // AF_PACKET.
 type nivSetup struct {
 	b                 *bench
+	seg               bool
 	cancel            context.CancelFunc
 	wg                sync.WaitGroup
 	ivPorts, visPorts []port.Port
 }
 
-func (s *nivSetup) name() string       { return "niv" }
+func (s *nivSetup) name() string {
+	if s.seg {
+		return "nivseg"
+	}
+	return "niv"
+}
 func (s *nivSetup) cpu() time.Duration { return selfCPU() }
 
 func (s *nivSetup) start(ctx context.Context) (nics [2]string, err error) {
 	link := [2]string{s.b.prefix + "li", s.b.prefix + "ls"}
-	if err := makeBenchLink(ctx, link, s.b.opts.linkMTU); err != nil {
+	mtu := s.b.opts.linkMTU
+	if s.seg {
+		mtu = 1600
+	}
+	if err := makeBenchLink(ctx, link, mtu); err != nil {
 		return nics, err
 	}
 	ivCore, err := newBenchIV()

@@ -66,7 +66,8 @@ type fdPort struct {
 	// segMTU is the IP MTU of the segments a super-frame read from a link
 	// with offloads stands for (PacketConfig.SegmentMTU).
 	segMTU int
-	iov2   [2]unix.Iovec
+	riov2  [2]unix.Iovec // readv's; Read and Write run at the same time
+	wiov2  [2]unix.Iovec
 	whdr   [VNetHdrLen]byte
 	soft   *Segmenter
 }
@@ -172,10 +173,10 @@ func (p *fdPort) readReady(fd uintptr) bool {
 // readv reads one frame with its virtio_net_hdr: the header into hdr, the
 // frame into buf. It returns the frame's length.
 func (p *fdPort) readv(fd int, hdr, buf []byte) (int, error) {
-	p.iov2[0].Base, p.iov2[1].Base = &hdr[0], &buf[0]
-	p.iov2[0].SetLen(len(hdr))
-	p.iov2[1].SetLen(len(buf))
-	n, _, e := unix.Syscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&p.iov2[0])), 2)
+	p.riov2[0].Base, p.riov2[1].Base = &hdr[0], &buf[0]
+	p.riov2[0].SetLen(len(hdr))
+	p.riov2[1].SetLen(len(buf))
+	n, _, e := unix.Syscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&p.riov2[0])), 2)
 	if e != 0 {
 		return 0, e
 	}
@@ -187,10 +188,10 @@ func (p *fdPort) readv(fd int, hdr, buf []byte) (int, error) {
 
 // writev writes one frame with its virtio_net_hdr.
 func (p *fdPort) writev(fd int, hdr, frame []byte) error {
-	p.iov2[0].Base, p.iov2[1].Base = &hdr[0], &frame[0]
-	p.iov2[0].SetLen(len(hdr))
-	p.iov2[1].SetLen(len(frame))
-	_, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&p.iov2[0])), 2)
+	p.wiov2[0].Base, p.wiov2[1].Base = &hdr[0], &frame[0]
+	p.wiov2[0].SetLen(len(hdr))
+	p.wiov2[1].SetLen(len(frame))
+	_, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&p.wiov2[0])), 2)
 	if e != 0 {
 		return e
 	}
@@ -443,6 +444,12 @@ func (p *fdPort) writeReady(fd uintptr) bool {
 			continue
 		case err == unix.EAGAIN || err == unix.ENOBUFS:
 			return false
+		case err == unix.EIO && !p.mmsg:
+			// The TAP is down: the frame is dropped, as a NIC without
+			// carrier would, and counted.
+			p.stats.txDropped.Add(1)
+			p.wn++
+			continue
 		case err != nil:
 			p.stats.errors.Add(1)
 			p.stats.txDropped.Add(1)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +204,4 @@ func TestPacketKernelDropsCounted(t *testing.T) {
 	assert.Positive(t, st.KernelDropped, "the kernel dropped frames for want of room")
 	assert.GreaterOrEqual(t, st.RxDropped, st.KernelDropped)
 	assert.Equal(t, uint64(6400), uint64(read)+st.KernelDropped, "every frame sent was read or counted")
-	_ = strings.TrimSpace
 }

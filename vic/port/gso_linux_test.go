@@ -1,0 +1,106 @@
+//go:build linux
+
+package port_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/internal/needs"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
+)
+
+// A super-frame written to an AF_PACKET port without offloads on a link
+// of MTU 1500 leaves it as MTU-sized segments (the VNTag counted against
+// the MTU), and tshark, capturing on the far end, finds every segment's
+// IPv4 header and TCP checksums good (IPv6: the TCP checksum), and the
+// segments' payload the super-frame's.
+func TestSegmentsOnRealMTULinkTshark(t *testing.T) {
+	tshark := needs.Tool(t, "tshark")
+	for _, v6 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v6=%v", v6), func(t *testing.T) {
+			a, b := vethPair(t, "nivg")
+			run(t, "ip", "link", "set", a, "mtu", "1500")
+			run(t, "ip", "link", "set", b, "mtu", "1500")
+			pa, err := port.OpenPacket(a, nil)
+			require.NoError(t, err)
+			defer pa.Close()
+
+			mss := 1448
+			if v6 {
+				mss = 1428
+			}
+			f, data := superFrame(t, v6, 30000, mss)
+			tag, err := vntag.Upstream(9)
+			require.NoError(t, err)
+			out, err := vntag.Push(f.Buf, f.Off, tag)
+			require.NoError(t, err)
+			f.Off = len(f.Buf) - len(out)
+			hdr := 20 + 32
+			if v6 {
+				hdr = 40 + 32
+			}
+			segMSS := 1500 - vntag.TagLen - hdr
+			want := (len(data) + segMSS - 1) / segMSS
+
+			pcap := filepath.Join(t.TempDir(), "segments.pcapng")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cap := exec.CommandContext(ctx, tshark, "-i", b, "-w", pcap, "-c", fmt.Sprint(want), "-f", "ether proto 0x8926")
+			stderr, err := cap.StderrPipe()
+			require.NoError(t, err)
+			require.NoError(t, cap.Start())
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() && !strings.Contains(sc.Text(), "Capturing on") {
+			}
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			time.Sleep(200 * time.Millisecond)
+			n, err := pa.Write([]port.Frame{f})
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			st := pa.Stats()
+			assert.Equal(t, uint64(want), st.TxFrames, "segments written: %v", st)
+			require.NoError(t, cap.Wait(), "tshark capturing %d segments", want)
+
+			fields := []string{"-e", "frame.len", "-e", "vntag.src", "-e", "tcp.checksum.status", "-e", "tcp.len", "-e", "tcp.seq_raw"}
+			if !v6 {
+				fields = append(fields, "-e", "ip.checksum.status", "-e", "ip.len")
+			} else {
+				fields = append(fields, "-e", "ipv6.plen")
+			}
+			args := append([]string{"-r", pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=,"}, fields...)
+			res, err := exec.Command(tshark, args...).Output()
+			require.NoError(t, err)
+			lines := strings.Split(strings.TrimSpace(string(res)), "\n")
+			require.Len(t, lines, want, "%s", res)
+			total := 0
+			for i, l := range lines {
+				c := strings.Split(l, ",")
+				assert.Equal(t, "9", c[1], "segment %d: VNTag svif", i)
+				assert.Equal(t, "1", c[2], "segment %d: tcp.checksum.status (1 = good): %s", i, l)
+				var frameLen, tcpLen int
+				fmt.Sscan(c[0], &frameLen)
+				fmt.Sscan(c[3], &tcpLen)
+				assert.LessOrEqual(t, frameLen, 1514, "segment %d fits the MTU", i)
+				total += tcpLen
+				if !v6 {
+					assert.Equal(t, "1", c[5], "segment %d: ip.checksum.status (1 = good): %s", i, l)
+				}
+			}
+			assert.Equal(t, len(data), total, "TCP payload bytes")
+		})
+	}
+}

@@ -753,7 +753,8 @@ func addPortDrops(d map[string]uint64, who string, st port.Stats) {
 
 // nivSetup runs the niv pair in this process: each VM's TAP on the IV,
 // the IV's uplink and the VIS's IV port on the two ends of a veth, through
-// AF_PACKET.
+// AF_PACKET. With seg the veth has a real MTU (1600): the IV and the VIS
+// segment super-frames before they cross it.
 type nivSetup struct {
 	b                 *bench
 	seg               bool

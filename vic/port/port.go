@@ -13,6 +13,18 @@
 // copying the payload. Ports read into a Batch, whose frames all carry
 // Headroom bytes of headroom and room for the largest frame.
 //
+// # Offloads
+//
+// TAPs opened with TAPConfig.Offload and AF_PACKET ports with
+// PacketConfig.Offload read and write each frame with the kernel's
+// virtio_net_hdr, kept as the frame's Offload (in the first bytes of its
+// buffer, so that the cores' pushes and pops keep it right without knowing
+// of it): a VM's 64 KB TCP super-frame with a partial checksum crosses the
+// IV, the link and the VIS as one frame, and the policer counts the
+// segments it stands for. A port without offloads, or a link whose MTU is
+// too small, finishes such a frame in software first (Segmenter): what
+// reaches a wire is always MTU-sized with its checksums right.
+//
 // # Cores and Tx
 //
 // A core (anything with the Core interface) processes the frames of one

@@ -9,8 +9,8 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // The bench's two VMs: VIF i+1 on the IV, vEth i+1 on the VIS, both bound
@@ -28,12 +28,12 @@ port-profile bench
 // newBenchIV returns the bench's IV: uplink A only, vNIC i (port
 // iv.FirstVNIC+i) with VIF i+1.
 func newBenchIV() (*iv.IV, error) {
-	v := iv.New(iv.Config{Mode: port.VNTag})
+	v := iv.New(iv.Config{Mode: vntag.ModeVNTag})
 	if err := v.SetUplinkUp(iv.UplinkB, false); err != nil {
 		return nil, err
 	}
 	for i := range benchVMs {
-		pn, err := v.AddVNIC(iv.VNICConfig{VIF: uint32(i + 1)})
+		pn, err := v.AddVNIC(iv.VNICConfig{VIF: vntag.VIF(i + 1)})
 		if err != nil {
 			return nil, err
 		}
@@ -46,7 +46,7 @@ func newBenchIV() (*iv.IV, error) {
 
 // newBenchVIS returns the bench's VIS with its IV port (port 0), whose
 // vif lists go to lists, and a vEth for each VM.
-func newBenchVIS(lists iv.ListProgrammer) (*vis.VIS, error) {
+func newBenchVIS(lists vis.ListProgrammer) (*vis.VIS, error) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error {
 		for i := range benchVMs {
@@ -61,13 +61,13 @@ func newBenchVIS(lists iv.ListProgrammer) (*vis.VIS, error) {
 	if err != nil {
 		return nil, err
 	}
-	pn, err := s.AddIVPort("iv0", port.VNTag, lists)
+	pn, err := s.AddIVPort("iv0", vntag.ModeVNTag, lists)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	for i := range benchVMs {
-		if err := s.AddVEth(profile.VEthID(i+1), pn, uint32(i+1)); err != nil {
+		if err := s.AddVEth(profile.VEthID(i+1), pn, vntag.VIF(i+1)); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -80,16 +80,16 @@ func newBenchVIS(lists iv.ListProgrammer) (*vis.VIS, error) {
 // process on its command line (String, parseLists).
 type listRecorder struct {
 	mu    sync.Mutex
-	lists map[uint32][]uint32
+	lists map[uint32][]vntag.VIF
 }
 
-func (r *listRecorder) SetVIFList(list uint32, vifs []uint32) error {
+func (r *listRecorder) SetVIFList(list uint32, vifs []vntag.VIF) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lists == nil {
-		r.lists = map[uint32][]uint32{}
+		r.lists = map[uint32][]vntag.VIF{}
 	}
-	r.lists[list] = append([]uint32(nil), vifs...)
+	r.lists[list] = append([]vntag.VIF(nil), vifs...)
 	return nil
 }
 
@@ -121,7 +121,7 @@ func (r *listRecorder) String() string {
 }
 
 // parseLists programs into p the lists String rendered.
-func parseLists(s string, p iv.ListProgrammer) error {
+func parseLists(s string, p vis.ListProgrammer) error {
 	if s == "" {
 		return nil
 	}
@@ -134,13 +134,13 @@ func parseLists(s string, p iv.ListProgrammer) error {
 		if err != nil {
 			return fmt.Errorf("bench: vif list %q: %w", part, err)
 		}
-		var vifs []uint32
+		var vifs []vntag.VIF
 		for _, v := range strings.Split(vs, ":") {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
 				return fmt.Errorf("bench: vif list %q: %w", part, err)
 			}
-			vifs = append(vifs, uint32(n))
+			vifs = append(vifs, vntag.VIF(n))
 		}
 		if err := p.SetVIFList(uint32(list), vifs); err != nil {
 			return err

@@ -67,13 +67,30 @@ func TestSegmentsOnRealMTULinkTshark(t *testing.T) {
 				for sc.Scan() {
 				}
 			}()
-			time.Sleep(200 * time.Millisecond)
-			n, err := pa.Write([]port.Frame{f})
-			require.NoError(t, err)
-			require.Equal(t, 1, n)
+			// tshark may start capturing a little after it says so: the
+			// super-frame goes out again until it has seen as many
+			// frames as one makes (one of each segment, whichever send
+			// they are from).
+			raw := append([]byte(nil), f.Buf...)
+			done := make(chan error, 1)
+			go func() { done <- cap.Wait() }()
+			sends := 0
+		send:
+			for {
+				copy(f.Buf, raw)
+				n, err := pa.Write([]port.Frame{f})
+				require.NoError(t, err)
+				require.Equal(t, 1, n)
+				sends++
+				select {
+				case err := <-done:
+					require.NoError(t, err, "tshark capturing %d segments", want)
+					break send
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
 			st := pa.Stats()
-			assert.Equal(t, uint64(want), st.TxFrames, "segments written: %v", st)
-			require.NoError(t, cap.Wait(), "tshark capturing %d segments", want)
+			assert.Equal(t, uint64(want*sends), st.TxFrames, "segments written: %v", st)
 
 			fields := []string{"-e", "frame.len", "-e", "vntag.src", "-e", "tcp.checksum.status", "-e", "tcp.len", "-e", "tcp.seq_raw"}
 			if !v6 {

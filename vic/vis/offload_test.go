@@ -10,12 +10,13 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // superTCP returns a VNTag-tagged TCP super-frame from src to dst (VIF
 // svif) with payload bytes of payload in segments of mss, as the IV sends
 // it up: its Offload says so, counted from the tagged frame.
-func superTCP(t *testing.T, l *lab, dst, src [6]byte, svif uint32, dport uint16, payload, mss int) port.Frame {
+func superTCP(t *testing.T, l *lab, dst, src [6]byte, svif vntag.VIF, dport uint16, payload, mss int) port.Frame {
 	t.Helper()
 	b := make([]byte, 14+20+20+payload)
 	copy(b, dst[:])
@@ -49,7 +50,7 @@ func (l *lab) sendFrames(in int, fs ...port.Frame) *port.Tx {
 // headers — keeps its Offload on the way down, and the input policer
 // counts the bytes of the segments it stands for, not its own.
 func TestSuperFrameHairpinPolicy(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.configure(`
 ip access-list iperf
   10 permit tcp any any eq 5201

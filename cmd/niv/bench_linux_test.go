@@ -138,6 +138,13 @@ func TestPairStreamsIntact(t *testing.T) {
 			} else {
 				assert.LessOrEqual(t, avg, uint64(1514), "average frame from VM A's TAP: %v", st)
 			}
+			// And the IV handed VM B's TAP super-frames, coalesced again
+			// where the link had segments.
+			down := s.ivPorts[3].Stats()
+			require.NotZero(t, down.TxFrames)
+			if c.offload {
+				assert.Greater(t, down.TxBytes/down.TxFrames, uint64(1514), "average frame to VM B's TAP: %v", down)
+			}
 			link := s.ivPorts[0].Stats()
 			if c.seg {
 				assert.Greater(t, link.TxFrames, st.RxFrames, "the IV cut super-frames into segments: uplink %v", link)

@@ -70,6 +70,7 @@ type fdPort struct {
 	wiov2  [2]unix.Iovec
 	whdr   [VNetHdrLen]byte
 	soft   *Segmenter
+	gro    *coalescer
 }
 
 // maxMmsg is the most messages one recvmmsg or sendmmsg takes (the
@@ -335,7 +336,33 @@ func (p *fdPort) Write(frames []Frame) (int, error) {
 			return p.writeSoft(frames)
 		}
 	}
+	if p.vnet && !p.mmsg && len(frames) > 1 {
+		return p.writeCoalesced(frames)
+	}
 	return p.write(frames)
+}
+
+// writeCoalesced is Write for a TAP with offloads: runs of TCP segments of
+// one flow go in as one super-frame each (coalescer), so that a stream
+// that crossed a link of a real MTU takes one write per 64 KB.
+func (p *fdPort) writeCoalesced(frames []Frame) (int, error) {
+	if p.gro == nil {
+		p.gro = newCoalescer()
+	}
+	done := 0
+	for done < len(frames) {
+		out := p.gro.coalesce(frames[done:])
+		if &out[0] == &frames[done] {
+			n, err := p.write(frames[done:])
+			return done + n, err
+		}
+		n, err := p.write(out)
+		done += p.gro.inputs(n)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // needsSoft reports whether frame f must be finished in software before

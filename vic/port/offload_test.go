@@ -295,3 +295,84 @@ func BenchmarkSegmenterTCP64K(b *testing.B) {
 		}
 	}
 }
+
+// cloneFrames copies frames with their Offloads.
+func cloneFrames(fs []port.Frame) []port.Frame {
+	out := make([]port.Frame, len(fs))
+	for i, f := range fs {
+		out[i] = port.FrameFrom(f.Bytes())
+		out[i].SetOffload(f.Offload())
+	}
+	return out
+}
+
+// The segments of a super-frame, coalesced as a TAP with offloads does,
+// become one super-frame again whose segments are the same bytes, over
+// IPv4 and IPv6, tagged or not; a segment with a bad checksum, or one of
+// another flow, ends a run.
+func TestCoalesceSegments(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		mss := 1448
+		if v6 {
+			mss = 1428
+		}
+		f, _ := superFrame(t, v6, 40000, mss)
+		segs, err := port.NewSegmenter().Finish(f, 0)
+		require.NoError(t, err)
+		want := cloneFrames(segs)
+		got := port.Coalesce(cloneFrames(segs))
+		require.Len(t, got, 1, "v6=%v", v6)
+		o := got[0].Offload()
+		assert.Equal(t, uint16(mss), o.GSOSize)
+		assert.Equal(t, len(segs), o.Segments(got[0].Len()))
+		again, err := port.NewSegmenter().Finish(got[0], 0)
+		require.NoError(t, err)
+		require.Len(t, again, len(want))
+		for i := range want {
+			assert.Equal(t, want[i].Bytes(), again[i].Bytes(), "v6=%v segment %d", v6, i)
+		}
+
+		// A flipped payload byte in segment 5: segments 0-4 merge, 5
+		// goes as it is, 6 on merge again.
+		bad := cloneFrames(segs)
+		bad[5].Bytes()[len(bad[5].Bytes())-1] ^= 1
+		got = port.Coalesce(bad)
+		require.Len(t, got, 3)
+		assert.Equal(t, 5, got[0].Offload().Segments(got[0].Len()))
+		assert.True(t, got[1].Offload().IsZero())
+		assert.Equal(t, bad[5].Bytes(), got[1].Bytes())
+		assert.Equal(t, len(segs)-6, got[2].Offload().Segments(got[2].Len()))
+
+		// Another flow in between: no run crosses it.
+		other := cloneFrames(segs[:1])
+		ob := other[0].Bytes()
+		l4 := len(ob) - mss - 32
+		binary.BigEndian.PutUint16(ob[l4:], 40001) // TCP source port
+		ob[l4+16], ob[l4+17] = 0, 0
+		pseudo := sum16(ob[14+12:14+20]) + 6 + uint32(len(ob)-l4)
+		if v6 {
+			pseudo = sum16(ob[14+8:14+40]) + 6 + uint32(len(ob)-l4)
+		}
+		binary.BigEndian.PutUint16(ob[l4+16:], ^foldSum(pseudo+sum16(ob[l4:])))
+		one := port.Coalesce(append(cloneFrames(other), cloneFrames(other)...))
+		require.Len(t, one, 2, "the same segment twice is not in sequence")
+		mixed := append(append(cloneFrames(segs[:3]), other...), cloneFrames(segs[3:6])...)
+		got = port.Coalesce(mixed)
+		require.Len(t, got, 3)
+		assert.Equal(t, 3, got[0].Offload().Segments(got[0].Len()))
+		assert.Equal(t, 3, got[2].Offload().Segments(got[2].Len()))
+	}
+}
+
+// Coalescing allocates nothing.
+func TestCoalesceAllocs(t *testing.T) {
+	f, _ := superFrame(t, false, 60000, 1448)
+	segs, err := port.NewSegmenter().Finish(f, 0)
+	require.NoError(t, err)
+	c := port.NewCoalescer()
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		if len(c(segs)) != 1 {
+			t.Fatal("not merged")
+		}
+	}))
+}

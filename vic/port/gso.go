@@ -26,6 +26,10 @@ type Segmenter struct {
 	arena  []byte
 }
 
+// maxSegments is the most segments Finish cuts one frame into: a 64 KB
+// super-frame in segments of 256 bytes.
+const maxSegments = 256
+
 // NewSegmenter returns a Segmenter.
 func NewSegmenter() *Segmenter {
 	return &Segmenter{frames: make([]Frame, 0, 64), arena: make([]byte, 4*MaxSuperFrameLen)}
@@ -76,6 +80,9 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 		return nil, fmt.Errorf("%w: GSO type %d", ErrOffload, o.GSOType)
 	}
 	v4 := et == 0x0800
+	if v4 && (l3+20 > len(b) || int(b[l3]&0xf)*4 != l4-l3) {
+		return nil, fmt.Errorf("%w: IPv4 header length does not end at the transport header", ErrOffload)
+	}
 	if t := o.GSOType &^ GSOECN; t == GSOTCPv4 && !v4 || t == GSOTCPv6 && v4 {
 		return nil, fmt.Errorf("%w: GSO type %d on EtherType %#04x", ErrOffload, o.GSOType, et)
 	}
@@ -91,6 +98,10 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 	}
 	payload := len(b) - hl
 	n := max(1, (payload+mss-1)/mss)
+	if n > maxSegments {
+		// A VM's tiny gso_size must not make 64K frames out of one.
+		return nil, fmt.Errorf("%w: %d segments of %d bytes", ErrOffload, n, mss)
+	}
 	if n*CopySize(hl+mss) > len(s.arena) {
 		s.arena = make([]byte, n*CopySize(hl+mss))
 	}

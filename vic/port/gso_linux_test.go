@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -120,4 +121,86 @@ func TestSegmentsOnRealMTULinkTshark(t *testing.T) {
 			assert.Equal(t, len(data), total, "TCP payload bytes")
 		})
 	}
+}
+
+// Over a veth with a jumbo MTU and offloads on both ends, a tagged TCP
+// super-frame crosses as one frame: the far end reads it with its partial
+// checksum and marks it a super-frame of the VMs' segment size again. The
+// steady state allocates nothing.
+func TestSuperFrameAcrossJumboVeth(t *testing.T) {
+	a, b := vethPair(t, "nivj")
+	run(t, "ip", "link", "set", a, "mtu", "65535")
+	run(t, "ip", "link", "set", b, "mtu", "65535")
+	pa, err := port.OpenPacketWith(a, port.PacketConfig{Offload: true})
+	require.NoError(t, err)
+	defer pa.Close()
+	pb, err := port.OpenPacketWith(b, port.PacketConfig{Filter: port.NIVFilter(), Offload: true})
+	require.NoError(t, err)
+	defer pb.Close()
+
+	f, data := superFrame(t, false, 60000, 1448)
+	tag, err := vntag.Upstream(9)
+	require.NoError(t, err)
+	out, err := vntag.Push(f.Buf, f.Off, tag)
+	require.NoError(t, err)
+	f.Off = len(f.Buf) - len(out)
+	sent := f.Offload()
+	n, err := pa.Write([]port.Frame{f})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	batch := port.NewBatchSize(8, port.MaxSuperFrameLen)
+	readWithin(t, pb, batch, 5*time.Second)
+	require.Equal(t, 1, batch.N)
+	got := batch.Frames[0]
+	assert.Equal(t, f.Bytes(), got.Bytes(), "the super-frame as it was sent, partial checksum and all")
+	o := got.Offload()
+	assert.Equal(t, sent.GSOType, o.GSOType)
+	assert.Equal(t, sent.GSOSize, o.GSOSize, "1500 - 20 - 32")
+	assert.Equal(t, sent.CsumStart, o.CsumStart)
+	assert.Equal(t, uint8(port.OffloadNeedsCsum), o.Flags&port.OffloadNeedsCsum)
+	segs, err := port.NewSegmenter().Finish(got, 1500+14+vntag.TagLen)
+	require.NoError(t, err)
+	var payload []byte
+	for _, s := range segs {
+		payload = append(payload, s.Bytes()[14+6+20+32:]...)
+	}
+	assert.Equal(t, data, payload)
+
+	fs := []port.Frame{f}
+	raw := append([]byte(nil), f.Buf...)
+	allocs := testing.AllocsPerRun(50, func() {
+		copy(f.Buf, raw)
+		pa.Write(fs)
+		pb.Read(batch)
+	})
+	assert.Zero(t, allocs)
+}
+
+// Writing to a TAP with offloads — a super-frame, or segments it
+// coalesces into one — allocates nothing.
+func TestTAPOffloadWriteAllocs(t *testing.T) {
+	needs.Root(t)
+	needs.Tool(t, "ip")
+	name := fmt.Sprintf("nivo%d", os.Getpid())
+	tap, err := port.OpenTAPWith(name, port.TAPConfig{Offload: true})
+	require.NoError(t, err)
+	defer tap.Close()
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0)
+	run(t, "ip", "link", "set", name, "up")
+	f, _ := superFrame(t, false, 30000, 1448)
+	segs, err := port.NewSegmenter().Finish(f, 0)
+	require.NoError(t, err)
+	segs = cloneFrames(segs)
+	one := []port.Frame{f}
+	for _, fs := range [][]port.Frame{one, segs} {
+		n, err := tap.Write(fs)
+		require.NoError(t, err)
+		require.Equal(t, len(fs), n)
+	}
+	st := tap.Stats()
+	assert.Equal(t, uint64(2), st.TxFrames, "the segments went in as one super-frame: %v", st)
+	assert.Zero(t, testing.AllocsPerRun(50, func() {
+		tap.Write(one)
+		tap.Write(segs)
+	}))
 }

@@ -59,7 +59,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	dur := fs.Duration("time", 10*time.Second, "length of each iperf3 run")
 	rounds := fs.Int("rounds", 3, "rounds: each runs every test through every setup, in turn")
 	setupList := fs.String("setups", "bridge,tapcopy,niv,nivseg,niv2", "setups to measure, in this order: bridge, tapcopy (a TAP copy loop), niv (the pair in one process), nivseg (the same with a link of MTU 1600), niv2 (the pair as two processes)")
-	rates := fs.String("udp-rates", "50000,100000", "64-byte UDP rates below capacity to offer, in frames/s (empty: none)")
+	rates := fs.String("udp-rates", "10000,20000", "64-byte UDP rates below capacity to offer, in frames/s (empty: none)")
 	noTCP := fs.Bool("no-tcp", false, "skip the TCP runs")
 	noUDP := fs.Bool("no-udp", false, "skip the UDP runs")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process niv pair and the copy loop) to `FILE`")
@@ -71,7 +71,12 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		fs.Usage()
+		if err == flag.ErrHelp {
+			return 0
+		}
+		if err == nil {
+			fs.Usage()
+		}
 		return 2
 	}
 	if os.Geteuid() != 0 {

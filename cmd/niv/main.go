@@ -25,6 +25,7 @@ func commands() []command {
 	return []command{
 		{"decode", "niv decode [--json] FILE", "decode a pcap or pcapng capture (FILE, or - for stdin) with Wireshark's field names", runDecode},
 		{"conform", "niv conform [--dut MAP] DIR...", "run conformance cases on niv's cores or against a device under test", runConform},
+		{"bench", "niv bench [--time D] [--rounds N]", "measure two VMs joined by a Linux bridge, a TAP copy loop and the niv pair (root)", runBench},
 		{"vis", "niv vis --port MAP --control SOCK", "run niv's VIS core on interfaces (a device under test for niv conform)", runVIS},
 	}
 }

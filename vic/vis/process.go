@@ -246,6 +246,11 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		}
 	} else {
 		s.fr.Load(profile.In, u)
+		if f.Buf[0]|f.Buf[1] != 0 {
+			// A super-frame: the policer counts the bytes of the
+			// segments it stands for.
+			s.fr.Len = uint32(f.Offload().SegmentBytes(len(u)))
+		}
 		vd := v.pv.Evaluate(&s.fr, now)
 		if inFast := v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN); inFast != v.inFast {
 			v.inFast = inFast

@@ -30,6 +30,9 @@ type VNIC struct {
 	// than creating it (a TAP that a hypervisor made, or that persists).
 	TAP      string
 	Existing bool
+	// Netns is the network namespace the TAP is in or is created in (the
+	// VM), "" for the daemon's own.
+	Netns    string
 	MAC      [6]byte
 	Profile  string
 	Instance [16]byte
@@ -71,7 +74,7 @@ type IV struct {
 //	  instance-uuid a1412857-60f7-4ce1-e95a-2164943f53aa
 //
 // Uplink commands: fabric a|b, switchport mode vntag|etag (the same on
-// both), linux-interface IFNAME. vNIC commands: tap NAME [existing],
+// both), linux-interface IFNAME. vNIC commands: tap NAME [existing] [netns NAMESPACE],
 // mac-address MAC, port-profile NAME, instance-uuid UUID, fabric a|b,
 // shutdown. Every vNIC needs a TAP, a MAC, a profile and an instance UUID.
 func ParseIV(src string) (*IV, error) {
@@ -202,14 +205,21 @@ func (p *parser) vnicBody(name string, body []line) (VNIC, bool) {
 		w := l.words()
 		switch w[0] {
 		case "tap":
-			switch {
-			case len(w) == 2:
-				n.TAP = w[1]
-			case len(w) == 3 && w[2] == "existing":
-				n.TAP, n.Existing = w[1], true
-			default:
-				p.errf(l, min(len(w), 2), errSyntax, "expected \"tap NAME [existing]\"")
+			if len(w) < 2 {
+				p.errf(l, 1, errSyntax, "expected \"tap NAME [existing] [netns NAMESPACE]\"")
 				continue
+			}
+			n.TAP = w[1]
+			for i := 2; i < len(w); i++ {
+				switch {
+				case w[i] == "existing":
+					n.Existing = true
+				case w[i] == "netns" && i+1 < len(w):
+					n.Netns = w[i+1]
+					i++
+				default:
+					p.errf(l, i, errSyntax, "expected \"tap NAME [existing] [netns NAMESPACE]\"")
+				}
 			}
 			if len(n.TAP) > 15 {
 				p.errf(l, 1, errSyntax, "TAP name %q is longer than 15 characters", n.TAP)
@@ -326,6 +336,9 @@ func VNICText(n VNIC) string {
 	tap := n.TAP
 	if n.Existing {
 		tap += " existing"
+	}
+	if n.Netns != "" {
+		tap += " netns " + n.Netns
 	}
 	fmt.Fprintf(&b, "  tap %s\n  mac-address %s\n  port-profile %s\n  instance-uuid %s\n", tap, FormatMAC(n.MAC), n.Profile, FormatUUID(n.Instance))
 	if n.Fabric != FabricA {

@@ -81,7 +81,7 @@ type Server struct {
 	path string
 	h    Handler
 	log  *slog.Logger
-	wg sync.WaitGroup
+	wg   sync.WaitGroup
 }
 
 // Listen creates the socket at path (removing a stale one) with mode 0600,

@@ -47,11 +47,16 @@ type VNIC struct {
 	Name     string
 	TAP      string
 	Existing bool
+	Netns    string
 	MAC      [6]byte
 	Profile  string
 	Instance [16]byte
 	Fabric   uint8
 	Shutdown bool
+	// Released is set once the vNIC left this host (migrated, or deleted
+	// at run time): the record stays so that the configuration file does
+	// not bring it back at the next start.
+	Released bool
 	// Epoch is the vNIC's placement epoch: it grows each time the vNIC is
 	// placed on a host (vic: newer wins).
 	Epoch uint32

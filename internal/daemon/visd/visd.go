@@ -1,0 +1,386 @@
+// Package visd is the `niv vis --config FILE` daemon: the switch side of
+// VN-Link. It runs niv's VIS core (vic/vis) on the Linux interfaces its
+// configuration binds ethernet ports to, the vic control plane on every
+// vntag and etag port, keeps its vEth table and counters in a local store
+// (package state) so that a kill -9 loses nothing but the counts of the
+// last checkpoint interval, and answers `niv show` and `niv configure` on
+// its management socket.
+package visd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nivkit/niv/internal/daemon/conf"
+	"github.com/nivkit/niv/internal/daemon/mgmt"
+	"github.com/nivkit/niv/internal/daemon/state"
+	"github.com/nivkit/niv/internal/daemon/wire"
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+)
+
+// Daemon is a running `niv vis`.
+type Daemon struct {
+	path string
+	log  *slog.Logger
+
+	mu  sync.Mutex // cfg
+	cfg *conf.VIS
+
+	st      state.Store
+	store   *profile.MemStore
+	core    *vis.VIS
+	prog    *bind.VIS
+	rec     *recorder
+	agent   *vic.VISAgent
+	ctl     *bind.Control
+	ports   []*visPort // as configured
+	links   []port.Port
+	srv     *mgmt.Server
+	started time.Time
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runErr chan error
+}
+
+// visPort is one configured ethernet port.
+type visPort struct {
+	cfg   conf.Port
+	core  int        // core port number
+	id    vic.PortID // vic port, for vntag and etag ports
+	sp    *ecp.Speaker
+	lists *bind.Lists
+}
+
+// Start reads the configuration file at path and starts the daemon. A
+// file with errors is refused whole (conf.Errors).
+func Start(path string, log *slog.Logger) (d *Daemon, err error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := conf.ParseVIS(string(src))
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	d = &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), runErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			d.Close()
+			d = nil
+		}
+	}()
+	name := cfg.Hostname
+	if name == "" {
+		name = "vis"
+	}
+	if cfg.Store == "" {
+		cfg.Store = filepath.Join("/var/lib/niv", name+".db")
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = filepath.Join("/run/niv", name+".sock")
+	}
+	for _, dir := range []string{filepath.Dir(cfg.Store), filepath.Dir(cfg.Socket)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return d, err
+		}
+	}
+	if d.st, err = state.OpenBolt(cfg.Store); err != nil {
+		return d, err
+	}
+	snap, err := d.st.Load()
+	if err != nil {
+		return d, err
+	}
+	d.store = profile.NewMemStore()
+	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *cfg.Profiles.Clone(); return nil }); err != nil {
+		return d, err
+	}
+	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
+		return d, err
+	}
+	if d.prog, err = bind.NewVIS(d.core, d.store); err != nil {
+		return d, err
+	}
+	d.ctl = bind.NewControl(d.core)
+	d.links = []port.Port{nil} // core port 0: the parking port
+	d.rec = newRecorder(d.prog, d.st, snap, log)
+	for _, pc := range cfg.Ports {
+		if err := d.addPort(pc); err != nil {
+			return d, fmt.Errorf("interface %s (%s): %w", pc.Name, pc.Linux, err)
+		}
+	}
+	// The vEths as the store kept them: the table for the vic machine,
+	// and the core programmed as before the restart, counters aside.
+	now := time.Now()
+	tab := vic.NewTable()
+	for _, v := range snap.VEths {
+		pid, known := d.portID(v.Port)
+		bound := v.Bound && known
+		tab.Restore(vic.VEth{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: v.VIF, Bound: bound}, now)
+		if err := d.rec.SetVEth(v.ID, vnicOf(v)); err != nil {
+			log.Error("restoring vEth", "veth", v.ID, "err", err)
+			continue
+		}
+		if bound {
+			if err := d.rec.BindVIF(pid, v.VIF, v.ID); err != nil {
+				log.Error("restoring vEth binding", "veth", v.ID, "port", v.Port, "err", err)
+			}
+		} else if v.Bound {
+			log.Warn("vEth bound to a port no longer configured: unbound", "veth", v.ID, "port", v.Port)
+		}
+	}
+	tab.SetNext(snap.Next)
+	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
+	d.agent = vic.NewVISAgent(vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
+		tab, d.rec, d.status)
+	for _, p := range d.ports {
+		if p.sp != nil {
+			d.agent.AddPort(p.id, p.sp)
+			p.lists.Attach(d.agent, p.id)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	links := d.links
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.runErr <- port.Run(ctx, d.ctl, links, port.RunConfig{})
+	}()
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.checkpoints(ctx) }()
+	if d.srv, err = mgmt.Listen(cfg.Socket, d.handle, log); err != nil {
+		return d, err
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.srv.Serve(ctx); err != nil {
+			log.Error("management socket", "err", err)
+		}
+	}()
+	if cfg.Metrics != "" {
+		if err := d.serveMetrics(ctx, cfg.Metrics); err != nil {
+			return d, err
+		}
+	}
+	log.Info("niv vis running", "hostname", cfg.Hostname, "ports", len(cfg.Ports), "socket", cfg.Socket,
+		"checkpoint", cfg.Checkpoint)
+	return d, nil
+}
+
+func timing(c conf.Daemon) vic.Timing {
+	return vic.Timing{Keepalive: c.Keepalive, RequestTimeout: c.RequestTimeout, ResyncHold: c.ResyncHold, Retention: c.Retention}
+}
+
+func vnicOf(v state.VEth) vic.VNIC {
+	return vic.VNIC{Instance: v.Instance, MAC: v.MAC, Profile: v.Profile, VLAN: v.VLAN, Epoch: v.Epoch, Up: v.Up}
+}
+
+func (d *Daemon) addPort(pc conf.Port) error {
+	p := &visPort{cfg: pc}
+	switch pc.Kind {
+	case conf.KindVNTag, conf.KindETag:
+		link, mac, err := wire.OpenLink(pc.Linux)
+		if err != nil {
+			return err
+		}
+		d.links = append(d.links, link)
+		mode := port.VNTag
+		if pc.Kind == conf.KindETag {
+			mode = port.ETag
+		}
+		p.lists = bind.NewLists()
+		if p.core, err = d.core.AddIVPort(pc.Name, mode, p.lists); err != nil {
+			return err
+		}
+		p.id = vic.PortID(len(d.ports))
+		d.prog.AddPort(p.id, p.core)
+		d.rec.addPort(p.id, pc.Name)
+		if pc.Control == conf.ControlVIC {
+			if p.sp, err = ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig(mac)); err != nil {
+				return err
+			}
+			d.ctl.Attach(p.core, p.sp)
+		}
+	case conf.KindTrunk:
+		link, _, err := wire.OpenTrunk(pc.Linux)
+		if err != nil {
+			return err
+		}
+		d.links = append(d.links, link)
+		p.core = d.core.AddUplink(pc.Name)
+	default:
+		return fmt.Errorf("%w: %v ports", conf.ErrUnsupported, pc.Kind)
+	}
+	if p.core != len(d.links)-1 {
+		return fmt.Errorf("core port %d is link %d", p.core, len(d.links)-1)
+	}
+	d.ports = append(d.ports, p)
+	return nil
+}
+
+func (d *Daemon) portID(name string) (vic.PortID, bool) {
+	for _, p := range d.ports {
+		if p.cfg.Name == name && p.lists != nil {
+			return p.id, true
+		}
+	}
+	return 0, false
+}
+
+func (d *Daemon) status(a vic.Action) {
+	name := d.rec.portName(a.Port)
+	switch a.Kind {
+	case vic.ActPeerUp:
+		d.log.Info("IV session up", "port", name)
+	case vic.ActPeerDown:
+		d.log.Warn("IV session down", "port", name)
+	}
+}
+
+// checkpoints writes the counters to the store every checkpoint interval,
+// and once more when the daemon stops.
+func (d *Daemon) checkpoints(ctx context.Context) {
+	d.mu.Lock()
+	every := d.cfg.Checkpoint
+	d.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.checkpoint()
+		}
+	}
+}
+
+func (d *Daemon) checkpoint() {
+	c := d.rec.totals(d.core)
+	if err := d.st.PutCounters(c); err != nil {
+		d.log.Error("counter checkpoint", "err", err)
+	}
+}
+
+// Reload reads the configuration file again and applies what changed: the
+// port-profiles as one transaction (only the vEths whose policy changes
+// get a new one). A file with errors changes nothing. Port changes need a
+// restart; they are reported, not applied.
+func (d *Daemon) Reload() error {
+	src, err := os.ReadFile(d.path)
+	if err != nil {
+		return err
+	}
+	cfg, err := conf.ParseVIS(string(src))
+	if err != nil {
+		d.log.Error("reload refused: the configuration has errors; running configuration unchanged", "err", err)
+		return err
+	}
+	var affected int
+	unsub := d.store.Subscribe(func(b profile.Batch) { affected += len(b.Updates) })
+	affected = 0 // the first batch is the current state
+	rev, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *cfg.Profiles.Clone(); return nil })
+	unsub()
+	if err != nil {
+		d.log.Error("reload refused; running configuration unchanged", "err", err)
+		return err
+	}
+	d.mu.Lock()
+	old := d.cfg
+	cfg.Store, cfg.Socket, cfg.Metrics, cfg.Checkpoint = old.Store, old.Socket, old.Metrics, old.Checkpoint
+	if !samePorts(old.Ports, cfg.Ports) {
+		d.log.Warn("reload: interface changes take effect at the next start")
+		cfg.Ports = old.Ports
+	}
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.log.Info("configuration reloaded", "revision", rev, "veths_updated", affected)
+	return nil
+}
+
+func samePorts(a, b []conf.Port) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		x.Line, y.Line, x.Description, y.Description = 0, 0, "", ""
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Wait returns when the data path stops (a read error on a port) or the
+// daemon is closed.
+func (d *Daemon) Wait() error { return <-d.runErr }
+
+// Close stops the daemon: the control plane, the data path, a last
+// counter checkpoint, the store.
+func (d *Daemon) Close() error {
+	if d.agent != nil {
+		d.agent.Close()
+	}
+	var errs []error
+	if d.cancel != nil {
+		d.cancel()
+		d.wg.Wait()
+	}
+	for _, p := range d.ports {
+		if p.lists != nil {
+			p.lists.Close()
+		}
+		if p.sp != nil {
+			p.sp.Close()
+		}
+	}
+	if d.cancel == nil {
+		for _, l := range d.links {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	if d.core != nil && d.st != nil && d.rec != nil {
+		d.checkpoint()
+	}
+	if d.srv != nil {
+		d.srv.Close()
+	}
+	if d.core != nil {
+		d.core.Close()
+	}
+	if d.st != nil {
+		errs = append(errs, d.st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// sortedIDs returns the keys of m in order.
+func sortedIDs[V any](m map[uint32]V) []uint32 {
+	ids := make([]uint32, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

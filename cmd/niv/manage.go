@@ -226,6 +226,15 @@ func moveVNIC(name, from, to, tap, netns string, existing bool, stdout, stderr i
 	if tap == "" {
 		tap, netns, existing = n.TAP, n.Netns, n.Existing
 	}
+	// A TAP takes one reader: when both hosts reach the VM through the same
+	// TAP (namespaces on one machine), the old host lets go of it first
+	// and the vEth waits, unbound, for the new one.
+	sameTAP := tap == n.TAP && netns == n.Netns
+	if sameTAP {
+		if code := call(from, mgmt.Request{Cmd: "vnic delete", Args: []string{name, "release"}}, false, io.Discard, stderr); code != 0 {
+			return code
+		}
+	}
 	body := vnicBody(tap, existing, netns, n.MAC, n.Profile, n.Instance, n.Fabric)
 	epoch := strconv.FormatUint(uint64(n.Epoch)+1, 10)
 	if code := call(to, mgmt.Request{Cmd: "vnic add", Args: []string{name, "epoch", epoch}, Input: body}, false, stdout, stderr); code != 0 {
@@ -238,6 +247,9 @@ func moveVNIC(name, from, to, tap, netns string, existing bool, stdout, stderr i
 		var now []vnicInfo
 		if err == nil && r.OK && json.Unmarshal(r.Data, &now) == nil && len(now) == 1 && now[0].State == "bound" {
 			fmt.Fprintf(stdout, "vnic %s moved: Vethernet%d now behind %s\n", name, now[0].VEth, to)
+			if sameTAP {
+				return 0
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -24,6 +24,8 @@ type recorder struct {
 
 	mu    sync.Mutex
 	veths map[uint32]*state.VEth
+	// restoring is set while Start replays the store into the core.
+	restoring bool
 	base  map[uint32]state.Counters // checkpointed before this start
 	names map[vic.PortID]string
 	next  uint32
@@ -68,7 +70,11 @@ func (r *recorder) SetVEth(id uint32, n vic.VNIC) error {
 	if v == nil {
 		v = &state.VEth{ID: id}
 		r.veths[id] = v
-		r.log.Info("vEth created", "veth", id, "profile", n.Profile, "mac", macString(n.MAC), "instance", uuidString(n.Instance))
+		what := "vEth created"
+		if r.restoring {
+			what = "vEth restored"
+		}
+		r.log.Info(what, "veth", id, "profile", n.Profile, "mac", macString(n.MAC), "instance", uuidString(n.Instance))
 	}
 	v.Instance, v.MAC, v.Profile, v.VLAN, v.Epoch, v.Up = n.Instance, n.MAC, n.Profile, n.VLAN, n.Epoch, n.Up
 	r.save(v)
@@ -98,7 +104,9 @@ func (r *recorder) BindVIF(p vic.PortID, vif uint16, id uint32) error {
 		moved := v.Bound && v.Port != r.names[p]
 		v.Port, v.VIF, v.Bound = r.names[p], vif, true
 		r.save(v)
-		r.log.Info("vEth bound", "veth", id, "interface", v.Port, "channel", vif, "moved", moved)
+		if !r.restoring {
+			r.log.Info("vEth bound", "veth", id, "interface", v.Port, "channel", vif, "moved", moved)
+		}
 	}
 	return err
 }

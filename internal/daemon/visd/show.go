@@ -252,8 +252,9 @@ func (d *Daemon) showProfile(args []string) mgmt.Response {
 			fmt.Fprintf(&b, "  %s\n", strings.TrimSpace(l))
 		}
 		b.WriteString(" evaluated config attributes:\n")
-		for _, l := range strings.Split(strings.TrimSpace(i.Evaluated), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "port-profile") {
+		_, evaluated, _ := strings.Cut(i.Evaluated, "evaluated config:\n")
+		for _, l := range strings.Split(strings.TrimSpace(evaluated), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
 				fmt.Fprintf(&b, "  %s\n", l)
 			}
 		}

@@ -129,6 +129,7 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	// and the core programmed as before the restart, counters aside.
 	now := time.Now()
 	tab := vic.NewTable()
+	d.rec.restoring = true
 	for _, v := range snap.VEths {
 		pid, known := d.portID(v.Port)
 		bound := v.Bound && known
@@ -145,6 +146,7 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 			log.Warn("vEth bound to a port no longer configured: unbound", "veth", v.ID, "port", v.Port)
 		}
 	}
+	d.rec.restoring = false
 	tab.SetNext(snap.Next)
 	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
 	d.agent = vic.NewVISAgent(vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -364,7 +365,7 @@ func (d *Daemon) addVNIC(r state.VNIC) error {
 	d.mu.Unlock()
 	if r.Existing {
 		if err := wire.InNetns(nsOr(r.Netns), func() error {
-			_, err := os.Stat("/sys/class/net/" + r.TAP)
+			_, err := net.InterfaceByName(r.TAP)
 			return err
 		}); err != nil {
 			return fmt.Errorf("tap %s is to exist already: %w", r.TAP, err)

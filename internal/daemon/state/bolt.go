@@ -24,6 +24,8 @@ var (
 	bVNIC     = []byte("vnic")
 	bMeta     = []byte("meta")
 	kNext     = []byte("next")
+	kProfiles = []byte("profiles")
+	kBase     = []byte("profiles-base")
 )
 
 // OpenBolt opens (or creates) the store at path, waiting at most a second
@@ -54,9 +56,11 @@ func idKey(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }
 func (s *Bolt) Load() (*Snapshot, error) {
 	snap := &Snapshot{Counters: map[uint32]Counters{}}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get(kNext); len(v) == 4 {
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get(kNext); len(v) == 4 {
 			snap.Next = binary.BigEndian.Uint32(v)
 		}
+		snap.Profiles, snap.ProfilesBase = string(meta.Get(kProfiles)), string(meta.Get(kBase))
 		if err := tx.Bucket(bVEth).ForEach(func(k, v []byte) error {
 			var r VEth
 			if err := json.Unmarshal(v, &r); err != nil || len(k) != 4 || r.ID != binary.BigEndian.Uint32(k) {
@@ -136,6 +140,17 @@ func (s *Bolt) PutCounters(c map[uint32]Counters) error {
 			}
 		}
 		return nil
+	})
+}
+
+// PutProfiles implements Store.
+func (s *Bolt) PutProfiles(running, base string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if err := meta.Put(kProfiles, []byte(running)); err != nil {
+			return err
+		}
+		return meta.Put(kBase, []byte(base))
 	})
 }
 

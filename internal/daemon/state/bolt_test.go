@@ -23,6 +23,7 @@ func TestBoltRoundTrip(t *testing.T) {
 	require.NoError(t, s.PutCounters(map[uint32]state.Counters{7: {RxFrames: 10, TxBytes: 640}, 99: {RxFrames: 1}}))
 	require.NoError(t, s.DeleteVEth(8))
 	require.NoError(t, s.PutVNIC(state.VNIC{Name: "web1", TAP: "t1", Epoch: 2}))
+	require.NoError(t, s.PutProfiles("port-profile web\n", "port-profile base\n"))
 	require.NoError(t, s.Close())
 
 	s, err = state.OpenBolt(path)
@@ -34,6 +35,8 @@ func TestBoltRoundTrip(t *testing.T) {
 	assert.Equal(t, []state.VEth{v}, snap.VEths)
 	assert.Equal(t, map[uint32]state.Counters{7: {RxFrames: 10, TxBytes: 640}}, snap.Counters, "no counters for a vEth that is not there")
 	assert.Equal(t, []state.VNIC{{Name: "web1", TAP: "t1", Epoch: 2}}, snap.VNICs)
+	assert.Equal(t, "port-profile web\n", snap.Profiles)
+	assert.Equal(t, "port-profile base\n", snap.ProfilesBase)
 }
 
 // A process that writes and is killed with SIGKILL right after leaves

@@ -69,6 +69,10 @@ type Snapshot struct {
 	VEths    []VEth // by id
 	Counters map[uint32]Counters
 	VNICs    []VNIC // by name
+	// Profiles is the running port-profile configuration (with the edits
+	// made live) and ProfilesBase the configuration file's profile text it
+	// started from; both "" if never written.
+	Profiles, ProfilesBase string
 }
 
 // Store is a daemon's durable state. Each method is one durable
@@ -81,6 +85,9 @@ type Store interface {
 	PutNext(id uint32) error
 	// PutCounters checkpoints the counters of the vEths in c.
 	PutCounters(c map[uint32]Counters) error
+	// PutProfiles records the running port-profile configuration and the
+	// file text it started from.
+	PutProfiles(running, base string) error
 	PutVNIC(n VNIC) error
 	DeleteVNIC(name string) error
 	Close() error

@@ -326,6 +326,7 @@ func (d *Daemon) configure(text string) mgmt.Response {
 		d.log.Warn("configure refused; nothing changed", "err", err)
 		return mgmt.Fail(err)
 	}
+	d.saveProfiles()
 	d.log.Info("configuration committed", "revision", rev, "veths_updated", updated)
 	return mgmt.Answer(fmt.Sprintf("committed revision %d: %d vEth(s) updated\n", rev, updated), map[string]any{"revision": rev, "veths_updated": updated})
 }

@@ -35,8 +35,10 @@ type Daemon struct {
 	path string
 	log  *slog.Logger
 
-	mu  sync.Mutex // cfg
+	mu  sync.Mutex // cfg, base
 	cfg *conf.VIS
+	// base is the profile text of the file the running profiles grew from.
+	base string
 
 	st      state.Store
 	store   *profile.MemStore
@@ -107,8 +109,27 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	if err != nil {
 		return d, err
 	}
+	// The port-profiles: the file's, unless the store has the running
+	// configuration that grew from this very file by live edits (niv
+	// configure), which a restart must not lose. A file edited since wins.
 	d.store = profile.NewMemStore()
-	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *cfg.Profiles.Clone(); return nil }); err != nil {
+	running := cfg.Profiles
+	base := cfg.Profiles.Text()
+	if snap.Profiles != "" && snap.ProfilesBase == base {
+		if kept, perr := profile.Parse(snap.Profiles); perr == nil && kept.Validate() == nil {
+			running = kept
+			log.Info("port-profiles: the running configuration kept in the store (with its live edits)")
+		} else {
+			log.Error("port-profiles in the store do not parse; using the file's", "err", perr)
+		}
+	} else if snap.Profiles != "" {
+		log.Info("port-profiles: the configuration file changed since the last run; its profiles replace the running ones")
+	}
+	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *running.Clone(); return nil }); err != nil {
+		return d, err
+	}
+	d.base = base
+	if err := d.st.PutProfiles(running.Text(), base); err != nil {
 		return d, err
 	}
 	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
@@ -296,15 +317,23 @@ func (d *Daemon) Reload() error {
 		d.log.Error("reload refused: the configuration has errors; running configuration unchanged", "err", err)
 		return err
 	}
-	var affected int
-	unsub := d.store.Subscribe(func(b profile.Batch) { affected += len(b.Updates) })
-	affected = 0 // the first batch is the current state
+	affected, first := 0, true
+	unsub := d.store.Subscribe(func(b profile.Batch) {
+		if !first { // the first batch is the current state
+			affected += len(b.Updates)
+		}
+		first = false
+	})
 	rev, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *cfg.Profiles.Clone(); return nil })
 	unsub()
 	if err != nil {
 		d.log.Error("reload refused; running configuration unchanged", "err", err)
 		return err
 	}
+	d.mu.Lock()
+	d.base = cfg.Profiles.Text()
+	d.mu.Unlock()
+	d.saveProfiles()
 	d.mu.Lock()
 	old := d.cfg
 	cfg.Store, cfg.Socket, cfg.Metrics, cfg.Checkpoint = old.Store, old.Socket, old.Metrics, old.Checkpoint
@@ -330,6 +359,16 @@ func samePorts(a, b []conf.Port) bool {
 		}
 	}
 	return true
+}
+
+// saveProfiles records the running port-profiles in the store.
+func (d *Daemon) saveProfiles() {
+	d.mu.Lock()
+	base := d.base
+	d.mu.Unlock()
+	if err := d.st.PutProfiles(d.store.Snapshot().Config.Text(), base); err != nil {
+		d.log.Error("store: writing the port-profiles", "err", err)
+	}
 }
 
 // Wait returns when the data path stops (a read error on a port) or the

@@ -26,9 +26,9 @@ type recorder struct {
 	veths map[uint32]*state.VEth
 	// restoring is set while Start replays the store into the core.
 	restoring bool
-	base  map[uint32]state.Counters // checkpointed before this start
-	names map[vic.PortID]string
-	next  uint32
+	base      map[uint32]state.Counters // checkpointed before this start
+	names     map[vic.PortID]string
+	next      uint32
 }
 
 func newRecorder(inner *bind.VIS, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {

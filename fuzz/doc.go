@@ -4,8 +4,12 @@
 //
 //	go test ./fuzz -run '^$' -fuzz '^FuzzVNTag$' -fuzztime 1h
 //
-// Seed corpora come from the spec's byte examples and from the third-party
-// captures in ../shared/corpus, read at run time; crashers found by the
-// fuzzer are kept under testdata/fuzz/<Target>/ and replayed by every
-// go test run.
+// Every target seeds itself from what the repository holds (the spec's
+// byte examples, hand-built messages and frames, the conformance cases,
+// the profile parser's test files) and replays testdata/fuzz/<Target>/;
+// the third-party captures in ../shared, when present, are extra seeds.
+// The state-machine targets (FuzzECPMachine, FuzzVICMachine) are
+// pgregory.net/rapid properties made into fuzz targets with rapid.MakeFuzz;
+// the same properties run under rapid.Check in TestECPMachine and
+// TestVICMachine.
 package fuzz

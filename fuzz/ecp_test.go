@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/nivkit/niv/vdp/ecp"
 )
 
@@ -15,9 +17,9 @@ var ecpSentinels = []error{ecp.ErrShortBuffer, ecp.ErrEtherType}
 // ecpFrames returns the ECP frames of the seed captures (lldpad's live
 // sessions and the spec's examples), and the spec's and openlldp's ECP
 // headers in frames of their own.
-func ecpFrames(f *testing.F) [][]byte {
+func ecpFrames(tb testing.TB) [][]byte {
 	var out [][]byte
-	for _, fr := range captureFrames(f) {
+	for _, fr := range captureFrames(tb) {
 		if len(fr) >= 14 && binary.BigEndian.Uint16(fr[12:]) == ecp.EtherType {
 			out = append(out, fr)
 		}
@@ -60,63 +62,30 @@ func FuzzECP(f *testing.F) {
 	})
 }
 
-// FuzzECPMachine drives one ECP machine with a fuzzed sequence of events
-// — received frames (seeded with real ones), ULPDUs to send, timer
-// expiries, BEGIN — and checks that it never panics and that its
-// counters and queue stay consistent: every valid request is
-// acknowledged, delivered at most once per sequence number, at most one
-// ULPDU is outstanding, nothing accepted is lost (queued + confirmed +
-// failed = offered).
-func FuzzECPMachine(f *testing.F) {
-	for _, fr := range ecpFrames(f) {
-		f.Add(append([]byte{1, byte(len(fr))}, fr...))
-	}
-	f.Add([]byte{0, 3, 2, 'a', 'b', 2, 200, 2, 200, 2, 200, 2, 200, 2, 200})
-	f.Fuzz(func(t *testing.T, b []byte) {
+// ecpMachine is the property of FuzzECPMachine and TestECPMachine: one
+// ECP machine driven by a drawn sequence of events — frames received (the
+// seed frames, mutated or not, arbitrary bytes after an ECP header, ACKs
+// of what it sent), ULPDUs to send, timer expiries, BEGIN. After every
+// event: at most two frames sent (an ACK and a request), the counters add
+// up, every valid request is acknowledged and delivered at most once per
+// sequence number, at most one ULPDU is outstanding and nothing accepted is
+// lost (queued + confirmed + failed + refused = offered).
+func ecpMachine(seeds [][]byte) func(*rapid.T) {
+	peer := [6]byte{2, 0, 0, 0, 0, 2}
+	return func(t *rapid.T) {
 		cfg := ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 1})
-		cfg.QueueLen = 4
+		cfg.QueueLen = rapid.IntRange(1, 4).Draw(t, "queue")
+		cfg.MaxRetries = uint8(rapid.IntRange(0, ecp.MaxMaxRetries).Draw(t, "retries"))
 		m, err := ecp.NewMachine(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		now := time.Unix(0, 0)
 		var offered, confirmed, failed, refused uint64
-		for len(b) >= 2 {
-			op, n := b[0]%4, int(b[1])
-			b = b[2:]
-			n = min(n, len(b))
-			arg := b[:n]
-			var acts []ecp.Action
-			switch op {
-			case 0:
-				st := ecp.SubtypePECSP
-				if len(arg) > 0 && arg[0]&1 == 1 {
-					st = ecp.SubtypeVDP
-				}
-				offered++
-				acts = m.Handle(ecp.Event{Kind: ecp.EvSend, Subtype: st, Payload: arg}, now)
-			case 1:
-				b = b[n:]
-				fr := append(append([]byte{}, ecp.NearestCustomerBridge[:]...), 2, 0, 0, 0, 0, 2)
-				fr = append(fr, arg...)
-				if len(arg) >= 1 && arg[0] == 0xAC {
-					// An ACK for the newest ULPDU sent: its sequence number
-					// is the number of first transmissions (barring BEGIN).
-					c := m.Counters()
-					fr = append(fr[:12], 0x89, 0x40, 0x14, 0x02, 0, 0)
-					binary.BigEndian.PutUint16(fr[16:], uint16(c.TxPDUs-c.Retransmits))
-				}
-				acts = m.Handle(ecp.Event{Kind: ecp.EvFrame, Frame: fr}, now)
-				arg = nil
-			case 2:
-				now = now.Add(time.Duration(n) * 100 * time.Microsecond)
-				acts = m.Handle(ecp.Event{Kind: ecp.EvTimer}, now)
-			case 3:
-				acts = m.Handle(ecp.Event{Kind: ecp.EvBegin}, now)
-			}
-			if op != 1 {
-				b = b[n:]
-			}
+		var lastSent []byte // the newest request sent
+		var acts []ecp.Action
+		handle := func(ev ecp.Event) {
+			acts = m.Handle(ev, now)
 			transmits := 0
 			for _, a := range acts {
 				switch a.Kind {
@@ -130,24 +99,83 @@ func FuzzECPMachine(f *testing.F) {
 					}
 				case ecp.ActTransmit:
 					transmits++
+					if p, err := ecp.Decode(a.Frame); err == nil && p.Op == ecp.OpRequest {
+						lastSent = append(lastSent[:0], a.Frame...)
+					}
 				}
 			}
 			if transmits > 2 {
 				t.Fatalf("%d frames sent on one event", transmits)
 			}
-			c := m.Counters()
-			if c.Dropped != c.DroppedMalformed+c.DroppedVersion+c.DroppedOperation+c.DroppedSubtype {
-				t.Fatalf("dropped counters: %+v", c)
-			}
-			if c.TxAcks != c.RxPDUs || c.Delivered+c.RxDuplicates != c.RxPDUs {
-				t.Fatalf("receive counters: %+v", c)
-			}
-			if uint64(m.Queued())+confirmed+failed+refused != offered {
-				t.Fatalf("queued %d + confirmed %d + failed %d + refused %d != offered %d", m.Queued(), confirmed, failed, refused, offered)
-			}
-			if m.Queued() > cfg.QueueLen+1 {
-				t.Fatalf("queue %d", m.Queued())
-			}
 		}
-	})
+		frame := func(body []byte) []byte {
+			fr := append(append([]byte{}, ecp.NearestCustomerBridge[:]...), peer[:]...)
+			return append(fr, body...)
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			"send": func(t *rapid.T) {
+				st := rapid.SampledFrom([]ecp.Subtype{ecp.SubtypePECSP, ecp.SubtypeVDP}).Draw(t, "subtype")
+				payload := rapid.SliceOfN(rapid.Byte(), 0, 64).Draw(t, "ulpdu")
+				offered++
+				handle(ecp.Event{Kind: ecp.EvSend, Subtype: st, Payload: payload})
+			},
+			"receive": func(t *rapid.T) {
+				fr := drawFrame(t, seeds)
+				if len(fr) >= 12 {
+					copy(fr[6:12], peer[:])
+				}
+				handle(ecp.Event{Kind: ecp.EvFrame, Frame: fr})
+			},
+			"receiveBody": func(t *rapid.T) {
+				body := rapid.SliceOfN(rapid.Byte(), 0, 80).Draw(t, "body")
+				handle(ecp.Event{Kind: ecp.EvFrame, Frame: frame(append([]byte{0x89, 0x40}, body...))})
+			},
+			"ack": func(t *rapid.T) {
+				p, err := ecp.Decode(lastSent)
+				if err != nil {
+					t.Skip("nothing sent yet")
+				}
+				h := p.Header
+				h.Op = ecp.OpAck
+				ack, err := ecp.AppendFrame(nil, p.Src, peer, h, nil, rapid.Bool().Draw(t, "pad"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				handle(ecp.Event{Kind: ecp.EvFrame, Frame: ack})
+			},
+			"timer": func(t *rapid.T) {
+				now = now.Add(time.Duration(rapid.IntRange(0, 20000).Draw(t, "µs")) * time.Microsecond)
+				handle(ecp.Event{Kind: ecp.EvTimer})
+			},
+			"begin": func(t *rapid.T) {
+				handle(ecp.Event{Kind: ecp.EvBegin})
+			},
+			"": func(t *rapid.T) {
+				c := m.Counters()
+				if c.Dropped != c.DroppedMalformed+c.DroppedVersion+c.DroppedOperation+c.DroppedSubtype {
+					t.Fatalf("dropped counters: %+v", c)
+				}
+				if c.TxAcks != c.RxPDUs || c.Delivered+c.RxDuplicates != c.RxPDUs {
+					t.Fatalf("receive counters: %+v", c)
+				}
+				if uint64(m.Queued())+confirmed+failed+refused != offered {
+					t.Fatalf("queued %d + confirmed %d + failed %d + refused %d != offered %d", m.Queued(), confirmed, failed, refused, offered)
+				}
+				if m.Queued() > cfg.QueueLen+1 {
+					t.Fatalf("queue %d", m.Queued())
+				}
+			},
+		})
+	}
+}
+
+// TestECPMachine checks ecpMachine on rapid's random sequences, on every
+// go test run.
+func TestECPMachine(t *testing.T) {
+	rapid.Check(t, ecpMachine(ecpFrames(t)))
+}
+
+// FuzzECPMachine is ecpMachine as a coverage-guided fuzz target.
+func FuzzECPMachine(f *testing.F) {
+	f.Fuzz(rapid.MakeFuzz(ecpMachine(ecpFrames(f))))
 }

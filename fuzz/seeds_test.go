@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/nivkit/niv/internal/capture"
 	"github.com/nivkit/niv/internal/needs"
 )
@@ -20,6 +22,26 @@ var specHeaders = [][]byte{
 	{0x89, 0x3f, 0xa0, 0x00, 0x00, 0xc5, 0x00, 0x00, 0x81, 0x00},
 	{0x89, 0x3f, 0x00, 0xc5, 0x11, 0x23, 0x00, 0x00, 0x08, 0x00},
 	{0x89, 0x3f, 0x70, 0xc5, 0x20, 0xff, 0x12, 0x34, 0x08, 0x00},
+}
+
+// specFrames returns the spec's byte examples in whole frames: addresses,
+// the header, an IPv4 or VLAN-tagged body, padded to 60 bytes, and the
+// same header behind an 802.1Q tag.
+func specFrames() [][]byte {
+	addrs := []byte{0x02, 0, 0, 0, 0, 0x0b, 0x02, 0, 0, 0, 0, 0x0a}
+	var out [][]byte
+	for _, h := range specHeaders {
+		fr := append(append([]byte{}, addrs...), h...)
+		if h[len(h)-2] == 0x81 {
+			fr = append(fr, 0x00, 0x0a, 0x08, 0x00)
+		}
+		fr = append(fr, 0x45)
+		fr = append(fr, make([]byte, max(0, 60-len(fr)))...)
+		out = append(out, fr)
+		inVLAN := append(append(append([]byte{}, addrs...), 0x81, 0x00, 0x00, 0x14), fr[12:]...)
+		out = append(out, inVLAN)
+	}
+	return out
 }
 
 // captureFiles are the third-party captures and the spec's verification
@@ -39,21 +61,28 @@ var captureFiles = []string{
 	"spec/pcaps/lldpad-vdp22-live.pcap",
 }
 
-// captureFrames returns every frame of the seed captures. A missing shared
-// folder skips the seeding (and fails under NIV_REQUIRE_ALL, through needs).
-func captureFrames(f *testing.F) [][]byte {
-	f.Helper()
+// captureFrames returns every frame of the seed captures that are there.
+// The captures are extra seeds: a clone without ../shared gets none, and
+// every target still runs on the seeds written here (the spec's byte
+// examples, hand-built messages and frames) and the crashers under
+// testdata/fuzz. Under NIV_REQUIRE_ALL a missing capture fails, through
+// needs.
+func captureFrames(tb testing.TB) [][]byte {
+	tb.Helper()
 	var out [][]byte
 	for _, rel := range captureFiles {
-		path := needs.Shared(f, rel)
+		path, ok := needs.SharedIfPresent(tb, rel)
+		if !ok {
+			continue
+		}
 		r, err := os.Open(path)
 		if err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
 		pk, err := capture.ReadAll(r)
 		r.Close()
 		if err != nil {
-			f.Fatalf("%s: %v", filepath.Base(path), err)
+			tb.Fatalf("%s: %v", filepath.Base(path), err)
 		}
 		for _, p := range pk {
 			out = append(out, p.Data)
@@ -74,4 +103,25 @@ func nivHeaders(frames [][]byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// drawFrame draws a frame for a rapid property: one of seeds as it is, one
+// of seeds with a few bytes changed or cut short, or arbitrary bytes. It
+// returns a copy the caller may change.
+func drawFrame(t *rapid.T, seeds [][]byte) []byte {
+	if len(seeds) == 0 || rapid.IntRange(0, 9).Draw(t, "arbitrary") == 0 {
+		return rapid.SliceOfN(rapid.Byte(), 0, 128).Draw(t, "bytes")
+	}
+	fr := append([]byte(nil), rapid.SampledFrom(seeds).Draw(t, "seed")...)
+	switch rapid.IntRange(0, 3).Draw(t, "mutation") {
+	case 1:
+		for range rapid.IntRange(1, 4).Draw(t, "changes") {
+			if len(fr) > 0 {
+				fr[rapid.IntRange(0, len(fr)-1).Draw(t, "at")] = rapid.Byte().Draw(t, "byte")
+			}
+		}
+	case 2:
+		fr = fr[:rapid.IntRange(0, len(fr)).Draw(t, "cut")]
+	}
+	return fr
 }

@@ -53,7 +53,7 @@ func pushETagSeed(b []byte, e vntag.ETag) []byte {
 
 // coreSeeds are hand-built frames for both cores: plain, upstream and
 // downstream VNTag and E-Tag, lists, looped, and the real captures.
-func coreSeeds(f *testing.F) [][]byte {
+func coreSeeds(tb testing.TB) [][]byte {
 	up5, _ := vntag.Upstream(5)
 	down6, _ := vntag.Downstream(6)
 	list, _ := vntag.TagFields{Direction: vntag.FromBridge, Pointer: true, DVIF: 1, Looped: true, SVIF: 5}.Tag()
@@ -65,7 +65,8 @@ func coreSeeds(f *testing.F) [][]byte {
 		pushSeed(seedFrame(0xff, 0x0a), list), pushETagSeed(seedFrame(0xff, 0x0a), e5),
 		pushETagSeed(seedFrame(0xff, 0x0a), elist), {},
 	}
-	return append(seeds, captureFrames(f)...)
+	seeds = append(seeds, specFrames()...)
+	return append(seeds, captureFrames(tb)...)
 }
 
 // FuzzIV feeds a frame to an IV on one of its ports (an uplink or a vNIC)

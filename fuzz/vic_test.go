@@ -1,11 +1,12 @@
 package fuzz
 
 import (
-	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
@@ -16,7 +17,7 @@ var vicSentinels = []error{vic.ErrShortBuffer, vic.ErrNotVIC, vic.ErrVersion, vi
 
 // vicSeeds are one message of each command, encoded, plus the subtype-2
 // payloads of the seed captures.
-func vicSeeds(f *testing.F) [][]byte {
+func vicSeeds(tb testing.TB) [][]byte {
 	u := vic.UUID{0xa1, 0x41, 0x28, 0x57}
 	msgs := []vic.Message{
 		{Command: vic.CmdOpen, Session: 1, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vic.ModeETag, MaxVIFs: 4095, KeepaliveMS: 1000}},
@@ -38,11 +39,11 @@ func vicSeeds(f *testing.F) [][]byte {
 	for _, m := range msgs {
 		b, err := m.AppendBinary(nil)
 		if err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
 		out = append(out, b)
 	}
-	for _, fr := range captureFrames(f) {
+	for _, fr := range captureFrames(tb) {
 		if p, err := ecp.Decode(fr); err == nil && p.Subtype == ecp.SubtypePECSP {
 			out = append(out, p.Payload)
 		}
@@ -99,7 +100,7 @@ func FuzzVIC(f *testing.F) {
 // the machines make: no VIF bound twice on an IV (or a VIS port), no
 // unbind of what is not bound.
 type ivCheck struct {
-	t    *testing.T
+	t    *rapid.T
 	vifs map[uint16]vic.UUID
 }
 
@@ -126,7 +127,7 @@ type visKey struct {
 }
 
 type visCheck struct {
-	t     *testing.T
+	t     *rapid.T
 	binds map[visKey]uint32
 }
 
@@ -148,19 +149,15 @@ func (c *visCheck) UnbindVIF(p vic.PortID, vif uint16) error {
 }
 func (c *visCheck) SetVEthLink(uint32, bool) error { return nil }
 
-// FuzzVICMachine feeds an IV machine and a VIS machine a fuzzed sequence
-// of inputs — vic messages (decoded from fuzzed bytes, seeded with one of
-// each command), local requests, time — and checks that they never
-// panic, always encode what they send, and never program a VIF twice.
-// Messages a machine sends go to the other one, so fuzzed input also
-// steers a real exchange.
-func FuzzVICMachine(f *testing.F) {
-	seeds := vicSeeds(f)
-	for _, s := range seeds {
-		f.Add(append([]byte{0, byte(len(s))}, s...))
-	}
-	f.Add([]byte{1, 3, 0, 1, 1, 4, 0, 0, 0, 0, 2, 0, 4, 0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
+// vicMachine is the property of FuzzVICMachine and TestVICMachine: an IV
+// machine and a VIS machine fed a drawn sequence of inputs — vic messages
+// (the seed messages, mutated or not, or arbitrary bytes), hypervisor
+// requests, deletes and releases, time, VIF lists from the VIS core —
+// with what each sends delivered to the other on demand, so drawn input
+// also steers a real exchange. Neither may panic, fail to encode what it
+// sends, or program a VIF twice.
+func vicMachine(seeds [][]byte) func(*rapid.T) {
+	return func(t *rapid.T) {
 		now := time.Unix(1, 0)
 		iv := vic.NewIV(vic.IVConfig{Session: 10, MaxVIFs: 8})
 		vis := vic.NewVIS(vic.VISConfig{Session: 20}, nil, now)
@@ -186,41 +183,36 @@ func FuzzVICMachine(f *testing.F) {
 				}
 			}
 		}
+		vnic := rapid.Custom(func(t *rapid.T) vic.VNIC {
+			return vic.VNIC{Instance: vic.UUID{byte(rapid.IntRange(1, 4).Draw(t, "vnic"))}}
+		})
 		ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now))
-		for steps := 0; len(b) >= 2 && steps < 200; steps++ {
-			op, n := b[0]%6, int(b[1])
-			b = b[2:]
-			n = min(n, len(b))
-			arg := b[:n]
-			switch op {
-			case 0: // a fuzzed message to one side
-				if vic.Decode(arg, &msg) == nil {
-					if msg.Response == (msg.Command == vic.CmdVIFRemove || msg.Command == vic.CmdVIFList) {
-						visDo(vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &msg}, now))
-					} else {
-						ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now))
-					}
+		t.Repeat(map[string]func(*rapid.T){
+			"message": func(t *rapid.T) {
+				if vic.Decode(drawFrame(t, seeds), &msg) != nil {
+					return
 				}
-				b = b[n:]
-				continue
-			case 1: // the hypervisor asks for vNIC arg[0]%4
-				var k byte
-				if n > 0 {
-					k = arg[0] % 4
+				if msg.Response == (msg.Command == vic.CmdVIFRemove || msg.Command == vic.CmdVIFList) {
+					visDo(vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &msg}, now))
+				} else {
+					ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now))
 				}
-				ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: vic.VNIC{Instance: vic.UUID{k + 1}, Profile: "p", Epoch: uint32(n), Up: n%2 == 0}}, now))
-			case 2: // delete or release
-				var k byte
-				if n > 0 {
-					k = arg[0] % 4
-				}
-				kind := vic.IVDelete
-				if n%2 == 1 {
-					kind = vic.IVRelease
-				}
-				ivDo(iv.Handle(vic.IVEvent{Kind: kind, VNIC: vic.VNIC{Instance: vic.UUID{k + 1}}}, now))
-			case 3: // deliver what is in flight
-				for len(toVIS) > 0 || len(toIV) > 0 {
+			},
+			"request": func(t *rapid.T) {
+				n := vnic.Draw(t, "request")
+				n.Profile = "p"
+				n.Epoch = uint32(rapid.IntRange(0, 3).Draw(t, "epoch"))
+				n.Up = rapid.Bool().Draw(t, "up")
+				ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: n}, now))
+			},
+			"delete": func(t *rapid.T) {
+				kind := rapid.SampledFrom([]vic.IVEventKind{vic.IVDelete, vic.IVRelease}).Draw(t, "kind")
+				ivDo(iv.Handle(vic.IVEvent{Kind: kind, VNIC: vnic.Draw(t, "delete")}, now))
+			},
+			"deliver": func(t *rapid.T) {
+				// Everything in flight, or only the first few messages.
+				n := rapid.IntRange(1, 64).Draw(t, "messages")
+				for ; n > 0 && (len(toVIS) > 0 || len(toIV) > 0); n-- {
 					if len(toVIS) > 0 {
 						p := toVIS[0]
 						toVIS = toVIS[1:]
@@ -238,23 +230,32 @@ func FuzzVICMachine(f *testing.F) {
 						ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now))
 					}
 				}
-			case 4: // time passes
-				now = now.Add(time.Duration(binary.BigEndian.Uint16(append(arg, 0, 0))) * time.Millisecond)
+			},
+			"time": func(t *rapid.T) {
+				now = now.Add(time.Duration(rapid.IntRange(0, 65535).Draw(t, "ms")) * time.Millisecond)
 				ivDo(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now))
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISTimer}, now))
-			case 5: // the VIS core sets a VIF list
-				members := make([]uint16, 0, n/2)
-				for i := 0; i+1 < n; i += 2 {
-					if v := binary.BigEndian.Uint16(arg[i:]) % 64; v != 0 {
-						members = append(members, v)
-					}
-				}
+			},
+			"list": func(t *rapid.T) {
+				members := rapid.SliceOfN(rapid.Uint16Range(1, 63), 0, 8).Draw(t, "members")
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISSetVIFList, ListID: 1, Members: members}, now))
-			}
-			b = b[n:]
-			if iv.EncodeFailures() != 0 || vis.EncodeFailures() != 0 {
-				t.Fatalf("encode failures: IV %d, VIS %d", iv.EncodeFailures(), vis.EncodeFailures())
-			}
-		}
-	})
+			},
+			"": func(t *rapid.T) {
+				if iv.EncodeFailures() != 0 || vis.EncodeFailures() != 0 {
+					t.Fatalf("encode failures: IV %d, VIS %d", iv.EncodeFailures(), vis.EncodeFailures())
+				}
+			},
+		})
+	}
+}
+
+// TestVICMachine checks vicMachine on rapid's random sequences, on every
+// go test run.
+func TestVICMachine(t *testing.T) {
+	rapid.Check(t, vicMachine(vicSeeds(t)))
+}
+
+// FuzzVICMachine is vicMachine as a coverage-guided fuzz target.
+func FuzzVICMachine(f *testing.F) {
+	f.Fuzz(rapid.MakeFuzz(vicMachine(vicSeeds(f))))
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/google/gopacket"
+	"github.com/gopacket/gopacket"
 
 	"github.com/nivkit/niv/internal/dissect"
 	"github.com/nivkit/niv/vntag"
@@ -26,6 +26,7 @@ func checkSentinel(t *testing.T, err error) {
 }
 
 func seedTags(f *testing.F) {
+	f.Helper()
 	for _, h := range specHeaders {
 		f.Add(h)
 	}
@@ -107,6 +108,7 @@ func FuzzETag(f *testing.F) {
 }
 
 func seedBodies(f *testing.F) {
+	f.Helper()
 	for _, h := range specHeaders {
 		f.Add(h[2:])
 	}
@@ -175,6 +177,9 @@ func FuzzETagLayer(f *testing.F) {
 // dissector on the stack; popping the first NIV tag and pushing it back
 // gives the frame back byte for byte.
 func FuzzFrame(f *testing.F) {
+	for _, fr := range specFrames() {
+		f.Add(fr)
+	}
 	for _, fr := range captureFrames(f) {
 		f.Add(fr)
 	}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/nivkit/niv/internal/capture"
 	"github.com/nivkit/niv/internal/dissect"

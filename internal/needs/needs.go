@@ -106,3 +106,33 @@ func Shared(t testing.TB, rel string) string {
 	}
 	return p
 }
+
+// SharedIfPresent returns the path of rel (slash-separated) under the shared
+// folder and true when the file is there. When it is not, it returns false
+// and the caller goes on without it — for what is extra to a test, such as
+// captures that add seeds to a fuzz target whose own seeds are in the repo
+// — except under NIV_REQUIRE_ALL, where a missing file fails the test, so
+// CI notices when the shared files stop being used.
+func SharedIfPresent(t testing.TB, rel string) (string, bool) {
+	t.Helper()
+	return sharedIfPresent(t, rel)
+}
+
+func sharedIfPresent(t reporter, rel string) (string, bool) {
+	t.Helper()
+	d := SharedDir()
+	if d == "" {
+		if Strict() {
+			t.Fatalf("%s is set, but the shared folder (../shared or $%s) is not there", EnvRequireAll, EnvShared)
+		}
+		return "", false
+	}
+	p := filepath.Join(d, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		if Strict() {
+			t.Fatalf("%s is set, but shared file %s is not there (%v)", EnvRequireAll, rel, err)
+		}
+		return "", false
+	}
+	return p, true
+}

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"

@@ -3,8 +3,8 @@ package vntaglayers_test
 import (
 	"testing"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/nivkit/niv/vntag/vntaglayers"
 )

@@ -15,8 +15,8 @@
 package vntaglayers
 
 import (
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/nivkit/niv/vntag"
 )

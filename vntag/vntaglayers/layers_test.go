@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -109,6 +109,41 @@ func TestBothParsersDecodeThroughTheTags(t *testing.T) {
 			assert.Equal(t, tc.want, p.decoded)
 		})
 	}
+}
+
+// gopacket (github.com/gopacket/gopacket) leaves the EtherTypes it does not
+// know as zero entries of layers.EthernetTypeMetadata (DecodeWith nil,
+// LayerType zero). Importing vntaglayers fills exactly 0x8926 and 0x893F
+// and leaves their neighbours as they are; after a tag, an EtherType
+// gopacket does not know ends decoding as it does after Ethernet.
+func TestRegistrationFillsOnlyItsEtherTypes(t *testing.T) {
+	for et, want := range map[layers.EthernetType]gopacket.LayerType{
+		vntaglayers.EthernetTypeVNTag: vntaglayers.LayerTypeVNTag,
+		vntaglayers.EthernetTypeETag:  vntaglayers.LayerTypeETag,
+	} {
+		m := layers.EthernetTypeMetadata[et]
+		require.NotNil(t, m.DecodeWith, "%#04x", uint16(et))
+		assert.Equal(t, want, m.LayerType)
+		assert.Equal(t, want, et.LayerType())
+		assert.Equal(t, want.String(), et.String())
+	}
+	for _, et := range []layers.EthernetType{0x8925, 0x8927, 0x893e, 0x88b5} {
+		m := layers.EthernetTypeMetadata[et]
+		assert.Nil(t, m.DecodeWith, "%#04x", uint16(et))
+		assert.Equal(t, gopacket.LayerTypeZero, et.LayerType(), "%#04x", uint16(et))
+		assert.Equal(t, "UnknownEthernetType", et.String())
+	}
+
+	// VNTag, then the local experimental EtherType 0x88B5.
+	data := unhex(t, "001122334455 00aabbccdd01 8926 00000005 88b5 0102030405060708")
+	pk := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+	require.NotNil(t, pk.Layer(vntaglayers.LayerTypeVNTag), pk.String())
+	require.NotNil(t, pk.ErrorLayer())
+	assert.Contains(t, pk.ErrorLayer().Error().Error(), "EthernetType")
+
+	p := newParser()
+	require.NoError(t, p.p.DecodeLayers(data, &p.decoded))
+	assert.Equal(t, []gopacket.LayerType{layers.LayerTypeEthernet, vntaglayers.LayerTypeVNTag}, p.decoded)
 }
 
 func TestTruncatedTagIsAnErrorNotAPanic(t *testing.T) {

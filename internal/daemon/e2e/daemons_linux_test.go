@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"regexp"
@@ -44,6 +45,7 @@ func visConfig(l *lab, v1, v2, trunk string) string {
 niv store %[1]s/vis1.db
 niv socket %[1]s/vis1.sock
 niv checkpoint-interval %[5]d
+niv metrics 127.0.0.1:9310
 niv vic keepalive 200
 niv vic request-timeout 300
 niv vic resync-hold 3000
@@ -310,8 +312,31 @@ func TestDaemons(t *testing.T) {
 		require.Equal(t, 10, p12.probe(10, time.Second))
 		before := f.veth(vm1.VEth)
 		require.Equal(t, "Ethernet1/1", before.Interface)
+		// A ping runs through the move: vm2 → vm1, 50 a second.
+		p21 := f.prober(f.vm2, "10.9.0.1")
+		stop, answered := make(chan struct{}), make(chan [2]int)
+		go func() {
+			var sent, got int
+			for {
+				select {
+				case <-stop:
+					answered <- [2]int{sent, got}
+					return
+				case <-time.After(20 * time.Millisecond):
+					sent++
+					got += p21.probe(1, 50*time.Millisecond)
+				}
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
 		out, err := f.niv("vnic", "move", "vm1", "-s", f.h1.sock, "--to", f.h2.sock)
 		require.NoError(t, err)
+		time.Sleep(500 * time.Millisecond)
+		close(stop)
+		n := <-answered
+		t.Logf("ping during the move: %d of %d answered", n[1], n[0])
+		assert.Greater(t, n[1], n[0]/2, "the ping went on through the move")
+		require.True(t, p21.until(5*time.Second))
 		assert.Contains(t, out, fmt.Sprintf("Vethernet%d now behind", vm1.VEth))
 		moved := f.bound(f.h2, "vm1", "vm3")["vm1"]
 		assert.Equal(t, vm1.VEth, moved.VEth, "same vEth")
@@ -326,6 +351,26 @@ func TestDaemons(t *testing.T) {
 		f.json(&h1, "show", "vnic", "-s", f.h1.sock)
 		assert.Len(t, h1, 1, "host 1 has only vm2 left")
 		assert.Len(t, f.veths(), 3)
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		var body []byte
+		require.NoError(t, wire.InNetns(f.vis.ns, func() error {
+			c, err := net.Dial("tcp4", "127.0.0.1:9310")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "GET /metrics HTTP/1.0\r\nHost: vis\r\n\r\n")
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			body, err = io.ReadAll(c)
+			return err
+		}))
+		text := string(body)
+		assert.Contains(t, text, "200 OK")
+		assert.Contains(t, text, "# TYPE niv_veth_rx_packets_total counter")
+		assert.Regexp(t, `niv_veth_rx_packets_total\{interface="Ethernet1/2",profile="web",veth="1"\} [1-9]`, text)
+		assert.Regexp(t, `niv_port_rx_packets_total\{interface="Ethernet1/48",mode="trunk"\} [0-9]`, text)
 	})
 
 	t.Run("power-off", func(t *testing.T) {

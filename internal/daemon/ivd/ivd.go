@@ -41,10 +41,10 @@ type Daemon struct {
 	st    state.Store
 	core  *iv.IV
 	ctl   *bind.Control
-	prog  *bind.IV
-	agent *vic.IVAgent
-	sp    *ecp.Speaker
+	plane atomic.Pointer[plane]
 	links [2]port.Port
+	sps   [2]*ecp.Speaker // one per uplink, attached before the ports run
+	vmode vic.Mode
 	board board
 	srv   *mgmt.Server
 
@@ -57,6 +57,19 @@ type Daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
+
+// plane is the control plane on one uplink: its ECP speaker, vic agent
+// and the programmer of the core's vNICs through that uplink's fabric.
+// The daemon runs one at a time, on fabric A's uplink, and moves it to
+// fabric B's when A's link goes down (failover).
+type plane struct {
+	up    int
+	sp    *ecp.Speaker
+	prog  *bind.IV
+	agent *vic.IVAgent
+}
+
+func (d *Daemon) agent() *vic.IVAgent { return d.plane.Load().agent }
 
 // vnic is one vNIC the daemon serves.
 type vnic struct {
@@ -146,7 +159,6 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	}
 	d.core = iv.New(iv.Config{Mode: mode})
 	d.ctl = bind.NewControl(d.core)
-	var macA [6]byte
 	for i := range d.links {
 		d.core.SetUplinkUp(i, false)
 	}
@@ -158,26 +170,25 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 		d.links[u.Fabric] = link
 		d.board.set(int(u.Fabric), link)
 		d.core.SetUplinkUp(int(u.Fabric), true)
-		if u.Fabric == conf.FabricA || d.sp == nil {
-			macA = mac
+		if d.sps[u.Fabric], err = ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig(mac)); err != nil {
+			return d, err
 		}
+		d.ctl.Attach(int(u.Fabric), d.sps[u.Fabric])
 	}
+	d.vmode = vmode
 	// The control plane runs on fabric A's uplink, or B's if A has none.
 	ctlUp := iv.UplinkA
-	if d.links[conf.FabricA] == nil {
+	if d.links[conf.FabricA] == nil || !linkUp(cfg, conf.FabricA) && d.links[conf.FabricB] != nil {
 		ctlUp = iv.UplinkB
 	}
-	if d.sp, err = ecp.NewSpeaker(bind.Writer{Port: d.links[ctlUp]}, ecp.DefaultConfig(macA)); err != nil {
-		return d, err
-	}
-	d.ctl.Attach(ctlUp, d.sp)
-	d.prog = bind.NewIV(d.core, iv.Fabric(ctlUp), d.onBind)
 	for i, l := range d.links {
 		if l != nil {
 			d.serve(l, func() int { return i })
 		}
 	}
-	d.agent = vic.NewIVAgent(vic.IVConfig{Session: wire.Session(), Mode: vmode, Timing: timing(cfg.Daemon)}, d.sp, programmer{d}, d.status)
+	if err := d.startPlane(ctlUp); err != nil {
+		return d, err
+	}
 
 	// The vNICs: those the store has (with their epochs), then those of
 	// the file it does not know.
@@ -214,6 +225,64 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	go func() { defer d.wg.Done(); d.watchUplinks() }()
 	log.Info("niv iv running", "hostname", cfg.Hostname, "uplinks", len(cfg.Uplinks), "vnics", len(d.vnics), "socket", cfg.Socket)
 	return d, nil
+}
+
+// startPlane starts the control plane on uplink up.
+func (d *Daemon) startPlane(up int) error {
+	sp := d.sps[up]
+	pl := &plane{up: up, sp: sp}
+	pl.prog = bind.NewIV(d.core, iv.Fabric(up), d.onBind)
+	d.plane.Store(pl)
+	pl.agent = vic.NewIVAgent(vic.IVConfig{Session: wire.Session(), Mode: d.vmode, Timing: timing(d.cfg.Daemon)}, sp, programmer{d, pl}, d.status)
+	return nil
+}
+
+// failover moves the control plane to uplink to: the vNICs are detached
+// from the old fabric and asked for again on the new one, whose VIS gives
+// them vEths there (fabric B's VIS shares the profiles through its
+// configuration file).
+func (d *Daemon) failover(to int) {
+	old := d.plane.Load()
+	if old.up == to || d.links[to] == nil {
+		return
+	}
+	d.log.Warn("fabric failover: the control plane moves", "from", conf.Fabric(old.up).String(), "to", conf.Fabric(to).String())
+	old.agent.Close()
+	d.mu.Lock()
+	vs := make([]*vnic, 0, len(d.vnics))
+	for _, v := range d.vnics {
+		if pn := v.pn.Load(); pn >= 0 {
+			d.board.set(int(pn), nil)
+			v.pn.Store(-1)
+		}
+		if vif := v.vif.Load(); vif > 0 {
+			old.prog.UnbindVIF(uint16(vif))
+		}
+		v.vif.Store(0)
+		v.veth.Store(0)
+		s := "pending"
+		v.status.Store(&s)
+		vs = append(vs, v)
+	}
+	d.mu.Unlock()
+	if err := d.startPlane(to); err != nil {
+		d.log.Error("fabric failover", "err", err)
+		return
+	}
+	for _, v := range vs {
+		r := v.rec
+		d.agent().Request(vic.VNIC{Instance: r.Instance, MAC: r.MAC, Profile: r.Profile, Epoch: r.Epoch, Up: !r.Shutdown})
+	}
+}
+
+func linkUp(cfg *conf.IV, f conf.Fabric) bool {
+	for _, u := range cfg.Uplinks {
+		if u.Fabric == f {
+			ifi, err := net.InterfaceByName(u.Linux)
+			return err == nil && ifi.Flags&net.FlagRunning != 0
+		}
+	}
+	return false
 }
 
 func timing(c conf.Daemon) vic.Timing {
@@ -271,13 +340,22 @@ func (d *Daemon) watchUplinks() {
 		case <-t.C:
 		}
 		for _, u := range d.cfg.Uplinks {
-			b, err := os.ReadFile("/sys/class/net/" + u.Linux + "/operstate")
-			up := err == nil && string(b) != "down\n"
+			up := linkUp(d.cfg, u.Fabric)
 			if prev, ok := last[u.Name]; !ok || prev != up {
 				last[u.Name] = up
 				d.core.SetUplinkUp(int(u.Fabric), up)
 				if ok {
-					d.log.Warn("uplink state", "uplink", u.Name, "fabric", u.Fabric, "up", up)
+					d.log.Warn("uplink state", "uplink", u.Name, "fabric", u.Fabric.String(), "up", up)
+				}
+			}
+		}
+		// The control plane follows the data: off a dead uplink onto a
+		// live one.
+		if pl := d.plane.Load(); !last[d.uplinkName(pl.up)] {
+			for _, u := range d.cfg.Uplinks {
+				if int(u.Fabric) != pl.up && last[u.Name] {
+					d.failover(int(u.Fabric))
+					break
 				}
 			}
 		}
@@ -311,11 +389,23 @@ func (d *Daemon) status(a vic.Action) {
 	v.status.Store(&s)
 }
 
+func (d *Daemon) uplinkName(fabric int) string {
+	for _, u := range d.cfg.Uplinks {
+		if int(u.Fabric) == fabric {
+			return u.Name
+		}
+	}
+	return ""
+}
+
 // programmer is the IV machine's programmer: bind.IV, plus the board.
-type programmer struct{ d *Daemon }
+type programmer struct {
+	d  *Daemon
+	pl *plane
+}
 
 func (p programmer) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
-	return p.d.prog.BindVIF(vif, n, veth)
+	return p.pl.prog.BindVIF(vif, n, veth)
 }
 
 func (p programmer) UnbindVIF(vif uint16) error {
@@ -327,12 +417,12 @@ func (p programmer) UnbindVIF(vif uint16) error {
 		}
 	}
 	p.d.mu.Unlock()
-	return p.d.prog.UnbindVIF(vif)
+	return p.pl.prog.UnbindVIF(vif)
 }
 
-func (p programmer) SetVIFLink(vif uint16, up bool) error { return p.d.prog.SetVIFLink(vif, up) }
+func (p programmer) SetVIFLink(vif uint16, up bool) error { return p.pl.prog.SetVIFLink(vif, up) }
 func (p programmer) SetVIFList(list uint16, members []uint16) error {
-	return p.d.prog.SetVIFList(list, members)
+	return p.pl.prog.SetVIFList(list, members)
 }
 
 // onBind runs when bind.IV attached VIF vif as core port pn: from now the
@@ -390,7 +480,7 @@ func (d *Daemon) addVNIC(r state.VNIC) error {
 	delete(d.gone, r.Name)
 	d.mu.Unlock()
 	d.serve(tap, func() int { return int(v.pn.Load()) })
-	d.agent.Request(vic.VNIC{Instance: r.Instance, MAC: r.MAC, Profile: r.Profile, Epoch: r.Epoch, Up: !r.Shutdown})
+	d.agent().Request(vic.VNIC{Instance: r.Instance, MAC: r.MAC, Profile: r.Profile, Epoch: r.Epoch, Up: !r.Shutdown})
 	d.log.Info("vNIC added", "vnic", r.Name, "tap", r.TAP, "netns", r.Netns, "mac", conf.FormatMAC(r.MAC),
 		"profile", r.Profile, "instance", conf.FormatUUID(r.Instance), "epoch", r.Epoch)
 	return nil
@@ -423,9 +513,9 @@ func (d *Daemon) removeVNIC(name string, release bool) error {
 	d.gone[name] = r
 	d.mu.Unlock()
 	if release {
-		d.agent.Release(r.Instance)
+		d.agent().Release(r.Instance)
 	} else {
-		d.agent.Delete(r.Instance)
+		d.agent().Delete(r.Instance)
 	}
 	v.tap.Close()
 	d.log.Info("vNIC removed", "vnic", name, "release", release)
@@ -469,11 +559,13 @@ func (d *Daemon) Reload() error {
 // Close stops the daemon. The vNICs' vEths stay on the VIS: a clean
 // shutdown is a restart to come, not a power-off of the VMs.
 func (d *Daemon) Close() error {
-	if d.agent != nil {
-		d.agent.Close()
+	if pl := d.plane.Load(); pl != nil {
+		pl.agent.Close()
 	}
-	if d.sp != nil {
-		d.sp.Close()
+	for _, sp := range d.sps {
+		if sp != nil {
+			sp.Close()
+		}
 	}
 	d.cancel()
 	d.mu.Lock()

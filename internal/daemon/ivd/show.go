@@ -60,7 +60,7 @@ func (d *Daemon) info(v *vnic) VNICInfo {
 	r := v.rec
 	i := VNICInfo{Name: r.Name, TAP: r.TAP, Netns: r.Netns, Existing: r.Existing, MAC: conf.FormatMAC(r.MAC), Profile: r.Profile,
 		Instance: conf.FormatUUID(r.Instance), Fabric: conf.Fabric(r.Fabric).String(), Epoch: r.Epoch, State: *v.status.Load(), Shutdown: r.Shutdown}
-	if n, ok := d.agent.VNIC(vic.UUID(r.Instance)); ok && n.State == vic.VIFBound {
+	if n, ok := d.agent().VNIC(vic.UUID(r.Instance)); ok && n.State == vic.VIFBound {
 		i.VIF, i.VEth, i.State = int(n.VIF), n.VEth, "bound"
 		if u, err := d.core.ActiveUplink(uint32(n.VIF)); err == nil && u >= 0 {
 			i.Uplink = conf.Fabric(u).String()
@@ -97,12 +97,12 @@ func (d *Daemon) showVNIC(args []string) mgmt.Response {
 		}
 		fmt.Fprintf(&b, "%-12s %-14s %-15s %-12s %-5s %-11s %-6s %s\n", i.Name, i.TAP, i.MAC, i.Profile, vif, veth, up, i.State)
 	}
-	st, _ := d.agent.Session()
+	st, _ := d.agent().Session()
 	sess := "opening"
 	if st == vic.SessionOpen {
 		sess = "open"
 	}
-	fmt.Fprintf(&b, "vic session to the VIS: %s\n", sess)
+	fmt.Fprintf(&b, "vic session to the VIS on fabric %v: %s\n", conf.Fabric(d.plane.Load().up), sess)
 	return mgmt.Answer(b.String(), infos)
 }
 

@@ -143,7 +143,7 @@ func (f *fabric) bound(d *daemon, names ...string) map[string]vnicJSON {
 			}
 		}
 		return true
-	}, 10*time.Second, 20*time.Millisecond, "vNICs %v never bound on %s", names, d.config)
+	}, 10*time.Second, 20*time.Millisecond, "vNICs %v never bound on %s", names, d.Config)
 	return got
 }
 
@@ -355,7 +355,7 @@ func TestDaemons(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		var body []byte
-		require.NoError(t, wire.InNetns(f.vis.ns, func() error {
+		require.NoError(t, wire.InNetns(f.vis.NS, func() error {
 			c, err := net.Dial("tcp4", "127.0.0.1:9310")
 			if err != nil {
 				return err
@@ -382,12 +382,12 @@ func TestDaemons(t *testing.T) {
 
 	t.Run("SIGHUP reloads the file as a diff", func(t *testing.T) {
 		good := visConfig(f.lab, f.pfx+"v1", f.pfx+"v2", f.pfx+"t0") + "port-profile type vethernet db\n  switchport mode access\n  switchport access vlan 30\n  state enabled\n"
-		require.NoError(t, os.WriteFile(f.vis.config, []byte(strings.Replace(good, "vlan 30", "vlan 4095", 1)), 0o600))
+		require.NoError(t, os.WriteFile(f.vis.Config, []byte(strings.Replace(good, "vlan 30", "vlan 4095", 1)), 0o600))
 		f.vis.signal(syscall.SIGHUP)
 		require.Eventually(t, func() bool { return strings.Contains(f.vis.logText(), "reload refused") }, 5*time.Second, 20*time.Millisecond)
 		_, err := f.niv("show", "port-profile", "db", "-s", f.vis.sock)
 		require.Error(t, err, "a file with errors changes nothing")
-		require.NoError(t, os.WriteFile(f.vis.config, []byte(good), 0o600))
+		require.NoError(t, os.WriteFile(f.vis.Config, []byte(good), 0o600))
 		f.vis.signal(syscall.SIGHUP)
 		require.Eventually(t, func() bool {
 			_, err := f.niv("show", "port-profile", "db", "-s", f.vis.sock)
@@ -407,10 +407,10 @@ func TestDaemons(t *testing.T) {
 		for _, d := range []*daemon{f.h2, f.h1, f.vis} {
 			d.signal(syscall.SIGTERM)
 			select {
-			case err := <-d.done:
-				assert.NoError(t, err, "%s exit status", d.config)
+			case err := <-d.Done:
+				assert.NoError(t, err, "%s exit status", d.Config)
 			case <-time.After(10 * time.Second):
-				t.Fatalf("%s did not stop", d.config)
+				t.Fatalf("%s did not stop", d.Config)
 			}
 			assert.Contains(t, d.logText(), "msg=stopped")
 		}

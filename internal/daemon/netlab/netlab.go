@@ -35,7 +35,10 @@ type Lab struct {
 
 // New builds the niv binary (go build, into a temporary directory) and
 // returns an empty lab whose names start with prefix.
-func New(prefix string) (*Lab, error) {
+func New(prefix string) (*Lab, error) { return NewWith(prefix, "") }
+
+// NewWith is New with the niv binary at bin, if not "".
+func NewWith(prefix, bin string) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("netlab needs root (network namespaces, TAP devices, AF_PACKET)")
 	}
@@ -46,14 +49,25 @@ func New(prefix string) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{Dir: dir, Bin: filepath.Join(dir, "niv"), Prefix: prefix}
+	l := &Lab{Dir: dir, Bin: bin, Prefix: prefix}
 	l.defer_(func() { os.RemoveAll(dir) })
-	out, err := exec.Command("go", "build", "-o", l.Bin, "github.com/nivkit/niv/cmd/niv").CombinedOutput()
-	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("go build ./cmd/niv: %v: %s", err, out)
+	if bin == "" {
+		l.Bin = filepath.Join(dir, "niv")
+		if err := Build(l.Bin); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	return l, nil
+}
+
+// Build builds the niv command into path.
+func Build(path string) error {
+	out, err := exec.Command("go", "build", "-o", path, "github.com/nivkit/niv/cmd/niv").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build ./cmd/niv: %v: %s", err, out)
+	}
+	return nil
 }
 
 func (l *Lab) defer_(f func()) {
@@ -134,8 +148,12 @@ func (l *Lab) Write(name, text string) (string, error) {
 }
 
 // Niv runs the niv command line and returns its standard output.
-func (l *Lab) Niv(args ...string) (string, error) {
+func (l *Lab) Niv(args ...string) (string, error) { return l.NivIn("", args...) }
+
+// NivIn is Niv with stdin as the command's standard input.
+func (l *Lab) NivIn(stdin string, args ...string) (string, error) {
 	cmd := exec.Command(l.Bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -150,7 +168,7 @@ type Daemon struct {
 	Kind, NS, Config, Sock string
 	Log                    string
 	cmd                    *exec.Cmd
-	done                   chan error
+	Done                   chan error
 }
 
 // Daemon starts `niv KIND --config CONFIG` in namespace ns and waits until
@@ -167,15 +185,15 @@ func (d *Daemon) Start() error {
 	if err != nil {
 		return err
 	}
-	d.cmd = exec.Command("ip", "netns", "exec", d.NS, d.l.Bin, d.Kind, "--config", d.Config)
+	d.cmd = exec.Command("ip", "netns", "exec", d.NS, d.l.Bin, d.Kind, "--config", d.Config, "--log-level", "debug")
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	err = d.cmd.Start()
 	f.Close()
 	if err != nil {
 		return err
 	}
-	d.done = make(chan error, 1)
-	go func() { d.done <- d.cmd.Wait() }()
+	d.Done = make(chan error, 1)
+	go func() { d.Done <- d.cmd.Wait() }()
 	what := "running-config"
 	if d.Kind == "iv" {
 		what = "vnic"
@@ -185,8 +203,8 @@ func (d *Daemon) Start() error {
 			return nil
 		}
 		select {
-		case err := <-d.done:
-			d.done <- err
+		case err := <-d.Done:
+			d.Done <- err
 			b, _ := os.ReadFile(d.Log)
 			return fmt.Errorf("niv %s exited: %v\n%s", d.Kind, err, b)
 		default:
@@ -195,11 +213,20 @@ func (d *Daemon) Start() error {
 	return fmt.Errorf("niv %s --config %s did not answer on %s", d.Kind, d.Config, d.Sock)
 }
 
+// Signal sends the daemon signal s.
+func (d *Daemon) Signal(s os.Signal) error { return d.cmd.Process.Signal(s) }
+
+// LogText returns what the daemon logged so far, over all its starts.
+func (d *Daemon) LogText() string {
+	b, _ := os.ReadFile(d.Log)
+	return string(b)
+}
+
 // Kill kills the daemon with SIGKILL, if it runs.
 func (d *Daemon) Kill() {
 	if d.cmd != nil && d.cmd.Process != nil && d.cmd.ProcessState == nil {
 		d.cmd.Process.Signal(syscall.SIGKILL)
-		<-d.done
+		<-d.Done
 	}
 }
 
@@ -210,7 +237,7 @@ func (d *Daemon) Stop() error {
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.done:
+	case err := <-d.Done:
 		return err
 	case <-time.After(10 * time.Second):
 		d.Kill()
@@ -279,6 +306,17 @@ func (p *Pinger) Ping(wait time.Duration) time.Duration {
 			return max(time.Since(start), time.Nanosecond)
 		}
 	}
+}
+
+// Probe pings n times and returns how many were answered.
+func (p *Pinger) Probe(n int, wait time.Duration) int {
+	got := 0
+	for i := 0; i < n; i++ {
+		if p.Ping(wait) > 0 {
+			got++
+		}
+	}
+	return got
 }
 
 // Until pings until an answer comes, for at most d.

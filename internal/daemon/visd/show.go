@@ -125,7 +125,7 @@ func (d *Daemon) showInterface(args []string) mgmt.Response {
 		}
 		v, ok := d.rec.get(uint32(id))
 		if !ok {
-			return mgmt.Fail(fmt.Errorf("Vethernet%d: no such interface", id))
+			return mgmt.Fail(fmt.Errorf("interface Vethernet%d: not found", id))
 		}
 		i := d.vethInfo(v)
 		return mgmt.Answer(vethText(i), i)

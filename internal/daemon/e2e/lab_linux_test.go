@@ -29,17 +29,19 @@ type lab struct {
 	pfx string
 }
 
-// The niv binary, built once for the package's tests.
+// The niv binary, built once for the package's tests into buildDir,
+// which TestMain removes (and nothing else).
 var (
 	buildOnce sync.Once
+	buildDir  string
 	built     string
 	buildErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
@@ -48,12 +50,16 @@ func newLab(t *testing.T) *lab {
 	needs.Root(t)
 	needs.Tool(t, "ip")
 	buildOnce.Do(func() {
+		if b := os.Getenv("NIV_E2E_BIN"); b != "" {
+			built = b // a niv built otherwise, for example with -race; not removed
+			return
+		}
 		dir, err := os.MkdirTemp("", "niv-e2e")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		built = filepath.Join(dir, "niv")
+		buildDir, built = dir, filepath.Join(dir, "niv")
 		buildErr = netlab.Build(built)
 	})
 	require.NoError(t, buildErr)
@@ -99,8 +105,11 @@ type daemon struct {
 func (l *lab) daemon(kind, ns, config, sock string) *daemon {
 	l.t.Helper()
 	l.t.Cleanup(func() {
+		b, _ := os.ReadFile(config + ".log")
+		if bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+			l.t.Errorf("%s: the race detector found a data race", config)
+		}
 		if l.t.Failed() {
-			b, _ := os.ReadFile(config + ".log")
 			l.t.Logf("%s log:\n%s", config, b)
 		}
 	})

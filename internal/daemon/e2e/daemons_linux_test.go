@@ -257,8 +257,12 @@ func TestDaemons(t *testing.T) {
 			}
 		}()
 		time.Sleep(2 * checkpoint)
+		t0 := time.Now()
 		before := f.veths()
 		f.vis.kill9()
+		// Frames counted between the show and the kill may be in the
+		// last checkpoint too: 100 a second.
+		slack := uint64(time.Since(t0).Seconds()*150) + 10
 		close(stop)
 		<-done
 		f.vis.start()
@@ -274,7 +278,7 @@ func TestDaemons(t *testing.T) {
 			// At most one checkpoint interval of counts is lost: 100
 			// frames a second each way, with room for the time the show
 			// took.
-			assert.LessOrEqual(t, a.Counters.RxFrames, b.Counters.RxFrames+20, "vEth %d", id)
+			assert.LessOrEqual(t, a.Counters.RxFrames, b.Counters.RxFrames+slack, "vEth %d", id)
 			assert.GreaterOrEqual(t, a.Counters.RxFrames+uint64(150*checkpoint/time.Second), b.Counters.RxFrames, "vEth %d", id)
 			assert.NotZero(t, a.Counters.RxFrames)
 		}

@@ -11,11 +11,12 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Lists maps a port name to the vif lists a device programmed for it:
 // list id → member VIFs. For an IV device the port is "".
-type Lists map[string]map[uint32][]uint32
+type Lists map[string]map[uint32][]vntag.VIF
 
 // Behaviour names a behaviour of a core that a Device can switch off on
 // purpose, to show which cases depend on it.
@@ -90,10 +91,10 @@ func (d *Device) name(p int, n string) {
 }
 
 func (d *Device) buildIV() error {
-	mode := port.VNTag
+	mode := vntag.ModeVNTag
 	for _, p := range d.setup.Ports {
-		if p.Kind == PortUplink && p.Mode == ETag {
-			mode = port.ETag
+		if p.Kind == PortUplink && p.Mode == vntag.ModeETag {
+			mode = vntag.ModeETag
 		}
 	}
 	d.iv = iv.New(iv.Config{Mode: mode})
@@ -144,9 +145,9 @@ func (d *Device) buildVIS() error {
 			d.name(d.vis.AddUplink(p.Name), p.Name)
 			continue
 		}
-		mode := port.VNTag
-		if p.Mode == ETag {
-			mode = port.ETag
+		mode := vntag.ModeVNTag
+		if p.Mode == vntag.ModeETag {
+			mode = vntag.ModeETag
 		}
 		n, err := d.vis.AddIVPort(p.Name, mode, d.recorder(p.Name))
 		if err != nil {
@@ -179,12 +180,12 @@ func (d *Device) buildVIS() error {
 	return nil
 }
 
-// recorder returns the ListProgrammer that records port p's lists.
-func (d *Device) recorder(p string) iv.ListProgrammer {
+// recorder returns the vis.ListProgrammer that records port p's lists.
+func (d *Device) recorder(p string) vis.ListProgrammer {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.lists[p] == nil {
-		d.lists[p] = map[uint32][]uint32{}
+		d.lists[p] = map[uint32][]vntag.VIF{}
 	}
 	return &listRecorder{d: d, port: p}
 }
@@ -194,7 +195,7 @@ type listRecorder struct {
 	port string
 }
 
-func (r *listRecorder) SetVIFList(list uint32, vifs []uint32) error {
+func (r *listRecorder) SetVIFList(list uint32, vifs []vntag.VIF) error {
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
 	r.d.lists[r.port][list] = slices.Clone(vifs)
@@ -253,7 +254,7 @@ func (d *Device) Lists() Lists {
 	defer d.mu.Unlock()
 	out := Lists{}
 	for p, m := range d.lists {
-		out[p] = map[uint32][]uint32{}
+		out[p] = map[uint32][]vntag.VIF{}
 		for id, v := range m {
 			out[p][id] = slices.Clone(v)
 		}

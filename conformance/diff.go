@@ -136,11 +136,11 @@ func listPort(c *Case, p string) string {
 }
 
 // caseLists returns the case's named lists by port.
-func caseLists(c *Case) map[string]map[uint32][]uint32 {
-	out := map[string]map[uint32][]uint32{}
+func caseLists(c *Case) map[string]map[uint32][]vntag.VIF {
+	out := map[string]map[uint32][]vntag.VIF{}
 	for _, l := range c.Setup.Lists {
 		if out[l.Port] == nil {
-			out[l.Port] = map[uint32][]uint32{}
+			out[l.Port] = map[uint32][]vntag.VIF{}
 		}
 		out[l.Port][l.ID] = l.VIFs
 	}
@@ -177,7 +177,7 @@ func setListID(b []byte, kind vntag.Kind, id uint32) []byte {
 
 // normalizeList returns got addressed to want's list id when both name a
 // list and the lists have the same members; else got unchanged.
-func normalizeList(want, got []byte, wl, gl map[uint32][]uint32) []byte {
+func normalizeList(want, got []byte, wl, gl map[uint32][]vntag.VIF) []byte {
 	wid, wk, ok1 := listID(want)
 	gid, gk, ok2 := listID(got)
 	if !ok1 || !ok2 || wk != gk || wid == gid {
@@ -191,7 +191,7 @@ func normalizeList(want, got []byte, wl, gl map[uint32][]uint32) []byte {
 	return setListID(got, gk, wid)
 }
 
-func sameSet(a, b []uint32) bool {
+func sameSet(a, b []vntag.VIF) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)
@@ -199,7 +199,7 @@ func sameSet(a, b []uint32) bool {
 }
 
 // fieldDiff lists the fields that differ between want and got.
-func fieldDiff(want, got []byte, wl, gl map[uint32][]uint32) []FieldDiff {
+func fieldDiff(want, got []byte, wl, gl map[uint32][]vntag.VIF) []FieldDiff {
 	wf, gf := Fields(want), Fields(got)
 	annotate(want, wf, wl)
 	annotate(got, gf, gl)
@@ -244,7 +244,7 @@ func lookup(fs []FieldValue, name string) string {
 }
 
 // annotate adds the members of a frame's vif list to its list field.
-func annotate(b []byte, fs []FieldValue, lists map[uint32][]uint32) {
+func annotate(b []byte, fs []FieldValue, lists map[uint32][]vntag.VIF) {
 	id, kind, ok := listID(b)
 	if !ok {
 		return

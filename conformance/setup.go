@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // DeviceKind is what a case tests: a VIS or an IV.
@@ -56,44 +58,26 @@ func (k PortKind) String() string {
 	}
 }
 
-// Mode is the NIV tag a link carries.
-type Mode uint8
-
-// Tag modes.
-const (
-	// VNTag is Cisco's VNTag (EtherType 0x8926).
-	VNTag Mode = iota
-	// ETag is the IEEE 802.1BR E-Tag (EtherType 0x893F).
-	ETag
-)
-
-// String returns "vntag" or "etag".
-func (m Mode) String() string {
-	if m == ETag {
-		return "etag"
-	}
-	return "vntag"
-}
-
 // Port is one port of a case's device.
 type Port struct {
 	// Name is the port's name: the interface name of its frames in the
 	// case's captures.
 	Name string
 	Kind PortKind
-	// Mode is the tag of an IV port (VIS) or of the IV's uplinks.
-	Mode Mode
+	// Mode is the tag of an IV port (VIS) or of the IV's uplinks; 0 for
+	// a plain uplink.
+	Mode vntag.Mode
 	// Fabric is "a" or "b" for an IV's uplink.
 	Fabric string
 	// VIF is a vNIC's VIF (IV devices).
-	VIF uint32
+	VIF vntag.VIF
 }
 
 // VEth is a vEth of a VIS case: bound to VIF on an IV port, with a profile.
 type VEth struct {
 	ID      uint32
 	Port    string
-	VIF     uint32
+	VIF     vntag.VIF
 	Profile string
 }
 
@@ -105,7 +89,7 @@ type VEth struct {
 type VIFList struct {
 	Port string // VIS only
 	ID   uint32
-	VIFs []uint32
+	VIFs []vntag.VIF
 }
 
 // StepKind is what a step does between two input frames.
@@ -233,7 +217,7 @@ func ParseSetup(text string) (*Setup, error) {
 			if err1 != nil || err2 != nil {
 				return nil, bad("bad vEth id or VIF")
 			}
-			s.VEths = append(s.VEths, VEth{ID: id, Port: w[3], VIF: vif, Profile: w[7]})
+			s.VEths = append(s.VEths, VEth{ID: id, Port: w[3], VIF: vntag.VIF(vif), Profile: w[7]})
 		case "vif-list":
 			// vif-list ID [port NAME] vifs V...
 			l, err := parseList(w)
@@ -310,14 +294,12 @@ func parsePort(w []string) (Port, error) {
 		return Port{}, fmt.Errorf("want: port NAME iv|uplink|vnic ARGS")
 	}
 	p := Port{Name: w[1]}
-	mode := func(s string) (Mode, error) {
-		switch s {
-		case "vntag":
-			return VNTag, nil
-		case "etag":
-			return ETag, nil
+	mode := func(s string) (vntag.Mode, error) {
+		m, err := vntag.ParseMode(s)
+		if err != nil {
+			return 0, fmt.Errorf("mode %q: want vntag or etag", s)
 		}
-		return 0, fmt.Errorf("mode %q: want vntag or etag", s)
+		return m, nil
 	}
 	var err error
 	switch w[2] {
@@ -345,7 +327,9 @@ func parsePort(w []string) (Port, error) {
 			return p, fmt.Errorf("want: port NAME vnic vif N")
 		}
 		p.Kind = PortVNIC
-		p.VIF, err = parseUint(w[4], 1, 0xFFFFF)
+		var vif uint32
+		vif, err = parseUint(w[4], 1, vntag.MaxECID)
+		p.VIF = vntag.VIF(vif)
 	default:
 		return p, fmt.Errorf("port kind %q: want iv, uplink or vnic", w[2])
 	}
@@ -373,11 +357,11 @@ func parseList(w []string) (VIFList, error) {
 		return l, fmt.Errorf("want: vifs VIF [VIF]")
 	}
 	for _, s := range rest[1:] {
-		v, err := parseUint(s, 1, 0xFFFFF)
+		v, err := parseUint(s, 1, vntag.MaxECID)
 		if err != nil {
 			return l, err
 		}
-		l.VIFs = append(l.VIFs, v)
+		l.VIFs = append(l.VIFs, vntag.VIF(v))
 	}
 	return l, nil
 }
@@ -490,7 +474,7 @@ func (s *Setup) check() error {
 		}
 	}
 	if s.Device == DeviceIV {
-		var m Mode
+		var m vntag.Mode
 		for i, p := range s.uplinks() {
 			if i > 0 && p.Mode != m {
 				return fail("the IV's uplinks disagree on the mode")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/vntag"
 )
 
 func TestParseSetupErrors(t *testing.T) {
@@ -58,7 +59,7 @@ after 1 advance 1m
 	require.NoError(t, err)
 	assert.Equal(t, conformance.DeviceIV, s.Device)
 	require.Len(t, s.Ports, 2)
-	assert.Equal(t, conformance.ETag, s.Ports[0].Mode)
+	assert.Equal(t, vntag.ModeETag, s.Ports[0].Mode)
 	assert.Equal(t, uint32(1<<20|77), s.Lists[0].ID)
 	require.Len(t, s.Steps, 2)
 	assert.Equal(t, conformance.StepUplinkDown, s.Steps[0].Kind)

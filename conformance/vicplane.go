@@ -31,8 +31,8 @@ type vicPlane struct {
 	inner port.Core
 
 	mu     sync.Mutex
-	vis    *vic.VIS
-	prog   *bind.VIS
+	vis    *vic.VISMachine
+	prog   *bind.VISProgrammer
 	ecps   []*ecp.Machine // by core port; nil for ports without vic
 	order  []int          // core ports with vic, in order
 	byVIC  map[vic.PortID]int
@@ -45,12 +45,12 @@ type vicPlane struct {
 
 func newVICPlane(d *Device) (*vicPlane, error) {
 	cp := d.setup.Control
-	prog, err := bind.NewVIS(d.vis, d.store)
+	prog, err := bind.NewVISProgrammer(d.vis, d.store)
 	if err != nil {
 		return nil, devErr("control-plane: %v", err)
 	}
 	c := &vicPlane{inner: d.core, prog: prog, byVIC: map[vic.PortID]int{}, vicOf: map[int]vic.PortID{}}
-	c.vis = vic.NewVIS(vic.VISConfig{Session: cp.Session, Profiles: bind.Profiles{Store: d.store}}, nil, time.Unix(0, d.Now(Epoch)))
+	c.vis = vic.NewVISMachine(vic.VISConfig{Session: cp.Session, Profiles: bind.Profiles{Store: d.store}}, nil, time.Unix(0, d.Now(Epoch)))
 	for _, p := range d.setup.Ports {
 		if p.Kind != PortIV {
 			continue
@@ -208,7 +208,7 @@ func (c *vicPlane) describe() string {
 		s += fmt.Sprintf("vic port %d (core port %d): session %v, IV session %#x; ECP tx %d rx %d tx-ack %d rx-ack %d dup %d dropped %d\n",
 			c.vicOf[p], p, st, sess, cn.TxPDUs, cn.RxPDUs, cn.TxAcks, cn.RxAcks, cn.RxDuplicates, cn.Dropped)
 	}
-	c.vis.Table().Range(func(v vic.VEth) {
+	c.vis.Table().Range(func(v vic.VEthRecord) {
 		s += fmt.Sprintf("vic vEth %d: instance %v profile %s port %d VIF %d bound %v\n", v.ID, v.VNIC.Instance, v.VNIC.Profile, v.Port, v.VIF, v.Bound)
 	})
 	if c.decodeErrs+c.programErrs+c.sendErrs > 0 {

@@ -14,8 +14,8 @@ import (
 // The fixed topology of FuzzIV and FuzzVIS: three vNICs / vEths behind one
 // IV, VIFs 5 and 6 in VLAN 10 (port-profile web), VIF 7 in VLAN 20 (db).
 var (
-	fuzzVIFs  = []uint32{5, 6, 7}
-	fuzzVLANs = map[uint32]uint16{5: 10, 6: 10, 7: 20}
+	fuzzVIFs  = []vntag.VIF{5, 6, 7}
+	fuzzVLANs = map[vntag.VIF]uint16{5: 10, 6: 10, 7: 20}
 )
 
 const fuzzProfiles = `
@@ -82,13 +82,13 @@ func FuzzIV(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in byte, etag bool, data []byte) {
-		mode := port.VNTag
+		mode := vntag.ModeVNTag
 		listID := uint32(1)
 		if etag {
-			mode, listID = port.ETag, iv.ETagList(1, 1)
+			mode, listID = vntag.ModeETag, vntag.Channel(1, 1)
 		}
 		v := iv.New(iv.Config{Mode: mode})
-		vifOf := map[int]uint32{}
+		vifOf := map[int]vntag.VIF{}
 		for _, vif := range fuzzVIFs {
 			p, err := v.AddVNIC(iv.VNICConfig{VIF: vif})
 			if err != nil {
@@ -106,14 +106,14 @@ func FuzzIV(f *testing.F) {
 			t.Fatalf("consumed %d frames", n)
 		}
 		// The looped source of a downstream frame, if any.
-		var prune uint32
+		var prune vntag.VIF
 		if kind, off, err := vntag.FindTag(orig); err == nil {
-			if kind == vntag.KindVNTag && mode == port.VNTag {
+			if kind == vntag.KindVNTag && mode == vntag.ModeVNTag {
 				if tag := vntag.TagHeader(orig[off:]).Tag(); tag.Looped() {
-					prune = uint32(tag.SVIF())
+					prune = vntag.VIF(tag.SVIF())
 				}
-			} else if kind == vntag.KindETag && mode == port.ETag {
-				prune = vntag.ETagHeader(orig[off:]).IngressECID()
+			} else if kind == vntag.KindETag && mode == vntag.ModeETag {
+				prune = vntag.VIF(vntag.ETagHeader(orig[off:]).IngressECID())
 			}
 		}
 		for i, fr := range tx.Frames {
@@ -123,12 +123,12 @@ func FuzzIV(f *testing.F) {
 				if out != iv.UplinkA && out != iv.UplinkB {
 					t.Fatalf("vNIC %d's frame went to port %d: local switching", vif, out)
 				}
-				if mode == port.VNTag {
+				if mode == vntag.ModeVNTag {
 					tag, err := vntag.ParseTag(b[12:])
 					if err != nil || tag.SVIF() != uint16(vif) || tag.Direction() != vntag.ToBridge {
 						t.Fatalf("upstream tag %v (%v), want svif %d", tag, err, vif)
 					}
-				} else if e, err := vntag.ParseETag(b[12:]); err != nil || e.ECID() != vif {
+				} else if e, err := vntag.ParseETag(b[12:]); err != nil || vntag.VIF(e.ECID()) != vif {
 					t.Fatalf("upstream E-Tag %v (%v), want E-CID %d", e, err, vif)
 				}
 				continue
@@ -158,9 +158,9 @@ func FuzzVIS(f *testing.F) {
 		f.Add(byte(1), false, s)
 	}
 	f.Fuzz(func(t *testing.T, in byte, etag bool, data []byte) {
-		mode := port.VNTag
+		mode := vntag.ModeVNTag
 		if etag {
-			mode = port.ETag
+			mode = vntag.ModeETag
 		}
 		store := profile.NewMemStore()
 		_, err := store.Update(func(tx *profile.Txn) error {
@@ -185,9 +185,9 @@ func FuzzVIS(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		tag := func(b []byte, vif uint32) []byte {
-			if mode == port.ETag {
-				e, _ := vntag.ETagForECID(vif)
+		tag := func(b []byte, vif vntag.VIF) []byte {
+			if mode == vntag.ModeETag {
+				e, _ := vntag.ETagForECID(uint32(vif))
 				return pushETagSeed(b, e)
 			}
 			tg, _ := vntag.Upstream(uint16(vif))
@@ -207,14 +207,14 @@ func FuzzVIS(f *testing.F) {
 			p = uplink
 		}
 		// The frame's source and VLAN, as the VIS sees them.
-		var srcVIF uint32
+		var srcVIF vntag.VIF
 		var vlan uint16
 		if p == ivPort {
-			if mode == port.VNTag && len(data) >= 12+vntag.TagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
-				srcVIF = uint32(binary.BigEndian.Uint16(data[16:]) & vntag.MaxSVIF)
-			} else if mode == port.ETag && len(data) >= 12+vntag.ETagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
+			if mode == vntag.ModeVNTag && len(data) >= 12+vntag.TagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeVNTag {
+				srcVIF = vntag.VIF(binary.BigEndian.Uint16(data[16:]) & vntag.MaxSVIF)
+			} else if mode == vntag.ModeETag && len(data) >= 12+vntag.ETagHeaderLen && binary.BigEndian.Uint16(data[12:]) == vntag.EtherTypeETag {
 				e, _ := vntag.ParseETag(data[12:])
-				srcVIF = e.ECID()
+				srcVIF = vntag.VIF(e.ECID())
 			}
 			vlan = fuzzVLANs[srcVIF]
 		}
@@ -246,9 +246,9 @@ func FuzzVIS(f *testing.F) {
 					}
 				}
 			}
-			var dst []uint32
-			var prune uint32
-			if mode == port.VNTag {
+			var dst []vntag.VIF
+			var prune vntag.VIF
+			if mode == vntag.ModeVNTag {
 				tg, err := vntag.ParseTag(b[12:])
 				if err != nil || tg.Direction() != vntag.FromBridge {
 					t.Fatalf("downstream frame without a d=1 VNTag: %v %v", tg, err)
@@ -256,10 +256,10 @@ func FuzzVIS(f *testing.F) {
 				if tg.Pointer() {
 					dst, _ = ivA.VIFList(uint32(tg.DVIF()))
 					if tg.Looped() {
-						prune = uint32(tg.SVIF())
+						prune = vntag.VIF(tg.SVIF())
 					}
 				} else {
-					dst = []uint32{uint32(tg.DVIF())}
+					dst = []vntag.VIF{vntag.VIF(tg.DVIF())}
 				}
 			} else {
 				e, err := vntag.ParseETag(b[12:])
@@ -268,9 +268,9 @@ func FuzzVIS(f *testing.F) {
 				}
 				if e.Multicast() {
 					dst, _ = ivA.VIFList(e.Channel())
-					prune = e.IngressECID()
+					prune = vntag.VIF(e.IngressECID())
 				} else {
-					dst = []uint32{e.ECID()}
+					dst = []vntag.VIF{vntag.VIF(e.ECID())}
 				}
 			}
 			if len(dst) == 0 {

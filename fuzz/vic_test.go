@@ -10,6 +10,7 @@ import (
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 var vicSentinels = []error{vic.ErrShortBuffer, vic.ErrNotVIC, vic.ErrVersion, vic.ErrCommand, vic.ErrReserved,
@@ -20,7 +21,7 @@ var vicSentinels = []error{vic.ErrShortBuffer, vic.ErrNotVIC, vic.ErrVersion, vi
 func vicSeeds(tb testing.TB) [][]byte {
 	u := vic.UUID{0xa1, 0x41, 0x28, 0x57}
 	msgs := []vic.Message{
-		{Command: vic.CmdOpen, Session: 1, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vic.ModeETag, MaxVIFs: 4095, KeepaliveMS: 1000}},
+		{Command: vic.CmdOpen, Session: 1, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vntag.ModeETag, MaxVIFs: 4095, KeepaliveMS: 1000}},
 		{Command: vic.CmdOpen, Response: true, Session: 2, TxID: 1, Result: vic.ResultSuccess, Present: vic.FieldPeerSession, PeerSession: 1},
 		{Command: vic.CmdKeepalive, Session: 1, TxID: 2, Present: vic.FieldPeerSession, PeerSession: 2},
 		{Command: vic.CmdVIFAlloc, Session: 1, TxID: 3, Present: vic.FieldMAC | vic.FieldProfile | vic.FieldInstance | vic.FieldVLAN | vic.FieldLink | vic.FieldEpoch,
@@ -32,7 +33,7 @@ func vicSeeds(tb testing.TB) [][]byte {
 		{Command: vic.CmdVIFDelete, Session: 1, TxID: 5, Present: vic.FieldInstance | vic.FieldVIF | vic.FieldEpoch, Instance: u, VIF: 5, Epoch: 1},
 		{Command: vic.CmdVIFDetach, Session: 1, TxID: 6, Present: vic.FieldInstance | vic.FieldEpoch, Instance: u, Epoch: 1},
 		{Command: vic.CmdVIFRemove, Session: 2, TxID: 1, Present: vic.FieldInstance | vic.FieldVIF | vic.FieldEpoch, Instance: u, VIF: 5, Epoch: 2},
-		{Command: vic.CmdVIFList, Session: 2, TxID: 2, Present: vic.FieldVIFList, ListID: 3, Members: []uint16{5, 6}},
+		{Command: vic.CmdVIFList, Session: 2, TxID: 2, Present: vic.FieldVIFList, ListID: 3, Members: []vntag.VIF{5, 6}},
 		{Command: vic.CmdResyncDone, Session: 1, TxID: 7},
 	}
 	var out [][]byte
@@ -101,29 +102,29 @@ func FuzzVIC(f *testing.F) {
 // unbind of what is not bound.
 type ivCheck struct {
 	t    *rapid.T
-	vifs map[uint16]vic.UUID
+	vifs map[vntag.VIF]vic.UUID
 }
 
-func (c *ivCheck) BindVIF(vif uint16, n vic.VNIC, _ uint32) error {
+func (c *ivCheck) BindVIF(vif vntag.VIF, n vic.VNIC, _ uint32) error {
 	if u, ok := c.vifs[vif]; ok && u != n.Instance {
 		c.t.Fatalf("IV: VIF %d bound to %v and %v", vif, u, n.Instance)
 	}
 	c.vifs[vif] = n.Instance
 	return nil
 }
-func (c *ivCheck) UnbindVIF(vif uint16) error {
+func (c *ivCheck) UnbindVIF(vif vntag.VIF) error {
 	if _, ok := c.vifs[vif]; !ok {
 		c.t.Fatalf("IV: unbind of unbound VIF %d", vif)
 	}
 	delete(c.vifs, vif)
 	return nil
 }
-func (c *ivCheck) SetVIFLink(uint16, bool) error     { return nil }
-func (c *ivCheck) SetVIFList(uint16, []uint16) error { return nil }
+func (c *ivCheck) SetVIFLink(vntag.VIF, bool) error     { return nil }
+func (c *ivCheck) SetVIFList(uint16, []vntag.VIF) error { return nil }
 
 type visKey struct {
 	p   vic.PortID
-	vif uint16
+	vif vntag.VIF
 }
 
 type visCheck struct {
@@ -133,14 +134,14 @@ type visCheck struct {
 
 func (c *visCheck) SetVEth(uint32, vic.VNIC) error { return nil }
 func (c *visCheck) DeleteVEth(uint32) error        { return nil }
-func (c *visCheck) BindVIF(p vic.PortID, vif uint16, id uint32) error {
+func (c *visCheck) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 	if v, ok := c.binds[visKey{p, vif}]; ok && v != id {
 		c.t.Fatalf("VIS: VIF %d on port %d bound to vEths %d and %d", vif, p, v, id)
 	}
 	c.binds[visKey{p, vif}] = id
 	return nil
 }
-func (c *visCheck) UnbindVIF(p vic.PortID, vif uint16) error {
+func (c *visCheck) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	if _, ok := c.binds[visKey{p, vif}]; !ok {
 		c.t.Fatalf("VIS: unbind of unbound VIF %d on port %d", vif, p)
 	}
@@ -159,9 +160,9 @@ func (c *visCheck) SetVEthLink(uint32, bool) error { return nil }
 func vicMachine(seeds [][]byte) func(*rapid.T) {
 	return func(t *rapid.T) {
 		now := time.Unix(1, 0)
-		iv := vic.NewIV(vic.IVConfig{Session: 10, MaxVIFs: 8})
-		vis := vic.NewVIS(vic.VISConfig{Session: 20}, nil, now)
-		ivp := &ivCheck{t: t, vifs: map[uint16]vic.UUID{}}
+		iv := vic.NewIVMachine(vic.IVConfig{Session: 10, MaxVIFs: 8})
+		vis := vic.NewVISMachine(vic.VISConfig{Session: 20}, nil, now)
+		ivp := &ivCheck{t: t, vifs: map[vntag.VIF]vic.UUID{}}
 		visp := &visCheck{t: t, binds: map[visKey]uint32{}}
 		var toVIS, toIV [][]byte
 		var msg vic.Message
@@ -237,7 +238,7 @@ func vicMachine(seeds [][]byte) func(*rapid.T) {
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISTimer}, now))
 			},
 			"list": func(t *rapid.T) {
-				members := rapid.SliceOfN(rapid.Uint16Range(1, 63), 0, 8).Draw(t, "members")
+				members := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) vntag.VIF { return vntag.VIF(rapid.Uint16Range(1, 63).Draw(t, "vif")) }), 0, 8).Draw(t, "members")
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISSetVIFList, ListID: 1, Members: members}, now))
 			},
 			"": func(t *rapid.T) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Sender is what an agent needs from ECP: queue a ULPDU of a subtype.
@@ -22,7 +23,7 @@ type Sender interface {
 // goroutine per direction, as real ports have).
 type IVAgent struct {
 	mu     sync.Mutex
-	iv     *IV
+	iv     *IVMachine
 	tx     Sender
 	prog   IVProgrammer
 	status func(Action)
@@ -40,7 +41,7 @@ type IVAgent struct {
 // ActPeerUp and ActPeerDown action (with the agent locked: it must not
 // call the agent).
 func NewIVAgent(cfg IVConfig, sp *ecp.Speaker, prog IVProgrammer, status func(Action)) *IVAgent {
-	a := &IVAgent{iv: NewIV(cfg), tx: sp, prog: prog, status: status}
+	a := &IVAgent{iv: NewIVMachine(cfg), tx: sp, prog: prog, status: status}
 	a.timer = time.AfterFunc(time.Hour, a.fire)
 	sp.Register(ecp.SubtypePECSP, a)
 	a.handle(IVEvent{Kind: IVTimer})
@@ -145,7 +146,7 @@ func (a *IVAgent) Close() {
 // IV port. Safe for concurrent use; the same port rules as IVAgent.
 type VISAgent struct {
 	mu            sync.Mutex
-	vis           *VIS
+	vis           *VISMachine
 	ports         map[PortID]Sender
 	prog          VISProgrammer
 	status        func(Action)
@@ -159,7 +160,7 @@ type VISAgent struct {
 
 // NewVISAgent starts a VIS machine over tab (nil: a new Table).
 func NewVISAgent(cfg VISConfig, tab *Table, prog VISProgrammer, status func(Action)) *VISAgent {
-	a := &VISAgent{vis: NewVIS(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status}
+	a := &VISAgent{vis: NewVISMachine(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status}
 	a.timer = time.AfterFunc(time.Hour, a.fire)
 	a.handle(VISEvent{Kind: VISTimer})
 	return a
@@ -228,12 +229,12 @@ func (a *VISAgent) handleLocked(ev VISEvent) {
 func (a *VISAgent) fire() { a.handle(VISEvent{Kind: VISTimer}) }
 
 // SetVIFList sets the members of VIF list id on IV port p.
-func (a *VISAgent) SetVIFList(p PortID, id uint16, members []uint16) {
+func (a *VISAgent) SetVIFList(p PortID, id uint16, members []vntag.VIF) {
 	a.handle(VISEvent{Kind: VISSetVIFList, Port: p, ListID: id, Members: members})
 }
 
 // VEth returns the VIS's record of instance u.
-func (a *VISAgent) VEth(u UUID) (VEth, bool) {
+func (a *VISAgent) VEth(u UUID) (VEthRecord, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.vis.tab.Get(u)

@@ -7,24 +7,25 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 // nullIV and nullVIS are data paths that accept everything, so the
 // benchmarks measure the protocol.
 type nullIV struct{}
 
-func (nullIV) BindVIF(uint16, vic.VNIC, uint32) error { return nil }
-func (nullIV) UnbindVIF(uint16) error                 { return nil }
-func (nullIV) SetVIFLink(uint16, bool) error          { return nil }
-func (nullIV) SetVIFList(uint16, []uint16) error      { return nil }
+func (nullIV) BindVIF(vntag.VIF, vic.VNIC, uint32) error { return nil }
+func (nullIV) UnbindVIF(vntag.VIF) error                 { return nil }
+func (nullIV) SetVIFLink(vntag.VIF, bool) error          { return nil }
+func (nullIV) SetVIFList(uint16, []vntag.VIF) error      { return nil }
 
 type nullVIS struct{}
 
-func (nullVIS) SetVEth(uint32, vic.VNIC) error           { return nil }
-func (nullVIS) DeleteVEth(uint32) error                  { return nil }
-func (nullVIS) BindVIF(vic.PortID, uint16, uint32) error { return nil }
-func (nullVIS) UnbindVIF(vic.PortID, uint16) error       { return nil }
-func (nullVIS) SetVEthLink(uint32, bool) error           { return nil }
+func (nullVIS) SetVEth(uint32, vic.VNIC) error              { return nil }
+func (nullVIS) DeleteVEth(uint32) error                     { return nil }
+func (nullVIS) BindVIF(vic.PortID, vntag.VIF, uint32) error { return nil }
+func (nullVIS) UnbindVIF(vic.PortID, vntag.VIF) error       { return nil }
+func (nullVIS) SetVEthLink(uint32, bool) error              { return nil }
 
 func benchUUID(i int) vic.UUID {
 	return vic.UUID{0xbe, 0x9c, 4: byte(i >> 24), 5: byte(i >> 16), 6: byte(i >> 8), 7: byte(i)}

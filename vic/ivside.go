@@ -3,6 +3,8 @@ package vic
 import (
 	"strconv"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // SessionState is the state of a vic session as one side sees it.
@@ -88,7 +90,7 @@ type IVConfig struct {
 	// from a new one.
 	Session uint64
 	// Mode and MaxVIFs go into the Open capabilities.
-	Mode    Mode
+	Mode    vntag.Mode
 	MaxVIFs uint16
 	// Window is how many requests may be outstanding at once (default
 	// DefaultWindow).
@@ -103,7 +105,7 @@ type ivVIF struct {
 	n        VNIC
 	profile  []byte
 	state    VIFState
-	vif      uint16
+	vif      vntag.VIF
 	veth     uint32
 	linkSent bool // link state of the outstanding alloc or link request
 	linkSet  bool // link state the VIS confirmed
@@ -113,15 +115,15 @@ type ivVIF struct {
 	deadline time.Time
 	resync   bool // announced since the session opened, answer not yet in
 	detach   bool // VIFDeleting sends VIF-detach, not VIF-delete
-	queued   bool // in IV.waiting
-	pend     int  // index in IV.pending, -1 when not there
+	queued   bool // in IVMachine.waiting
+	pend     int  // index in IVMachine.pending, -1 when not there
 }
 
-// IV is the interface virtualizer's side of the vic protocol: one session
-// to the VIS over the uplink, and one per-VIF machine per vNIC. It is a
+// IVMachine is the interface virtualizer's side of the vic protocol: one
+// session to the VIS over the uplink, and one per-VIF machine per vNIC. It is a
 // pure transition function: Handle(event, now) → actions; no I/O, no
 // goroutine, no clock. Not safe for concurrent use.
-type IV struct {
+type IVMachine struct {
 	cfg   IVConfig
 	t     Timing
 	state SessionState
@@ -138,38 +140,38 @@ type IV struct {
 	order   []*ivVIF // vNICs in creation order, for deterministic resync
 	pending []*ivVIF // vNICs with an outstanding request
 	waiting []*ivVIF // vNICs waiting for room in the window
-	byVIF   map[uint16]*ivVIF
+	byVIF   map[vntag.VIF]*ivVIF
 	listTx  map[uint16]uint32
-	lists   map[uint16][]uint16
+	lists   map[uint16][]vntag.VIF
 
 	o   out
 	msg Message
 }
 
-// NewIV returns an IV machine in SessionOpening; its first Handle (any
-// event, IVTimer will do) sends Open.
-func NewIV(cfg IVConfig) *IV {
+// NewIVMachine returns an IV machine in SessionOpening; its first Handle
+// (any event, IVTimer will do) sends Open.
+func NewIVMachine(cfg IVConfig) *IVMachine {
 	if cfg.Mode == 0 {
-		cfg.Mode = ModeVNTag
+		cfg.Mode = vntag.ModeVNTag
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > cfg.Mode.MaxVIF() {
-		cfg.MaxVIFs = cfg.Mode.MaxVIF()
+	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > maxVIF(cfg.Mode) {
+		cfg.MaxVIFs = maxVIF(cfg.Mode)
 	}
-	return &IV{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
-		byVIF: map[uint16]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]uint16{}}
+	return &IVMachine{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
+		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]vntag.VIF{}}
 }
 
 // Session returns the IV's session state and the VIS's session number.
-func (iv *IV) Session() (SessionState, uint64) { return iv.state, iv.peer }
+func (iv *IVMachine) Session() (SessionState, uint64) { return iv.state, iv.peer }
 
 // IVVNIC is the IV's view of one vNIC.
 type IVVNIC struct {
 	VNIC
 	State  VIFState
-	VIF    uint16
+	VIF    vntag.VIF
 	VEth   uint32
 	Reason Reason
 	// LinkUp is the link state the VIS has confirmed.
@@ -177,7 +179,7 @@ type IVVNIC struct {
 }
 
 // VNIC returns the IV's view of the vNIC with instance u.
-func (iv *IV) VNIC(u UUID) (IVVNIC, bool) {
+func (iv *IVMachine) VNIC(u UUID) (IVVNIC, bool) {
 	v, ok := iv.vnics[u]
 	if !ok {
 		return IVVNIC{}, false
@@ -186,14 +188,14 @@ func (iv *IV) VNIC(u UUID) (IVVNIC, bool) {
 }
 
 // VNICs calls f for every vNIC the IV knows, in creation order.
-func (iv *IV) VNICs(f func(IVVNIC)) {
+func (iv *IVMachine) VNICs(f func(IVVNIC)) {
 	for _, v := range iv.order {
 		f(IVVNIC{VNIC: v.n, State: v.state, VIF: v.vif, VEth: v.veth, Reason: v.reason, LinkUp: v.linkSet})
 	}
 }
 
 // Deadline returns the next time the IV needs an IVTimer event.
-func (iv *IV) Deadline() time.Time {
+func (iv *IVMachine) Deadline() time.Time {
 	if iv.state == SessionOpening {
 		return iv.openDeadline
 	}
@@ -207,7 +209,7 @@ func (iv *IV) Deadline() time.Time {
 // Handle runs the IV machine on one event at time now and returns the
 // actions, in order. The slice and the bytes it refers to are reused by
 // the next call.
-func (iv *IV) Handle(ev IVEvent, now time.Time) []Action {
+func (iv *IVMachine) Handle(ev IVEvent, now time.Time) []Action {
 	iv.o.reset()
 	switch ev.Kind {
 	case IVRequest:
@@ -233,7 +235,7 @@ func (iv *IV) Handle(ev IVEvent, now time.Time) []Action {
 	return iv.o.acts
 }
 
-func (iv *IV) nextTx() uint32 {
+func (iv *IVMachine) nextTx() uint32 {
 	iv.txid++
 	if iv.txid == 0 {
 		iv.txid = 1
@@ -241,14 +243,14 @@ func (iv *IV) nextTx() uint32 {
 	return iv.txid
 }
 
-func (iv *IV) header(cmd Command) *Message {
+func (iv *IVMachine) header(cmd Command) *Message {
 	m := &iv.msg
 	profile, members := m.Profile[:0], m.Members[:0]
 	*m = Message{Command: cmd, Session: iv.cfg.Session, Profile: profile, Members: members}
 	return m
 }
 
-func (iv *IV) sendOpen(now time.Time) {
+func (iv *IVMachine) sendOpen(now time.Time) {
 	iv.state = SessionOpening
 	iv.openTx = iv.nextTx()
 	m := iv.header(CmdOpen)
@@ -263,7 +265,7 @@ func (iv *IV) sendOpen(now time.Time) {
 	iv.openDeadline = now.Add(iv.t.RequestTimeout)
 }
 
-func (iv *IV) timers(now time.Time) {
+func (iv *IVMachine) timers(now time.Time) {
 	if iv.state == SessionOpening {
 		if !now.Before(iv.openDeadline) {
 			iv.sendOpen(now)
@@ -299,7 +301,7 @@ func (iv *IV) timers(now time.Time) {
 }
 
 // resend sends v's request for its state again, with a new transaction id.
-func (iv *IV) resend(v *ivVIF, now time.Time) {
+func (iv *IVMachine) resend(v *ivVIF, now time.Time) {
 	switch v.state {
 	case VIFPending, VIFAllocating:
 		iv.sendAlloc(v, now)
@@ -312,7 +314,7 @@ func (iv *IV) resend(v *ivVIF, now time.Time) {
 	}
 }
 
-func (iv *IV) track(v *ivVIF, cmd Command, now time.Time) *Message {
+func (iv *IVMachine) track(v *ivVIF, cmd Command, now time.Time) *Message {
 	v.tx, v.txCmd, v.deadline = iv.nextTx(), cmd, now.Add(iv.t.RequestTimeout)
 	if v.pend < 0 {
 		v.pend = len(iv.pending)
@@ -327,7 +329,7 @@ func (iv *IV) track(v *ivVIF, cmd Command, now time.Time) *Message {
 }
 
 // settle forgets v's outstanding request.
-func (iv *IV) settle(v *ivVIF) {
+func (iv *IVMachine) settle(v *ivVIF) {
 	v.tx = 0
 	if v.pend >= 0 {
 		last := iv.pending[len(iv.pending)-1]
@@ -343,7 +345,7 @@ func (iv *IV) settle(v *ivVIF) {
 // requests are outstanding. Otherwise v waits its turn: requests beyond
 // what ECP can carry in a request timeout would only time out and be
 // sent again.
-func (iv *IV) slot(v *ivVIF) bool {
+func (iv *IVMachine) slot(v *ivVIF) bool {
 	if v.pend >= 0 || len(iv.pending) < iv.cfg.Window {
 		return true
 	}
@@ -355,7 +357,7 @@ func (iv *IV) slot(v *ivVIF) bool {
 }
 
 // drain sends waiting requests while the window has room.
-func (iv *IV) drain(now time.Time) {
+func (iv *IVMachine) drain(now time.Time) {
 	for len(iv.waiting) > 0 && len(iv.pending) < iv.cfg.Window && iv.state == SessionOpen {
 		v := iv.waiting[0]
 		iv.waiting[0] = nil
@@ -370,7 +372,7 @@ func (iv *IV) drain(now time.Time) {
 	}
 }
 
-func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendAlloc(v *ivVIF, now time.Time) {
 	if v.state == VIFPending || v.state == VIFAllocating {
 		v.state = VIFAllocating
 	}
@@ -396,7 +398,7 @@ func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) sendLink(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendLink(v *ivVIF, now time.Time) {
 	if iv.state != SessionOpen {
 		iv.settle(v)
 		return
@@ -411,7 +413,7 @@ func (iv *IV) sendLink(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) sendDelete(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendDelete(v *ivVIF, now time.Time) {
 	if iv.state != SessionOpen {
 		iv.settle(v)
 		return
@@ -431,7 +433,7 @@ func (iv *IV) sendDelete(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) request(n VNIC, now time.Time) {
+func (iv *IVMachine) request(n VNIC, now time.Time) {
 	if !validProfile([]byte(n.Profile)) || n.VLAN > MaxVLAN {
 		iv.o.add(Action{Kind: ActStatus, VNIC: n, Result: ResultInvalid, Reason: ReasonBadRequest})
 		return
@@ -466,14 +468,14 @@ func (iv *IV) request(n VNIC, now time.Time) {
 	}
 }
 
-func (iv *IV) unbind(v *ivVIF) {
+func (iv *IVMachine) unbind(v *ivVIF) {
 	if v.vif != 0 && iv.byVIF[v.vif] == v {
 		delete(iv.byVIF, v.vif)
 		iv.o.add(Action{Kind: ActIVUnbind, VIF: v.vif, VNIC: v.n, VEth: v.veth})
 	}
 }
 
-func (iv *IV) forget(v *ivVIF) {
+func (iv *IVMachine) forget(v *ivVIF) {
 	iv.settle(v)
 	iv.unbind(v)
 	delete(iv.vnics, v.n.Instance)
@@ -485,7 +487,7 @@ func (iv *IV) forget(v *ivVIF) {
 	}
 }
 
-func (iv *IV) delete(u UUID, detach bool, now time.Time) {
+func (iv *IVMachine) delete(u UUID, detach bool, now time.Time) {
 	v := iv.vnics[u]
 	if v == nil {
 		return
@@ -508,11 +510,11 @@ func (iv *IV) delete(u UUID, detach bool, now time.Time) {
 }
 
 // status reports v's outcome to the IV's owner.
-func (iv *IV) status(v *ivVIF, r Result, why Reason) {
+func (iv *IVMachine) status(v *ivVIF, r Result, why Reason) {
 	iv.o.add(Action{Kind: ActStatus, VNIC: v.n, VIF: v.vif, VEth: v.veth, Result: r, Reason: why})
 }
 
-func (iv *IV) reply(req *Message, r Result, why Reason) {
+func (iv *IVMachine) reply(req *Message, r Result, why Reason) {
 	m := iv.header(req.Command)
 	m.Response, m.TxID, m.Result, m.Reason = true, req.TxID, r, why
 	m.Present = required[req.Command][1] | FieldPeerSession
@@ -524,7 +526,7 @@ func (iv *IV) reply(req *Message, r Result, why Reason) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) receive(m *Message, now time.Time) {
+func (iv *IVMachine) receive(m *Message, now time.Time) {
 	if !m.Response {
 		iv.serve(m, now)
 		return
@@ -599,7 +601,7 @@ func (iv *IV) receive(m *Message, now time.Time) {
 	iv.resyncDone(now)
 }
 
-func (iv *IV) allocated(v *ivVIF, m *Message, now time.Time) {
+func (iv *IVMachine) allocated(v *ivVIF, m *Message, now time.Time) {
 	v.resync = false
 	if m.Result != ResultSuccess {
 		iv.unbind(v)
@@ -641,7 +643,7 @@ func (iv *IV) allocated(v *ivVIF, m *Message, now time.Time) {
 	}
 }
 
-func (iv *IV) opened(m *Message, now time.Time) {
+func (iv *IVMachine) opened(m *Message, now time.Time) {
 	iv.state, iv.peer = SessionOpen, m.Session
 	iv.lastHeard, iv.nextKeepalive = now, now.Add(iv.t.Keepalive)
 	clear(iv.listTx)
@@ -670,7 +672,7 @@ func (iv *IV) opened(m *Message, now time.Time) {
 
 // resyncDone sends ResyncDone once every vNIC announced since the
 // session opened has its answer.
-func (iv *IV) resyncDone(now time.Time) {
+func (iv *IVMachine) resyncDone(now time.Time) {
 	if !iv.resyncPending || iv.state != SessionOpen {
 		return
 	}
@@ -686,7 +688,7 @@ func (iv *IV) resyncDone(now time.Time) {
 }
 
 // serve answers a request from the VIS.
-func (iv *IV) serve(m *Message, now time.Time) {
+func (iv *IVMachine) serve(m *Message, now time.Time) {
 	switch m.Command {
 	case CmdKeepalive, CmdVIFRemove, CmdVIFList:
 	default:
@@ -724,4 +726,4 @@ func (iv *IV) serve(m *Message, now time.Time) {
 
 // EncodeFailures counts messages the machine built but could not encode.
 // It is always zero unless the machine has a bug; tests assert it.
-func (iv *IV) EncodeFailures() int { return iv.o.fails }
+func (iv *IVMachine) EncodeFailures() int { return iv.o.fails }

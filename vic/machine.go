@@ -3,6 +3,8 @@ package vic
 import (
 	"strconv"
 	"time"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // PortID names a VIS port, the port an IV's uplink is attached to. VIF ids
@@ -138,12 +140,12 @@ type Action struct {
 	Kind    ActionKind
 	Port    PortID
 	Payload []byte
-	VIF     uint16
+	VIF     vntag.VIF
 	VEth    uint32
 	Up      bool
 	VNIC    VNIC
 	ListID  uint16
-	Members []uint16
+	Members []vntag.VIF
 	Result  Result
 	Reason  Reason
 }
@@ -152,10 +154,10 @@ type Action struct {
 // an interface-virtualizer data path (vic/iv's core, or a NIC). BindVIF's
 // n.Up is the VIF's initial link state.
 type IVProgrammer interface {
-	BindVIF(vif uint16, n VNIC, veth uint32) error
-	UnbindVIF(vif uint16) error
-	SetVIFLink(vif uint16, up bool) error
-	SetVIFList(list uint16, members []uint16) error
+	BindVIF(vif vntag.VIF, n VNIC, veth uint32) error
+	UnbindVIF(vif vntag.VIF) error
+	SetVIFLink(vif vntag.VIF, up bool) error
+	SetVIFList(list uint16, members []vntag.VIF) error
 }
 
 // VISProgrammer is the narrow interface through which the VIS side
@@ -165,8 +167,8 @@ type IVProgrammer interface {
 type VISProgrammer interface {
 	SetVEth(veth uint32, n VNIC) error
 	DeleteVEth(veth uint32) error
-	BindVIF(port PortID, vif uint16, veth uint32) error
-	UnbindVIF(port PortID, vif uint16) error
+	BindVIF(port PortID, vif vntag.VIF, veth uint32) error
+	UnbindVIF(port PortID, vif vntag.VIF) error
 	SetVEthLink(veth uint32, up bool) error
 }
 

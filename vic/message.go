@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
+
+	"github.com/nivkit/niv/vntag"
 )
 
 // A vic message is the ULPDU of one ECP subtype-2 request: a sequence of
@@ -215,30 +217,9 @@ func (r Reason) Result() Result {
 	return ResultError
 }
 
-// Mode is the tag an IV puts on the wire.
-type Mode uint8
-
-const (
-	// ModeVNTag: Cisco VNTag (EtherType 0x8926), VIF ids up to 16383.
-	ModeVNTag Mode = 1
-	// ModeETag: IEEE 802.1BR E-Tag (0x893F), VIF ids are E-CID bases up
-	// to 4095.
-	ModeETag Mode = 2
-)
-
-func (m Mode) String() string {
-	switch m {
-	case ModeVNTag:
-		return "vntag"
-	case ModeETag:
-		return "etag"
-	}
-	return "mode(" + strconv.FormatUint(uint64(m), 10) + ")"
-}
-
-// MaxVIF returns the largest VIF id of the mode.
-func (m Mode) MaxVIF() uint16 {
-	if m == ModeETag {
+// maxVIF returns the largest VIF id the protocol gives a vNIC in mode m.
+func maxVIF(m vntag.Mode) uint16 {
+	if m == vntag.ModeETag {
 		return MaxVIFETag
 	}
 	return MaxVIF
@@ -265,8 +246,9 @@ func (u UUID) String() string {
 // Capabilities is what an IV tells the VIS when it opens a session.
 type Capabilities struct {
 	// Mode is the tag the IV uses.
-	Mode Mode
-	// MaxVIFs is how many VIFs the IV can hold (1..Mode.MaxVIF()).
+	Mode vntag.Mode
+	// MaxVIFs is how many VIFs the IV can hold (1..MaxVIF, or MaxVIFETag
+	// in E-Tag mode).
 	MaxVIFs uint16
 	// KeepaliveMS is the IV's keepalive period in milliseconds (1..65535);
 	// the VIS declares the IV dead after three periods without a message.
@@ -339,7 +321,7 @@ type Message struct {
 	Instance UUID
 	// VLAN is the access VLAN a vNIC asks for, or the VLAN its vEth got.
 	VLAN uint16
-	VIF  uint16
+	VIF  vntag.VIF
 	VEth uint32
 	// Up is the vNIC's link state (enabled).
 	Up bool
@@ -348,7 +330,7 @@ type Message struct {
 	// each migration). Newer epochs win.
 	Epoch   uint32
 	ListID  uint16
-	Members []uint16
+	Members []vntag.VIF
 	// Unknown counts TLVs of types this version does not know, which
 	// Decode skipped.
 	Unknown int
@@ -405,8 +387,8 @@ func (m *Message) check() (Field, bool) {
 	switch {
 	case m.Command < 1 || m.Command > maxCommand:
 		return 0, false
-	case m.Has(FieldCaps) && (m.Caps.Mode < ModeVNTag || m.Caps.Mode > ModeETag || m.Caps.MaxVIFs == 0 ||
-		m.Caps.MaxVIFs > m.Caps.Mode.MaxVIF() || m.Caps.KeepaliveMS == 0):
+	case m.Has(FieldCaps) && (m.Caps.Mode < vntag.ModeVNTag || m.Caps.Mode > vntag.ModeETag || m.Caps.MaxVIFs == 0 ||
+		m.Caps.MaxVIFs > maxVIF(m.Caps.Mode) || m.Caps.KeepaliveMS == 0):
 		return FieldCaps, false
 	case m.Has(FieldProfile) && !validProfile(m.Profile):
 		return FieldProfile, false
@@ -491,7 +473,8 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVLAN, 2), m.VLAN)
 	}
 	if m.Has(FieldVIF) {
-		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), m.VIF)
+		// check keeps every VIF within MaxVIF: 16 bits on the wire.
+		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), uint16(m.VIF))
 	}
 	if m.Has(FieldVEth) {
 		b = binary.BigEndian.AppendUint32(appendTLV(b, tlvVEth, 4), m.VEth)
@@ -509,7 +492,7 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 	if m.Has(FieldVIFList) {
 		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIFList, 2+2*len(m.Members)), m.ListID)
 		for _, v := range m.Members {
-			b = binary.BigEndian.AppendUint16(b, v)
+			b = binary.BigEndian.AppendUint16(b, uint16(v))
 		}
 	}
 	return b, nil
@@ -630,7 +613,7 @@ func Decode(b []byte, m *Message) error {
 			if v[1] != 0 {
 				d.fail(ErrReserved)
 			}
-			m.Caps = Capabilities{Mode: Mode(v[0]), MaxVIFs: binary.BigEndian.Uint16(v[2:]), KeepaliveMS: binary.BigEndian.Uint16(v[4:])}
+			m.Caps = Capabilities{Mode: vntag.Mode(v[0]), MaxVIFs: binary.BigEndian.Uint16(v[2:]), KeepaliveMS: binary.BigEndian.Uint16(v[4:])}
 		case tlvPeerSession:
 			m.PeerSession = binary.BigEndian.Uint64(v)
 		case tlvMAC:
@@ -642,7 +625,7 @@ func Decode(b []byte, m *Message) error {
 		case tlvVLAN:
 			m.VLAN = binary.BigEndian.Uint16(v)
 		case tlvVIF:
-			m.VIF = binary.BigEndian.Uint16(v)
+			m.VIF = vntag.VIF(binary.BigEndian.Uint16(v))
 		case tlvVEth:
 			m.VEth = binary.BigEndian.Uint32(v)
 		case tlvLink:
@@ -659,7 +642,7 @@ func Decode(b []byte, m *Message) error {
 			}
 			m.ListID = binary.BigEndian.Uint16(v)
 			for i := 2; i < len(v); i += 2 {
-				m.Members = append(m.Members, binary.BigEndian.Uint16(v[i:]))
+				m.Members = append(m.Members, vntag.VIF(binary.BigEndian.Uint16(v[i:])))
 			}
 		}
 		if f, ok := m.check(); !ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -32,7 +33,7 @@ var protocolExamples = []struct {
 		02 06 01 00 04 00 03 e8
 		04 08 00 00 00 00 00 00 00 00`,
 		vic.Message{Command: vic.CmdOpen, Session: 0x1122334455667788, TxID: 1,
-			Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vic.ModeVNTag, MaxVIFs: 1024, KeepaliveMS: 1000}}},
+			Present: vic.FieldCaps | vic.FieldPeerSession, Caps: vic.Capabilities{Mode: vntag.ModeVNTag, MaxVIFs: 1024, KeepaliveMS: 1000}}},
 	{"P2 vif-alloc request", `fe 16 6e 69 76 63 01 03 00 00 11 22 33 44 55 66 77 88 00 00 00 02 00 00
 		06 06 52 54 00 8e aa 11
 		08 03 77 65 62
@@ -57,7 +58,7 @@ var protocolExamples = []struct {
 	{"P5 vif-list", `fe 16 6e 69 76 63 01 07 00 00 99 aa bb cc dd ee ff 00 00 00 00 03 00 00
 		16 08 00 07 00 05 00 06 00 09`,
 		vic.Message{Command: vic.CmdVIFList, Session: 0x99aabbccddeeff00, TxID: 3,
-			Present: vic.FieldVIFList, ListID: 7, Members: []uint16{5, 6, 9}}},
+			Present: vic.FieldVIFList, ListID: 7, Members: []vntag.VIF{5, 6, 9}}},
 }
 
 func TestProtocolExamples(t *testing.T) {
@@ -160,7 +161,7 @@ func TestValidate(t *testing.T) {
 	m.Profile = []byte(strings.Repeat("x", 39))
 	assert.NoError(t, m.Validate())
 	m.Present |= vic.FieldVIFList
-	m.Members = make([]uint16, 255)
+	m.Members = make([]vntag.VIF, 255)
 	assert.ErrorIs(t, m.Validate(), vic.ErrRange)
 	assert.ErrorIs(t, (&vic.Message{}).Validate(), vic.ErrCommand)
 	ok := vic.Message{Command: vic.CmdVIFAlloc, Response: true, Result: vic.ResultSuccess, Present: vic.FieldInstance | vic.FieldVIF, VIF: 5}
@@ -196,8 +197,6 @@ func TestStrings(t *testing.T) {
 	assert.Equal(t, "vif-exhausted", vic.ReasonVIFExhausted.String())
 	assert.Equal(t, "a1412857-60f7-4ce1-e95a-2164943f53aa", uuid1.String())
 	assert.Equal(t, "port-profile", vic.FieldProfile.String())
-	assert.Equal(t, "etag", vic.ModeETag.String())
-	assert.EqualValues(t, 4095, vic.ModeETag.MaxVIF())
 	for r, want := range map[vic.Reason]vic.Result{
 		vic.ReasonUnknownProfile: vic.ResultInvalid, vic.ReasonProfileDisabled: vic.ResultBadState,
 		vic.ReasonMaxPorts: vic.ResultInsufficientResources, vic.ReasonVIFExhausted: vic.ResultInsufficientResources,

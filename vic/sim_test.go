@@ -7,6 +7,7 @@ import (
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 // This file is a simulated network for the vic machines: IVs and one VIS,
@@ -18,17 +19,17 @@ import (
 // ivCore is a fake IV data path. It fails the run when a VIF is bound
 // twice on its port.
 type ivCore struct {
-	vifs  map[uint16]vic.UUID
-	link  map[uint16]bool
-	lists map[uint16][]uint16
+	vifs  map[vntag.VIF]vic.UUID
+	link  map[vntag.VIF]bool
+	lists map[uint16][]vntag.VIF
 	fail  func(string, ...any)
 }
 
 func newIVCore(fail func(string, ...any)) *ivCore {
-	return &ivCore{vifs: map[uint16]vic.UUID{}, link: map[uint16]bool{}, lists: map[uint16][]uint16{}, fail: fail}
+	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint16][]vntag.VIF{}, fail: fail}
 }
 
-func (c *ivCore) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
+func (c *ivCore) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 	if u, ok := c.vifs[vif]; ok && u != n.Instance {
 		c.fail("IV core: VIF %d bound to %v and %v at once", vif, u, n.Instance)
 	}
@@ -42,7 +43,7 @@ func (c *ivCore) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
 	return nil
 }
 
-func (c *ivCore) UnbindVIF(vif uint16) error {
+func (c *ivCore) UnbindVIF(vif vntag.VIF) error {
 	if _, ok := c.vifs[vif]; !ok {
 		c.fail("IV core: unbind of unbound VIF %d", vif)
 	}
@@ -51,7 +52,7 @@ func (c *ivCore) UnbindVIF(vif uint16) error {
 	return nil
 }
 
-func (c *ivCore) SetVIFLink(vif uint16, up bool) error {
+func (c *ivCore) SetVIFLink(vif vntag.VIF, up bool) error {
 	if _, ok := c.vifs[vif]; !ok {
 		c.fail("IV core: link of unbound VIF %d", vif)
 	}
@@ -59,8 +60,8 @@ func (c *ivCore) SetVIFLink(vif uint16, up bool) error {
 	return nil
 }
 
-func (c *ivCore) SetVIFList(list uint16, members []uint16) error {
-	c.lists[list] = append([]uint16(nil), members...)
+func (c *ivCore) SetVIFList(list uint16, members []vntag.VIF) error {
+	c.lists[list] = append([]vntag.VIF(nil), members...)
 	return nil
 }
 
@@ -72,7 +73,7 @@ type visVEth struct {
 
 type bind struct {
 	port vic.PortID
-	vif  uint16
+	vif  vntag.VIF
 }
 
 // visCore is a fake VIS data path: vEths with counters and the VIF
@@ -113,7 +114,7 @@ func (c *visCore) DeleteVEth(id uint32) error {
 	return nil
 }
 
-func (c *visCore) BindVIF(port vic.PortID, vif uint16, id uint32) error {
+func (c *visCore) BindVIF(port vic.PortID, vif vntag.VIF, id uint32) error {
 	if v, ok := c.binds[bind{port, vif}]; ok && v != id {
 		c.fail("VIS core: VIF %d on port %d bound to vEths %d and %d", vif, port, v, id)
 	}
@@ -129,7 +130,7 @@ func (c *visCore) BindVIF(port vic.PortID, vif uint16, id uint32) error {
 	return nil
 }
 
-func (c *visCore) UnbindVIF(port vic.PortID, vif uint16) error {
+func (c *visCore) UnbindVIF(port vic.PortID, vif vntag.VIF) error {
 	if _, ok := c.binds[bind{port, vif}]; !ok {
 		c.fail("VIS core: unbind of unbound VIF %d on port %d", vif, port)
 	}
@@ -174,9 +175,9 @@ type sim struct {
 	fate   fate
 	fail   func(string, ...any)
 
-	ivs     []*vic.IV
+	ivs     []*vic.IVMachine
 	ivCores []*ivCore
-	vis     *vic.VIS
+	vis     *vic.VISMachine
 	visCore *visCore
 	table   *vic.Table
 	profile vic.Profiles
@@ -194,7 +195,7 @@ func newSim(nIV int, timing vic.Timing, f fate, profiles vic.Profiles, fail func
 	s.ecpCfg = ecp.Config{RTE: 10, MaxRetries: 3, QueueLen: 1024}
 	s.table = vic.NewTable()
 	s.visCore = newVISCore(fail)
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
 	for i := 0; i < nIV; i++ {
 		s.ivs = append(s.ivs, nil)
 		s.ivCores = append(s.ivCores, nil)
@@ -225,7 +226,7 @@ func (s *sim) newECP(i int) *ecp.Machine {
 // startIV (re)starts IV i with a new session, a new ECP machine and an
 // empty data path, as after a process restart.
 func (s *sim) startIV(i int) {
-	s.ivs[i] = vic.NewIV(vic.IVConfig{Session: s.nextSession(), Mode: vic.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
+	s.ivs[i] = vic.NewIVMachine(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
 	s.ivCores[i] = newIVCore(s.fail)
 	s.eps[2*i].m = s.newECP(2 * i)
 	s.ivHandle(i, vic.IVEvent{Kind: vic.IVTimer})
@@ -234,7 +235,7 @@ func (s *sim) startIV(i int) {
 // restartVIS restarts the VIS control plane: new session and ECP
 // machines, the same Table and data path.
 func (s *sim) restartVIS() {
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
 	for i := range s.ivs {
 		s.eps[2*i+1].m = s.newECP(2*i + 1)
 	}
@@ -244,7 +245,7 @@ func copyActs(acts []vic.Action) []vic.Action {
 	out := make([]vic.Action, len(acts))
 	for i, a := range acts {
 		a.Payload = append([]byte(nil), a.Payload...)
-		a.Members = append([]uint16(nil), a.Members...)
+		a.Members = append([]vntag.VIF(nil), a.Members...)
 		out[i] = a
 	}
 	return out
@@ -307,7 +308,7 @@ func (s *sim) ecpHandle(i int, ev ecp.Event) {
 		}
 		m := s.msg
 		m.Profile = append([]byte(nil), s.msg.Profile...)
-		m.Members = append([]uint16(nil), s.msg.Members...)
+		m.Members = append([]vntag.VIF(nil), s.msg.Members...)
 		if ep.iv >= 0 {
 			s.ivHandle(ep.iv, vic.IVEvent{Kind: vic.IVReceive, Msg: &m})
 		} else {

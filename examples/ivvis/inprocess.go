@@ -161,7 +161,7 @@ func icmpFrame(typ uint8, srcMAC, dstMAC net.HardwareAddr, srcIP, dstIP net.IP, 
 }
 
 // runInProcess runs the demo on in-memory ports.
-func runInProcess(ctx context.Context, w io.Writer, mode port.TagMode) error {
+func runInProcess(ctx context.Context, w io.Writer, mode vntag.Mode) error {
 	log := &logger{w: w}
 	// The link: IV uplink A <-> the VIS's IV port, each end printing the
 	// data frames it sends. The control plane's ECP frames go through the
@@ -199,7 +199,7 @@ func runInProcess(ctx context.Context, w io.Writer, mode port.TagMode) error {
 	}()
 
 	a, b, c := sims[0], sims[1], sims[2]
-	tagName := map[port.TagMode]string{port.VNTag: "VNTag (0x8926)", port.ETag: "IEEE 802.1BR E-Tag (0x893F)"}[mode]
+	tagName := map[vntag.Mode]string{vntag.ModeVNTag: "VNTag (0x8926)", vntag.ModeETag: "IEEE 802.1BR E-Tag (0x893F)"}[mode]
 	log.printf("niv: VMs behind an interface virtualizer (IV), switched by a virtual interface switch (VIS).\n")
 	log.printf("The IV-VIS link carries %s frames; each one is printed (↑ IV to VIS, ↓ VIS to IV).\n\n", tagName)
 	log.printf("0. The IV asks the VIS for a vEth for each vNIC (vic over ECP, 0x8940, on the same link)\n")

@@ -17,16 +17,17 @@ import (
 	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/internal/tshark"
 	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 // The in-process demo: ARP and three pings between A and B, hair-pinned,
 // with the tags on the link as the spec says and nothing for C.
 func TestInProcess(t *testing.T) {
 	for _, tc := range []struct {
-		mode port.TagMode
+		mode vntag.Mode
 		want []string
 	}{
-		{port.VNTag, []string{
+		{vntag.ModeVNTag, []string{
 			"IV → VIS: vNIC 02:00:00:00:00:0a profile web → VIF 1, vEth1",
 			"IV → VIS: vNIC 02:00:00:00:00:0c profile db  → VIF 3, vEth3",
 			"VIS → IV: vif list ",
@@ -36,7 +37,7 @@ func TestInProcess(t *testing.T) {
 			"link ↓ VNTag d=1 dvif=2 ",
 			"link ↓ VNTag d=1 dvif=1 ",
 		}},
-		{port.ETag, []string{
+		{vntag.ModeETag, []string{
 			"IV → VIS: vNIC 02:00:00:00:00:0b profile web → VIF 2, vEth2",
 			"VIS → IV: vif list (E-channel GRP=1 E-CID=",
 			"link ↑ E-Tag E-CID=1 ",
@@ -73,7 +74,7 @@ func TestLab(t *testing.T) {
 	needs.Root(t)
 	needs.Tool(t, "ip")
 	bin := needs.Tool(t, "tshark")
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -113,7 +114,7 @@ func TestLab(t *testing.T) {
 					what = "arp-reply"
 				}
 				var key string
-				if mode == port.VNTag {
+				if mode == vntag.ModeVNTag {
 					key = strings.Join([]string{what, "dir=" + get("vntag.dir"), "ptr=" + get("vntag.ptr"),
 						"dst=" + get("vntag.dst"), "looped=" + get("vntag.looped"), "src=" + get("vntag.src")}, " ")
 				} else {
@@ -124,7 +125,7 @@ func TestLab(t *testing.T) {
 			}
 			t.Logf("tshark on %s: %v", l.linkIV, count)
 			var want []string
-			if mode == port.VNTag {
+			if mode == vntag.ModeVNTag {
 				want = []string{
 					// A (VIF 1) to the VIS, and hair-pinned down to B (VIF 2).
 					"echo-request dir=0 ptr=0 dst=0 looped=0 src=1",
@@ -150,10 +151,10 @@ func TestLab(t *testing.T) {
 				if !strings.HasPrefix(k, "arp-request") {
 					continue
 				}
-				if mode == port.VNTag && strings.Contains(k, "dir=1 ptr=1") && strings.HasSuffix(k, "looped=1 src=1") {
+				if mode == vntag.ModeVNTag && strings.Contains(k, "dir=1 ptr=1") && strings.HasSuffix(k, "looped=1 src=1") {
 					flood += n
 				}
-				if mode == port.ETag && strings.Contains(k, "grp=1") && strings.HasSuffix(k, "iecid=1") {
+				if mode == vntag.ModeETag && strings.Contains(k, "grp=1") && strings.HasSuffix(k, "iecid=1") {
 					flood += n
 				}
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 // lab is the real-links version of the demo: VMs A and B are network
@@ -29,7 +30,7 @@ import (
 // pair that each reads and writes through AF_PACKET. Everything it creates
 // carries the process id in its name, and close deletes it.
 type lab struct {
-	mode       port.TagMode
+	mode       vntag.Mode
 	pair       *pair
 	ns         []string // namespace per VM
 	taps       []string
@@ -57,7 +58,7 @@ func ipCmd(ctx context.Context, args ...string) error {
 
 // newLab builds the namespaces, TAP vNICs and veth link and starts the IV
 // and the VIS on them. On error everything made so far is removed.
-func newLab(ctx context.Context, mode port.TagMode) (l *lab, err error) {
+func newLab(ctx context.Context, mode vntag.Mode) (l *lab, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("-lab needs root (network namespaces, TAP devices, AF_PACKET)")
 	}
@@ -271,7 +272,7 @@ func (l *lab) close() error {
 }
 
 // runLab builds the lab, pings from A to B and prints what happened.
-func runLab(ctx context.Context, w io.Writer, mode port.TagMode) (err error) {
+func runLab(ctx context.Context, w io.Writer, mode vntag.Mode) (err error) {
 	l, err := newLab(ctx, mode)
 	if err != nil {
 		return err

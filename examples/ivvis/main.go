@@ -28,7 +28,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 func main() {
@@ -37,9 +37,9 @@ func main() {
 	timeout := flag.Duration("timeout", 20*time.Second, "give up after this long")
 	flag.Parse()
 
-	mode := port.VNTag
+	mode := vntag.ModeVNTag
 	if *etag {
-		mode = port.ETag
+		mode = vntag.ModeETag
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // plane is the control plane of the in-process demo: an IV agent and a
@@ -24,7 +25,7 @@ import (
 type plane struct {
 	ivAgent  *vic.IVAgent
 	visAgent *vic.VISAgent
-	ivProg   *bind.IV
+	ivProg   *bind.IVProgrammer
 	lists    *bind.Lists
 	ivCore   port.Core // the IV core behind its Control
 	visCore  port.Core
@@ -34,7 +35,7 @@ type plane struct {
 // newNegotiatedPair builds the demo's IV and VIS with no vNIC and no vEth,
 // and the control plane that will create them, speaking ECP through the
 // two ends of the link.
-func newNegotiatedPair(mode port.TagMode, ivEnd, visEnd port.Port) (*pair, *plane, error) {
+func newNegotiatedPair(mode vntag.Mode, ivEnd, visEnd port.Port) (*pair, *plane, error) {
 	p := &pair{mode: mode, store: profile.NewMemStore(), iv: iv.New(iv.Config{Mode: mode})}
 	if _, err := p.store.Update(func(tx *profile.Txn) error { return tx.Configure(profiles) }); err != nil {
 		return nil, nil, err
@@ -46,7 +47,7 @@ func newNegotiatedPair(mode port.TagMode, ivEnd, visEnd port.Port) (*pair, *plan
 	if err := p.iv.SetUplinkUp(iv.UplinkB, false); err != nil { // fabric B is not cabled
 		return nil, nil, err
 	}
-	visProg, err := bind.NewVIS(p.vis, p.store)
+	visProg, err := bind.NewVISProgrammer(p.vis, p.store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,12 +70,12 @@ func newNegotiatedPair(mode port.TagMode, ivEnd, visEnd port.Port) (*pair, *plan
 	if err != nil {
 		return nil, nil, err
 	}
-	c.ivProg = bind.NewIV(p.iv, iv.FabricA, nil)
-	vm := vic.ModeVNTag
-	if mode == port.ETag {
-		vm = vic.ModeETag
+	c.ivProg = bind.NewIVProgrammer(p.iv, iv.FabricA, nil)
+	vm := vntag.ModeVNTag
+	if mode == vntag.ModeETag {
+		vm = vntag.ModeETag
 	}
-	c.ivAgent = vic.NewIVAgent(vic.IVConfig{Session: uint64(time.Now().UnixNano()), Mode: vm, MaxVIFs: vm.MaxVIF()}, ivSp, c.ivProg, nil)
+	c.ivAgent = vic.NewIVAgent(vic.IVConfig{Session: uint64(time.Now().UnixNano()), Mode: vm}, ivSp, c.ivProg, nil)
 	ivCtl := bind.NewControl(p.iv)
 	ivCtl.Attach(iv.UplinkA, ivSp)
 	c.ivCore, c.visCore = ivCtl, visCtl
@@ -107,7 +108,7 @@ func (c *plane) negotiate(ctx context.Context, log *logger, p *pair) error {
 		}
 		pn, _, _ := c.ivProg.Port(n.Instance)
 		log.printf("  IV → VIS: vNIC %v profile %-3s → VIF %d, vEth%d\n", net.HardwareAddr(n.MAC[:]), v.profile, got.VIF, got.VEth)
-		if uint32(got.VIF) != v.vif || profile.VEthID(got.VEth) != v.veth || pn != iv.FirstVNIC+i {
+		if got.VIF != v.vif || profile.VEthID(got.VEth) != v.veth || pn != iv.FirstVNIC+i {
 			return fmt.Errorf("VM %s got VIF %d, vEth%d, IV port %d; the demo expects VIF %d, vEth%d, port %d",
 				v.name, got.VIF, got.VEth, pn, v.vif, v.veth, iv.FirstVNIC+i)
 		}
@@ -125,7 +126,7 @@ func (c *plane) negotiate(ctx context.Context, log *logger, p *pair) error {
 		return fmt.Errorf("VLAN 10's vif list never reached the IV: %w", err)
 	}
 	list, vifs, _ := p.vis.FloodList(c.visPort, 10, false)
-	if p.mode == port.ETag {
+	if p.mode == vntag.ModeETag {
 		log.printf("  VIS → IV: vif list (E-channel GRP=1 E-CID=%d) = VIFs %v, for VLAN 10's floods\n", list&0xFFFFF, vifs)
 	} else {
 		log.printf("  VIS → IV: vif list %d = VIFs %v, for VLAN 10's floods\n", list, vifs)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
@@ -19,7 +18,7 @@ type vm struct {
 	mac     net.HardwareAddr
 	ip      netip.Addr
 	veth    profile.VEthID
-	vif     uint32
+	vif     vntag.VIF
 	profile string
 }
 
@@ -45,13 +44,13 @@ port-profile db
 // pair is an IV and a VIS wired as in the demo: the IV's uplink A is the
 // VIS's port 0; VM i is the IV's port iv.FirstVNIC+i.
 type pair struct {
-	mode  port.TagMode
+	mode  vntag.Mode
 	store *profile.MemStore
 	iv    *iv.IV
 	vis   *vis.VIS
 }
 
-func newPair(mode port.TagMode, n int) (*pair, error) {
+func newPair(mode vntag.Mode, n int) (*pair, error) {
 	p := &pair{mode: mode, store: profile.NewMemStore(), iv: iv.New(iv.Config{Mode: mode})}
 	_, err := p.store.Update(func(tx *profile.Txn) error {
 		for _, v := range vms[:n] {

@@ -17,6 +17,7 @@ import (
 	"github.com/nivkit/niv/internal/tshark"
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 func diffNames(data []byte, ts tshark.Frame, names []string) []string {
@@ -95,12 +96,12 @@ func ourECPFrames(t *testing.T) (frames [][]byte, vicPayloads map[int][]byte) {
 	}
 	msgs := []vic.Message{
 		{Command: vic.CmdOpen, Session: 7, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession,
-			Caps: vic.Capabilities{Mode: vic.ModeVNTag, MaxVIFs: 1024, KeepaliveMS: 1000}},
+			Caps: vic.Capabilities{Mode: vntag.ModeVNTag, MaxVIFs: 1024, KeepaliveMS: 1000}},
 		{Command: vic.CmdVIFAlloc, Session: 7, TxID: 2, Present: vic.FieldMAC | vic.FieldProfile | vic.FieldInstance | vic.FieldVLAN | vic.FieldLink | vic.FieldEpoch,
 			MAC: [6]byte{0x52, 0x54, 0, 0x8e, 0xaa, 0x11}, Profile: []byte("web"), Instance: vic.UUID{1, 2, 3}, VLAN: 100, Up: true, Epoch: 1},
 		{Command: vic.CmdVIFAlloc, Response: true, Session: 9, TxID: 2, Result: vic.ResultSuccess,
 			Present: vic.FieldInstance | vic.FieldVIF | vic.FieldVEth, Instance: vic.UUID{1, 2, 3}, VIF: 5, VEth: 42},
-		{Command: vic.CmdVIFList, Session: 9, TxID: 3, Present: vic.FieldVIFList, ListID: 7, Members: []uint16{5, 6, 9}},
+		{Command: vic.CmdVIFList, Session: 9, TxID: 3, Present: vic.FieldVIFList, ListID: 7, Members: []vntag.VIF{5, 6, 9}},
 	}
 	for i, m := range msgs {
 		p, err := m.AppendBinary(nil)

@@ -53,7 +53,7 @@ func frames(bs ...[]byte) []port.Frame {
 func TestControl(t *testing.T) {
 	newIV := func() *iv.IV {
 		c := iv.New(iv.Config{})
-		for _, vif := range []uint32{5, 6} {
+		for _, vif := range []vntag.VIF{5, 6} {
 			_, err := c.AddVNIC(iv.VNICConfig{VIF: vif})
 			require.NoError(t, err)
 		}

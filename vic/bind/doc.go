@@ -5,13 +5,13 @@
 // vif-list messages (Lists), and lets ECP frames (EtherType 0x8940) share
 // the IV–VIS link with the VNTag and E-Tag data frames (Control).
 //
-// A VIS side is put together like this (an IV side likewise, with IV and
-// vic.IVAgent):
+// A VIS side is put together like this (an IV side likewise, with
+// IVProgrammer and vic.IVAgent):
 //
 //	core, _ := vis.New(vis.Config{Store: store})
-//	prog, _ := bind.NewVIS(core, store)
+//	prog, _ := bind.NewVISProgrammer(core, store)
 //	lists := bind.NewLists()
-//	p, _ := core.AddIVPort("iv0", port.VNTag, lists)
+//	p, _ := core.AddIVPort("iv0", vntag.ModeVNTag, lists)
 //	prog.AddPort(0, p)
 //	agent := vic.NewVISAgent(vic.VISConfig{Profiles: bind.Profiles{Store: store}}, nil, prog, nil)
 //	lists.Attach(agent, 0)

@@ -79,7 +79,7 @@ func (t *tap) ecp() (n int) {
 // tap on the IV end of the link) and the VM ends of its vNIC ports.
 type ivSide struct {
 	core   *iv.IV
-	prog   *bind.IV
+	prog   *bind.IVProgrammer
 	agent  *vic.IVAgent
 	up     *tap
 	vms    []*port.Mem // vms[i] is the VM end of core port iv.FirstVNIC+i
@@ -103,7 +103,7 @@ type fabric struct {
 	ctx     context.Context
 	store   *profile.MemStore
 	vis     *vis.VIS
-	visProg *bind.VIS
+	visProg *bind.VISProgrammer
 	tab     *vic.Table
 	agent   *vic.VISAgent
 	visSp   []*ecp.Speaker
@@ -121,7 +121,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 	require.NoError(t, err)
 	f.vis, err = vis.New(vis.Config{Store: f.store})
 	require.NoError(t, err)
-	f.visProg, err = bind.NewVIS(f.vis, f.store)
+	f.visProg, err = bind.NewVISProgrammer(f.vis, f.store)
 	require.NoError(t, err)
 	visCtl := bind.NewControl(f.vis)
 	visPorts := make([]port.Port, nIV+1) // 0 is the parking port, not served
@@ -129,7 +129,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 	for i := 0; i < nIV; i++ {
 		upEnd, downEnd := port.Pair("iv-up", "vis-down", 0)
 		lists := bind.NewLists()
-		cp, err := f.vis.AddIVPort("iv", port.VNTag, lists)
+		cp, err := f.vis.AddIVPort("iv", vntag.ModeVNTag, lists)
 		require.NoError(t, err)
 		f.visProg.AddPort(vic.PortID(i), cp)
 		down := &tap{Port: downEnd}
@@ -141,7 +141,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 
 		s := &ivSide{core: iv.New(iv.Config{})}
 		require.NoError(t, s.core.SetUplinkUp(iv.UplinkB, false))
-		s.prog = bind.NewIV(s.core, iv.FabricA, nil)
+		s.prog = bind.NewIVProgrammer(s.core, iv.FabricA, nil)
 		s.up = &tap{Port: upEnd}
 		ivSp, err := ecp.NewSpeaker(bind.Writer{Port: s.up}, ecp.DefaultConfig(mac(byte(0xe0+i))))
 		require.NoError(t, err)
@@ -153,7 +153,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 			ports = append(ports, nic)
 			s.vms = append(s.vms, vm)
 		}
-		s.agent = vic.NewIVAgent(vic.IVConfig{Session: uint64(100 + i), Mode: vic.ModeVNTag, MaxVIFs: 4095, Timing: timing},
+		s.agent = vic.NewIVAgent(vic.IVConfig{Session: uint64(100 + i), Mode: vntag.ModeVNTag, MaxVIFs: 4095, Timing: timing},
 			ivSp, s.prog, func(a vic.Action) { s.mu.Lock(); s.status = append(s.status, a); s.mu.Unlock() })
 		wg.Add(1)
 		go func() { defer wg.Done(); port.Run(ctx, ivCtl, ports, port.RunConfig{}) }()
@@ -202,9 +202,9 @@ func (f *fabric) bound(s *ivSide, u vic.UUID) vic.IVVNIC {
 
 // listsReached waits until IV i's core holds the VIS core's VLAN 10 flood
 // list of its port, sent over vic by bind.Lists, and returns its members.
-func (f *fabric) listsReached(i int) []uint32 {
+func (f *fabric) listsReached(i int) []vntag.VIF {
 	f.t.Helper()
-	var vifs []uint32
+	var vifs []vntag.VIF
 	require.Eventually(f.t, func() bool {
 		list, want, ok := f.vis.FloodList(i+1, 10, false) // core port 0 is the parking port
 		if !ok {
@@ -310,7 +310,7 @@ func TestEndToEnd(t *testing.T) {
 	// 2. Data: B speaks first (flooded), so the VIS learns it; then A → B
 	// is known unicast. Upstream: d=0 svif = A's VIF. Downstream: d=1,
 	// p=0, dvif = B's VIF, hair-pinned down the same link.
-	assert.ElementsMatch(t, []uint32{uint32(na.VIF), uint32(nb.VIF)}, f.listsReached(0), "the vif list came over vic")
+	assert.ElementsMatch(t, []vntag.VIF{na.VIF, nb.VIF}, f.listsReached(0), "the vif list came over vic")
 	vmA, vmB := f.vm(iv0, a.Instance), f.vm(iv0, b.Instance)
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	f.send(vmB, vmA, frame(bcast, b.MAC, 1))
@@ -321,18 +321,18 @@ func TestEndToEnd(t *testing.T) {
 	require.Len(t, ups, 1)
 	tag := tagOf(t, ups[0])
 	assert.Equal(t, vntag.ToBridge, tag.Direction())
-	assert.Equal(t, na.VIF, tag.SVIF())
+	assert.Equal(t, na.VIF, vntag.VIF(tag.SVIF()))
 	downs, _ := f.down[0].data(downMark)
 	require.Len(t, downs, 1)
 	tag = tagOf(t, downs[0])
 	assert.Equal(t, vntag.FromBridge, tag.Direction())
 	assert.False(t, tag.Pointer())
-	assert.Equal(t, nb.VIF, tag.DVIF())
+	assert.Equal(t, nb.VIF, vntag.VIF(tag.DVIF()))
 	cA, _ := f.vis.Counters(profile.VEthID(na.VEth))
 	cB, _ := f.vis.Counters(profile.VEthID(nb.VEth))
 	assert.Equal(t, uint64(1), cA.RxFrames)
 	assert.Equal(t, uint64(2), cB.TxFrames+cB.RxFrames, "B sent one, got one")
-	ivc, _ := iv0.core.Counters(uint32(na.VIF))
+	ivc, _ := iv0.core.Counters(na.VIF)
 	assert.Equal(t, uint64(1), ivc.RxFrames)
 	assert.Zero(t, iv0.core.UplinkCounters(iv.UplinkA).Drops[iv.DropNoTag], "the IV core never saw an ECP frame")
 	pc, _ := f.vis.PortCounters(1)
@@ -366,7 +366,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool { _, _, ok := iv0.prog.Port(b.Instance); return !ok }, 5*time.Second, time.Millisecond)
 	_, ok := f.vis.Counters(profile.VEthID(nb.VEth))
 	assert.False(t, ok, "the vEth left the VIS core")
-	_, ok = iv0.core.PortOf(uint32(nb.VIF))
+	_, ok = iv0.core.PortOf(nb.VIF)
 	assert.False(t, ok, "the VIF left the IV core")
 	_, ok = f.store.Snapshot().Bindings[profile.VEthID(nb.VEth)]
 	assert.False(t, ok, "the profile binding is gone")
@@ -375,7 +375,7 @@ func TestEndToEnd(t *testing.T) {
 	iv0.agent.Request(c)
 	nc := f.bound(iv0, c.Instance)
 	vmC := f.vm(iv0, c.Instance)
-	assert.ElementsMatch(t, []uint32{uint32(na.VIF), uint32(nc.VIF)}, f.listsReached(0), "B left the list, C joined it")
+	assert.ElementsMatch(t, []vntag.VIF{na.VIF, nc.VIF}, f.listsReached(0), "B left the list, C joined it")
 	f.send(vmC, vmA, frame(bcast, c.MAC, 3))
 	f.send(vmA, vmC, frame(c.MAC, a.MAC, 4))
 	before, _ := f.vis.Counters(profile.VEthID(na.VEth))
@@ -421,7 +421,7 @@ func TestEndToEnd(t *testing.T) {
 	f.send(vmA2, vmC, frame(c.MAC, a.MAC, 6))
 	ups, _ = iv1.up.data(upMark)
 	require.Len(t, ups, 1)
-	assert.Equal(t, na2.VIF, tagOf(t, ups[0]).SVIF())
+	assert.Equal(t, na2.VIF, vntag.VIF(tagOf(t, ups[0]).SVIF()))
 	after, _ = f.vis.Counters(profile.VEthID(na.VEth))
 	assert.Equal(t, before.RxFrames+1, after.RxFrames)
 	cC, _ := f.vis.Counters(profile.VEthID(nc.VEth))

@@ -14,6 +14,7 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // An IV and a VIS, each core behind its control-plane agent, negotiate a
@@ -28,10 +29,10 @@ func Example() {
 	// The VIS: core, programmer, one IV port, agent, speaker, Control.
 	visCore, _ := vis.New(vis.Config{Store: store})
 	defer visCore.Close()
-	visProg, _ := bind.NewVIS(visCore, store)
+	visProg, _ := bind.NewVISProgrammer(visCore, store)
 	lists := bind.NewLists()
 	defer lists.Close()
-	p, _ := visCore.AddIVPort("iv0", port.VNTag, lists)
+	p, _ := visCore.AddIVPort("iv0", vntag.ModeVNTag, lists)
 	visProg.AddPort(0, p)
 	visAgent := vic.NewVISAgent(vic.VISConfig{Session: 1, Profiles: bind.Profiles{Store: store}}, nil, visProg, nil)
 	defer visAgent.Close()
@@ -45,11 +46,11 @@ func Example() {
 	ivCore := iv.New(iv.Config{})
 	ivCore.SetUplinkUp(iv.UplinkB, false)
 	bound := make(chan string, 1)
-	ivProg := bind.NewIV(ivCore, iv.FabricA, func(n vic.VNIC, vif uint16, pn int) {
+	ivProg := bind.NewIVProgrammer(ivCore, iv.FabricA, func(n vic.VNIC, vif vntag.VIF, pn int) {
 		bound <- fmt.Sprintf("vNIC %v profile %s → VIF %d on IV port %d", net.HardwareAddr(n.MAC[:]), n.Profile, vif, pn)
 	})
 	ivSp, _ := ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xe0}))
-	ivAgent := vic.NewIVAgent(vic.IVConfig{Session: 1, Mode: vic.ModeVNTag, MaxVIFs: 4095}, ivSp, ivProg, nil)
+	ivAgent := vic.NewIVAgent(vic.IVConfig{Session: 1, Mode: vntag.ModeVNTag, MaxVIFs: 4095}, ivSp, ivProg, nil)
 	defer ivAgent.Close()
 	ivCtl := bind.NewControl(ivCore)
 	ivCtl.Attach(iv.UplinkA, ivSp)

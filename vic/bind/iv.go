@@ -7,45 +7,46 @@ import (
 
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
-// IV programs an iv.IV for an IV machine: it implements vic.IVProgrammer.
-// Each bound VIF becomes a vNIC of the core; IV.Port says which core port
-// is the vNIC of a VM instance. Safe for concurrent use.
-type IV struct {
+// IVProgrammer is the vic.IVProgrammer of an iv.IV core: it carries out
+// an IV machine's actions on the core. Each bound VIF becomes a vNIC of
+// the core; Port says which core port is the vNIC of a VM instance. Safe
+// for concurrent use.
+type IVProgrammer struct {
 	core   *iv.IV
 	fabric iv.Fabric
-	onBind func(n vic.VNIC, vif uint16, port int)
+	onBind func(n vic.VNIC, vif vntag.VIF, port int)
 
 	mu    sync.Mutex
-	vifs  map[uint16]*ivVNIC   // bound VIF → vNIC
-	insts map[vic.UUID]*ivVNIC // instance → vNIC
-	lists map[uint16]struct{}  // vif lists programmed
+	vifs  map[vntag.VIF]*ivVNIC // bound VIF → vNIC
+	insts map[vic.UUID]*ivVNIC  // instance → vNIC
+	lists map[uint16]struct{}   // vif lists programmed
 }
 
 type ivVNIC struct {
 	n    vic.VNIC
-	vif  uint16
+	vif  vntag.VIF
 	veth uint32
 	port int
 	up   bool
 }
 
-// NewIV returns the programmer of core. Its vNICs use the uplink of fabric
-// while it is up. onBind, if not nil, is called after each VIF is attached
+// NewIVProgrammer returns the programmer of core. Its vNICs use the
+// uplink of fabric while it is up. onBind, if not nil, is called after each VIF is attached
 // with the core port number of its vNIC (the port the VM's frames must be
 // given to); it must not call back into the IV agent.
-func NewIV(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif uint16, port int)) *IV {
-	return &IV{core: core, fabric: fabric, onBind: onBind,
-		vifs: map[uint16]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint16]struct{}{}}
+func NewIVProgrammer(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif vntag.VIF, port int)) *IVProgrammer {
+	return &IVProgrammer{core: core, fabric: fabric, onBind: onBind,
+		vifs: map[vntag.VIF]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint16]struct{}{}}
 }
 
 // BindVIF attaches VIF vif to the core as the vNIC of n. Binding the VIF
 // a vNIC already has is a no-op; a vNIC that gets another VIF, or a VIF
 // that passes to another vNIC, is detached first (its core port number is
 // not reused: the vNIC gets a new port).
-func (p *IV) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
+func (p *IVProgrammer) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 	p.mu.Lock()
 	if cur, ok := p.vifs[vif]; ok && cur.n.Instance == n.Instance {
 		cur.n, cur.veth, cur.up = n, veth, n.Up
@@ -59,7 +60,7 @@ func (p *IV) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
 	if cur, ok := p.insts[n.Instance]; ok {
 		errs = append(errs, p.detach(cur))
 	}
-	pn, err := p.core.AddVNIC(iv.VNICConfig{VIF: uint32(vif), Fabric: p.fabric})
+	pn, err := p.core.AddVNIC(iv.VNICConfig{VIF: vif, Fabric: p.fabric})
 	if err != nil {
 		p.mu.Unlock()
 		return errors.Join(append(errs, err)...)
@@ -73,15 +74,15 @@ func (p *IV) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
 	return errors.Join(errs...)
 }
 
-func (p *IV) detach(v *ivVNIC) error {
+func (p *IVProgrammer) detach(v *ivVNIC) error {
 	delete(p.vifs, v.vif)
 	delete(p.insts, v.n.Instance)
-	return p.core.RemoveVNIC(uint32(v.vif))
+	return p.core.RemoveVNIC(v.vif)
 }
 
 // UnbindVIF detaches VIF vif from the core. A VIF that is not bound is
 // not an error (the machine may unbind twice across a restart).
-func (p *IV) UnbindVIF(vif uint16) error {
+func (p *IVProgrammer) UnbindVIF(vif vntag.VIF) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -94,7 +95,7 @@ func (p *IV) UnbindVIF(vif uint16) error {
 // SetVIFLink records a VIF's link state. vic/iv has no per-vNIC link
 // state — a disabled vNIC's frames are dropped by its shut vEth on the
 // VIS — so the state is only kept for Link.
-func (p *IV) SetVIFLink(vif uint16, up bool) error {
+func (p *IVProgrammer) SetVIFLink(vif vntag.VIF, up bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -105,13 +106,13 @@ func (p *IV) SetVIFLink(vif uint16, up bool) error {
 	return nil
 }
 
-// SetVIFList programs the core's vif list (iv.ListProgrammer); no members
+// SetVIFList programs the core's vif list; no members
 // deletes it. In E-Tag mode the vic list id is the E-CID of a GRP 1
 // E-channel, the lists a vis core floods to (see Lists).
-func (p *IV) SetVIFList(list uint16, members []uint16) error {
+func (p *IVProgrammer) SetVIFList(list uint16, members []vntag.VIF) error {
 	id := uint32(list)
-	if p.core.Mode() == port.ETag {
-		id = iv.ETagList(1, uint32(list))
+	if p.core.Mode() == vntag.ModeETag {
+		id = vntag.Channel(1, vntag.VIF(list))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -122,11 +123,7 @@ func (p *IV) SetVIFList(list uint16, members []uint16) error {
 		delete(p.lists, list)
 		return p.core.DeleteVIFList(id)
 	}
-	vifs := make([]uint32, len(members))
-	for i, m := range members {
-		vifs[i] = uint32(m)
-	}
-	if err := p.core.SetVIFList(id, vifs); err != nil {
+	if err := p.core.SetVIFList(id, members); err != nil {
 		return err
 	}
 	p.lists[list] = struct{}{}
@@ -134,7 +131,7 @@ func (p *IV) SetVIFList(list uint16, members []uint16) error {
 }
 
 // Port returns the core port number of instance u's vNIC, while bound.
-func (p *IV) Port(u vic.UUID) (port int, vif uint16, ok bool) {
+func (p *IVProgrammer) Port(u vic.UUID) (port int, vif vntag.VIF, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.insts[u]
@@ -145,7 +142,7 @@ func (p *IV) Port(u vic.UUID) (port int, vif uint16, ok bool) {
 }
 
 // Link returns the link state last set for VIF vif.
-func (p *IV) Link(vif uint16) (up, ok bool) {
+func (p *IVProgrammer) Link(vif vntag.VIF) (up, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -155,4 +152,4 @@ func (p *IV) Link(vif uint16) (up, ok bool) {
 	return v.up, true
 }
 
-var _ vic.IVProgrammer = (*IV)(nil)
+var _ vic.IVProgrammer = (*IVProgrammer)(nil)

@@ -2,13 +2,15 @@ package bind
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nivkit/niv/vic"
-	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
-// Lists is the iv.ListProgrammer a vis core is given for an IV port whose
+// Lists is the vis.ListProgrammer a vis core is given for an IV port whose
 // IV is remote: it sends each vif list the core programs to the IV as a vic
 // vif-list request, through the VIS agent. The core programs lists while
 // it holds its lock, often inside the agent's own programming calls, so
@@ -22,7 +24,7 @@ type Lists struct {
 	mu      sync.Mutex
 	agent   *vic.VISAgent
 	port    vic.PortID
-	pending map[uint16][]uint16
+	pending map[uint16][]vntag.VIF
 	order   []uint16
 	start   sync.Once
 	wake    chan struct{}
@@ -31,7 +33,7 @@ type Lists struct {
 
 // NewLists returns a Lists that holds what the core programs until Attach.
 func NewLists() *Lists {
-	return &Lists{pending: map[uint16][]uint16{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Lists{pending: map[uint16][]vntag.VIF{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Attach starts sending the lists to agent's port p, those programmed so
@@ -55,23 +57,21 @@ func (l *Lists) Close() {
 	}
 }
 
-// SetVIFList implements iv.ListProgrammer.
-func (l *Lists) SetVIFList(list uint32, vifs []uint32) error {
+// SetVIFList implements vis.ListProgrammer.
+func (l *Lists) SetVIFList(list uint32, vifs []vntag.VIF) error {
 	id, err := listID(list)
 	if err != nil {
 		return err
 	}
 	if len(vifs) > vic.MaxListMembers {
-		return fmt.Errorf("%w: list %d: %d members, vic carries %d", iv.ErrVIF, id, len(vifs), vic.MaxListMembers)
+		return fmt.Errorf("%w: list %d: %d members, vic carries %d", vis.ErrVIF, id, len(vifs), vic.MaxListMembers)
 	}
-	m := make([]uint16, len(vifs))
-	for i, v := range vifs {
+	for _, v := range vifs {
 		if v > vic.MaxVIF {
-			return fmt.Errorf("%w: VIF %d", iv.ErrVIF, v)
+			return fmt.Errorf("%w: VIF %d", vis.ErrVIF, v)
 		}
-		m[i] = uint16(v)
 	}
-	l.note(id, m)
+	l.note(id, slices.Clone(vifs))
 	return nil
 }
 
@@ -80,23 +80,23 @@ func (l *Lists) SetVIFList(list uint32, vifs []uint32) error {
 func listID(list uint32) (uint16, error) {
 	id := list &^ (1 << 20)
 	if id > 0xFFFF {
-		return 0, fmt.Errorf("%w: list %#x has no vic list id", iv.ErrVIF, list)
+		return 0, fmt.Errorf("%w: list %#x has no vic list id", vis.ErrVIF, list)
 	}
 	return uint16(id), nil
 }
 
-// DeleteVIFList implements iv.ListProgrammer: the list is sent with no
+// DeleteVIFList implements vis.ListProgrammer: the list is sent with no
 // members.
 func (l *Lists) DeleteVIFList(list uint32) error {
 	id, err := listID(list)
 	if err != nil {
 		return err
 	}
-	l.note(id, []uint16{})
+	l.note(id, []vntag.VIF{})
 	return nil
 }
 
-func (l *Lists) note(id uint16, m []uint16) {
+func (l *Lists) note(id uint16, m []vntag.VIF) {
 	l.mu.Lock()
 	if _, ok := l.pending[id]; !ok {
 		l.order = append(l.order, id)
@@ -122,7 +122,7 @@ func (l *Lists) run() {
 		}
 		l.mu.Lock()
 		pending, order := l.pending, l.order
-		l.pending, l.order = map[uint16][]uint16{}, nil
+		l.pending, l.order = map[uint16][]vntag.VIF{}, nil
 		agent, p := l.agent, l.port
 		l.mu.Unlock()
 		for _, id := range order {
@@ -131,4 +131,4 @@ func (l *Lists) run() {
 	}
 }
 
-var _ iv.ListProgrammer = (*Lists)(nil)
+var _ vis.ListProgrammer = (*Lists)(nil)

@@ -29,7 +29,7 @@ func perFrame(b *testing.B, frames int) {
 func benchIV(b *testing.B) (*iv.IV, []int) {
 	v := iv.New(iv.Config{})
 	var ports []int
-	for vif := uint32(1); vif <= 64; vif++ {
+	for vif := vntag.VIF(1); vif <= 64; vif++ {
 		p, err := v.AddVNIC(iv.VNICConfig{VIF: vif})
 		if err != nil {
 			b.Fatal(err)
@@ -82,9 +82,9 @@ func BenchmarkIVDownstream(b *testing.B) {
 // (63 copies, the source pruned); ns/frame is per incoming frame.
 func BenchmarkIVFlood64(b *testing.B) {
 	v, _ := benchIV(b)
-	vifs := make([]uint32, 64)
+	vifs := make([]vntag.VIF, 64)
 	for i := range vifs {
-		vifs[i] = uint32(i + 1)
+		vifs[i] = vntag.VIF(i + 1)
 	}
 	if err := v.SetVIFList(9, vifs); err != nil {
 		b.Fatal(err)

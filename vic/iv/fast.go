@@ -30,7 +30,7 @@ func (v *IV) upFast(n *vnic, up int, frames []port.Frame, tx *port.Tx) int {
 	// The 8 bytes from the tag's TPID: VNTag TPID, tag and the frame's
 	// own type field (keep), E-Tag TPID and E-TCI.
 	hl, hdr, keep := vntag.TagLen, uint64(vntag.EtherTypeVNTag)<<48|uint64(n.tag.Word())<<16, uint64(0xffff)
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		hl, hdr, keep = vntag.ETagLen, uint64(vntag.EtherTypeETag)<<48|n.etag.TCI(), 0
 	}
 	k, kp := len(tx.Frames), len(tx.Ports)
@@ -108,7 +108,7 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 		}
 		return
 	}
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		for i := range frames {
 			dst[i] = -1
 			b := frames[i].Bytes()
@@ -152,7 +152,7 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 // loop, which keeps this one's state in registers.
 func (v *IV) sendDown(uc *Counters, frames []port.Frame, dst []int32, tx *port.Tx) int {
 	hl := vntag.TagLen
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		hl = vntag.ETagLen
 	}
 	// The frames go straight into tx's parallel slices, within their

@@ -22,14 +22,14 @@ import (
 // The frame the IV sends — its bytes, and where it sits in its buffer —
 // must be exactly what the vntag functions give.
 func TestInlineTagOpsMatchVNTag(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkInlineTagOps(rt, mode) })
 		})
 	}
 }
 
-func checkInlineTagOps(rt *rapid.T, mode port.TagMode) {
+func checkInlineTagOps(rt *rapid.T, mode vntag.Mode) {
 	v := iv.New(iv.Config{Mode: mode})
 	const vif = 7
 	p, err := v.AddVNIC(iv.VNICConfig{VIF: vif})
@@ -77,7 +77,7 @@ func checkInlineTagOps(rt *rapid.T, mode port.TagMode) {
 	// Upstream.
 	ref := dirty(payload)
 	var want []byte
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		e, _ := vntag.ETagForECID(vif)
 		want, err = vntag.PushETag(ref.Buf, ref.Off, e)
 	} else {
@@ -101,7 +101,7 @@ func checkInlineTagOps(rt *rapid.T, mode port.TagMode) {
 	}
 	in := port.FrameFrom(b)
 	var tagged []byte
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		e, _ := vntag.ETagForECID(vif)
 		tagged, err = vntag.PushETagAfter(in.Buf, in.Off, vlans, e)
 	} else {
@@ -113,7 +113,7 @@ func checkInlineTagOps(rt *rapid.T, mode port.TagMode) {
 	}
 	tagged = append([]byte(nil), tagged...)
 	ref = dirty(tagged)
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		_, want, err = vntag.PopETag(ref.Bytes())
 	} else {
 		_, want, err = vntag.Pop(ref.Bytes())
@@ -143,19 +143,19 @@ func checkInlineTagOps(rt *rapid.T, mode port.TagMode) {
 // looped frames for their own source, frames to pad; with an uplink down
 // and with a Tx too small for the batch.
 func TestFastPathsMatchGeneralPath(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkFastPaths(rt, mode) })
 		})
 	}
 }
 
-func checkFastPaths(rt *rapid.T, mode port.TagMode) {
-	vifs := []uint32{1, 2, 7, vntag.MaxSVIF}
+func checkFastPaths(rt *rapid.T, mode vntag.Mode) {
+	vifs := []vntag.VIF{1, 2, 7, vntag.MaxSVIF}
 	list := uint32(9)
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		vifs = append(vifs, vntag.MaxSVIF+1, 0x12345)
-		list = iv.ETagList(1, 9)
+		list = vntag.Channel(1, 9)
 	}
 	fast, slow := iv.New(iv.Config{Mode: mode}), iv.New(iv.Config{Mode: mode})
 	iv.SetFastPath(slow, false)
@@ -172,8 +172,8 @@ func checkFastPaths(rt *rapid.T, mode port.TagMode) {
 		}
 		vnics = append(vnics, p)
 	}
-	members := rapid.SliceOfNDistinct(rapid.SampledFrom(vifs), 1, -1, func(v uint32) uint32 { return v }).Draw(rt, "members")
-	detach := rapid.SliceOfDistinct(rapid.SampledFrom(vifs), func(v uint32) uint32 { return v }).Draw(rt, "detached")
+	members := rapid.SliceOfNDistinct(rapid.SampledFrom(vifs), 1, -1, rapid.ID[vntag.VIF]).Draw(rt, "members")
+	detach := rapid.SliceOfDistinct(rapid.SampledFrom(vifs), rapid.ID[vntag.VIF]).Draw(rt, "detached")
 	upA, upB := rapid.IntRange(0, 4).Draw(rt, "upA") > 0, rapid.IntRange(0, 4).Draw(rt, "upB") > 0
 	for _, v := range ivs {
 		if err := v.SetVIFList(list, members); err != nil {
@@ -196,11 +196,11 @@ func checkFastPaths(rt *rapid.T, mode port.TagMode) {
 	tpids := []uint16{vntag.EtherTypeVNTag, vntag.EtherTypeETag, 0x0800, 0x88b5, 0x86dd, 0x0040,
 		vntag.EtherTypeDot1Q, vntag.EtherTypeDot1AD, vntag.EtherTypeQinQ}
 	nTag := uint16(vntag.EtherTypeVNTag)
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		nTag = vntag.EtherTypeETag
 	}
 	hl := vntag.TagLen
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		hl = vntag.ETagLen
 	}
 	// Each frame is the usual one (downstream: for a low VIF; upstream:
@@ -228,9 +228,13 @@ func checkFastPaths(rt *rapid.T, mode port.TagMode) {
 			}
 			return usual.Draw(t, name)
 		}
-		lowVIF := rapid.SampledFrom(vifs[:4])
-		otherVIFs := rapid.SampledFrom(append([]uint32{0, 9, 5000, vntag.MaxDVIF}, vifs...))
-		source := rapid.SampledFrom(append([]uint32{0, 0x12345}, vifs...))
+		vifs32 := make([]uint32, len(vifs))
+		for i, v := range vifs {
+			vifs32[i] = uint32(v)
+		}
+		lowVIF := rapid.SampledFrom(vifs32[:4])
+		otherVIFs := rapid.SampledFrom(append([]uint32{0, 9, 5000, vntag.MaxDVIF}, vifs32...))
+		source := rapid.SampledFrom(append([]uint32{0, 0x12345}, vifs32...))
 		dst := pick(otherVIF, "dst", lowVIF, otherVIFs)
 		if variant == multicast && rapid.Bool().Draw(t, "list") {
 			dst = 9 // the list
@@ -253,7 +257,7 @@ func checkFastPaths(rt *rapid.T, mode port.TagMode) {
 		hdr = binary.BigEndian.AppendUint16(hdr, tpid)
 		inner := uint64(rapid.SampledFrom([]uint16{0x0800, 0x88b5, vntag.EtherTypeDot1Q, nTag}).Draw(t, "inner"))
 		var next uint64 // the 8 bytes after the TPID
-		if mode == port.ETag {
+		if mode == vntag.ModeETag {
 			e, _ := vntag.ETagForECID(dst)
 			e, _ = e.WithIngressECID(src)
 			e, _ = e.WithGRP(uint8(pick(multicast, "grp", rapid.Just(uint32(0)), rapid.Uint32Range(0, 3))))

@@ -14,9 +14,9 @@
 // if it became shorter, and delivers it to the vNIC named by dvif_id
 // (VNTag, p=0) or E-CID (E-Tag, GRP=0), or to every member of a vif list
 // (p=1; GRP>0), leaving out the source of a looped frame: svif_id when l=1,
-// Ingress_E-CID when not 0. The VIS programs the vif lists through the
-// narrow ListProgrammer interface, which a control-plane speaker can drive
-// as well.
+// Ingress_E-CID when not 0. The VIS programs the vif lists through
+// SetVIFList and DeleteVIFList, the methods of vis.ListProgrammer, which a
+// control-plane speaker can call as well.
 //
 // An IV has two uplinks, fabric A and B. Each vNIC prefers one; when its
 // uplink is down its frames go up the other (fabric failover), and
@@ -35,7 +35,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -77,31 +76,18 @@ var (
 	ErrNotFound = errors.New("iv: not found")
 )
 
-// ListProgrammer is how a VIS (or the control plane on its behalf) tells an
-// IV which vifs a vif list replicates to. In VNTag mode a list id is the
-// vif_list_id carried in dvif_id with p=1 (0-16383); in E-Tag mode it is
-// the E-channel, GRP<<20 | E-CID with GRP 1-3 (see ETagList). Members are
-// VIFs; a member not attached to the IV is skipped at delivery.
-type ListProgrammer interface {
-	SetVIFList(list uint32, vifs []uint32) error
-	DeleteVIFList(list uint32) error
-}
-
-// ETagList returns the list id of the E-Tag point-to-multipoint E-channel
-// (grp, ecid).
-func ETagList(grp uint8, ecid uint32) uint32 { return uint32(grp&3)<<20 | ecid&vntag.MaxECID }
-
 // Config configures an IV.
 type Config struct {
-	// Mode is the tag on the uplinks: port.VNTag (default) or port.ETag.
-	Mode port.TagMode
+	// Mode is the tag on the uplinks: vntag.ModeVNTag (the default, also
+	// for the zero Mode) or vntag.ModeETag.
+	Mode vntag.Mode
 }
 
 // VNICConfig describes a vNIC.
 type VNICConfig struct {
 	// VIF is the vNIC's VIF: its svif_id (VNTag, 1-4095) or E-CID
 	// (E-Tag, 1-0xFFFFF).
-	VIF uint32
+	VIF vntag.VIF
 	// Fabric is the uplink the vNIC uses while it is up.
 	Fabric Fabric
 }
@@ -110,14 +96,14 @@ type VNICConfig struct {
 // for concurrent use; Process holds the IV's lock for one batch.
 type IV struct {
 	mu      sync.Mutex
-	mode    port.TagMode
+	mode    vntag.Mode
 	want    vntag.Kind
 	uplinks [2]uplink
-	vnics   []vnic            // port FirstVNIC+i
-	byVIF   map[uint32]int32  // VIF → port
-	low     []int32           // byVIF for the VIFs below 4096 (every svif_id), as a table; -1 for none
-	lists   map[uint32]*vlist // list id → members
-	noFast  bool              // tests: every frame takes the general path
+	vnics   []vnic              // port FirstVNIC+i
+	byVIF   map[vntag.VIF]int32 // VIF → port
+	low     []int32             // byVIF for the VIFs below 4096 (every svif_id), as a table; -1 for none
+	lists   map[uint32]*vlist   // list id → members
+	noFast  bool                // tests: every frame takes the general path
 }
 
 type uplink struct {
@@ -134,14 +120,17 @@ type vnic struct {
 }
 
 type vlist struct {
-	vifs  []uint32
+	vifs  []vntag.VIF
 	ports []int32 // attached members, resolved
 }
 
 // New returns an IV with both uplinks up and no vNIC.
 func New(cfg Config) *IV {
-	v := &IV{mode: cfg.Mode, want: vntag.KindVNTag, byVIF: map[uint32]int32{}, lists: map[uint32]*vlist{}}
-	if cfg.Mode == port.ETag {
+	if cfg.Mode != vntag.ModeETag {
+		cfg.Mode = vntag.ModeVNTag
+	}
+	v := &IV{mode: cfg.Mode, want: vntag.KindVNTag, byVIF: map[vntag.VIF]int32{}, lists: map[uint32]*vlist{}}
+	if cfg.Mode == vntag.ModeETag {
 		v.want = vntag.KindETag
 	}
 	v.uplinks[0].up, v.uplinks[1].up = true, true
@@ -150,8 +139,8 @@ func New(cfg Config) *IV {
 }
 
 // lookup returns the port of the vNIC with VIF vif.
-func (v *IV) lookup(vif uint32) (int32, bool) {
-	if vif < uint32(len(v.low)) {
+func (v *IV) lookup(vif vntag.VIF) (int32, bool) {
+	if vif < vntag.VIF(len(v.low)) {
 		p := v.low[vif]
 		return p, p >= 0
 	}
@@ -160,11 +149,11 @@ func (v *IV) lookup(vif uint32) (int32, bool) {
 }
 
 // Mode returns the IV's tag mode.
-func (v *IV) Mode() port.TagMode { return v.mode }
+func (v *IV) Mode() vntag.Mode { return v.mode }
 
-func (v *IV) checkVIF(vif uint32) error {
-	max := uint32(vntag.MaxSVIF)
-	if v.mode == port.ETag {
+func (v *IV) checkVIF(vif vntag.VIF) error {
+	max := vntag.VIF(vntag.MaxSVIF)
+	if v.mode == vntag.ModeETag {
 		max = vntag.MaxECID
 	}
 	if vif == 0 || vif > max {
@@ -184,15 +173,15 @@ func (v *IV) AddVNIC(cfg VNICConfig) (int, error) {
 		return 0, fmt.Errorf("%w: %d", ErrExists, cfg.VIF)
 	}
 	n := vnic{cfg: cfg, attached: true}
-	if v.mode == port.ETag {
-		n.etag, _ = vntag.ETagForECID(cfg.VIF)
+	if v.mode == vntag.ModeETag {
+		n.etag, _ = vntag.ETagForECID(uint32(cfg.VIF))
 	} else {
 		n.tag, _ = vntag.Upstream(uint16(cfg.VIF))
 	}
 	p := FirstVNIC + len(v.vnics)
 	v.vnics = append(v.vnics, n)
 	v.byVIF[cfg.VIF] = int32(p)
-	if cfg.VIF < uint32(len(v.low)) {
+	if cfg.VIF < vntag.VIF(len(v.low)) {
 		v.low[cfg.VIF] = int32(p)
 	}
 	v.resolveLists()
@@ -201,7 +190,7 @@ func (v *IV) AddVNIC(cfg VNICConfig) (int, error) {
 
 // RemoveVNIC detaches the vNIC with VIF vif. Its port number is not
 // reused.
-func (v *IV) RemoveVNIC(vif uint32) error {
+func (v *IV) RemoveVNIC(vif vntag.VIF) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	p, ok := v.byVIF[vif]
@@ -209,7 +198,7 @@ func (v *IV) RemoveVNIC(vif uint32) error {
 		return fmt.Errorf("%w: VIF %d", ErrNotFound, vif)
 	}
 	delete(v.byVIF, vif)
-	if vif < uint32(len(v.low)) {
+	if vif < vntag.VIF(len(v.low)) {
 		v.low[vif] = -1
 	}
 	v.vnics[int(p)-FirstVNIC].attached = false
@@ -218,7 +207,7 @@ func (v *IV) RemoveVNIC(vif uint32) error {
 }
 
 // PortOf returns the port number of the vNIC with VIF vif.
-func (v *IV) PortOf(vif uint32) (int, bool) {
+func (v *IV) PortOf(vif vntag.VIF) (int, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	p, ok := v.byVIF[vif]
@@ -239,7 +228,7 @@ func (v *IV) SetUplinkUp(u int, up bool) error {
 
 // ActiveUplink returns the uplink the vNIC with VIF vif sends on now, or
 // -1 when both are down.
-func (v *IV) ActiveUplink(vif uint32) (int, error) {
+func (v *IV) ActiveUplink(vif vntag.VIF) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	p, ok := v.byVIF[vif]
@@ -259,9 +248,9 @@ func (v *IV) active(f Fabric) int {
 	return -1
 }
 
-// SetVIFList makes list replicate to vifs (ListProgrammer). It replaces
+// SetVIFList makes list replicate to vifs (vis.ListProgrammer). It replaces
 // the list if it exists.
-func (v *IV) SetVIFList(list uint32, vifs []uint32) error {
+func (v *IV) SetVIFList(list uint32, vifs []vntag.VIF) error {
 	if err := v.checkList(list); err != nil {
 		return err
 	}
@@ -280,7 +269,7 @@ func (v *IV) SetVIFList(list uint32, vifs []uint32) error {
 	return nil
 }
 
-// DeleteVIFList removes list (ListProgrammer).
+// DeleteVIFList removes list (vis.ListProgrammer).
 func (v *IV) DeleteVIFList(list uint32) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -292,7 +281,7 @@ func (v *IV) DeleteVIFList(list uint32) error {
 }
 
 // VIFList returns the members of list, or false.
-func (v *IV) VIFList(list uint32) ([]uint32, bool) {
+func (v *IV) VIFList(list uint32) ([]vntag.VIF, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	l, ok := v.lists[list]
@@ -303,7 +292,7 @@ func (v *IV) VIFList(list uint32) ([]uint32, bool) {
 }
 
 func (v *IV) checkList(list uint32) error {
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		if list>>20 == 0 || list>>20 > vntag.MaxGRP {
 			return fmt.Errorf("%w: E-Tag list %#x needs GRP 1-3", ErrVIF, list)
 		}
@@ -332,7 +321,7 @@ func (v *IV) resolveLists() {
 
 // Counters returns the counters of the vNIC with VIF vif: Rx is what it
 // sent (upstream), Tx what it was given.
-func (v *IV) Counters(vif uint32) (Counters, bool) {
+func (v *IV) Counters(vif vntag.VIF) (Counters, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	p, ok := v.byVIF[vif]

@@ -74,7 +74,7 @@ type testIV struct {
 	a, b, c int // vNIC ports for VIF 5, 6, 7
 }
 
-func newIV(t *testing.T, mode port.TagMode) testIV {
+func newIV(t *testing.T, mode vntag.Mode) testIV {
 	v := iv.New(iv.Config{Mode: mode})
 	var ti testIV
 	var err error
@@ -89,7 +89,7 @@ func newIV(t *testing.T, mode port.TagMode) testIV {
 }
 
 func TestUpstreamPushesSVIFAndNeverSwitchesLocally(t *testing.T) {
-	v := newIV(t, port.VNTag)
+	v := newIV(t, vntag.ModeVNTag)
 	// A frame from VIF 5 to the MAC of another local vNIC still goes up.
 	frame := ethFrame(macB, macA, 1)
 	tx := process(t, v.IV, v.a, frame)
@@ -114,7 +114,7 @@ func TestUpstreamPushesSVIFAndNeverSwitchesLocally(t *testing.T) {
 }
 
 func TestUpstreamETag(t *testing.T) {
-	v := newIV(t, port.ETag)
+	v := newIV(t, vntag.ModeETag)
 	tx := process(t, v.IV, v.b, ethFrame(macB, macA, 1))
 	require.Equal(t, 1, tx.Len())
 	e, err := vntag.ParseETag(tx.Frames[0].Bytes()[12:])
@@ -125,7 +125,7 @@ func TestUpstreamETag(t *testing.T) {
 }
 
 func TestTagInjectionDropped(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			v := newIV(t, mode)
 			up, _ := vntag.Upstream(6) // VIF 5 pretends to be VIF 6
@@ -144,7 +144,7 @@ func TestTagInjectionDropped(t *testing.T) {
 }
 
 func TestDownstreamUnicastPopsAndPads(t *testing.T) {
-	v := newIV(t, port.VNTag)
+	v := newIV(t, vntag.ModeVNTag)
 	down := mustTag(t, vntag.TagFields{Direction: vntag.FromBridge, DVIF: 6})
 	short := ethFrame(macB, macA, 3)[:50] // the VIS may send a short inner frame
 	tx := process(t, v.IV, iv.UplinkB, tagged(t, short, down))
@@ -160,7 +160,7 @@ func TestDownstreamUnicastPopsAndPads(t *testing.T) {
 }
 
 func TestDownstreamDrops(t *testing.T) {
-	v := newIV(t, port.VNTag)
+	v := newIV(t, vntag.ModeVNTag)
 	plain := ethFrame(macB, macA, 4)
 	up, _ := vntag.Upstream(6)
 	toUnknown, _ := vntag.Downstream(99)
@@ -184,21 +184,21 @@ func TestDownstreamDrops(t *testing.T) {
 }
 
 func TestVIFListReplicatesAndPrunesSource(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			v := newIV(t, mode)
 			list := uint32(42)
-			if mode == port.ETag {
-				list = iv.ETagList(1, 42)
+			if mode == vntag.ModeETag {
+				list = vntag.Channel(1, 42)
 			}
-			require.NoError(t, v.SetVIFList(list, []uint32{7, 5, 6, 5, 1234}))
+			require.NoError(t, v.SetVIFList(list, []vntag.VIF{7, 5, 6, 5, 1234}))
 			members, ok := v.VIFList(list)
 			require.True(t, ok)
-			assert.Equal(t, []uint32{5, 6, 7, 1234}, members, "sorted, without duplicates")
+			assert.Equal(t, []vntag.VIF{5, 6, 7, 1234}, members, "sorted, without duplicates")
 
 			frame := ethFrame(bcast, macA, 5)
 			var looped, plain []byte
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				e, err := vntag.ETagFields{GRP: 1, ECIDBase: 42, IngressECIDBase: 5}.ETag()
 				require.NoError(t, err)
 				looped = etagged(t, frame, e)
@@ -229,8 +229,8 @@ func TestVIFListReplicatesAndPrunesSource(t *testing.T) {
 }
 
 func TestListMembersFollowAttachedVNICs(t *testing.T) {
-	v := newIV(t, port.VNTag)
-	require.NoError(t, v.SetVIFList(9, []uint32{5, 8}))
+	v := newIV(t, vntag.ModeVNTag)
+	require.NoError(t, v.SetVIFList(9, []vntag.VIF{5, 8}))
 	frame := tagged(t, ethFrame(bcast, macA, 6), mustTag(t, vntag.TagFields{Direction: vntag.FromBridge, Pointer: true, DVIF: 9}))
 	tx := process(t, v.IV, iv.UplinkA, frame)
 	assert.Equal(t, []int{v.a}, tx.Ports, "VIF 8 is not attached yet")
@@ -244,7 +244,7 @@ func TestListMembersFollowAttachedVNICs(t *testing.T) {
 }
 
 func TestFabricFailover(t *testing.T) {
-	v := newIV(t, port.VNTag)
+	v := newIV(t, vntag.ModeVNTag)
 	frame := ethFrame(macB, macA, 7)
 	send := func(in int) int {
 		tx := process(t, v.IV, in, frame)
@@ -282,11 +282,11 @@ func TestConfigErrors(t *testing.T) {
 	assert.ErrorIs(t, err, iv.ErrExists)
 	assert.ErrorIs(t, v.RemoveVNIC(2), iv.ErrNotFound)
 	assert.ErrorIs(t, v.SetVIFList(1<<14, nil), iv.ErrVIF)
-	assert.ErrorIs(t, v.SetVIFList(1, []uint32{0}), iv.ErrVIF)
+	assert.ErrorIs(t, v.SetVIFList(1, []vntag.VIF{0}), iv.ErrVIF)
 	assert.ErrorIs(t, v.DeleteVIFList(3), iv.ErrNotFound)
-	e := iv.New(iv.Config{Mode: port.ETag})
+	e := iv.New(iv.Config{Mode: vntag.ModeETag})
 	assert.ErrorIs(t, e.SetVIFList(42, nil), iv.ErrVIF, "E-Tag lists need GRP > 0")
-	assert.NoError(t, e.SetVIFList(iv.ETagList(3, 42), []uint32{vntag.MaxECID}))
+	assert.NoError(t, e.SetVIFList(vntag.Channel(3, 42), []vntag.VIF{vntag.MaxECID}))
 	_, err = e.AddVNIC(iv.VNICConfig{VIF: vntag.MaxECID + 1})
 	assert.ErrorIs(t, err, iv.ErrVIF)
 	// A frame on a port the IV does not have is counted, not lost silently.
@@ -296,7 +296,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestTxFullStopsWithoutLoss(t *testing.T) {
-	v := newIV(t, port.VNTag)
+	v := newIV(t, vntag.ModeVNTag)
 	frames := []port.Frame{port.FrameFrom(ethFrame(macB, macA, 1)), port.FrameFrom(ethFrame(macB, macA, 2)), port.FrameFrom(ethFrame(macB, macA, 3))}
 	tx := port.NewTx(2, 1<<16)
 	n := v.Process(v.a, frames, 0, tx)
@@ -309,17 +309,17 @@ func TestTxFullStopsWithoutLoss(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			v := newIV(t, mode)
 			list := uint32(3)
-			if mode == port.ETag {
-				list = iv.ETagList(1, 3)
+			if mode == vntag.ModeETag {
+				list = vntag.Channel(1, 3)
 			}
-			require.NoError(t, v.SetVIFList(list, []uint32{5, 6, 7}))
+			require.NoError(t, v.SetVIFList(list, []vntag.VIF{5, 6, 7}))
 			plain := ethFrame(macB, macA, 1)
 			var down, flood []byte
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				e, _ := vntag.ETagForECID(6)
 				down = etagged(t, plain, e)
 				fe, _ := vntag.ETagFields{GRP: 1, ECIDBase: 3, IngressECIDBase: 5}.ETag()

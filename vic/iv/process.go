@@ -121,7 +121,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		return false
 	}
 	hl, tpid := vntag.TagLen, uint16(vntag.EtherTypeVNTag)
-	if v.mode == port.ETag {
+	if v.mode == vntag.ModeETag {
 		hl, tpid = vntag.ETagLen, vntag.EtherTypeETag
 	}
 	b := f.Bytes()
@@ -153,7 +153,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		moveAddrs(f.Buf[ns:], b)
 		binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
 		f.Off = ns
-		if v.mode == port.ETag {
+		if v.mode == vntag.ModeETag {
 			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
 		} else {
 			vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
@@ -161,7 +161,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 	} else {
 		var out []byte
 		var err error
-		if v.mode == port.ETag {
+		if v.mode == vntag.ModeETag {
 			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
 		} else {
 			out, err = vntag.Push(f.Buf, f.Off, n.tag)
@@ -252,9 +252,9 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 	}
 	// Where the frame goes: one VIF, or a list less a pruned source.
 	var (
-		dst    uint32
+		dst    vntag.VIF
 		list   *vlist
-		prune  uint32 // 0: none
+		prune  vntag.VIF // 0: none
 		listID uint32
 		isList bool
 	)
@@ -267,20 +267,20 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 			return true
 		}
 		if t.Looped() {
-			prune = uint32(t.SVIF())
+			prune = vntag.VIF(t.SVIF())
 		}
 		if t.Pointer() {
 			isList, listID = true, uint32(t.DVIF())
 		} else {
-			dst = uint32(t.DVIF())
+			dst = vntag.VIF(t.DVIF())
 		}
 	} else {
 		e := vntag.ETagHeader(b[off : off+vntag.ETagHeaderLen]).ETag()
-		prune = e.IngressECID()
+		prune = vntag.VIF(e.IngressECID())
 		if e.Multicast() {
 			isList, listID = true, e.Channel()
 		} else {
-			dst = e.ECID()
+			dst = vntag.VIF(e.ECID())
 		}
 	}
 	fanout := 1

@@ -16,6 +16,7 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 	"github.com/nivkit/niv/vntag/vntaglayers"
 )
 
@@ -61,7 +62,7 @@ func benchVISWith(b *testing.B, n int, name, config string, ids ...profile.VEthI
 	require.NoError(b, err)
 	v, err := vis.New(vis.Config{Store: store, MACTableSize: n + n/8})
 	require.NoError(b, err)
-	p, err := v.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	p, err := v.AddIVPort("iv0", vntag.ModeVNTag, iv.New(iv.Config{}))
 	require.NoError(b, err)
 	return v, p
 }
@@ -324,10 +325,10 @@ func BenchmarkVISFlood64(b *testing.B) {
 	v, err := vis.New(vis.Config{Store: store})
 	require.NoError(b, err)
 	ivA := iv.New(iv.Config{})
-	p, err := v.AddIVPort("iv0", port.VNTag, ivA)
+	p, err := v.AddIVPort("iv0", vntag.ModeVNTag, ivA)
 	require.NoError(b, err)
 	for i := 1; i <= 64; i++ {
-		require.NoError(b, v.AddVEth(profile.VEthID(i), p, uint32(i)))
+		require.NoError(b, v.AddVEth(profile.VEthID(i), p, vntag.VIF(i)))
 	}
 	in := upVNTag(b, frame(bcast, macA, 1), 1)
 	bt := port.NewBatch(batch)

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/nivkit/niv/profile"
-	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Drop says why the VIS dropped a frame. The first values are the
@@ -164,7 +164,7 @@ func (s *VIS) ShowInterface(id profile.VEthID) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v is %s\n", v.id, state)
 	what := "svif"
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		what = "E-CID"
 	}
 	fmt.Fprintf(&b, "  Bound to %s %d on port %d (%s, %v)\n", what, v.vif, v.port, vp.name, vp.mode)

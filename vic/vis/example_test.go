@@ -22,7 +22,7 @@ func Example() {
 	})
 	s, _ := vis.New(vis.Config{Store: store})
 	defer s.Close()
-	ivPort, _ := s.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	ivPort, _ := s.AddIVPort("iv0", vntag.ModeVNTag, iv.New(iv.Config{}))
 	s.AddVEth(1, ivPort, 5) // VM A behind svif 5
 	s.AddVEth(2, ivPort, 6) // VM B behind svif 6
 

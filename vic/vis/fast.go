@@ -76,8 +76,8 @@ const (
 // mask — the TPID, and zero in the must-be-zero bits — as w&mask == want,
 // and its tag length. One AND and one compare keep w in its register,
 // where a shift for the TPID would need a copy of it.
-func upstreamMatch(m port.TagMode) (mask, want uint64, hl int) {
-	if m == port.ETag {
+func upstreamMatch(m vntag.Mode) (mask, want uint64, hl int) {
+	if m == vntag.ModeETag {
 		return 0xffff<<48 | upBadETag, vntag.EtherTypeETag << 48, vntag.ETagLen
 	}
 	return 0xffff<<48 | upBadVNTag, vntag.EtherTypeVNTag << 48, vntag.TagLen
@@ -287,7 +287,7 @@ func (s *VIS) decideAccess(vp *vport, fast []fastFrame, tick uint32) int {
 	// What the hot entry of an access vEth that takes the frame untagged
 	// has: fastOut, behind a port of this port's tag mode.
 	want := hotOut | hotAccess
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		want |= hotETag
 	}
 	for i := range fast {
@@ -350,7 +350,7 @@ const noOwner = ^uint32(0)
 // carriesFast reports whether vEth x — not a fastOut access vEth behind
 // a port of mode m — takes a frame of vlan on the fast path with the
 // tagging it has: it must be fastOut, behind a port of mode m.
-func (s *VIS) carriesFast(x uint32, m port.TagMode, vlan uint16, tagged bool) bool {
+func (s *VIS) carriesFast(x uint32, m vntag.Mode, vlan uint16, tagged bool) bool {
 	d := s.veths[x]
 	if !d.fastOut || s.ports[d.port].mode != m {
 		return false

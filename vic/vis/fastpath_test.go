@@ -12,6 +12,7 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // TestFastPathsMatchGeneralPath drives two VISes with the same random
@@ -23,7 +24,7 @@ import (
 // Evaluate, the in-place tag rewrite of a hairpin) change nothing but the
 // time taken.
 func TestFastPathsMatchGeneralPath(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkFastPaths(t, rt, mode) })
 		})
@@ -52,7 +53,7 @@ var fastPathEdits = []string{
 	"port-profile trunk\n  switchport trunk native vlan 20\n",
 }
 
-func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
+func checkFastPaths(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 	cfg := vis.Config{
 		MACTableSize: rapid.SampledFrom([]int{0, 8, 64}).Draw(rt, "table"),
 		MACLimit:     rapid.IntRange(0, 3).Draw(rt, "limit"),
@@ -101,7 +102,7 @@ func checkFastPaths(t *testing.T, rt *rapid.T, mode port.TagMode) {
 		case 3: // a vEth moves to another VIF or IV port, or is removed and added again
 			id := profile.VEthID(rapid.IntRange(1, 4).Draw(rt, "veth"))
 			p := rapid.IntRange(0, 1).Draw(rt, "port")
-			vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "to"))
+			vif := vntag.VIF(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "to"))
 			readd := rapid.Bool().Draw(rt, "readd")
 			for _, l := range labs {
 				if readd {
@@ -185,7 +186,7 @@ func drawFrame(rt *rapid.T, l *lab, in int, macs [][6]byte) []byte {
 	if in == l.uplink {
 		return b
 	}
-	vif := uint32(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
+	vif := vntag.VIF(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
 	b = l.tag(b, vif)
 	switch rapid.IntRange(0, 9).Draw(rt, "damage") {
 	case 0: // a downstream or pointer tag: bad tag
@@ -247,21 +248,21 @@ func compareState(rt *rapid.T, a, b *lab, step int) {
 // the uplink, after 96 MACs learned in a table of 512 slots, so that some
 // keys sit past their home slot and lookup's second step probes for them.
 func TestFastPathsLargeBatch(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) { checkLargeBatch(t, rt, mode) })
 		})
 	}
 }
 
-func checkLargeBatch(t *testing.T, rt *rapid.T, mode port.TagMode) {
+func checkLargeBatch(t *testing.T, rt *rapid.T, mode vntag.Mode) {
 	cfg := vis.Config{MACTableSize: 256, AgingTime: time.Hour, UplinkNativeVLAN: 10}
 	fast, slow := newLab(t, mode, cfg), newLab(t, mode, cfg)
 	vis.SetSlowOnly(slow.vis, true)
 	labs := []*lab{fast, slow}
 	// MACs 0-31 behind vEth 1 (VIF 5), 32-63 behind vEth 2 (VIF 6), both
 	// web (VLAN 10), and 64-95 behind the uplink.
-	vifOf := func(m byte) uint32 { return 5 + uint32(m/32) }
+	vifOf := func(m byte) vntag.VIF { return 5 + vntag.VIF(m/32) }
 	for m := byte(0); m < 96; m++ {
 		for _, l := range labs {
 			b := frame(bcast, mac(m), 80)

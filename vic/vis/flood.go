@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	"github.com/nivkit/niv/profile"
-	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -36,7 +34,7 @@ func (s *VIS) rebuild(pi int) error {
 	}
 	flood := make([][]floodSet, 4096)
 	used := map[string]uint32{}
-	fresh := map[uint32][]uint32{} // new lists to program
+	fresh := map[uint32][]vntag.VIF{} // new lists to program
 	for vlan := uint16(profile.MinVLAN); vlan <= profile.MaxVLAN; vlan++ {
 		if !union.Contains(vlan) {
 			continue
@@ -141,7 +139,7 @@ func (s *VIS) countersOf(i int32) Counters {
 }
 
 // listKey identifies a list by its tagging and members.
-func listKey(tagged bool, vifs []uint32) string {
+func listKey(tagged bool, vifs []vntag.VIF) string {
 	sorted := slices.Clone(vifs)
 	slices.Sort(sorted)
 	b := make([]byte, 1, 1+4*len(sorted))
@@ -149,7 +147,7 @@ func listKey(tagged bool, vifs []uint32) string {
 		b[0] = 1
 	}
 	for _, v := range sorted {
-		b = binary.BigEndian.AppendUint32(b, v)
+		b = binary.BigEndian.AppendUint32(b, uint32(v))
 	}
 	return string(b)
 }
@@ -158,7 +156,7 @@ func listKey(tagged bool, vifs []uint32) string {
 // assignment: a vif_list_id for VNTag, an E-channel with GRP 1 for E-Tag.
 func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 	max := uint32(vntag.MaxDVIF)
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		max = vntag.MaxECID
 	}
 	inUse := make(map[uint32]bool, len(vp.listByID)+len(used))
@@ -175,8 +173,8 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 			vp.nextList = 1
 		}
 		id := n
-		if vp.mode == port.ETag {
-			id = iv.ETagList(1, n)
+		if vp.mode == vntag.ModeETag {
+			id = vntag.Channel(1, vntag.VIF(n))
 		}
 		if !inUse[id] {
 			return id, nil
@@ -188,7 +186,7 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 // FloodList returns the vif list that port p uses to flood frames of vlan
 // to its vEths that take them untagged (tagged=false) or tagged, with its
 // members' VIFs.
-func (s *VIS) FloodList(p int, vlan uint16, tagged bool) (list uint32, vifs []uint32, ok bool) {
+func (s *VIS) FloodList(p int, vlan uint16, tagged bool) (list uint32, vifs []vntag.VIF, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p < 0 || p >= len(s.ports) || vlan > profile.MaxVLAN || s.ports[p].kind != ivPort {

@@ -13,6 +13,9 @@ import (
 	"github.com/nivkit/niv/vntag"
 )
 
+// An IV core in the same process is its own list programmer.
+var _ vis.ListProgrammer = (*iv.IV)(nil)
+
 // MACs of the test VMs.
 var (
 	macA  = mac(0x0a)
@@ -119,12 +122,12 @@ type lab struct {
 	store  *profile.MemStore
 	vis    *vis.VIS
 	ivs    [2]*iv.IV
-	mode   port.TagMode
+	mode   vntag.Mode
 	uplink int
 	now    int64
 }
 
-func newLab(t *testing.T, mode port.TagMode, cfg vis.Config) *lab {
+func newLab(t *testing.T, mode vntag.Mode, cfg vis.Config) *lab {
 	t.Helper()
 	l := &lab{t: t, store: profile.NewMemStore(), mode: mode, now: 1e9}
 	_, err := l.store.Update(func(tx *profile.Txn) error {
@@ -152,7 +155,7 @@ func newLab(t *testing.T, mode port.TagMode, cfg vis.Config) *lab {
 	for _, v := range []struct {
 		id   profile.VEthID
 		port int
-		vif  uint32
+		vif  vntag.VIF
 	}{{1, 0, 5}, {2, 0, 6}, {3, 0, 7}, {4, 1, 5}} {
 		require.NoError(t, l.vis.AddVEth(v.id, v.port, v.vif))
 		_, err := l.ivs[v.port].AddVNIC(iv.VNICConfig{VIF: v.vif})
@@ -162,9 +165,9 @@ func newLab(t *testing.T, mode port.TagMode, cfg vis.Config) *lab {
 }
 
 // tag pushes the upstream tag of vif in the lab's mode.
-func (l *lab) tag(b []byte, vif uint32) []byte {
-	if l.mode == port.ETag {
-		return upETag(l.t, b, vif)
+func (l *lab) tag(b []byte, vif vntag.VIF) []byte {
+	if l.mode == vntag.ModeETag {
+		return upETag(l.t, b, uint32(vif))
 	}
 	return upVNTag(l.t, b, uint16(vif))
 }
@@ -192,16 +195,16 @@ func (l *lab) send(in int, frames ...[]byte) []out {
 }
 
 // from sends an untagged frame from the VM on (port, vif).
-func (l *lab) from(p int, vif uint32, b []byte) []out {
+func (l *lab) from(p int, vif vntag.VIF, b []byte) []out {
 	l.t.Helper()
 	return l.send(p, l.tag(b, vif))
 }
 
 // deliver passes the VIS's frames for IV port p through that IV and
 // returns what each vNIC (by VIF) receives.
-func (l *lab) deliver(outs []out, p int) map[uint32][][]byte {
+func (l *lab) deliver(outs []out, p int) map[vntag.VIF][][]byte {
 	l.t.Helper()
-	got := map[uint32][][]byte{}
+	got := map[vntag.VIF][][]byte{}
 	for _, o := range outs {
 		if o.port != p {
 			continue
@@ -210,7 +213,7 @@ func (l *lab) deliver(outs []out, p int) map[uint32][][]byte {
 		fs := []port.Frame{port.FrameFrom(o.bytes)}
 		require.Equal(l.t, 1, l.ivs[p].Process(iv.UplinkA, fs, 0, tx))
 		for i, f := range tx.Frames {
-			for _, vif := range []uint32{5, 6, 7, 8} {
+			for _, vif := range []vntag.VIF{5, 6, 7, 8} {
 				if pp, ok := l.ivs[p].PortOf(vif); ok && pp == tx.Ports[i] {
 					got[vif] = append(got[vif], append([]byte(nil), f.Bytes()...))
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // TestMoveVEth moves vEth 1 (port 0, VIF 5) to port 1, VIF 9, as the
@@ -18,7 +19,7 @@ import (
 // switched, and known unicast toward the vEth leaves by the new port with
 // the new VIF.
 func TestMoveVEth(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			// A → B (both web, VLAN 10, port 0; B unknown, so flooded):
@@ -43,7 +44,7 @@ func TestMoveVEth(t *testing.T) {
 			outs := l.from(1, 5, frame(macA, macD, 80))
 			require.Len(t, outs, 1)
 			assert.Equal(t, 1, outs[0].port)
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				assert.Equal(t, uint32(9), etagOf(t, outs[0].bytes).ECID())
 			} else {
 				assert.Equal(t, uint16(9), vntagOf(t, outs[0].bytes).DVIF())
@@ -72,7 +73,7 @@ func TestMoveVEth(t *testing.T) {
 // the later frame must follow the change, as it would in a batch of its
 // own.
 func TestChangesMidBatch(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String()+"/move", func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			l.from(0, 5, frame(bcast, macA, 1)) // A on vEth 1

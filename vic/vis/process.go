@@ -152,8 +152,8 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 const upstreamBad = (1<<31 | 1<<30 | 1<<15 | 3<<12) << 16
 
 // tagLen returns the length of the NIV tag of a port in mode m.
-func tagLen(m port.TagMode) int {
-	if m == port.ETag {
+func tagLen(m vntag.Mode) int {
+	if m == vntag.ModeETag {
 		return vntag.ETagLen
 	}
 	return vntag.TagLen
@@ -178,12 +178,12 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	var idx int32 = -1
 	// The usual VNTag frame in one load: the TPID, then d, p, l and
 	// the version all 0 (what the checks below accept), and the svif.
-	if w := binary.BigEndian.Uint64(b[12:]); vp.mode == port.VNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
+	if w := binary.BigEndian.Uint64(b[12:]); vp.mode == vntag.ModeVNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
 		idx = vp.low[w>>16&0xfff]
 	} else if vntag.KindOf(uint16(w>>48)) != vp.want {
 		vp.c.Drops[DropNoTag]++
 		return
-	} else if vp.mode == port.VNTag {
+	} else if vp.mode == vntag.ModeVNTag {
 		t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
 		if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
 			vp.c.Drops[DropBadTag]++
@@ -196,7 +196,7 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 			vp.c.Drops[DropBadTag]++
 			return
 		}
-		if x, ok := vp.lookup(e.ECID()); ok {
+		if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
 			idx = x
 		}
 	}
@@ -522,7 +522,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		v.c.TxFrames++
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
-		if vp.mode == port.ETag {
+		if vp.mode == vntag.ModeETag {
 			out, _ = vntag.PushETag(fr.Buf, fr.Off, v.etag)
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, v.tag)
@@ -537,7 +537,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		o.set.bytes += n
 		if src >= 0 && s.veths[src].port == o.port {
 			sv := s.veths[src]
-			prune = sv.vif
+			prune = uint32(sv.vif)
 			// The source is in this set when it takes frames of the VLAN
 			// with the set's tagging (it is up: its frame was admitted).
 			if _, untagged := sv.carries(vlan); untagged != o.set.tagged {
@@ -546,7 +546,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 			}
 		}
 		var out []byte
-		if vp.mode == port.ETag {
+		if vp.mode == vntag.ModeETag {
 			out, _ = vntag.PushETag(fr.Buf, fr.Off, listETag(o.set.list, prune))
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, listTag(o.set.list, prune))

@@ -32,7 +32,7 @@
 // port's vEths in that VLAN, with l=1 and svif_id = the source (E-Tag:
 // Ingress_E-CID) when the source sits behind that port so that the IV
 // prunes it; and once out of every plain uplink. The VIS allocates the
-// lists and programs each IV through iv.ListProgrammer. Frames from an
+// lists and programs each IV through its ListProgrammer. Frames from an
 // uplink never go out of another uplink (end-host mode: no loops without
 // spanning tree).
 //
@@ -59,10 +59,22 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/profile"
-	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
+
+// ListProgrammer is how a VIS tells the IV behind an IV port which VIFs a
+// vif list replicates to: an *iv.IV itself when the IV is in the same
+// process, or a control-plane speaker that sends the list to it (vic/bind's
+// Lists). In VNTag mode a list id is the vif_list_id the VIS puts in
+// dvif_id with p=1 (1-16383); in E-Tag mode it is the E-channel
+// vntag.Channel(GRP, E-CID) with GRP 1. A member not attached to the IV is
+// skipped at delivery. The VIS calls it with its lock held, from AddVEth,
+// MoveVEth, RemoveVEth and profile changes, so it must not call back into
+// the VIS.
+type ListProgrammer interface {
+	SetVIFList(list uint32, vifs []vntag.VIF) error
+	DeleteVIFList(list uint32) error
+}
 
 // Errors of the configuration methods.
 var (
@@ -146,9 +158,9 @@ const (
 
 type vport struct {
 	kind  portKind
-	mode  port.TagMode
+	mode  vntag.Mode
 	want  vntag.Kind
-	lists iv.ListProgrammer
+	lists ListProgrammer
 	name  string
 
 	// The vEths bound here by VIF: low for VIFs 1-4095 (every svif_id;
@@ -156,7 +168,7 @@ type vport struct {
 	// assigns), -1 where none, read by the data path without a hash;
 	// high for E-CIDs from 4096 up.
 	low  *[vntag.MaxSVIF + 1]int32
-	high map[uint32]int32
+	high map[vntag.VIF]int32
 	// fastIn is what parse reads for a VIF of low, packed in one word so
 	// that it takes one load rather than two dependent ones (low, then
 	// hot): the vEth bound there when its frames may take the fast path
@@ -178,7 +190,7 @@ type floodSet struct {
 	list    uint32
 	tagged  bool
 	members []int32
-	vifs    []uint32
+	vifs    []vntag.VIF
 
 	// allFast caches whether every member is fastOut, as of fastGen gen.
 	gen     uint64
@@ -213,7 +225,7 @@ type veth struct {
 	c    Counters
 
 	id      profile.VEthID
-	vif     uint32
+	vif     vntag.VIF
 	pv      profile.VEth
 	rev     uint64 // store revision of the policy applied
 	profile string
@@ -253,8 +265,8 @@ const (
 
 // checkVIF returns an ErrVIF error unless vif is in the range of port
 // p's mode and not yet bound there.
-func (vp *vport) checkVIF(p int, vif uint32) error {
-	if vp.mode == port.ETag {
+func (vp *vport) checkVIF(p int, vif vntag.VIF) error {
+	if vp.mode == vntag.ModeETag {
 		if vif == 0 || vif > vntag.MaxECID {
 			return fmt.Errorf("%w: E-CID %d (1-%d)", ErrVIF, vif, vntag.MaxECID)
 		}
@@ -274,9 +286,9 @@ func (vp *vport) checkVIF(p int, vif uint32) error {
 
 // tags returns the downstream unicast tag of vif in the port's mode (the
 // other one is zero).
-func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
-	if vp.mode == port.ETag {
-		e, _ := vntag.ETagForECID(vif)
+func (vp *vport) tags(vif vntag.VIF) (vntag.Tag, vntag.ETag) {
+	if vp.mode == vntag.ModeETag {
+		e, _ := vntag.ETagForECID(uint32(vif))
 		return vntag.Tag{}, e
 	}
 	t, _ := vntag.Downstream(uint16(vif))
@@ -287,7 +299,7 @@ func (vp *vport) tags(vif uint32) (vntag.Tag, vntag.ETag) {
 // the TPID of a port's upstream tag, as a big-endian word: the TPID, and
 // for a VNTag the EtherType after it. downBits gives the rest.
 func (vp *vport) rewriteKeep() uint64 {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		return 0xffff << 48
 	}
 	return 0xffff<<48 | 0xffff
@@ -297,15 +309,15 @@ func (vp *vport) rewriteKeep() uint64 {
 // port) that a rewrite in place puts beside rewriteKeep's: the tag's 4
 // bytes after the TPID, or the E-TCI.
 func (vp *vport) downBits(t vntag.Tag, e vntag.ETag) uint64 {
-	if vp.mode == port.ETag {
+	if vp.mode == vntag.ModeETag {
 		return e.TCI()
 	}
 	return uint64(t.Word()) << 16
 }
 
 // lookup returns the index of the vEth bound to vif on the port.
-func (vp *vport) lookup(vif uint32) (int32, bool) {
-	if vif < uint32(len(vp.low)) {
+func (vp *vport) lookup(vif vntag.VIF) (int32, bool) {
+	if vif < vntag.VIF(len(vp.low)) {
 		x := vp.low[vif]
 		return x, x >= 0
 	}
@@ -313,8 +325,8 @@ func (vp *vport) lookup(vif uint32) (int32, bool) {
 	return x, ok
 }
 
-func (vp *vport) bind(vif uint32, idx int32, h hotVEth) {
-	if vif < uint32(len(vp.low)) {
+func (vp *vport) bind(vif vntag.VIF, idx int32, h hotVEth) {
+	if vif < vntag.VIF(len(vp.low)) {
 		vp.low[vif] = idx
 		vp.fastIn[vif] = makeInEntry(idx, h)
 	} else {
@@ -322,8 +334,8 @@ func (vp *vport) bind(vif uint32, idx int32, h hotVEth) {
 	}
 }
 
-func (vp *vport) unbind(vif uint32) {
-	if vif < uint32(len(vp.low)) {
+func (vp *vport) unbind(vif vntag.VIF) {
+	if vif < vntag.VIF(len(vp.low)) {
 		vp.low[vif] = -1
 		vp.fastIn[vif] = 0
 	} else {
@@ -398,13 +410,16 @@ func (s *VIS) Close() { s.cancel() }
 
 // AddIVPort adds a port toward an IV that speaks mode, programmed through
 // lists, and returns its port number.
-func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer) (int, error) {
+func (s *VIS) AddIVPort(name string, mode vntag.Mode, lists ListProgrammer) (int, error) {
 	if lists == nil {
 		return 0, fmt.Errorf("%w: IV port %q without a ListProgrammer", ErrConfig, name)
 	}
+	if mode != vntag.ModeVNTag && mode != vntag.ModeETag {
+		return 0, fmt.Errorf("%w: IV port %q: mode %v", ErrConfig, name, mode)
+	}
 	p := &vport{kind: ivPort, mode: mode, lists: lists, name: name, want: vntag.KindVNTag,
 		flood: make([][]floodSet, 4096), listByID: map[string]uint32{}, nextList: 1}
-	if mode == port.ETag {
+	if mode == vntag.ModeETag {
 		p.want = vntag.KindETag
 	}
 	p.low = new([vntag.MaxSVIF + 1]int32)
@@ -412,7 +427,7 @@ func (s *VIS) AddIVPort(name string, mode port.TagMode, lists iv.ListProgrammer)
 	for i := range p.low {
 		p.low[i] = -1
 	}
-	p.high = map[uint32]int32{}
+	p.high = map[vntag.VIF]int32{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ports = append(s.ports, p)
@@ -446,7 +461,7 @@ func (s *VIS) updateFanout() {
 // AddVEth creates vEth id, bound to VIF vif on IV port p, admin up. Its
 // policy is the one the store has for id (none yet: every frame is dropped
 // with DropNoPolicy until the vEth is bound to a profile).
-func (s *VIS) AddVEth(id profile.VEthID, p int, vif uint32) error {
+func (s *VIS) AddVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	snap := s.cfg.Store.Snapshot() // outside s.mu: the store calls onBatch under its own lock
 	s.mu.Lock()
 	err := s.addVEth(id, p, vif, snap)
@@ -466,7 +481,7 @@ func (s *VIS) AddVEth(id profile.VEthID, p int, vif uint32) error {
 	return nil
 }
 
-func (s *VIS) addVEth(id profile.VEthID, p int, vif uint32, snap *profile.State) error {
+func (s *VIS) addVEth(id profile.VEthID, p int, vif vntag.VIF, snap *profile.State) error {
 	if _, ok := s.byID[id]; ok {
 		return fmt.Errorf("%w: %v", ErrExists, id)
 	}
@@ -537,7 +552,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 // bound now, keeping its id, policy, admin state and counters; its MACs are
 // forgotten. The control plane uses it when a vNIC migrates to another IV
 // or gets another VIF.
-func (s *VIS) MoveVEth(id profile.VEthID, p int, vif uint32) error {
+func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, v, err := s.find(id)
@@ -677,11 +692,11 @@ func (s *VIS) refresh(v *veth) {
 	if v.access {
 		h.flags |= hotAccess
 	}
-	if s.ports[v.port].mode == port.ETag {
+	if s.ports[v.port].mode == vntag.ModeETag {
 		h.flags |= hotETag
 	}
 	s.hot[v.idx] = h
-	if vp := s.ports[v.port]; v.vif < uint32(len(vp.low)) && vp.low[v.vif] == v.idx {
+	if vp := s.ports[v.port]; v.vif < vntag.VIF(len(vp.low)) && vp.low[v.vif] == v.idx {
 		vp.fastIn[v.vif] = makeInEntry(v.idx, h)
 	}
 }

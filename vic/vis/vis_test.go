@@ -20,7 +20,7 @@ import (
 // to B goes back out of the port it came in on with d=1 and dvif = B's VIF,
 // and the IV hands it to B alone.
 func TestHairpinBetweenTwoVMsBehindOneIV(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			l.from(0, 6, frame(bcast, macB, 1)) // B is learned on vEth 2
@@ -28,7 +28,7 @@ func TestHairpinBetweenTwoVMsBehindOneIV(t *testing.T) {
 			outs := l.from(0, 5, toB)
 			require.Len(t, outs, 1, "known unicast: one frame")
 			assert.Equal(t, 0, outs[0].port, "hairpin: out of the port it came in on")
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				e := etagOf(t, outs[0].bytes)
 				assert.Equal(t, uint32(6), e.ECID())
 				assert.Equal(t, uint8(0), e.GRP())
@@ -60,7 +60,7 @@ func TestHairpinBetweenTwoVMsBehindOneIV(t *testing.T) {
 // list — looped with A's VIF on A's own port — and once to the uplink; the
 // IV prunes A, and db (VLAN 20) gets nothing.
 func TestUnknownUnicastFloodedWithSourcePruning(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			unknown := frame(mac(0x99), macA, 3)
@@ -73,14 +73,14 @@ func TestUnknownUnicastFloodedWithSourcePruning(t *testing.T) {
 
 			list0, vifs0, ok := l.vis.FloodList(0, 10, false)
 			require.True(t, ok)
-			assert.Equal(t, []uint32{5, 6}, vifs0, "VLAN 10 on port 0: vEths 1 and 2, not db")
+			assert.Equal(t, []vntag.VIF{5, 6}, vifs0, "VLAN 10 on port 0: vEths 1 and 2, not db")
 			programmed, ok := l.ivs[0].VIFList(list0)
 			require.True(t, ok, "the VIS programmed the list into the IV")
 			assert.Equal(t, vifs0, programmed)
 			list1, _, ok := l.vis.FloodList(1, 10, false)
 			require.True(t, ok)
 
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				e := etagOf(t, outs[0].bytes)
 				assert.NotZero(t, e.GRP())
 				assert.Equal(t, list0, e.Channel())
@@ -116,7 +116,7 @@ func TestUnknownUnicastFloodedWithSourcePruning(t *testing.T) {
 }
 
 func TestSVIFSpoofingDropped(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			// VIF 6 is bound on port 0 only; a VM behind port 1 claims it.
@@ -132,7 +132,7 @@ func TestSVIFSpoofingDropped(t *testing.T) {
 }
 
 func TestBadUpstreamTagsDropped(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	plain := frame(bcast, macA, 1)
 	withTag := func(f vntag.TagFields) []byte {
 		tag, err := f.Tag()
@@ -166,7 +166,7 @@ func TestBadUpstreamTagsDropped(t *testing.T) {
 }
 
 func TestVLANDeniedByProfileDropped(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	// web is access VLAN 10; a frame tagged 20 must not get into VLAN 20.
 	assert.Empty(t, l.from(0, 5, dot1q(frame(bcast, macA, 1), 20)))
 	assert.Equal(t, uint64(1), l.counters(1).Drops[vis.DropVLAN])
@@ -181,7 +181,7 @@ func TestVLANDeniedByProfileDropped(t *testing.T) {
 }
 
 func TestTrunkVEthGetsTaggedFrames(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(2, "trunk"); return nil })
 	require.NoError(t, err)
 	// The trunk (allowed 10,20; native 20) sends a tagged VLAN 10 frame and
@@ -203,7 +203,7 @@ func TestTrunkVEthGetsTaggedFrames(t *testing.T) {
 	taggedList, vifs, ok := l.vis.FloodList(0, 10, true)
 	require.True(t, ok)
 	assert.NotEqual(t, untaggedList, taggedList)
-	assert.Equal(t, []uint32{6}, vifs)
+	assert.Equal(t, []vntag.VIF{6}, vifs)
 	got = l.deliver(l.from(0, 5, frame(bcast, macA, 4)), 0)
 	assert.Equal(t, [][]byte{dot1q(frame(bcast, macA, 4), 10)}, got[6])
 	assert.Empty(t, got[5])
@@ -219,7 +219,7 @@ func TestPortSecurityViolationActions(t *testing.T) {
 		{"shutdown", vis.DropErrDisabled},
 	} {
 		t.Run(tc.violation, func(t *testing.T) {
-			l := newLab(t, port.VNTag, vis.Config{})
+			l := newLab(t, vntag.ModeVNTag, vis.Config{})
 			l.configure("port-profile web\n  switchport port-security\n  switchport port-security maximum 1\n  switchport port-security violation " + tc.violation + "\n")
 			assert.NotEmpty(t, l.from(0, 5, frame(bcast, macA, 1)), "first MAC admitted")
 			assert.Empty(t, l.from(0, 5, frame(bcast, mac(0x42), 1)), "second MAC over the maximum")
@@ -245,7 +245,7 @@ func TestPortSecurityViolationActions(t *testing.T) {
 }
 
 func TestMACLimitPerVEth(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{MACLimit: 2})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{MACLimit: 2})
 	for i := byte(1); i <= 4; i++ {
 		assert.NotEmpty(t, l.from(0, 5, frame(bcast, mac(0x30+i), 1)), "frames still forwarded")
 	}
@@ -261,7 +261,7 @@ func TestMACLimitPerVEth(t *testing.T) {
 }
 
 func TestAging(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{AgingTime: 10 * time.Second})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{AgingTime: 10 * time.Second})
 	l.from(0, 6, frame(bcast, macB, 1))
 	require.Len(t, l.vis.MACs(l.now), 1)
 	l.now += int64(5 * time.Second)
@@ -277,7 +277,7 @@ func TestAging(t *testing.T) {
 }
 
 func TestMACMove(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.from(0, 5, frame(bcast, macA, 1))
 	l.from(0, 6, frame(bcast, macA, 1)) // A moved to vEth 2 (a migrated VM)
 	assert.Equal(t, uint64(1), l.vis.Moves())
@@ -287,7 +287,7 @@ func TestMACMove(t *testing.T) {
 }
 
 func TestProfileEditTakesEffectMidStream(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.from(0, 6, frame(bcast, macB, 1))
 	dns := frame(macB, macA, 53)
 	assert.Len(t, l.from(0, 5, dns), 1)
@@ -303,7 +303,7 @@ func TestProfileEditTakesEffectMidStream(t *testing.T) {
 	assert.Len(t, got[6], 1)
 	_, vifs, ok := l.vis.FloodList(0, 20, false)
 	require.True(t, ok)
-	assert.Equal(t, []uint32{5, 6, 7}, vifs)
+	assert.Equal(t, []vntag.VIF{5, 6, 7}, vifs)
 	_, _, ok = l.vis.FloodList(0, 10, false)
 	assert.False(t, ok, "VLAN 10 has no member left on port 0")
 	// Shutting the profile takes its vEths down.
@@ -313,7 +313,7 @@ func TestProfileEditTakesEffectMidStream(t *testing.T) {
 }
 
 func TestOutboundPolicyAndMarking(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.configure("port-profile db\n  ip access-group no-dns out\n  service-policy type qos input gold\n")
 	l.configure("port-profile web\n  switchport access vlan 20\n")
 	l.from(0, 7, frame(bcast, macC, 1))
@@ -343,13 +343,13 @@ func TestOutboundPolicyAndMarking(t *testing.T) {
 }
 
 func TestAdminDown(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.from(0, 6, frame(bcast, macB, 1))
 	require.NoError(t, l.vis.SetAdminUp(2, false))
 	assert.Empty(t, l.from(0, 6, frame(bcast, macB, 1)))
 	assert.Equal(t, uint64(1), l.counters(2).Drops[vis.DropAdminDown])
 	_, vifs, _ := l.vis.FloodList(0, 10, false)
-	assert.Equal(t, []uint32{5}, vifs, "left the vif list")
+	assert.Equal(t, []vntag.VIF{5}, vifs, "left the vif list")
 	got := l.deliver(l.from(0, 5, frame(macB, macA, 2)), 0)
 	assert.Empty(t, got[6], "B's MAC was forgotten and the flood skips B")
 	s, err := l.vis.ShowInterface(2)
@@ -362,7 +362,7 @@ func TestAdminDown(t *testing.T) {
 }
 
 func TestUplink(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	// X (behind the uplink) broadcasts in VLAN 10: flooded to both IV
 	// ports, not looped, and to no other uplink.
 	outs := l.send(l.uplink, dot1q(frame(bcast, macX, 1), 10))
@@ -387,7 +387,7 @@ func TestUplink(t *testing.T) {
 }
 
 func TestShowInterface(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.from(0, 5, frame(bcast, macA, 1))
 	l.from(0, 5, dot1q(frame(bcast, macA, 1), 30))
 	s, err := l.vis.ShowInterface(1)
@@ -411,13 +411,13 @@ func TestShowInterface(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	_, err := vis.New(vis.Config{})
 	assert.ErrorIs(t, err, vis.ErrConfig)
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	assert.ErrorIs(t, l.vis.AddVEth(1, 0, 9), vis.ErrExists)
 	assert.ErrorIs(t, l.vis.AddVEth(9, 0, 5), vis.ErrVIF, "VIF 5 is taken on port 0")
 	assert.ErrorIs(t, l.vis.AddVEth(9, 0, 4096), vis.ErrVIF)
 	assert.ErrorIs(t, l.vis.AddVEth(9, l.uplink, 9), vis.ErrPortKind)
 	assert.ErrorIs(t, l.vis.AddVEth(9, 7, 9), vis.ErrNotFound)
-	_, err = l.vis.AddIVPort("x", port.VNTag, nil)
+	_, err = l.vis.AddIVPort("x", vntag.ModeVNTag, nil)
 	assert.ErrorIs(t, err, vis.ErrConfig)
 	require.NoError(t, l.vis.RemoveVEth(2))
 	assert.ErrorIs(t, l.vis.RemoveVEth(2), vis.ErrNotFound)
@@ -428,7 +428,7 @@ func TestConfigErrors(t *testing.T) {
 // A vEth created before it is bound drops with DropNoPolicy, and follows
 // the binding when it comes.
 func TestUnboundVEthFollowsBinding(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	require.NoError(t, l.vis.AddVEth(9, 0, 9))
 	_, err := l.ivs[0].AddVNIC(iv.VNICConfig{VIF: 9})
 	require.NoError(t, err)
@@ -445,7 +445,7 @@ func TestUnboundVEthFollowsBinding(t *testing.T) {
 // The VIS refuses nothing it already accepted when Tx is small: it stops
 // and the rest of the batch is processed on the next call.
 func TestTxFullStopsWithoutLoss(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	fs := []port.Frame{
 		port.FrameFrom(l.tag(frame(bcast, macA, 1), 5)),
 		port.FrameFrom(l.tag(frame(bcast, macA, 2), 5)),
@@ -459,7 +459,7 @@ func TestTxFullStopsWithoutLoss(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			l.from(0, 6, frame(bcast, macB, 1))
@@ -493,7 +493,7 @@ func TestNoAllocs(t *testing.T) {
 // Flooded frames are counted per list and attributed to the members when
 // counters are read; the counts survive the lists being rebuilt.
 func TestFloodCountersSurviveRebuild(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	l.from(0, 5, frame(bcast, macA, 1))
 	assert.Equal(t, uint64(1), l.counters(2).TxFrames)
 	assert.Equal(t, uint64(0), l.counters(1).TxFrames, "the source is pruned, not counted")
@@ -512,7 +512,7 @@ func TestFloodCountersSurviveRebuild(t *testing.T) {
 // E-CID_ext in a map: a vEth on either is reached, by unicast both ways,
 // and unbinding it frees the E-CID for another vEth.
 func TestETagHighECID(t *testing.T) {
-	l := newLab(t, port.ETag, vis.Config{})
+	l := newLab(t, vntag.ModeETag, vis.Config{})
 	const high = 0x2_0abc // E-CID_ext 0x20, E-CID_base 0xabc
 	_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(9, "web"); return nil })
 	require.NoError(t, err)
@@ -543,7 +543,7 @@ func TestETagHighECID(t *testing.T) {
 // fast path and the general path (TestFastPathsMatchGeneralPath) agree on
 // it. Here: the usual frame, both ways, once both MACs are known.
 func TestKnownUnicastAcrossIVPorts(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{})
 			l.from(1, 5, frame(bcast, macD, 1)) // vEth 4 behind port 1
@@ -579,11 +579,11 @@ func TestKnownUnicastAcrossTagModes(t *testing.T) {
 	v, err := vis.New(vis.Config{Store: store})
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	ivV := iv.New(iv.Config{Mode: port.VNTag})
-	ivE := iv.New(iv.Config{Mode: port.ETag})
-	pv, err := v.AddIVPort("iv-vntag", port.VNTag, ivV)
+	ivV := iv.New(iv.Config{Mode: vntag.ModeVNTag})
+	ivE := iv.New(iv.Config{Mode: vntag.ModeETag})
+	pv, err := v.AddIVPort("iv-vntag", vntag.ModeVNTag, ivV)
 	require.NoError(t, err)
-	pe, err := v.AddIVPort("iv-etag", port.ETag, ivE)
+	pe, err := v.AddIVPort("iv-etag", vntag.ModeETag, ivE)
 	require.NoError(t, err)
 	require.NoError(t, v.AddVEth(1, pv, 5))
 	require.NoError(t, v.AddVEth(2, pe, 7))
@@ -629,7 +629,7 @@ func TestKnownUnicastAcrossTagModes(t *testing.T) {
 // the first teaches the VIS nothing new, the later ones take the fast path
 // (TestFastPathsMatchGeneralPath compares it with the general path).
 func TestUplinkKnownUnicastBytes(t *testing.T) {
-	for _, mode := range []port.TagMode{port.VNTag, port.ETag} {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
 		t.Run(mode.String(), func(t *testing.T) {
 			l := newLab(t, mode, vis.Config{UplinkNativeVLAN: 10})
 			_, err := l.store.Update(func(tx *profile.Txn) error { tx.Bind(2, "trunk"); return nil })
@@ -637,11 +637,11 @@ func TestUplinkKnownUnicastBytes(t *testing.T) {
 			l.from(0, 5, frame(bcast, macA, 1))                // vEth 1: access VLAN 10
 			l.from(0, 6, dot1q(frame(bcast, macB, 1), 10))     // vEth 2: trunk 10,20, native 20
 			l.send(l.uplink, dot1q(frame(bcast, macX, 1), 10)) // X behind the uplink
-			push := func(inner []byte, vif uint32) []byte {
+			push := func(inner []byte, vif vntag.VIF) []byte {
 				f := port.FrameFrom(inner)
 				var out []byte
-				if mode == port.ETag {
-					e, err := vntag.ETagForECID(vif)
+				if mode == vntag.ModeETag {
+					e, err := vntag.ETagForECID(uint32(vif))
 					require.NoError(t, err)
 					out, err = vntag.PushETag(f.Buf, f.Off, e)
 					require.NoError(t, err)
@@ -654,7 +654,7 @@ func TestUplinkKnownUnicastBytes(t *testing.T) {
 				return out
 			}
 			hl := uint64(vntag.TagLen)
-			if mode == port.ETag {
+			if mode == vntag.ModeETag {
 				hl = vntag.ETagLen
 			}
 			before1, before2, beforePort := l.counters(1), l.counters(2), l.portCounters(0)
@@ -662,7 +662,7 @@ func TestUplinkKnownUnicastBytes(t *testing.T) {
 			for _, c := range []struct {
 				name     string
 				in, want []byte
-				vif      uint32
+				vif      vntag.VIF
 			}{
 				{"tagged to access", dot1q(frame(macA, macX, 2), 10), push(frame(macA, macX, 2), 5), 5},
 				{"untagged (native) to access", frame(macA, macX, 3), push(frame(macA, macX, 3), 5), 5},

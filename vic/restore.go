@@ -8,8 +8,8 @@ import "time"
 // had (bound: stale until its IV announces it again; unbound: kept for
 // Timing.Retention from now). Restore replaces a vEth of the same
 // instance; ids given out later are above every restored one.
-func (t *Table) Restore(v VEth, now time.Time) {
-	r := &VEth{ID: v.ID, VNIC: v.VNIC, Port: v.Port, VIF: v.VIF, Bound: v.Bound, Unbound: v.Unbound}
+func (t *Table) Restore(v VEthRecord, now time.Time) {
+	r := &VEthRecord{ID: v.ID, VNIC: v.VNIC, Port: v.Port, VIF: v.VIF, Bound: v.Bound, Unbound: v.Unbound}
 	if !r.Bound && r.Unbound.IsZero() {
 		r.Unbound = now
 	}

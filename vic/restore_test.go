@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 // A VIS restarted over a restored table gives an IV that announces its
@@ -17,9 +18,9 @@ func TestTableRestore(t *testing.T) {
 	now := time.Unix(1000, 0)
 	u := vic.UUID{1}
 	tab := vic.NewTable()
-	tab.Restore(vic.VEth{ID: 7, VNIC: vic.VNIC{Instance: u, MAC: [6]byte{2, 0, 0, 0, 0, 1}, Profile: "web", Epoch: 1, Up: true}, Port: 0, VIF: 5, Bound: true}, now)
+	tab.Restore(vic.VEthRecord{ID: 7, VNIC: vic.VNIC{Instance: u, MAC: [6]byte{2, 0, 0, 0, 0, 1}, Profile: "web", Epoch: 1, Up: true}, Port: 0, VIF: 5, Bound: true}, now)
 	tab.SetNext(9)
-	s := vic.NewVIS(vic.VISConfig{Session: 2}, tab, now)
+	s := vic.NewVISMachine(vic.VISConfig{Session: 2}, tab, now)
 	send := func(m vic.Message) *vic.Message {
 		var got *vic.Message
 		for _, a := range s.Handle(vic.VISEvent{Kind: vic.VISReceive, Port: 0, Msg: &m}, now) {
@@ -33,18 +34,18 @@ func TestTableRestore(t *testing.T) {
 		return got
 	}
 	r := send(vic.Message{Command: vic.CmdOpen, Session: 50, TxID: 1, Present: vic.FieldCaps | vic.FieldPeerSession,
-		Caps: vic.Capabilities{Mode: vic.ModeVNTag, MaxVIFs: 100, KeepaliveMS: 1000}})
+		Caps: vic.Capabilities{Mode: vntag.ModeVNTag, MaxVIFs: 100, KeepaliveMS: 1000}})
 	require.Equal(t, vic.ResultSuccess, r.Result)
 	alloc := vic.Message{Command: vic.CmdVIFAlloc, Session: 50, TxID: 2, Present: vic.FieldMAC | vic.FieldProfile | vic.FieldInstance | vic.FieldLink | vic.FieldEpoch,
 		MAC: [6]byte{2, 0, 0, 0, 0, 1}, Profile: []byte("web"), Instance: u, Up: true, Epoch: 1}
 	r = send(alloc)
 	assert.Equal(t, vic.ResultSuccess, r.Result)
 	assert.Equal(t, uint32(7), r.VEth)
-	assert.Equal(t, uint16(5), r.VIF)
+	assert.Equal(t, vntag.VIF(5), r.VIF)
 
 	alloc.TxID, alloc.Instance, alloc.MAC = 3, vic.UUID{2}, [6]byte{2, 0, 0, 0, 0, 2}
 	r = send(alloc)
 	assert.Equal(t, uint32(10), r.VEth, "ids are not given out twice")
-	assert.NotEqual(t, uint16(5), r.VIF)
+	assert.NotEqual(t, vntag.VIF(5), r.VIF)
 	assert.Equal(t, uint32(10), tab.Next())
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Daemon is a running `niv iv`.
@@ -44,7 +45,7 @@ type Daemon struct {
 	plane atomic.Pointer[plane]
 	links [2]port.Port
 	sps   [2]*ecp.Speaker // one per uplink, attached before the ports run
-	vmode vic.Mode
+	vmode vntag.Mode
 	board board
 	srv   *mgmt.Server
 
@@ -65,7 +66,7 @@ type Daemon struct {
 type plane struct {
 	up    int
 	sp    *ecp.Speaker
-	prog  *bind.IV
+	prog  *bind.IVProgrammer
 	agent *vic.IVAgent
 }
 
@@ -152,12 +153,11 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	if err != nil {
 		return d, err
 	}
-	mode := port.VNTag
-	vmode := vic.ModeVNTag
+	vmode := vntag.ModeVNTag
 	if cfg.Kind == conf.KindETag {
-		mode, vmode = port.ETag, vic.ModeETag
+		vmode = vntag.ModeETag
 	}
-	d.core = iv.New(iv.Config{Mode: mode})
+	d.core = iv.New(iv.Config{Mode: vmode})
 	d.ctl = bind.NewControl(d.core)
 	for i := range d.links {
 		d.core.SetUplinkUp(i, false)
@@ -231,7 +231,7 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 func (d *Daemon) startPlane(up int) error {
 	sp := d.sps[up]
 	pl := &plane{up: up, sp: sp}
-	pl.prog = bind.NewIV(d.core, iv.Fabric(up), d.onBind)
+	pl.prog = bind.NewIVProgrammer(d.core, iv.Fabric(up), d.onBind)
 	d.plane.Store(pl)
 	pl.agent = vic.NewIVAgent(vic.IVConfig{Session: wire.Session(), Mode: d.vmode, Timing: timing(d.cfg.Daemon)}, sp, programmer{d, pl}, d.status)
 	return nil
@@ -256,7 +256,7 @@ func (d *Daemon) failover(to int) {
 			v.pn.Store(-1)
 		}
 		if vif := v.vif.Load(); vif > 0 {
-			old.prog.UnbindVIF(uint16(vif))
+			old.prog.UnbindVIF(vntag.VIF(vif))
 		}
 		v.vif.Store(0)
 		v.veth.Store(0)
@@ -404,11 +404,11 @@ type programmer struct {
 	pl *plane
 }
 
-func (p programmer) BindVIF(vif uint16, n vic.VNIC, veth uint32) error {
+func (p programmer) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 	return p.pl.prog.BindVIF(vif, n, veth)
 }
 
-func (p programmer) UnbindVIF(vif uint16) error {
+func (p programmer) UnbindVIF(vif vntag.VIF) error {
 	p.d.mu.Lock()
 	for _, v := range p.d.vnics {
 		if v.vif.Load() == int32(vif) && v.pn.Load() >= 0 {
@@ -420,14 +420,14 @@ func (p programmer) UnbindVIF(vif uint16) error {
 	return p.pl.prog.UnbindVIF(vif)
 }
 
-func (p programmer) SetVIFLink(vif uint16, up bool) error { return p.pl.prog.SetVIFLink(vif, up) }
-func (p programmer) SetVIFList(list uint16, members []uint16) error {
+func (p programmer) SetVIFLink(vif vntag.VIF, up bool) error { return p.pl.prog.SetVIFLink(vif, up) }
+func (p programmer) SetVIFList(list uint16, members []vntag.VIF) error {
 	return p.pl.prog.SetVIFList(list, members)
 }
 
 // onBind runs when bind.IV attached VIF vif as core port pn: from now the
 // vNIC's TAP is that port.
-func (d *Daemon) onBind(n vic.VNIC, vif uint16, pn int) {
+func (d *Daemon) onBind(n vic.VNIC, vif vntag.VIF, pn int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	v := d.byInst[n.Instance]

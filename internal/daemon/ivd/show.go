@@ -62,10 +62,10 @@ func (d *Daemon) info(v *vnic) VNICInfo {
 		Instance: conf.FormatUUID(r.Instance), Fabric: conf.Fabric(r.Fabric).String(), Epoch: r.Epoch, State: *v.status.Load(), Shutdown: r.Shutdown}
 	if n, ok := d.agent().VNIC(vic.UUID(r.Instance)); ok && n.State == vic.VIFBound {
 		i.VIF, i.VEth, i.State = int(n.VIF), n.VEth, "bound"
-		if u, err := d.core.ActiveUplink(uint32(n.VIF)); err == nil && u >= 0 {
+		if u, err := d.core.ActiveUplink(n.VIF); err == nil && u >= 0 {
 			i.Uplink = conf.Fabric(u).String()
 		}
-		if c, ok := d.core.Counters(uint32(n.VIF)); ok {
+		if c, ok := d.core.Counters(n.VIF); ok {
 			i.RxFrames, i.TxFrames = c.RxFrames, c.TxFrames
 		}
 	}

@@ -38,7 +38,7 @@ type VEth struct {
 	// Port is the NX-OS name of the port it is (or was last) bound on,
 	// VIF its VIF there; Bound is false once it was unbound.
 	Port  string
-	VIF   uint16
+	VIF   uint32
 	Bound bool
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // recorder is the VIS machine's programmer: it programs the core through
@@ -18,7 +19,7 @@ import (
 // sends after programming), so an IV never holds a vEth id the store does
 // not have.
 type recorder struct {
-	inner *bind.VIS
+	inner *bind.VISProgrammer
 	st    state.Store
 	log   *slog.Logger
 
@@ -31,7 +32,7 @@ type recorder struct {
 	next      uint32
 }
 
-func newRecorder(inner *bind.VIS, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {
+func newRecorder(inner *bind.VISProgrammer, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {
 	r := &recorder{inner: inner, st: st, log: log, veths: map[uint32]*state.VEth{}, base: snap.Counters,
 		names: map[vic.PortID]string{}, next: snap.Next}
 	return r
@@ -96,13 +97,13 @@ func (r *recorder) DeleteVEth(id uint32) error {
 }
 
 // BindVIF implements vic.VISProgrammer.
-func (r *recorder) BindVIF(p vic.PortID, vif uint16, id uint32) error {
+func (r *recorder) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 	err := r.inner.BindVIF(p, vif, id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if v := r.veths[id]; v != nil {
 		moved := v.Bound && v.Port != r.names[p]
-		v.Port, v.VIF, v.Bound = r.names[p], vif, true
+		v.Port, v.VIF, v.Bound = r.names[p], uint32(vif), true
 		r.save(v)
 		if !r.restoring {
 			r.log.Info("vEth bound", "veth", id, "interface", v.Port, "channel", vif, "moved", moved)
@@ -112,12 +113,12 @@ func (r *recorder) BindVIF(p vic.PortID, vif uint16, id uint32) error {
 }
 
 // UnbindVIF implements vic.VISProgrammer.
-func (r *recorder) UnbindVIF(p vic.PortID, vif uint16) error {
+func (r *recorder) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	err := r.inner.UnbindVIF(p, vif)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range r.veths {
-		if v.Bound && v.Port == r.names[p] && v.VIF == vif {
+		if v.Bound && v.Port == r.names[p] && v.VIF == uint32(vif) {
 			v.Bound = false
 			r.save(v)
 			r.log.Info("vEth unbound", "veth", v.ID, "interface", v.Port, "channel", vif)

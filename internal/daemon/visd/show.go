@@ -21,7 +21,7 @@ type VEthInfo struct {
 	State     string         `json:"state"`
 	Profile   string         `json:"profile"`
 	Interface string         `json:"interface,omitempty"`
-	Channel   uint16         `json:"channel,omitempty"`
+	Channel   uint32         `json:"channel,omitempty"`
 	Bound     bool           `json:"bound"`
 	MAC       string         `json:"mac"`
 	Instance  string         `json:"instance"`
@@ -295,7 +295,7 @@ func (d *Daemon) runningConfig() string {
 	for _, v := range d.rec.list() {
 		cv := conf.VEth{ID: v.ID, Profile: v.Profile}
 		if v.Bound {
-			cv.Port, cv.Channel = v.Port, v.VIF
+			cv.Port, cv.Channel = v.Port, uint16(v.VIF)
 		}
 		veths = append(veths, cv)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Daemon is a running `niv vis`.
@@ -43,7 +44,7 @@ type Daemon struct {
 	st      state.Store
 	store   *profile.MemStore
 	core    *vis.VIS
-	prog    *bind.VIS
+	prog    *bind.VISProgrammer
 	rec     *recorder
 	agent   *vic.VISAgent
 	ctl     *bind.Control
@@ -135,7 +136,7 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
 		return d, err
 	}
-	if d.prog, err = bind.NewVIS(d.core, d.store); err != nil {
+	if d.prog, err = bind.NewVISProgrammer(d.core, d.store); err != nil {
 		return d, err
 	}
 	d.ctl = bind.NewControl(d.core)
@@ -154,13 +155,13 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	for _, v := range snap.VEths {
 		pid, known := d.portID(v.Port)
 		bound := v.Bound && known
-		tab.Restore(vic.VEth{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: v.VIF, Bound: bound}, now)
+		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: bound}, now)
 		if err := d.rec.SetVEth(v.ID, vnicOf(v)); err != nil {
 			log.Error("restoring vEth", "veth", v.ID, "err", err)
 			continue
 		}
 		if bound {
-			if err := d.rec.BindVIF(pid, v.VIF, v.ID); err != nil {
+			if err := d.rec.BindVIF(pid, vntag.VIF(v.VIF), v.ID); err != nil {
 				log.Error("restoring vEth binding", "veth", v.ID, "port", v.Port, "err", err)
 			}
 		} else if v.Bound {
@@ -225,9 +226,9 @@ func (d *Daemon) addPort(pc conf.Port) error {
 			return err
 		}
 		d.links = append(d.links, link)
-		mode := port.VNTag
+		mode := vntag.ModeVNTag
 		if pc.Kind == conf.KindETag {
-			mode = port.ETag
+			mode = vntag.ModeETag
 		}
 		p.lists = bind.NewLists()
 		if p.core, err = d.core.AddIVPort(pc.Name, mode, p.lists); err != nil {

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -375,6 +376,34 @@ func TestDaemons(t *testing.T) {
 		assert.Contains(t, text, "# TYPE niv_veth_rx_packets_total counter")
 		assert.Regexp(t, `niv_veth_rx_packets_total\{interface="Ethernet1/2",profile="web",veth="1"\} [1-9]`, text)
 		assert.Regexp(t, `niv_port_rx_packets_total\{interface="Ethernet1/48",mode="trunk"\} [0-9]`, text)
+	})
+
+	t.Run("bad management requests change nothing", func(t *testing.T) {
+		before, err := f.niv("show", "running-config", "-s", f.vis.sock)
+		require.NoError(t, err)
+		for _, req := range []string{
+			"{\"cmd\": \"configure\", \"input\": \"no port-profile web\"", // cut short
+			"{\"cmd\": \"configure\", \"input\": \"" + strings.Repeat("port-profile x\\n", 100000) + "\"}",
+			"{\"cmd\": \"reboot\"}",
+		} {
+			var out []byte
+			require.NoError(t, wire.InNetns(f.vis.NS, func() error {
+				c, err := net.Dial("unix", f.vis.sock)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				go c.Write([]byte(req + "\n"))
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				out = []byte(line)
+				return nil
+			}))
+			assert.Regexp(t, `"ok":false,"error":"mgmt: (malformed request|request too large|unknown command)`, string(out))
+		}
+		after, err := f.niv("show", "running-config", "-s", f.vis.sock)
+		require.NoError(t, err)
+		assert.Equal(t, before, after)
 	})
 
 	t.Run("power-off", func(t *testing.T) {

@@ -42,11 +42,12 @@ func runDaemon(kind string, args []string, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLog := fs.Bool("log-json", false, "log JSON lines instead of text")
 	check := fs.Bool("check", false, "check the configuration file and exit")
+	store := fs.String("store", "", "keep the state at `STORE` (a bbolt file path, or SCHEME://... of a registered store) instead of the file's \"niv store\"")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *path == "" || fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "usage: niv %s --config FILE [--check] [--log-level LEVEL] [--log-json]\n", kind)
+		fmt.Fprintf(stderr, "usage: niv %s --config FILE [--store STORE] [--check] [--log-level LEVEL] [--log-json]\n", kind)
 		return 2
 	}
 	var lv slog.Level
@@ -83,13 +84,13 @@ func runDaemon(kind string, args []string, stderr io.Writer) int {
 	var err error
 	if kind == "vis" {
 		var v *visd.Daemon
-		v, err = visd.Start(*path, log)
+		v, err = visd.Start(*path, visd.Options{Store: *store}, log)
 		if v != nil {
 			d = v
 		}
 	} else {
 		var v *ivd.Daemon
-		v, err = ivd.Start(*path, log)
+		v, err = ivd.Start(*path, ivd.Options{Store: *store}, log)
 		if v != nil {
 			d = v
 		}

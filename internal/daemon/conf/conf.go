@@ -18,10 +18,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nivkit/niv/internal/daemon/state"
 	"github.com/nivkit/niv/profile"
 )
 
@@ -80,7 +82,9 @@ func (c Control) String() string {
 // "hostname" lines.
 type Daemon struct {
 	Hostname string
-	// Store is the local state file (bbolt), "niv store PATH".
+	// Store is where the daemon keeps its state, "niv store PATH" (a
+	// local bbolt file) or "niv store SCHEME://..." for a store registered
+	// with package state.
 	Store string
 	// Socket is the management socket, "niv socket PATH".
 	Socket string
@@ -199,10 +203,10 @@ func (p *parser) daemon(d *Daemon, l line) bool {
 	switch w[1] {
 	case "store":
 		if p.args(l, 3, "niv store PATH") {
-			if strings.Contains(w[2], "://") && !strings.HasPrefix(w[2], "bbolt://") {
-				p.errf(l, 2, ErrUnsupported, "store %s: only a local bbolt file is supported yet", w[2])
+			if scheme, _, ok := strings.Cut(w[2], "://"); ok && !slices.Contains(state.Schemes(), scheme) {
+				p.errf(l, 2, ErrUnsupported, "store %s: no %s:// store in this build (known: %s)", w[2], scheme, strings.Join(state.Schemes(), ", "))
 			}
-			d.Store = strings.TrimPrefix(w[2], "bbolt://")
+			d.Store = w[2]
 		}
 	case "socket":
 		if p.args(l, 3, "niv socket PATH") {

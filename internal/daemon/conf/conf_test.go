@@ -105,6 +105,9 @@ func TestParseVISReferences(t *testing.T) {
 	}
 	_, err := conf.ParseVIS(strings.Replace(visFile, "switchport mode etag", "switchport mode evb", 1))
 	assert.ErrorIs(t, err, conf.ErrUnsupported)
+	_, err = conf.ParseVIS(strings.Replace(visFile, "niv store /tmp/vis1.db", "niv store etcd://127.0.0.1:2379/niv", 1))
+	assert.ErrorIs(t, err, conf.ErrUnsupported, "no etcd store registered in this build")
+	assert.ErrorContains(t, err, "line 2, column 11: store etcd://127.0.0.1:2379/niv: no etcd:// store in this build")
 }
 
 const ivFile = `hostname host1

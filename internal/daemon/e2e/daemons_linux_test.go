@@ -436,6 +436,15 @@ func TestDaemons(t *testing.T) {
 		}, 5*time.Second, 20*time.Millisecond)
 	})
 
+	t.Run("SIGHUP on an IV adds the vNICs added to its file", func(t *testing.T) {
+		text := ivConfig(f.lab, "host2", f.pfx+"h2", vnicBlock("vm3", f.pfx+"c", f.vm3, "0252.5400.0003", 3))
+		require.NoError(t, os.WriteFile(f.h2.Config, []byte(text), 0o600))
+		f.h2.signal(syscall.SIGHUP)
+		n := f.bound(f.h2, "vm3")["vm3"]
+		assert.Equal(t, uint32(2), n.Epoch, "powered on again: a newer placement")
+		require.True(t, f.prober(f.vm1, "10.9.0.3").until(5*time.Second))
+	})
+
 	t.Run("SIGTERM stops cleanly", func(t *testing.T) {
 		for _, d := range []*daemon{f.h2, f.h1, f.vis} {
 			d.signal(syscall.SIGTERM)

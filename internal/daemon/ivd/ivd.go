@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,8 +111,14 @@ func (b *board) load() []port.Port {
 	return nil
 }
 
+// Options are what the command line sets over the file.
+type Options struct {
+	// Store replaces the file's "niv store".
+	Store string
+}
+
 // Start reads the configuration file at path and starts the daemon.
-func Start(path string, log *slog.Logger) (d *Daemon, err error) {
+func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -141,12 +148,19 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join("/run/niv", name+".sock")
 	}
-	for _, dir := range []string{filepath.Dir(cfg.Store), filepath.Dir(cfg.Socket)} {
+	if o.Store != "" {
+		cfg.Store = o.Store
+	}
+	dirs := []string{filepath.Dir(cfg.Socket)}
+	if !strings.Contains(cfg.Store, "://") {
+		dirs = append(dirs, filepath.Dir(cfg.Store))
+	}
+	for _, dir := range dirs {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return d, err
 		}
 	}
-	if d.st, err = state.OpenBolt(cfg.Store); err != nil {
+	if d.st, err = state.Open(cfg.Store); err != nil {
 		return d, err
 	}
 	snap, err := d.st.Load()
@@ -543,7 +557,7 @@ func (d *Daemon) Reload() error {
 	for _, n := range cfg.VNICs {
 		now[n.Name] = true
 		if !old[n.Name] {
-			errs = append(errs, d.addVNIC(recOf(n, 1)))
+			errs = append(errs, d.addVNIC(recOf(n, d.epochFor(n))))
 		}
 	}
 	for name := range old {
@@ -554,6 +568,17 @@ func (d *Daemon) Reload() error {
 	d.cfg.VNICs = cfg.VNICs
 	d.log.Info("configuration reloaded")
 	return errors.Join(errs...)
+}
+
+// epochFor returns the placement epoch of vNIC c placed here now: one
+// above the one it had when it last left this host, or 1.
+func (d *Daemon) epochFor(c conf.VNIC) uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if g, ok := d.gone[c.Name]; ok && g.Instance == c.Instance {
+		return g.Epoch + 1
+	}
+	return 1
 }
 
 // Close stops the daemon. The vNICs' vEths stay on the VIS: a clean

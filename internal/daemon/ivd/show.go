@@ -118,12 +118,7 @@ func (d *Daemon) vnicAdd(req mgmt.Request) mgmt.Response {
 	if err != nil {
 		return mgmt.Fail(err)
 	}
-	epoch := uint32(1)
-	d.mu.Lock()
-	if g, ok := d.gone[c.Name]; ok && g.Instance == c.Instance {
-		epoch = g.Epoch + 1 // powered on again here
-	}
-	d.mu.Unlock()
+	epoch := d.epochFor(c)
 	if len(req.Args) == 3 {
 		n, err := strconv.ParseUint(req.Args[2], 10, 32)
 		if err != nil || n == 0 {

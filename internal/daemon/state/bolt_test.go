@@ -76,3 +76,25 @@ func TestBoltSurvivesKill(t *testing.T) {
 	assert.Equal(t, uint32(50), snap.Next)
 	assert.Len(t, snap.VEths, 50)
 }
+
+// Open takes a path or a URL of a registered scheme.
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []string{filepath.Join(dir, "a.db"), "bbolt://" + filepath.Join(dir, "b.db")} {
+		s, err := state.Open(spec)
+		require.NoError(t, err, spec)
+		require.NoError(t, s.Close())
+	}
+	_, err := state.Open("nosuch://x")
+	assert.ErrorContains(t, err, "no store for nosuch:// (known: bbolt")
+	var got string
+	state.Register("teststore", func(spec string) (state.Store, error) {
+		got = spec
+		return state.OpenBolt(filepath.Join(dir, "c.db"))
+	})
+	s, err := state.Open("teststore://somewhere/niv")
+	require.NoError(t, err)
+	s.Close()
+	assert.Equal(t, "teststore://somewhere/niv", got)
+	assert.Contains(t, state.Schemes(), "teststore")
+}

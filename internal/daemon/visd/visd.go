@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,9 +68,15 @@ type visPort struct {
 	lists *bind.Lists
 }
 
+// Options are what the command line sets over the file.
+type Options struct {
+	// Store replaces the file's "niv store".
+	Store string
+}
+
 // Start reads the configuration file at path and starts the daemon. A
 // file with errors is refused whole (conf.Errors).
-func Start(path string, log *slog.Logger) (d *Daemon, err error) {
+func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -98,12 +105,19 @@ func Start(path string, log *slog.Logger) (d *Daemon, err error) {
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join("/run/niv", name+".sock")
 	}
-	for _, dir := range []string{filepath.Dir(cfg.Store), filepath.Dir(cfg.Socket)} {
+	if o.Store != "" {
+		cfg.Store = o.Store
+	}
+	dirs := []string{filepath.Dir(cfg.Socket)}
+	if !strings.Contains(cfg.Store, "://") {
+		dirs = append(dirs, filepath.Dir(cfg.Store))
+	}
+	for _, dir := range dirs {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return d, err
 		}
 	}
-	if d.st, err = state.OpenBolt(cfg.Store); err != nil {
+	if d.st, err = state.Open(cfg.Store); err != nil {
 		return d, err
 	}
 	snap, err := d.st.Load()

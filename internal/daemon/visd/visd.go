@@ -184,6 +184,19 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	}
 	d.rec.restoring = false
 	tab.SetNext(snap.Next)
+	// vEth blocks in the file (as "show running-config" prints them) are
+	// checked against the store, which is the record: the control plane
+	// makes vEths when VMs ask.
+	for _, cv := range cfg.VEths {
+		v, ok := d.rec.get(cv.ID)
+		switch {
+		case !ok:
+			log.Warn("the file has a vEth the store does not: ignored (vEths are made when a VM's vNIC asks)", "veth", cv.ID)
+		case cv.Profile != "" && cv.Profile != v.Profile, cv.Port != "" && (cv.Port != v.Port || uint32(cv.Channel) != v.VIF):
+			log.Warn("the file's vEth differs from the store's; the store's is kept", "veth", cv.ID,
+				"file", fmt.Sprintf("%s %s/%d", cv.Profile, cv.Port, cv.Channel), "store", fmt.Sprintf("%s %s/%d", v.Profile, v.Port, v.VIF))
+		}
+	}
 	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
 	d.agent = vic.NewVISAgent(vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
 		tab, d.rec, d.status)

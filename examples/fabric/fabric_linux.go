@@ -204,6 +204,7 @@ func run(w io.Writer) error {
 	say("$ niv show interface vethernet %d   (after: same vEth, same profile, counters kept, now behind host 2)\n%s", veth, out)
 
 	step("fabric A fails: its links go down; the hosts fail over to fabric B")
+	down := time.Now()
 	for _, h := range []string{"1", "2"} {
 		if err := l.IP("-n", ns["visa"], "link", "set", p+h+"as", "down"); err != nil {
 			return err
@@ -221,6 +222,7 @@ func run(w io.Writer) error {
 	if err := waitBound(l, hosts[1], "vm2"); err != nil {
 		return err
 	}
+	say("every vNIC bound on fabric B %v after fabric A's links went down", time.Since(down).Round(time.Millisecond))
 	for h := 1; h <= 2; h++ {
 		out, _ := l.Niv("show", "vnic", "-s", hosts[h].Sock)
 		say("$ niv show vnic   (host %d)\n%s", h, out)

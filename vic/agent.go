@@ -262,3 +262,12 @@ func (a *VISAgent) Close() {
 	a.closed = true
 	a.timer.Stop()
 }
+
+// VEths returns the VIS's record of every vEth, in creation order.
+func (a *VISAgent) VEths() []VEthRecord {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []VEthRecord
+	a.vis.tab.Range(func(v VEthRecord) { out = append(out, v) })
+	return out
+}

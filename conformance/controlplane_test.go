@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 )
 
 // TestControlPlaneSetup checks the control-plane statement and its errors.
@@ -33,7 +34,7 @@ func TestControlPlaneSetup(t *testing.T) {
 // control plane: the ECP frames reach the bare VIS core, which drops them
 // as untagged, and every case fails with a diff naming the missing frame.
 func TestControlPlaneNeeded(t *testing.T) {
-	lib := &conformance.Library{}
+	lib := &cores.Target{}
 	defer lib.Close()
 	r := conformance.Runner{Target: lib}
 	n := 0

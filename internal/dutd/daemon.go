@@ -1,4 +1,4 @@
-package conformance
+package dutd
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 	"github.com/nivkit/niv/vic/port"
 )
 
@@ -17,30 +19,30 @@ import (
 type Daemon struct {
 	// Ifaces maps a case port name to the interface that carries it.
 	Ifaces map[string]string
-	// Open opens an interface (default: OpenWire, an AF_PACKET
-	// socket that keeps 802.1Q tags).
+	// Open opens an interface (default: an AF_PACKET socket,
+	// port.OpenPacket with no filter, that keeps 802.1Q tags).
 	Open func(ifname string) (port.Port, error)
 	// Logf, if set, logs each case and step.
 	Logf func(format string, a ...any)
 
 	mu     sync.Mutex
-	dev    *Device
+	dev    *cores.Device
 	cancel context.CancelFunc
 	done   chan error
 }
 
 // Start builds the case's device and starts serving its ports.
-func (d *Daemon) Start(name string, setup *Setup, files map[string]string) error {
+func (d *Daemon) Start(name string, setup *conformance.Setup, files map[string]string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stop()
-	dev, err := NewDevice(setup, files)
+	dev, err := cores.New(setup, files)
 	if err != nil {
 		return err
 	}
 	open := d.Open
 	if open == nil {
-		open = OpenWire
+		open = openWire
 	}
 	ports := make([]port.Port, dev.NumPorts())
 	closeAll := func() {
@@ -67,6 +69,7 @@ func (d *Daemon) Start(name string, setup *Setup, files map[string]string) error
 			return devErr("port %s (%s): %v", n, ifname, err)
 		}
 	}
+	dev.Attach(ports)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -79,8 +82,8 @@ func (d *Daemon) Start(name string, setup *Setup, files map[string]string) error
 	return nil
 }
 
-// Step takes a step of the running case.
-func (d *Daemon) Step(st Step) error {
+// conformance.Step takes a step of the running case.
+func (d *Daemon) Step(st conformance.Step) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.dev == nil {
@@ -91,7 +94,7 @@ func (d *Daemon) Step(st Step) error {
 }
 
 // Finish stops the case's device and returns its vif lists and state.
-func (d *Daemon) Finish() (Lists, string, error) {
+func (d *Daemon) Finish() (conformance.Lists, string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.dev == nil {
@@ -127,4 +130,16 @@ func (d *Daemon) logf(format string, a ...any) {
 	if d.Logf != nil {
 		d.Logf("%s", fmt.Sprintf(format, a...))
 	}
+}
+
+func openWire(ifname string) (port.Port, error) {
+	p, err := port.OpenPacket(ifname, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func devErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{conformance.ErrDevice}, a...)...)
 }

@@ -1,4 +1,4 @@
-package conformance
+package cores
 
 import (
 	"fmt"
@@ -7,16 +7,16 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nivkit/niv/conformance"
 	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/iv"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
-
-// Lists maps a port name to the vif lists a device programmed for it:
-// list id → member VIFs. For an IV device the port is "".
-type Lists map[string]map[uint32][]vntag.VIF
 
 // Behaviour names a behaviour of a core that a Device can switch off on
 // purpose, to show which cases depend on it.
@@ -36,12 +36,12 @@ const (
 // Behaviours lists every behaviour a Device can switch off.
 var Behaviours = []Behaviour{SourcePruning, Hairpin}
 
-// Device is a case's device built on niv's library cores (vic/vis or
-// vic/iv) from its setup: the core, its port numbers by name, the profile
-// store, and the clock offset that StepAdvance moves. Runner targets and
-// the `niv vis` daemon drive it.
+// Device is a case's device built on niv's cores (vic/vis or vic/iv)
+// from its setup: the core, its port numbers by name, the profile store,
+// the control plane when the setup runs one, and the clock offset that
+// conformance.StepAdvance moves. Target and the `niv vis` daemon drive it.
 type Device struct {
-	setup *Setup
+	setup *conformance.Setup
 	files map[string]string
 	core  port.Core
 	names []string // by core port number; "" for a port the case does not name
@@ -50,19 +50,21 @@ type Device struct {
 	vis   *vis.VIS
 	iv    *iv.IV
 	store *profile.MemStore
-	ctl   *vicPlane // the control plane, when the setup runs one
+	plane *bind.VISPlane // the control plane, when the setup runs one
+	links []linkWriter   // by core port: where the plane's ECP frames go
 
 	mu     sync.Mutex
-	lists  Lists
+	lists  conformance.Lists
 	offset int64
 	off    map[Behaviour]bool
 }
 
-// NewDevice builds the device setup describes on niv's cores, with the
-// profile files (profile.conf and the edits steps apply) from files.
-// Behaviours in off are switched off (see Behaviour).
-func NewDevice(setup *Setup, files map[string]string, off ...Behaviour) (*Device, error) {
-	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: Lists{}, off: map[Behaviour]bool{}}
+// New builds the device setup describes on niv's cores, with the profile
+// files (profile.conf and the edits steps apply) from files. Behaviours in
+// off are switched off (see Behaviour). Give it its ports with Attach
+// before the first frame.
+func New(setup *conformance.Setup, files map[string]string, off ...Behaviour) (*Device, error) {
+	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: conformance.Lists{}, off: map[Behaviour]bool{}}
 	for _, b := range off {
 		if !slices.Contains(Behaviours, b) {
 			return nil, devErr("unknown behaviour %q (have %v)", b, Behaviours)
@@ -70,7 +72,7 @@ func NewDevice(setup *Setup, files map[string]string, off ...Behaviour) (*Device
 		d.off[b] = true
 	}
 	var err error
-	if setup.Device == DeviceIV {
+	if setup.Device == conformance.DeviceIV {
 		err = d.buildIV()
 	} else {
 		err = d.buildVIS()
@@ -93,7 +95,7 @@ func (d *Device) name(p int, n string) {
 func (d *Device) buildIV() error {
 	mode := vntag.ModeVNTag
 	for _, p := range d.setup.Ports {
-		if p.Kind == PortUplink && p.Mode == vntag.ModeETag {
+		if p.Kind == conformance.PortUplink && p.Mode == vntag.ModeETag {
 			mode = vntag.ModeETag
 		}
 	}
@@ -102,13 +104,13 @@ func (d *Device) buildIV() error {
 	d.names = []string{"", ""}
 	for _, p := range d.setup.Ports {
 		switch p.Kind {
-		case PortUplink:
+		case conformance.PortUplink:
 			u := iv.UplinkA
 			if p.Fabric == "b" {
 				u = iv.UplinkB
 			}
 			d.name(u, p.Name)
-		case PortVNIC:
+		case conformance.PortVNIC:
 			n, err := d.iv.AddVNIC(iv.VNICConfig{VIF: p.VIF, Fabric: iv.FabricA})
 			if err != nil {
 				return devErr("vnic %s: %v", p.Name, err)
@@ -140,16 +142,33 @@ func (d *Device) buildVIS() error {
 		return devErr("%v", err)
 	}
 	d.core = d.vis
+	cp := d.setup.Control
+	if cp != nil {
+		if d.plane, err = bind.NewVISPlane(d.vis, d.store, vic.VISConfig{Session: cp.Session}); err != nil {
+			return devErr("control-plane: %v", err)
+		}
+		d.core = d.plane.Core()
+	}
+	var vicPorts int
 	for _, p := range d.setup.Ports {
-		if p.Kind == PortUplink {
+		if p.Kind == conformance.PortUplink {
 			d.name(d.vis.AddUplink(p.Name), p.Name)
 			continue
 		}
-		mode := vntag.ModeVNTag
-		if p.Mode == vntag.ModeETag {
-			mode = vntag.ModeETag
+		var n int
+		if cp == nil {
+			n, err = d.vis.AddIVPort(p.Name, p.Mode, d.recorder(p.Name))
+		} else {
+			// The core's vif lists are recorded as for every case, not
+			// sent over vic.
+			w := linkWriter{new(port.Port)}
+			n, err = d.plane.AddIVPort(p.Name, p.Mode, vic.PortID(vicPorts), w, ecpConfig(cp.MAC), d.recorder(p.Name))
+			for len(d.links) <= n {
+				d.links = append(d.links, linkWriter{})
+			}
+			d.links[n] = w
+			vicPorts++
 		}
-		n, err := d.vis.AddIVPort(p.Name, mode, d.recorder(p.Name))
 		if err != nil {
 			return devErr("port %s: %v", p.Name, err)
 		}
@@ -170,12 +189,6 @@ func (d *Device) buildVIS() error {
 		if err != nil {
 			return devErr("binding vEths: %v", err)
 		}
-	}
-	if d.setup.Control != nil {
-		if d.ctl, err = newVICPlane(d); err != nil {
-			return err
-		}
-		d.core = d.ctl
 	}
 	return nil
 }
@@ -206,8 +219,22 @@ func (r *listRecorder) SetVIFList(list uint32, vifs []vntag.VIF) error {
 // a list id within a case, and frames already sent may still name it.
 func (r *listRecorder) DeleteVIFList(uint32) error { return nil }
 
+// Attach gives the device its ports, by core port number (see PortName):
+// the control plane, when the setup runs one, sends its ECP frames out of
+// them directly. The data frames go where the caller's Tx says.
+func (d *Device) Attach(ports []port.Port) {
+	for i, w := range d.links {
+		if w.p != nil && i < len(ports) {
+			*w.p = ports[i]
+		}
+	}
+}
+
 // Close releases the device.
 func (d *Device) Close() {
+	if d.plane != nil {
+		d.plane.Close()
+	}
 	if d.vis != nil {
 		d.vis.Close()
 	}
@@ -241,7 +268,7 @@ func (d *Device) PortNumber(name string) (int, bool) {
 }
 
 // Now returns the device's clock for the real time real (in ns): real plus
-// every StepAdvance so far.
+// every conformance.StepAdvance so far.
 func (d *Device) Now(real int64) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -249,10 +276,10 @@ func (d *Device) Now(real int64) int64 {
 }
 
 // Lists returns a copy of the vif lists the device has programmed.
-func (d *Device) Lists() Lists {
+func (d *Device) Lists() conformance.Lists {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := Lists{}
+	out := conformance.Lists{}
 	for p, m := range d.lists {
 		out[p] = map[uint32][]vntag.VIF{}
 		for id, v := range m {
@@ -263,13 +290,13 @@ func (d *Device) Lists() Lists {
 }
 
 // Apply performs a step.
-func (d *Device) Apply(st Step) error {
+func (d *Device) Apply(st conformance.Step) error {
 	switch st.Kind {
-	case StepAdvance:
+	case conformance.StepAdvance:
 		d.mu.Lock()
 		d.offset += st.Duration.Nanoseconds()
 		d.mu.Unlock()
-	case StepConfigure:
+	case conformance.StepConfigure:
 		if d.store == nil {
 			return devErr("%s: an IV has no profiles", st.Line)
 		}
@@ -280,19 +307,19 @@ func (d *Device) Apply(st Step) error {
 		if _, err := d.store.Update(func(tx *profile.Txn) error { return tx.Configure(text) }); err != nil {
 			return devErr("%s: %v", st.Line, err)
 		}
-	case StepShutdown, StepNoShutdown:
+	case conformance.StepShutdown, conformance.StepNoShutdown:
 		if d.vis == nil {
 			return devErr("%s: an IV has no vEths", st.Line)
 		}
-		if err := d.vis.SetAdminUp(profile.VEthID(st.VEth), st.Kind == StepNoShutdown); err != nil {
+		if err := d.vis.SetAdminUp(profile.VEthID(st.VEth), st.Kind == conformance.StepNoShutdown); err != nil {
 			return devErr("%s: %v", st.Line, err)
 		}
-	case StepUplinkDown, StepUplinkUp:
+	case conformance.StepUplinkDown, conformance.StepUplinkUp:
 		p, ok := d.ports[st.Port]
 		if d.iv == nil || !ok {
 			return devErr("%s: not an IV uplink", st.Line)
 		}
-		if err := d.iv.SetUplinkUp(p, st.Kind == StepUplinkUp); err != nil {
+		if err := d.iv.SetUplinkUp(p, st.Kind == conformance.StepUplinkUp); err != nil {
 			return devErr("%s: %v", st.Line, err)
 		}
 	default:
@@ -321,8 +348,8 @@ func (d *Device) Describe() string {
 			fmt.Fprintf(&b, "vif-list %d port %q: %v\n", id, p, lists[p][id])
 		}
 	}
-	if d.ctl != nil {
-		b.WriteString(d.ctl.describe())
+	if d.plane != nil {
+		b.WriteString(d.describePlane())
 	}
 	if d.vis != nil {
 		for _, v := range d.setup.VEths {
@@ -335,4 +362,62 @@ func (d *Device) Describe() string {
 		}
 	}
 	return b.String()
+}
+
+// controlRTE is the ECP retransmission exponent of a case's control plane:
+// 10 µs × 2^20 ≈ 10.5 s, longer than any case, so that a tester over a
+// real link, which acknowledges the VIS's requests only with its next
+// input frame, is never overtaken by a retransmission.
+const controlRTE = 20
+
+// ecpConfig returns the ECP configuration of a case's control plane, with
+// mac as the source of its frames.
+func ecpConfig(mac [6]byte) ecp.Config {
+	cfg := ecp.DefaultConfig(mac)
+	cfg.RTE = controlRTE
+	cfg.Subtypes = []ecp.Subtype{ecp.SubtypePECSP}
+	return cfg
+}
+
+// linkWriter is the ecp.FrameWriter of a core port whose port.Port comes
+// later (Attach).
+type linkWriter struct{ p *port.Port }
+
+func (w linkWriter) WriteFrame(frame []byte) error {
+	if *w.p == nil {
+		return devErr("control-plane: port not attached")
+	}
+	_, err := (*w.p).Write([]port.Frame{port.FrameFrom(frame)})
+	return err
+}
+
+// describePlane renders the control plane's state for a failing case.
+func (d *Device) describePlane() string {
+	var b strings.Builder
+	a := d.plane.Agent()
+	for id := vic.PortID(0); ; id++ {
+		sp := d.plane.Speaker(id)
+		if sp == nil {
+			break
+		}
+		st, sess := a.Session(id)
+		cn := sp.Counters()
+		fmt.Fprintf(&b, "vic port %d: session %v, IV session %#x; ECP tx %d rx %d tx-ack %d rx-ack %d dup %d dropped %d\n",
+			id, st, sess, cn.TxPDUs, cn.RxPDUs, cn.TxAcks, cn.RxAcks, cn.RxDuplicates, cn.Dropped)
+	}
+	for _, v := range a.VEths() {
+		fmt.Fprintf(&b, "vic vEth %d: instance %v profile %s port %d VIF %d bound %v\n", v.ID, v.VNIC.Instance, v.VNIC.Profile, v.Port, v.VIF, v.Bound)
+	}
+	if dec, send, prog := a.Errors(); dec+send+prog > 0 {
+		fmt.Fprintf(&b, "vic errors: %d decode, %d send, %d program\n", dec, send, prog)
+	}
+	return b.String()
+}
+
+func devErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{conformance.ErrDevice}, a...)...)
+}
+
+func caseErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{conformance.ErrCase}, a...)...)
 }

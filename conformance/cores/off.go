@@ -1,4 +1,4 @@
-package conformance
+package cores
 
 import (
 	"encoding/binary"

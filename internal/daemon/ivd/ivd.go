@@ -42,10 +42,9 @@ type Daemon struct {
 
 	st    state.Store
 	core  *iv.IV
-	ctl   *bind.Control
 	plane atomic.Pointer[plane]
 	links [2]port.Port
-	sps   [2]*ecp.Speaker // one per uplink, attached before the ports run
+	macs  [2][6]byte
 	vmode vntag.Mode
 	board board
 	srv   *mgmt.Server
@@ -65,13 +64,11 @@ type Daemon struct {
 // The daemon runs one at a time, on fabric A's uplink, and moves it to
 // fabric B's when A's link goes down (failover).
 type plane struct {
-	up    int
-	sp    *ecp.Speaker
-	prog  *bind.IVProgrammer
-	agent *vic.IVAgent
+	up  int
+	ivp *bind.IVPlane
 }
 
-func (d *Daemon) agent() *vic.IVAgent { return d.plane.Load().agent }
+func (d *Daemon) agent() *vic.IVAgent { return d.plane.Load().ivp.Agent() }
 
 // vnic is one vNIC the daemon serves.
 type vnic struct {
@@ -172,7 +169,6 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		vmode = vntag.ModeETag
 	}
 	d.core = iv.New(iv.Config{Mode: vmode})
-	d.ctl = bind.NewControl(d.core)
 	for i := range d.links {
 		d.core.SetUplinkUp(i, false)
 	}
@@ -184,10 +180,7 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		d.links[u.Fabric] = link
 		d.board.set(int(u.Fabric), link)
 		d.core.SetUplinkUp(int(u.Fabric), true)
-		if d.sps[u.Fabric], err = ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig(mac)); err != nil {
-			return d, err
-		}
-		d.ctl.Attach(int(u.Fabric), d.sps[u.Fabric])
+		d.macs[u.Fabric] = mac
 	}
 	d.vmode = vmode
 	// The control plane runs on fabric A's uplink, or B's if A has none.
@@ -195,13 +188,13 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	if d.links[conf.FabricA] == nil || !linkUp(cfg, conf.FabricA) && d.links[conf.FabricB] != nil {
 		ctlUp = iv.UplinkB
 	}
+	if err := d.startPlane(ctlUp); err != nil {
+		return d, err
+	}
 	for i, l := range d.links {
 		if l != nil {
 			d.serve(l, func() int { return i })
 		}
-	}
-	if err := d.startPlane(ctlUp); err != nil {
-		return d, err
 	}
 
 	// The vNICs: those the store has (with their epochs), then those of
@@ -241,13 +234,15 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	return d, nil
 }
 
-// startPlane starts the control plane on uplink up.
+// startPlane starts the control plane on uplink up: bind.IVPlane, the one
+// wiring of control plane to core.
 func (d *Daemon) startPlane(up int) error {
-	sp := d.sps[up]
-	pl := &plane{up: up, sp: sp}
-	pl.prog = bind.NewIVProgrammer(d.core, iv.Fabric(up), d.onBind)
-	d.plane.Store(pl)
-	pl.agent = vic.NewIVAgent(vic.IVConfig{Session: wire.Session(), Mode: d.vmode, Timing: timing(d.cfg.Daemon)}, sp, programmer{d, pl}, d.status)
+	ivp, err := bind.NewIVPlaneWith(d.core, vic.IVConfig{Session: wire.Session(), Mode: d.vmode, Timing: timing(d.cfg.Daemon)},
+		iv.Fabric(up), bind.Writer{Port: d.links[up]}, ecp.DefaultConfig(d.macs[up]), d.onBind, d.status)
+	if err != nil {
+		return err
+	}
+	d.plane.Store(&plane{up: up, ivp: ivp})
 	return nil
 }
 
@@ -261,7 +256,7 @@ func (d *Daemon) failover(to int) {
 		return
 	}
 	d.log.Warn("fabric failover: the control plane moves", "from", conf.Fabric(old.up).String(), "to", conf.Fabric(to).String())
-	old.agent.Close()
+	old.ivp.Close()
 	d.mu.Lock()
 	vs := make([]*vnic, 0, len(d.vnics))
 	for _, v := range d.vnics {
@@ -270,7 +265,7 @@ func (d *Daemon) failover(to int) {
 			v.pn.Store(-1)
 		}
 		if vif := v.vif.Load(); vif > 0 {
-			old.prog.UnbindVIF(vntag.VIF(vif))
+			old.ivp.Programmer().UnbindVIF(vntag.VIF(vif))
 		}
 		v.vif.Store(0)
 		v.veth.Store(0)
@@ -330,7 +325,7 @@ func (d *Daemon) serve(p port.Port, at func() int) {
 			}
 			frames := b.Valid()
 			for len(frames) > 0 {
-				n := d.ctl.Process(in, frames, time.Now().UnixNano(), tx)
+				n := d.plane.Load().ivp.Core().Process(in, frames, time.Now().UnixNano(), tx)
 				frames = frames[n:]
 				tx.WriteTo(d.board.load())
 				if n == 0 && len(frames) > 0 {
@@ -410,33 +405,6 @@ func (d *Daemon) uplinkName(fabric int) string {
 		}
 	}
 	return ""
-}
-
-// programmer is the IV machine's programmer: bind.IV, plus the board.
-type programmer struct {
-	d  *Daemon
-	pl *plane
-}
-
-func (p programmer) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
-	return p.pl.prog.BindVIF(vif, n, veth)
-}
-
-func (p programmer) UnbindVIF(vif vntag.VIF) error {
-	p.d.mu.Lock()
-	for _, v := range p.d.vnics {
-		if v.vif.Load() == int32(vif) && v.pn.Load() >= 0 {
-			p.d.board.set(int(v.pn.Load()), nil)
-			v.pn.Store(-1)
-		}
-	}
-	p.d.mu.Unlock()
-	return p.pl.prog.UnbindVIF(vif)
-}
-
-func (p programmer) SetVIFLink(vif vntag.VIF, up bool) error { return p.pl.prog.SetVIFLink(vif, up) }
-func (p programmer) SetVIFList(list uint16, members []vntag.VIF) error {
-	return p.pl.prog.SetVIFList(list, members)
 }
 
 // onBind runs when bind.IV attached VIF vif as core port pn: from now the
@@ -585,12 +553,7 @@ func (d *Daemon) epochFor(c conf.VNIC) uint32 {
 // shutdown is a restart to come, not a power-off of the VMs.
 func (d *Daemon) Close() error {
 	if pl := d.plane.Load(); pl != nil {
-		pl.agent.Close()
-	}
-	for _, sp := range d.sps {
-		if sp != nil {
-			sp.Close()
-		}
+		pl.ivp.Close()
 	}
 	d.cancel()
 	d.mu.Lock()

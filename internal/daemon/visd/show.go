@@ -149,9 +149,9 @@ func (d *Daemon) portInfos() []PortInfo {
 		for _, n := range c.Drops {
 			i.Counters.Drops += n
 		}
-		if p.sp != nil {
+		if p.vic {
 			i.Session = "opening"
-			if st, _ := d.agent.Session(p.id); st == vic.SessionOpen {
+			if st, _ := d.plane.Agent().Session(p.id); st == vic.SessionOpen {
 				i.Session = "open"
 			}
 		}

@@ -45,10 +45,8 @@ type Daemon struct {
 	st      state.Store
 	store   *profile.MemStore
 	core    *vis.VIS
-	prog    *bind.VISProgrammer
+	plane   *bind.VISPlane
 	rec     *recorder
-	agent   *vic.VISAgent
-	ctl     *bind.Control
 	ports   []*visPort // as configured
 	links   []port.Port
 	srv     *mgmt.Server
@@ -61,11 +59,10 @@ type Daemon struct {
 
 // visPort is one configured ethernet port.
 type visPort struct {
-	cfg   conf.Port
-	core  int        // core port number
-	id    vic.PortID // vic port, for vntag and etag ports
-	sp    *ecp.Speaker
-	lists *bind.Lists
+	cfg  conf.Port
+	core int        // core port number
+	id   vic.PortID // vic port, for vntag and etag ports
+	vic  bool       // vic runs on it
 }
 
 // Options are what the command line sets over the file.
@@ -150,26 +147,44 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
 		return d, err
 	}
-	if d.prog, err = bind.NewVISProgrammer(d.core, d.store); err != nil {
+	// The vic table as the store kept it. vic port ids are the ports'
+	// places in the file; a vEth of a port no longer there is unbound.
+	now := time.Now()
+	tab := vic.NewTable()
+	ids := map[string]vic.PortID{}
+	for i, pc := range cfg.Ports {
+		if pc.Control == conf.ControlVIC {
+			ids[pc.Name] = vic.PortID(i)
+		}
+	}
+	for _, v := range snap.VEths {
+		pid, known := ids[v.Port]
+		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: v.Bound && known}, now)
+	}
+	tab.SetNext(snap.Next)
+	// The one wiring of control plane to core (bind.VISPlane), its
+	// programmer wrapped by the recorder that writes every change to the
+	// store.
+	d.plane, err = bind.NewVISPlaneWith(d.core, d.store,
+		vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
+		bind.VISPlaneOptions{Table: tab, Status: d.status, Program: func(p *bind.VISProgrammer) vic.VISProgrammer {
+			d.rec = newRecorder(p, d.st, snap, log)
+			return d.rec
+		}})
+	if err != nil {
 		return d, err
 	}
-	d.ctl = bind.NewControl(d.core)
 	d.links = []port.Port{nil} // core port 0: the parking port
-	d.rec = newRecorder(d.prog, d.st, snap, log)
-	for _, pc := range cfg.Ports {
-		if err := d.addPort(pc); err != nil {
+	for i, pc := range cfg.Ports {
+		if err := d.addPort(vic.PortID(i), pc); err != nil {
 			return d, fmt.Errorf("interface %s (%s): %w", pc.Name, pc.Linux, err)
 		}
 	}
-	// The vEths as the store kept them: the table for the vic machine,
-	// and the core programmed as before the restart, counters aside.
-	now := time.Now()
-	tab := vic.NewTable()
+	// The core programmed as before the restart, counters aside.
 	d.rec.restoring = true
 	for _, v := range snap.VEths {
-		pid, known := d.portID(v.Port)
+		pid, known := ids[v.Port]
 		bound := v.Bound && known
-		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: bound}, now)
 		if err := d.rec.SetVEth(v.ID, vnicOf(v)); err != nil {
 			log.Error("restoring vEth", "veth", v.ID, "err", err)
 			continue
@@ -183,7 +198,6 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		}
 	}
 	d.rec.restoring = false
-	tab.SetNext(snap.Next)
 	// vEth blocks in the file (as "show running-config" prints them) are
 	// checked against the store, which is the record: the control plane
 	// makes vEths when VMs ask.
@@ -198,21 +212,13 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		}
 	}
 	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
-	d.agent = vic.NewVISAgent(vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
-		tab, d.rec, d.status)
-	for _, p := range d.ports {
-		if p.sp != nil {
-			d.agent.AddPort(p.id, p.sp)
-			p.lists.Attach(d.agent, p.id)
-		}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	links := d.links
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.runErr <- port.Run(ctx, d.ctl, links, port.RunConfig{})
+		d.runErr <- port.Run(ctx, d.plane.Core(), links, port.RunConfig{})
 	}()
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.checkpoints(ctx) }()
@@ -244,8 +250,8 @@ func vnicOf(v state.VEth) vic.VNIC {
 	return vic.VNIC{Instance: v.Instance, MAC: v.MAC, Profile: v.Profile, VLAN: v.VLAN, Epoch: v.Epoch, Up: v.Up}
 }
 
-func (d *Daemon) addPort(pc conf.Port) error {
-	p := &visPort{cfg: pc}
+func (d *Daemon) addPort(id vic.PortID, pc conf.Port) error {
+	p := &visPort{cfg: pc, id: id}
 	switch pc.Kind {
 	case conf.KindVNTag, conf.KindETag:
 		link, mac, err := wire.OpenLink(pc.Linux)
@@ -257,18 +263,16 @@ func (d *Daemon) addPort(pc conf.Port) error {
 		if pc.Kind == conf.KindETag {
 			mode = vntag.ModeETag
 		}
-		p.lists = bind.NewLists()
-		if p.core, err = d.core.AddIVPort(pc.Name, mode, p.lists); err != nil {
-			return err
-		}
-		p.id = vic.PortID(len(d.ports))
-		d.prog.AddPort(p.id, p.core)
-		d.rec.addPort(p.id, pc.Name)
 		if pc.Control == conf.ControlVIC {
-			if p.sp, err = ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig(mac)); err != nil {
-				return err
-			}
-			d.ctl.Attach(p.core, p.sp)
+			p.vic = true
+			d.rec.addPort(id, pc.Name)
+			p.core, err = d.plane.AddIVPort(pc.Name, mode, id, bind.Writer{Port: link}, ecp.DefaultConfig(mac), nil)
+		} else {
+			// No control plane: nothing binds vEths here.
+			p.core, err = d.core.AddIVPort(pc.Name, mode, noLists{})
+		}
+		if err != nil {
+			return err
 		}
 	case conf.KindTrunk:
 		link, _, err := wire.OpenTrunk(pc.Linux)
@@ -287,14 +291,12 @@ func (d *Daemon) addPort(pc conf.Port) error {
 	return nil
 }
 
-func (d *Daemon) portID(name string) (vic.PortID, bool) {
-	for _, p := range d.ports {
-		if p.cfg.Name == name && p.lists != nil {
-			return p.id, true
-		}
-	}
-	return 0, false
-}
+// noLists is the vif-list programmer of an IV port without a control
+// plane: no vEth is bound there, so no list has members.
+type noLists struct{}
+
+func (noLists) SetVIFList(uint32, []vntag.VIF) error { return nil }
+func (noLists) DeleteVIFList(uint32) error           { return nil }
 
 func (d *Daemon) status(a vic.Action) {
 	name := d.rec.portName(a.Port)
@@ -406,21 +408,13 @@ func (d *Daemon) Wait() error { return <-d.runErr }
 // Close stops the daemon: the control plane, the data path, a last
 // counter checkpoint, the store.
 func (d *Daemon) Close() error {
-	if d.agent != nil {
-		d.agent.Close()
+	if d.plane != nil {
+		d.plane.Close() // first: no more programming from the control plane
 	}
 	var errs []error
 	if d.cancel != nil {
 		d.cancel()
 		d.wg.Wait()
-	}
-	for _, p := range d.ports {
-		if p.lists != nil {
-			p.lists.Close()
-		}
-		if p.sp != nil {
-			p.sp.Close()
-		}
 	}
 	if d.cancel == nil {
 		for _, l := range d.links {

@@ -292,14 +292,14 @@ func (p *visPort) free(vif vntag.VIF) {
 // alloc returns a free VIF id, going round from the last one given out so
 // that a freed id is reused as late as possible.
 func (p *visPort) alloc() vntag.VIF {
-	max := p.caps.MaxVIFs
+	top := vifTop(p.caps.Mode)
+	max := min(vntag.VIF(p.caps.MaxVIFs), top)
 	if max == 0 {
-		max = MaxVIF
+		max = top
 	}
 	if p.nused >= int(max) {
 		return 0
 	}
-	top := vntag.VIF(maxVIF(p.caps.Mode))
 	for i := 0; i < int(top); i++ {
 		p.hint++
 		if p.hint == 0 || p.hint > top {

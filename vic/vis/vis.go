@@ -172,6 +172,7 @@ type portKind uint8
 const (
 	ivPort portKind = iota
 	uplinkPort
+	evbPort
 )
 
 type vport struct {
@@ -194,6 +195,10 @@ type vport struct {
 	// and refresh keep it.
 	fastIn *[vntag.MaxSVIF + 1]inEntry
 	veths  []int32 // vEths bound here
+
+	// vsis holds, on an evb port, the vEths bound by (MAC, VID on the
+	// link) as a MAC table key (macKey).
+	vsis map[uint64]int32
 
 	flood    [][]floodSet      // by VLAN
 	listByID map[string]uint32 // membership key → list id
@@ -261,6 +266,14 @@ type veth struct {
 	allowed    profile.VLANSet
 
 	macs int // MACs learned
+
+	// On an evb port: the VSI's MACs and the VID its frames carry on the
+	// link (0: untagged), and the VLAN they are classified to (evbVLAN;
+	// 0 while the policy does not admit vid).
+	evb     bool
+	vsiMACs [][6]byte
+	vsiVID  uint16
+	evbVLAN uint16
 	// Flooded frames of this vEth's own that went to a list it is a member
 	// of: counted in the list's frames but not delivered to it.
 	prunedFrames, prunedBytes uint64
@@ -566,9 +579,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 	if err != nil {
 		return err
 	}
-	vp := s.ports[v.port]
-	vp.unbind(v.vif)
-	vp.veths = slices.DeleteFunc(vp.veths, func(x int32) bool { return x == i })
+	s.detach(i, v)
 	s.flushOwner(uint32(i))
 	delete(s.byID, id)
 	s.veths[i] = nil
@@ -588,7 +599,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	if err != nil {
 		return err
 	}
-	if p == v.port && vif == v.vif {
+	if p == v.port && vif == v.vif && !v.evb {
 		return nil
 	}
 	if p < 0 || p >= len(s.ports) {
@@ -603,9 +614,8 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	}
 	tag, etag := np.tags(vif)
 	from := v.port
-	op := s.ports[from]
-	op.unbind(v.vif)
-	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
+	s.detach(i, v)
+	v.evb, v.vsiMACs, v.vsiVID, v.evbVLAN = false, nil, 0, 0
 	v.port, v.vif, v.tag, v.etag, v.down = p, vif, tag, etag, np.downBits(tag, etag)
 	np.bind(vif, i, s.hot[i])
 	np.veths = append(np.veths, i)
@@ -724,8 +734,16 @@ func (s *VIS) refresh(v *veth) {
 	if s.ports[v.port].mode == vntag.ModeETag {
 		h.flags |= hotETag
 	}
+	if v.evb {
+		// A vEth on an evb port is the general path's both ways.
+		h.flags = 0
+		v.evbVLAN = 0
+		if vlan, ok := v.classifyIn(v.vsiVID); ok && v.up {
+			v.evbVLAN = vlan
+		}
+	}
 	s.hot[v.idx] = h
-	if vp := s.ports[v.port]; v.vif < vntag.VIF(len(vp.low)) && vp.low[v.vif] == v.idx {
+	if vp := s.ports[v.port]; vp.kind == ivPort && v.vif < vntag.VIF(len(vp.low)) && vp.low[v.vif] == v.idx {
 		vp.fastIn[v.vif] = makeInEntry(v.idx, h)
 	}
 }

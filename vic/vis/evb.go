@@ -165,6 +165,9 @@ func (s *VIS) MoveVSI(id profile.VEthID, p int, vid uint16, macs ...[6]byte) err
 	}
 	self := int32(-1)
 	if v.evb && v.port == p {
+		if v.vsiVID == vid && slices.Equal(v.vsiMACs, macs) {
+			return nil // already bound so
+		}
 		self = i
 	}
 	if err := np.checkVSI(p, vid, macs, self); err != nil {

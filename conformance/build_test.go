@@ -52,6 +52,7 @@ type ett struct {
 type vlanTag struct {
 	tpid uint16
 	pcp  uint8
+	dei  bool
 	vid  uint16
 }
 
@@ -163,7 +164,21 @@ func (f *fb) vlan(vid uint16) *fb { return f.vlanp(0, vid) }
 // vlanp adds an 802.1Q tag with priority pcp.
 func (f *fb) vlanp(pcp uint8, vid uint16) *fb {
 	c := f.clone()
-	c.vlans = append(c.vlans, vlanTag{0x8100, pcp, vid})
+	c.vlans = append(c.vlans, vlanTag{tpid: 0x8100, pcp: pcp, vid: vid})
+	return c
+}
+
+// vlanpd adds an 802.1Q tag with priority pcp and DEI set.
+func (f *fb) vlanpd(pcp uint8, vid uint16) *fb {
+	c := f.clone()
+	c.vlans = append(c.vlans, vlanTag{tpid: 0x8100, pcp: pcp, dei: true, vid: vid})
+	return c
+}
+
+// prio sets the E-PCP and E-DEI of the frame's E-Tag.
+func (f *fb) prio(pcp, dei uint8) *fb {
+	c := f.clone()
+	c.et.pcp, c.et.dei = pcp, dei
 	return c
 }
 
@@ -252,7 +267,11 @@ func (f *fb) bytes() []byte {
 	}
 	for _, v := range f.vlans {
 		b = binary.BigEndian.AppendUint16(b, v.tpid)
-		b = binary.BigEndian.AppendUint16(b, uint16(v.pcp&7)<<13|v.vid&0xfff)
+		tci := uint16(v.pcp&7)<<13 | v.vid&0xfff
+		if v.dei {
+			tci |= 1 << 12
+		}
+		b = binary.BigEndian.AppendUint16(b, tci)
 	}
 	b = binary.BigEndian.AppendUint16(b, f.etype)
 	if f.ip != nil {
@@ -342,16 +361,22 @@ func (f *fb) expect(port string, n int) string {
 	case f.tag == nil && f.et == nil:
 		w = append(w, "notag")
 	}
-	var ids, prios []string
+	var ids, prios, deis []string
+	anyDEI := false
 	for _, v := range f.vlans {
 		if v.tpid == 0x8100 {
 			ids = append(ids, fmt.Sprint(v.vid))
 			prios = append(prios, fmt.Sprint(v.pcp))
+			deis = append(deis, fmt.Sprint(b01(v.dei)))
+			anyDEI = anyDEI || v.dei
 		}
 	}
 	if len(ids) > 0 {
 		add("vlan.id", strings.Join(ids, ","))
 		add("vlan.priority", strings.Join(prios, ","))
+		if anyDEI {
+			add("vlan.dei", strings.Join(deis, ","))
+		}
 	} else if len(f.vlans) == 0 {
 		w = append(w, "novlan")
 	}
@@ -383,9 +408,17 @@ func (f *fb) describe() string {
 		s = append(s, fmt.Sprintf("VNTag[d=%d p=%d dvif=%d l=%d ver=%d svif=%d]", b2i(t.dir), b2i(t.ptr), t.dst, b2i(t.looped), t.version, t.src))
 	}
 	if e := f.et; e != nil {
-		s = append(s, fmt.Sprintf("E-Tag[pcp=%d GRP=%d E-CID=%d Ingress_E-CID=%d]", e.pcp, e.grp, e.ecid, e.iecid))
+		if e.dei != 0 {
+			s = append(s, fmt.Sprintf("E-Tag[pcp=%d dei=1 GRP=%d E-CID=%d Ingress_E-CID=%d]", e.pcp, e.grp, e.ecid, e.iecid))
+		} else {
+			s = append(s, fmt.Sprintf("E-Tag[pcp=%d GRP=%d E-CID=%d Ingress_E-CID=%d]", e.pcp, e.grp, e.ecid, e.iecid))
+		}
 	}
 	for _, v := range f.vlans {
+		if v.dei {
+			s = append(s, fmt.Sprintf("802.1Q[vid=%d pcp=%d dei=1]", v.vid, v.pcp))
+			continue
+		}
 		s = append(s, fmt.Sprintf("802.1Q[vid=%d pcp=%d]", v.vid, v.pcp))
 	}
 	if f.ip != nil {

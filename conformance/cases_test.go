@@ -146,6 +146,7 @@ func cases() []genCase {
 	cs = append(cs, changeCases()...)
 	cs = append(cs, ivCases()...)
 	cs = append(cs, vicCases()...)
+	cs = append(cs, rulesCases()...)
 	return cs
 }
 

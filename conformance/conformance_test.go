@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/internal/tshark"
 )
@@ -30,7 +31,7 @@ func loadAll(t testing.TB) []*conformance.Case {
 func TestCasesPassOnCores(t *testing.T) {
 	cs := loadAll(t)
 	require.GreaterOrEqual(t, len(cs), 40, "the suite has at least 40 cases")
-	lib := &conformance.Library{}
+	lib := &cores.Target{}
 	defer lib.Close()
 	r := conformance.Runner{Target: lib}
 	for _, c := range cs {
@@ -144,9 +145,9 @@ func assertStates(t *testing.T, e conformance.ExpectedFrame, names []string) {
 // each with a readable field-level diff.
 func TestBehaviourOff(t *testing.T) {
 	cs := loadAll(t)
-	for _, b := range conformance.Behaviours {
+	for _, b := range cores.Behaviours {
 		t.Run(string(b), func(t *testing.T) {
-			lib := &conformance.Library{Off: []conformance.Behaviour{b}}
+			lib := &cores.Target{Off: []cores.Behaviour{b}}
 			defer lib.Close()
 			results := (&conformance.Runner{Target: lib}).RunAll(cs)
 			var failed, named []string
@@ -158,12 +159,12 @@ func TestBehaviourOff(t *testing.T) {
 					assert.Contains(t, diff, "port ", r.Case.Name)
 					assert.Contains(t, diff, "want ", r.Case.Name)
 					switch b {
-					case conformance.SourcePruning:
+					case cores.SourcePruning:
 						// The diff names the fields that carry pruning.
 						if !strings.Contains(diff, "vntag.looped:") && !strings.Contains(diff, "etag.iecid_base:") {
 							t.Errorf("%s: diff does not name the pruning field:\n%s", r.Case.Name, diff)
 						}
-					case conformance.Hairpin:
+					case cores.Hairpin:
 						assert.Contains(t, diff, "missing", r.Case.Name)
 					}
 				}
@@ -213,7 +214,8 @@ func TestCoverage(t *testing.T) {
 	}
 	for _, b := range []string{"vntag", "etag", "upstream", "downstream", "hairpin", "flooding", "source-pruning",
 		"multicast", "learning", "aging", "vlan", "access", "trunk", "native", "acl", "qos", "policing",
-		"port-security", "spoofing", "tag-injection", "malformed", "runt", "stacked", "profile-edit", "admin-down"} {
+		"port-security", "spoofing", "tag-injection", "malformed", "runt", "stacked", "profile-edit", "admin-down",
+		"link-local", "group-source", "nested-tag", "priority", "failover"} {
 		assert.Positive(t, have[b], "no case covers %s", b)
 	}
 	t.Log(fmt.Sprint(have))

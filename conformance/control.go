@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -37,75 +36,6 @@ type ControlReply struct {
 	Lists Lists `json:"lists,omitempty"`
 	// State describes the device (finish), for a failing case's report.
 	State string `json:"state,omitempty"`
-}
-
-// ControlHandler is what a device under test does on each request.
-type ControlHandler interface {
-	Start(name string, setup *Setup, files map[string]string) error
-	Step(st Step) error
-	Finish() (Lists, string, error)
-}
-
-// ServeControl answers control requests on ln with h until ctx is done
-// or ln fails. Connections are served one at a time, in order.
-func ServeControl(ctx context.Context, ln net.Listener, h ControlHandler) error {
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return devErr("control: %v", err)
-		}
-		serveConn(ctx, conn, h)
-	}
-}
-
-func serveConn(ctx context.Context, conn net.Conn, h ControlHandler) {
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	enc := json.NewEncoder(conn)
-	for sc.Scan() {
-		var req ControlRequest
-		rep := ControlReply{OK: true}
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			rep = ControlReply{Error: "bad request: " + err.Error()}
-		} else if err := handle(h, &req, &rep); err != nil {
-			rep.OK, rep.Error = false, err.Error()
-		}
-		if enc.Encode(&rep) != nil {
-			return
-		}
-	}
-}
-
-func handle(h ControlHandler, req *ControlRequest, rep *ControlReply) error {
-	switch req.Op {
-	case "start":
-		setup, err := ParseSetup(req.Setup)
-		if err != nil {
-			return err
-		}
-		return h.Start(req.Case, setup, req.Files)
-	case "step":
-		st, err := ParseStep(req.Step)
-		if err != nil {
-			return err
-		}
-		return h.Step(st)
-	case "finish":
-		var err error
-		rep.Lists, rep.State, err = h.Finish()
-		return err
-	}
-	return devErr("control: unknown op %q", req.Op)
 }
 
 // controlClient is the runner's end of the control protocol.

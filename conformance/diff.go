@@ -150,15 +150,23 @@ func caseLists(c *Case) map[string]map[uint32][]vntag.VIF {
 // listID returns the vif list a frame is addressed to (VNTag p=1: the
 // vif_list_id; E-Tag GRP>0: GRP<<20 | E-CID), if any.
 func listID(b []byte) (uint32, vntag.Kind, bool) {
-	kind := tagAt12(b)
-	if !isList(b, kind) {
+	if len(b) < vntag.AddrLen+vntag.ETagHeaderLen {
+		return 0, vntag.KindNone, false
+	}
+	switch kind := vntag.KindOf(binary.BigEndian.Uint16(b[vntag.AddrLen:])); kind {
+	case vntag.KindVNTag:
+		if t := vntag.TagHeader(b[vntag.AddrLen:]).Tag(); t.Pointer() {
+			return uint32(t.DVIF()), kind, true
+		}
+		return 0, kind, false
+	case vntag.KindETag:
+		if e := vntag.ETagHeader(b[vntag.AddrLen:]).ETag(); e.Multicast() {
+			return e.Channel(), kind, true
+		}
+		return 0, kind, false
+	default:
 		return 0, kind, false
 	}
-	if kind == vntag.KindVNTag {
-		return uint32(binary.BigEndian.Uint16(b[14:]) & 0x3fff), kind, true
-	}
-	grp := uint32(b[16]>>4) & 3
-	return grp<<20 | uint32(b[19])<<12 | uint32(binary.BigEndian.Uint16(b[16:]))&0xfff, kind, true
 }
 
 // setListID returns a copy of b addressed to list id instead.

@@ -13,13 +13,13 @@
 // Wireshark's field names; a test checks want.pcapng against them with
 // tshark, so an expected output is never just what niv once produced.
 //
-// A Runner runs cases against a Target: Library runs them on niv's cores
-// (vic/vis, vic/iv) on in-memory ports, deterministically; DUT runs them
-// against a device under test over real interfaces, sending each frame out
-// of the interface mapped to its port and capturing what comes back. A
-// failing case reports its first differing frame as a field-level Diff.
-// Library can switch a behaviour of the cores off (SourcePruning,
-// Hairpin) to show which cases depend on it.
+// A Runner runs cases against a Target: DUT runs them against a device
+// under test over real interfaces, sending each frame out of the interface
+// mapped to its port and capturing what comes back; package
+// conformance/cores runs them on niv's own cores (vic/vis, vic/iv) on
+// in-memory ports, deterministically, and can switch a behaviour of the
+// cores off to show which cases depend on it. A failing case reports its
+// first differing frame as a field-level Diff.
 //
 // The cases of the suite are in testdata/; `niv conform` runs them from the
 // command line.

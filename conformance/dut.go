@@ -29,7 +29,7 @@ type DUT struct {
 	// Settle is how long the link must stay quiet after a frame (default
 	// 30 ms); Timeout bounds the wait after one frame (default 2 s).
 	Settle, Timeout time.Duration
-	// Open opens a local interface (default: OpenWire, an AF_PACKET
+	// Open opens a local interface (default: openWire, an AF_PACKET
 	// socket that keeps 802.1Q tags).
 	Open func(ifname string) (port.Port, error)
 
@@ -86,7 +86,7 @@ func (d *DUT) Start(c *Case) error {
 	}
 	open := d.Open
 	if open == nil {
-		open = OpenWire
+		open = openWire
 	}
 	d.ports = map[string]port.Port{}
 	d.active = true
@@ -225,4 +225,16 @@ func (d *DUT) Close() {
 		d.ctl.close()
 		d.ctl = nil
 	}
+}
+
+// openWire opens an AF_PACKET port (port.OpenPacket, with no filter) on
+// interface ifname: it reads every frame the interface receives exactly as
+// it was on the wire, 802.1Q tags included (the port puts back the tag the
+// kernel's VLAN offload took out), and writes whole frames out of it.
+func openWire(ifname string) (port.Port, error) {
+	p, err := port.OpenPacket(ifname, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 )
 
 // Run the suite's cases on niv's cores (in memory) and print the report.
@@ -13,7 +14,7 @@ func ExampleRunner() {
 		fmt.Println(err)
 		return
 	}
-	lib := &conformance.Library{}
+	lib := &cores.Target{}
 	defer lib.Close()
 	r := conformance.Runner{Target: lib}
 	results := r.RunAll(cases)
@@ -22,7 +23,7 @@ func ExampleRunner() {
 	// The same case with hairpin switched off in the VIS fails, and says
 	// which frame is missing.
 	c, _ := conformance.Load("testdata/vis-vntag-hairpin")
-	off := &conformance.Library{Off: []conformance.Behaviour{conformance.Hairpin}}
+	off := &cores.Target{Off: []cores.Behaviour{cores.Hairpin}}
 	defer off.Close()
 	res := (&conformance.Runner{Target: off}).Run(c)
 	fmt.Print(res.Status(), "\n", res.Diff)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -116,14 +117,14 @@ func TestCaptureRoundTrip(t *testing.T) {
 func TestDeviceErrors(t *testing.T) {
 	s, err := conformance.ParseSetup("device vis\nport iv1 iv vntag\nveth 1 port iv1 vif 5000 profile p\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil)
+	_, err = cores.New(s, nil)
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 	s, err = conformance.ParseSetup("device vis\nport iv1 iv vntag\nveth 1 port iv1 vif 5 profile nosuch\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil)
+	_, err = cores.New(s, nil)
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 	s, err = conformance.ParseSetup("device vis\nport iv1 iv vntag\n")
 	require.NoError(t, err)
-	_, err = conformance.NewDevice(s, nil, "learning")
+	_, err = cores.New(s, nil, "learning")
 	assert.ErrorIs(t, err, conformance.ErrDevice)
 }

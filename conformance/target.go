@@ -1,13 +1,10 @@
 package conformance
 
-import (
-	"fmt"
+import "github.com/nivkit/niv/vntag"
 
-	"github.com/nivkit/niv/vic/port"
-)
-
-// Target is what a Runner runs cases against: niv's library cores
-// (Library) or a device under test over real interfaces (DUT).
+// Target is what a Runner runs cases against: a device under test over
+// real interfaces (DUT), or niv's own cores in this process
+// (conformance/cores).
 type Target interface {
 	// Start makes a fresh device configured as case c says.
 	Start(c *Case) error
@@ -24,157 +21,6 @@ type Target interface {
 	Describe() string
 }
 
-// Library is the Target of niv's own cores (vic/vis, vic/iv) on in-memory
-// ports (vic/port.Pair): one pair per case port, the tester at one end,
-// the core at the other, driven synchronously by one goroutine so that a
-// run is deterministic. The clock starts at Epoch and moves only with the
-// case's StepAdvance steps.
-type Library struct {
-	// Off lists behaviours switched off on purpose.
-	Off []Behaviour
-
-	dev    *Device
-	tester []*port.Mem // by core port number
-	core   []port.Port
-	batch  *port.Batch
-	tx     *port.Tx
-	out    []Frame
-}
-
-// Epoch is the Library clock at the start of every case, in ns (an
-// arbitrary instant far from zero, so that no "time 0" special case of a
-// core is exercised by accident).
-const Epoch int64 = 1_700_000_000_000_000_000
-
-// Start builds the case's device on the cores.
-func (l *Library) Start(c *Case) error {
-	l.Close()
-	dev, err := NewDevice(c.Setup, c.Files, l.Off...)
-	if err != nil {
-		return err
-	}
-	l.dev = dev
-	l.out = nil
-	l.tester = make([]*port.Mem, dev.NumPorts())
-	l.core = make([]port.Port, dev.NumPorts())
-	for i := range l.tester {
-		name := dev.PortName(i)
-		if name == "" {
-			name = fmt.Sprintf("<core port %d>", i)
-		}
-		a, b := port.Pair(name, name, 0)
-		l.tester[i], l.core[i] = a, b
-	}
-	if l.batch == nil {
-		l.batch = port.NewBatchSize(64, port.MaxFrameLen)
-		l.tx = port.NewTx(4096, 8<<20)
-	}
-	return nil
-}
-
-// Step performs st on the device.
-func (l *Library) Step(st Step) error {
-	if l.dev == nil {
-		return devErr("no case started")
-	}
-	return l.dev.Apply(st)
-}
-
-// Send writes f on the tester's end of its port and has the core process
-// everything queued.
-func (l *Library) Send(f Frame) error {
-	if l.dev == nil {
-		return devErr("no case started")
-	}
-	p, ok := l.dev.PortNumber(f.Port)
-	if !ok {
-		return caseErr("port %q is not a port of the device", f.Port)
-	}
-	if len(f.Data) > port.MaxFrameLen {
-		return caseErr("frame of %d bytes is longer than %d", len(f.Data), port.MaxFrameLen)
-	}
-	if _, err := l.tester[p].Write([]port.Frame{port.FrameFrom(f.Data)}); err != nil {
-		return devErr("%s: %v", f.Port, err)
-	}
-	return l.drive()
-}
-
-// drive has the core process every frame queued at its ends until none is
-// left.
-func (l *Library) drive() error {
-	now := l.dev.Now(Epoch)
-	core := l.dev.Core()
-	for busy := true; busy; {
-		busy = false
-		for i, cp := range l.core {
-			m := cp.(*port.Mem)
-			if m.Pending() == 0 {
-				continue
-			}
-			busy = true
-			if err := m.ReadNow(l.batch); err != nil {
-				return devErr("%v", err)
-			}
-			frames := l.batch.Valid()
-			for len(frames) > 0 {
-				n := core.Process(i, frames, now, l.tx)
-				if _, err := l.tx.WriteTo(l.core); err != nil {
-					return devErr("%v", err)
-				}
-				if n == 0 {
-					return devErr("core made no progress on port %d", i)
-				}
-				frames = frames[n:]
-			}
-		}
-	}
-	return l.collect()
-}
-
-// collect reads what the core sent, per port in order.
-func (l *Library) collect() error {
-	for i, t := range l.tester {
-		for t.Pending() > 0 {
-			if err := t.ReadNow(l.batch); err != nil {
-				return devErr("%v", err)
-			}
-			for _, f := range l.batch.Valid() {
-				l.out = append(l.out, Frame{Port: t.Name(), Data: append([]byte(nil), f.Bytes()...)})
-			}
-		}
-		if st := t.Stats(); st.TxDropped > 0 || l.core[i].Stats().TxDropped > 0 {
-			return devErr("in-memory port %s dropped frames", t.Name())
-		}
-	}
-	return nil
-}
-
-// Finish returns what the core sent and the lists it programmed, and
-// releases the device.
-func (l *Library) Finish() ([]Frame, Lists, error) {
-	if l.dev == nil {
-		return nil, nil, devErr("no case started")
-	}
-	lists := l.dev.Lists()
-	out := l.out
-	for _, t := range l.tester {
-		t.Close()
-	}
-	return out, lists, nil
-}
-
-// Describe renders the device's vif lists and vEth counters.
-func (l *Library) Describe() string {
-	if l.dev == nil {
-		return ""
-	}
-	return l.dev.Describe()
-}
-
-// Close releases the last case's device.
-func (l *Library) Close() {
-	if l.dev != nil {
-		l.dev.Close()
-		l.dev = nil
-	}
-}
+// Lists maps a port name to the vif lists a device programmed for it:
+// list id → member VIFs. For an IV device the port is "".
+type Lists map[string]map[uint32][]vntag.VIF

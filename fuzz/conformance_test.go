@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 )
 
 var (
@@ -38,7 +39,7 @@ func FuzzConformance(f *testing.F) {
 			f.Add(uint8(ci), uint8(fi), uint8(0), fr.Data)
 		}
 	}
-	lib := &conformance.Library{}
+	lib := &cores.Target{}
 	f.Cleanup(lib.Close)
 	f.Fuzz(func(t *testing.T, ci, fi, pi uint8, data []byte) {
 		orig := cs[int(ci)%len(cs)]

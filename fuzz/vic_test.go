@@ -160,8 +160,8 @@ func (c *visCheck) SetVEthLink(uint32, bool) error { return nil }
 func vicMachine(seeds [][]byte) func(*rapid.T) {
 	return func(t *rapid.T) {
 		now := time.Unix(1, 0)
-		iv := vic.NewIV(vic.IVConfig{Session: 10, MaxVIFs: 8})
-		vis := vic.NewVIS(vic.VISConfig{Session: 20}, nil, now)
+		iv := vic.NewIVMachine(vic.IVConfig{Session: 10, MaxVIFs: 8})
+		vis := vic.NewVISMachine(vic.VISConfig{Session: 20}, nil, now)
 		ivp := &ivCheck{t: t, vifs: map[vntag.VIF]vic.UUID{}}
 		visp := &visCheck{t: t, binds: map[visKey]uint32{}}
 		var toVIS, toIV [][]byte
@@ -238,7 +238,7 @@ func vicMachine(seeds [][]byte) func(*rapid.T) {
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISTimer}, now))
 			},
 			"list": func(t *rapid.T) {
-				members := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) vntag.VIF { return vntag.VIF(rapid.IntRange(1, 63).Draw(t, "vif")) }), 0, 8).Draw(t, "members")
+				members := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) vntag.VIF { return vntag.VIF(rapid.Uint16Range(1, 63).Draw(t, "vif")) }), 0, 8).Draw(t, "members")
 				visDo(vis.Handle(vic.VISEvent{Kind: vic.VISSetVIFList, ListID: 1, Members: members}, now))
 			},
 			"": func(t *rapid.T) {

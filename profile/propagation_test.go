@@ -208,3 +208,35 @@ func TestPolicySwapUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestFollow: a replica applying a configuration committed elsewhere. An
+// edit of one profile reaches only its vEths; the policy of the untouched
+// profile is reused; a vEth whose profile the new configuration no longer
+// has is given no policy instead of the change being refused.
+func TestFollow(t *testing.T) {
+	base := profile.EmptyState()
+	cfg, err := profile.Parse("port-profile a\n  switchport access vlan 10\n  state enabled\nport-profile b\n  switchport access vlan 20\n  state enabled\n")
+	require.NoError(t, err)
+	bindings := map[profile.VEthID]string{1: "a", 2: "b"}
+	s1, b1 := profile.Follow(base, 7, cfg, bindings)
+	assert.Equal(t, uint64(7), s1.Revision)
+	require.Len(t, b1.Updates, 2)
+	assert.Equal(t, uint16(10), s1.Policy(1).Settings().AccessVLAN)
+	assert.Equal(t, uint64(7), s1.Policy(1).Revision())
+
+	cfg2 := cfg.Clone()
+	require.NoError(t, cfg2.Apply("port-profile a\n  switchport access vlan 11\n"))
+	s2, b2 := profile.Follow(s1, 9, cfg2, bindings)
+	require.Len(t, b2.Updates, 1)
+	assert.Equal(t, profile.VEthID(1), b2.Updates[0].VEth)
+	assert.Equal(t, uint16(11), b2.Updates[0].Policy.Settings().AccessVLAN)
+	assert.Same(t, s1.Policy(2), s2.Policy(2), "b's policy is reused")
+
+	cfg3 := cfg2.Clone()
+	delete(cfg3.Profiles, "b")
+	s3, b3 := profile.Follow(s2, 12, cfg3, bindings)
+	require.Len(t, b3.Updates, 1)
+	assert.Equal(t, profile.Update{VEth: 2}, b3.Updates[0])
+	assert.Nil(t, s3.Policy(2))
+	assert.Same(t, s2.Policy(1), s3.Policy(1))
+}

@@ -131,30 +131,50 @@ func (t *Txn) Prepare() (*State, Batch, error) {
 	if err := t.checkBindings(); err != nil {
 		return nil, Batch{}, err
 	}
-	next := &State{Revision: t.base.Revision + 1, Config: t.cfg, Bindings: t.bindings, policies: map[string]*Policy{}}
+	return build(t.base, t.base.Revision+1, t.cfg, t.bindings, true)
+}
+
+// Follow returns the State at revision rev holding cfg and bindings, and
+// the Batch that takes subscribers from base to it. It is for a store that
+// follows changes committed elsewhere (a replica of a shared store, fed by
+// a watch): what was committed is not refused again. A vEth whose profile
+// is missing or does not compile gets no policy (nil: its frames are
+// dropped, as for an unbound vEth). As in Prepare, policies of profiles
+// whose inputs did not change are reused, not recompiled. rev must be
+// greater than base.Revision.
+func Follow(base *State, rev uint64, cfg *Config, bindings map[VEthID]string) (*State, Batch) {
+	next, b, _ := build(base, rev, cfg, bindings, false)
+	return next, b
+}
+
+// build compiles the policies of the profiles bindings use and the Batch
+// from base. strict fails on a profile that does not compile; otherwise
+// its vEths get no policy.
+func build(base *State, rev uint64, cfg *Config, bindings map[VEthID]string, strict bool) (*State, Batch, error) {
+	next := &State{Revision: rev, Config: cfg, Bindings: bindings, policies: map[string]*Policy{}}
 	acls := map[string]*compiledACL{}
-	for _, name := range t.bindings {
+	for _, name := range bindings {
 		if _, done := next.policies[name]; done {
 			continue
 		}
-		if old, ok := t.base.policies[name]; ok && sameInputs(t.base.Config, t.cfg, name) {
+		if old, ok := base.policies[name]; ok && sameInputs(base.Config, cfg, name) {
 			next.policies[name] = old
 			continue
 		}
-		p, err := compile(t.cfg, name, next.Revision, acls)
-		if err != nil {
+		p, err := compile(cfg, name, next.Revision, acls)
+		if err != nil && strict {
 			return nil, Batch{}, err
 		}
-		next.policies[name] = p
+		next.policies[name] = p // nil when it does not compile
 	}
 	b := Batch{Revision: next.Revision}
-	for v := range t.base.Bindings {
-		if _, still := t.bindings[v]; !still {
+	for v := range base.Bindings {
+		if _, still := bindings[v]; !still {
 			b.Updates = append(b.Updates, Update{VEth: v})
 		}
 	}
-	for v := range t.bindings {
-		if p := next.Policy(v); p != t.base.Policy(v) {
+	for v := range bindings {
+		if p := next.Policy(v); p != base.Policy(v) {
 			b.Updates = append(b.Updates, Update{VEth: v, Policy: p})
 		}
 	}

@@ -23,7 +23,7 @@ type Sender interface {
 // goroutine per direction, as real ports have).
 type IVAgent struct {
 	mu     sync.Mutex
-	iv     *IV
+	iv     *IVMachine
 	tx     Sender
 	prog   IVProgrammer
 	status func(Action)
@@ -41,7 +41,7 @@ type IVAgent struct {
 // ActPeerUp and ActPeerDown action (with the agent locked: it must not
 // call the agent).
 func NewIVAgent(cfg IVConfig, sp *ecp.Speaker, prog IVProgrammer, status func(Action)) *IVAgent {
-	a := &IVAgent{iv: NewIV(cfg), tx: sp, prog: prog, status: status}
+	a := &IVAgent{iv: NewIVMachine(cfg), tx: sp, prog: prog, status: status}
 	a.timer = time.AfterFunc(time.Hour, a.fire)
 	sp.Register(ecp.SubtypePECSP, a)
 	a.handle(IVEvent{Kind: IVTimer})
@@ -146,7 +146,7 @@ func (a *IVAgent) Close() {
 // IV port. Safe for concurrent use; the same port rules as IVAgent.
 type VISAgent struct {
 	mu            sync.Mutex
-	vis           *VIS
+	vis           *VISMachine
 	ports         map[PortID]Sender
 	prog          VISProgrammer
 	status        func(Action)
@@ -160,7 +160,7 @@ type VISAgent struct {
 
 // NewVISAgent starts a VIS machine over tab (nil: a new Table).
 func NewVISAgent(cfg VISConfig, tab *Table, prog VISProgrammer, status func(Action)) *VISAgent {
-	a := &VISAgent{vis: NewVIS(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status}
+	a := &VISAgent{vis: NewVISMachine(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status}
 	a.timer = time.AfterFunc(time.Hour, a.fire)
 	a.handle(VISEvent{Kind: VISTimer})
 	return a
@@ -234,7 +234,7 @@ func (a *VISAgent) SetVIFList(p PortID, id uint32, members []vntag.VIF) {
 }
 
 // VEth returns the VIS's record of instance u.
-func (a *VISAgent) VEth(u UUID) (VEth, bool) {
+func (a *VISAgent) VEth(u UUID) (VEthRecord, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.vis.tab.Get(u)
@@ -261,4 +261,13 @@ func (a *VISAgent) Close() {
 	defer a.mu.Unlock()
 	a.closed = true
 	a.timer.Stop()
+}
+
+// VEths returns the VIS's record of every vEth, in creation order.
+func (a *VISAgent) VEths() []VEthRecord {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []VEthRecord
+	a.vis.tab.Range(func(v VEthRecord) { out = append(out, v) })
+	return out
 }

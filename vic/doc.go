@@ -21,11 +21,13 @@
 // detection; resync after either side restarts, giving each instance
 // UUID its vEth back; migration by placement epoch, keeping the vEth id.
 //
-// IV and VIS are the two sides' state machines — a session per uplink,
-// a per-VIF machine per vNIC — as pure transitions Handle(event, now) →
-// actions, with no goroutine, timer or I/O inside, so the same code runs
-// under tests, harnesses and daemons. Actions program the data paths
-// through the narrow IVProgrammer and VISProgrammer interfaces. IVAgent
-// and VISAgent are thin drivers that run the machines on ecp.Speakers
-// with time.Timers (testing/synctest controls them).
+// IVMachine and VISMachine are the two sides' state machines — a session
+// per uplink, a per-VIF machine per vNIC — as pure transitions
+// Handle(event, now) → actions, with no goroutine, timer or I/O inside,
+// so the same code runs under tests, harnesses and daemons. Actions
+// program the data paths through the narrow IVProgrammer and
+// VISProgrammer interfaces (vic/bind implements them on the vic/iv and
+// vic/vis cores). IVAgent and VISAgent are thin drivers that run the
+// machines on ecp.Speakers with time.Timers (testing/synctest controls
+// them).
 package vic

@@ -28,10 +28,10 @@ func ExampleMessage() {
 
 // The two machines joined directly, without ECP: the IV opens a session,
 // asks for a vNIC, and both sides program their data paths.
-func ExampleIV() {
+func ExampleIVMachine() {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	iv := vic.NewIV(vic.IVConfig{Session: 1})
-	vis := vic.NewVIS(vic.VISConfig{Session: 2}, nil, now)
+	iv := vic.NewIVMachine(vic.IVConfig{Session: 1})
+	vis := vic.NewVISMachine(vic.VISConfig{Session: 2}, nil, now)
 	var toVIS, toIV [][]byte
 	var msg vic.Message
 	show := func(side string, acts []vic.Action, out *[][]byte) {

@@ -118,15 +118,15 @@ type ivVIF struct {
 	deadline time.Time
 	resync   bool // announced since the session opened, answer not yet in
 	detach   bool // VIFDeleting sends VIF-detach, not VIF-delete
-	queued   bool // in IV.waiting
-	pend     int  // index in IV.pending, -1 when not there
+	queued   bool // in IVMachine.waiting
+	pend     int  // index in IVMachine.pending, -1 when not there
 }
 
-// IV is the interface virtualizer's side of the vic protocol: one session
-// to the VIS over the uplink, and one per-VIF machine per vNIC. It is a
+// IVMachine is the interface virtualizer's side of the vic protocol: one
+// session to the VIS over the uplink, and one per-VIF machine per vNIC. It is a
 // pure transition function: Handle(event, now) → actions; no I/O, no
 // goroutine, no clock. Not safe for concurrent use.
-type IV struct {
+type IVMachine struct {
 	cfg   IVConfig
 	t     Timing
 	state SessionState
@@ -151,9 +151,9 @@ type IV struct {
 	msg Message
 }
 
-// NewIV returns an IV machine in SessionOpening; its first Handle (any
-// event, IVTimer will do) sends Open.
-func NewIV(cfg IVConfig) *IV {
+// NewIVMachine returns an IV machine in SessionOpening; its first Handle
+// (any event, IVTimer will do) sends Open.
+func NewIVMachine(cfg IVConfig) *IVMachine {
 	if cfg.Mode == 0 {
 		cfg.Mode = vntag.ModeVNTag
 	}
@@ -171,12 +171,12 @@ func NewIV(cfg IVConfig) *IV {
 		cfg.MaxVIFs = uint16(vifTop(cfg.Mode, 1, 0))
 	}
 	cfg.MaxVIFs = min(cfg.MaxVIFs, top)
-	return &IV{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
+	return &IVMachine{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
 		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint32]uint32{}, lists: map[uint32][]vntag.VIF{}}
 }
 
 // Session returns the IV's session state and the VIS's session number.
-func (iv *IV) Session() (SessionState, uint64) { return iv.state, iv.peer }
+func (iv *IVMachine) Session() (SessionState, uint64) { return iv.state, iv.peer }
 
 // IVVNIC is the IV's view of one vNIC.
 type IVVNIC struct {
@@ -190,7 +190,7 @@ type IVVNIC struct {
 }
 
 // VNIC returns the IV's view of the vNIC with instance u.
-func (iv *IV) VNIC(u UUID) (IVVNIC, bool) {
+func (iv *IVMachine) VNIC(u UUID) (IVVNIC, bool) {
 	v, ok := iv.vnics[u]
 	if !ok {
 		return IVVNIC{}, false
@@ -199,14 +199,14 @@ func (iv *IV) VNIC(u UUID) (IVVNIC, bool) {
 }
 
 // VNICs calls f for every vNIC the IV knows, in creation order.
-func (iv *IV) VNICs(f func(IVVNIC)) {
+func (iv *IVMachine) VNICs(f func(IVVNIC)) {
 	for _, v := range iv.order {
 		f(IVVNIC{VNIC: v.n, State: v.state, VIF: v.vif, VEth: v.veth, Reason: v.reason, LinkUp: v.linkSet})
 	}
 }
 
 // Deadline returns the next time the IV needs an IVTimer event.
-func (iv *IV) Deadline() time.Time {
+func (iv *IVMachine) Deadline() time.Time {
 	if iv.state == SessionOpening {
 		return iv.openDeadline
 	}
@@ -220,7 +220,7 @@ func (iv *IV) Deadline() time.Time {
 // Handle runs the IV machine on one event at time now and returns the
 // actions, in order. The slice and the bytes it refers to are reused by
 // the next call.
-func (iv *IV) Handle(ev IVEvent, now time.Time) []Action {
+func (iv *IVMachine) Handle(ev IVEvent, now time.Time) []Action {
 	iv.o.reset()
 	switch ev.Kind {
 	case IVRequest:
@@ -246,7 +246,7 @@ func (iv *IV) Handle(ev IVEvent, now time.Time) []Action {
 	return iv.o.acts
 }
 
-func (iv *IV) nextTx() uint32 {
+func (iv *IVMachine) nextTx() uint32 {
 	iv.txid++
 	if iv.txid == 0 {
 		iv.txid = 1
@@ -254,14 +254,14 @@ func (iv *IV) nextTx() uint32 {
 	return iv.txid
 }
 
-func (iv *IV) header(cmd Command) *Message {
+func (iv *IVMachine) header(cmd Command) *Message {
 	m := &iv.msg
 	profile, members := m.Profile[:0], m.Members[:0]
 	*m = Message{Command: cmd, Session: iv.cfg.Session, Profile: profile, Members: members}
 	return m
 }
 
-func (iv *IV) sendOpen(now time.Time) {
+func (iv *IVMachine) sendOpen(now time.Time) {
 	iv.state = SessionOpening
 	iv.openTx = iv.nextTx()
 	m := iv.header(CmdOpen)
@@ -277,7 +277,7 @@ func (iv *IV) sendOpen(now time.Time) {
 	iv.openDeadline = now.Add(iv.t.RequestTimeout)
 }
 
-func (iv *IV) timers(now time.Time) {
+func (iv *IVMachine) timers(now time.Time) {
 	if iv.state == SessionOpening {
 		if !now.Before(iv.openDeadline) {
 			iv.sendOpen(now)
@@ -313,7 +313,7 @@ func (iv *IV) timers(now time.Time) {
 }
 
 // resend sends v's request for its state again, with a new transaction id.
-func (iv *IV) resend(v *ivVIF, now time.Time) {
+func (iv *IVMachine) resend(v *ivVIF, now time.Time) {
 	switch v.state {
 	case VIFPending, VIFAllocating:
 		iv.sendAlloc(v, now)
@@ -326,7 +326,7 @@ func (iv *IV) resend(v *ivVIF, now time.Time) {
 	}
 }
 
-func (iv *IV) track(v *ivVIF, cmd Command, now time.Time) *Message {
+func (iv *IVMachine) track(v *ivVIF, cmd Command, now time.Time) *Message {
 	v.tx, v.txCmd, v.deadline = iv.nextTx(), cmd, now.Add(iv.t.RequestTimeout)
 	if v.pend < 0 {
 		v.pend = len(iv.pending)
@@ -341,7 +341,7 @@ func (iv *IV) track(v *ivVIF, cmd Command, now time.Time) *Message {
 }
 
 // settle forgets v's outstanding request.
-func (iv *IV) settle(v *ivVIF) {
+func (iv *IVMachine) settle(v *ivVIF) {
 	v.tx = 0
 	if v.pend >= 0 {
 		last := iv.pending[len(iv.pending)-1]
@@ -357,7 +357,7 @@ func (iv *IV) settle(v *ivVIF) {
 // requests are outstanding. Otherwise v waits its turn: requests beyond
 // what ECP can carry in a request timeout would only time out and be
 // sent again.
-func (iv *IV) slot(v *ivVIF) bool {
+func (iv *IVMachine) slot(v *ivVIF) bool {
 	if v.pend >= 0 || len(iv.pending) < iv.cfg.Window {
 		return true
 	}
@@ -369,7 +369,7 @@ func (iv *IV) slot(v *ivVIF) bool {
 }
 
 // drain sends waiting requests while the window has room.
-func (iv *IV) drain(now time.Time) {
+func (iv *IVMachine) drain(now time.Time) {
 	for len(iv.waiting) > 0 && len(iv.pending) < iv.cfg.Window && iv.state == SessionOpen {
 		v := iv.waiting[0]
 		iv.waiting[0] = nil
@@ -384,7 +384,7 @@ func (iv *IV) drain(now time.Time) {
 	}
 }
 
-func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendAlloc(v *ivVIF, now time.Time) {
 	if v.state == VIFPending || v.state == VIFAllocating {
 		v.state = VIFAllocating
 	}
@@ -410,7 +410,7 @@ func (iv *IV) sendAlloc(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) sendLink(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendLink(v *ivVIF, now time.Time) {
 	if iv.state != SessionOpen {
 		iv.settle(v)
 		return
@@ -425,7 +425,7 @@ func (iv *IV) sendLink(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) sendDelete(v *ivVIF, now time.Time) {
+func (iv *IVMachine) sendDelete(v *ivVIF, now time.Time) {
 	if iv.state != SessionOpen {
 		iv.settle(v)
 		return
@@ -445,7 +445,7 @@ func (iv *IV) sendDelete(v *ivVIF, now time.Time) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) request(n VNIC, now time.Time) {
+func (iv *IVMachine) request(n VNIC, now time.Time) {
 	if !validProfile([]byte(n.Profile)) || n.VLAN > MaxVLAN {
 		iv.o.add(Action{Kind: ActStatus, VNIC: n, Result: ResultInvalid, Reason: ReasonBadRequest})
 		return
@@ -480,14 +480,14 @@ func (iv *IV) request(n VNIC, now time.Time) {
 	}
 }
 
-func (iv *IV) unbind(v *ivVIF) {
+func (iv *IVMachine) unbind(v *ivVIF) {
 	if v.vif != 0 && iv.byVIF[v.vif] == v {
 		delete(iv.byVIF, v.vif)
 		iv.o.add(Action{Kind: ActIVUnbind, VIF: v.vif, VNIC: v.n, VEth: v.veth})
 	}
 }
 
-func (iv *IV) forget(v *ivVIF) {
+func (iv *IVMachine) forget(v *ivVIF) {
 	iv.settle(v)
 	iv.unbind(v)
 	delete(iv.vnics, v.n.Instance)
@@ -499,7 +499,7 @@ func (iv *IV) forget(v *ivVIF) {
 	}
 }
 
-func (iv *IV) delete(u UUID, detach bool, now time.Time) {
+func (iv *IVMachine) delete(u UUID, detach bool, now time.Time) {
 	v := iv.vnics[u]
 	if v == nil {
 		return
@@ -522,11 +522,11 @@ func (iv *IV) delete(u UUID, detach bool, now time.Time) {
 }
 
 // status reports v's outcome to the IV's owner.
-func (iv *IV) status(v *ivVIF, r Result, why Reason) {
+func (iv *IVMachine) status(v *ivVIF, r Result, why Reason) {
 	iv.o.add(Action{Kind: ActStatus, VNIC: v.n, VIF: v.vif, VEth: v.veth, Result: r, Reason: why})
 }
 
-func (iv *IV) reply(req *Message, r Result, why Reason) {
+func (iv *IVMachine) reply(req *Message, r Result, why Reason) {
 	m := iv.header(req.Command)
 	m.Response, m.TxID, m.Result, m.Reason = true, req.TxID, r, why
 	m.Present = required[req.Command][1] | FieldPeerSession
@@ -538,7 +538,7 @@ func (iv *IV) reply(req *Message, r Result, why Reason) {
 	iv.o.send(0, m)
 }
 
-func (iv *IV) receive(m *Message, now time.Time) {
+func (iv *IVMachine) receive(m *Message, now time.Time) {
 	if !m.Response {
 		iv.serve(m, now)
 		return
@@ -613,7 +613,7 @@ func (iv *IV) receive(m *Message, now time.Time) {
 	iv.resyncDone(now)
 }
 
-func (iv *IV) allocated(v *ivVIF, m *Message, now time.Time) {
+func (iv *IVMachine) allocated(v *ivVIF, m *Message, now time.Time) {
 	v.resync = false
 	if m.Result != ResultSuccess {
 		iv.unbind(v)
@@ -655,7 +655,7 @@ func (iv *IV) allocated(v *ivVIF, m *Message, now time.Time) {
 	}
 }
 
-func (iv *IV) opened(m *Message, now time.Time) {
+func (iv *IVMachine) opened(m *Message, now time.Time) {
 	iv.state, iv.peer = SessionOpen, m.Session
 	iv.lastHeard, iv.nextKeepalive = now, now.Add(iv.t.Keepalive)
 	clear(iv.listTx)
@@ -684,7 +684,7 @@ func (iv *IV) opened(m *Message, now time.Time) {
 
 // resyncDone sends ResyncDone once every vNIC announced since the
 // session opened has its answer.
-func (iv *IV) resyncDone(now time.Time) {
+func (iv *IVMachine) resyncDone(now time.Time) {
 	if !iv.resyncPending || iv.state != SessionOpen {
 		return
 	}
@@ -700,7 +700,7 @@ func (iv *IV) resyncDone(now time.Time) {
 }
 
 // serve answers a request from the VIS.
-func (iv *IV) serve(m *Message, now time.Time) {
+func (iv *IVMachine) serve(m *Message, now time.Time) {
 	switch m.Command {
 	case CmdKeepalive, CmdVIFRemove, CmdVIFList:
 	default:
@@ -739,4 +739,4 @@ func (iv *IV) serve(m *Message, now time.Time) {
 
 // EncodeFailures counts messages the machine built but could not encode.
 // It is always zero unless the machine has a bug; tests assert it.
-func (iv *IV) EncodeFailures() int { return iv.o.fails }
+func (iv *IVMachine) EncodeFailures() int { return iv.o.fails }

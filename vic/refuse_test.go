@@ -21,8 +21,8 @@ func (p profiles) ProfileState(name string) vic.ProfileState { return p[name] }
 // it as the vNIC's status.
 func TestRefusals(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	iv := vic.NewIV(vic.IVConfig{Session: 1, MaxVIFs: 2})
-	vis := vic.NewVIS(vic.VISConfig{Session: 2, MaxVEths: 3, Profiles: profiles{"web": vic.ProfileEnabled, "old": vic.ProfileDisabled}}, nil, now)
+	iv := vic.NewIVMachine(vic.IVConfig{Session: 1, MaxVIFs: 2})
+	vis := vic.NewVISMachine(vic.VISConfig{Session: 2, MaxVEths: 3, Profiles: profiles{"web": vic.ProfileEnabled, "old": vic.ProfileDisabled}}, nil, now)
 	var msg vic.Message
 	var status []vic.Action
 	var pump func(acts []vic.Action, toVIS bool)
@@ -73,7 +73,7 @@ func TestRefusals(t *testing.T) {
 		assert.Equal(t, tc.state, x.State)
 	}
 	// A second IV port: the VIS's limit of 3 vEths is reached after one more.
-	iv2 := vic.NewIV(vic.IVConfig{Session: 3})
+	iv2 := vic.NewIVMachine(vic.IVConfig{Session: 3})
 	send2 := func(acts []vic.Action) []vic.Action {
 		var out []vic.Action
 		for _, a := range acts {

@@ -22,20 +22,20 @@ import (
 // vic/bind), so that they refuse exactly what the real ones refuse: a VIF
 // out of the mode's range, a list id the core cannot hold.
 
-// ivCore is the IV data path: a real iv core behind bind.IV, and a record
+// ivCore is the IV data path: a real iv core behind bind.IVProgrammer, and a record
 // of what was programmed. It fails the run when a VIF is bound twice on
 // its port.
 type ivCore struct {
 	vifs  map[vntag.VIF]vic.UUID
 	link  map[vntag.VIF]bool
 	lists map[uint32][]vntag.VIF
-	real  *bind.IV
+	real  *bind.IVProgrammer
 	fail  func(string, ...any)
 }
 
 func newIVCore(mode vntag.Mode, fail func(string, ...any)) *ivCore {
 	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint32][]vntag.VIF{},
-		real: bind.NewIV(iv.New(iv.Config{Mode: mode}), iv.FabricA, nil), fail: fail}
+		real: bind.NewIVProgrammer(iv.New(iv.Config{Mode: mode}), iv.FabricA, nil), fail: fail}
 }
 
 func (c *ivCore) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
@@ -96,7 +96,7 @@ port-profile web
   state enabled
 `
 
-// visCore is the VIS data path: a real vis core behind bind.VIS, with one
+// visCore is the VIS data path: a real vis core behind bind.VISProgrammer, with one
 // IV port of mode per vic port, and the vEths with counters and the VIF
 // bindings per port. It fails the run when a VIF is bound twice on a port
 // or a vEth twice.
@@ -104,7 +104,7 @@ type visCore struct {
 	veths   map[uint32]*visVEth
 	binds   map[binding]uint32
 	deleted map[uint32]bool
-	real    *bind.VIS
+	real    *bind.VISProgrammer
 	fail    func(string, ...any)
 }
 
@@ -116,7 +116,7 @@ func newVISCore(nPorts int, mode vntag.Mode, fail func(string, ...any)) *visCore
 		_, err = store.Update(func(tx *profile.Txn) error { return tx.Configure(simProfiles) })
 	}
 	if err == nil {
-		c.real, err = bind.NewVIS(core, store)
+		c.real, err = bind.NewVISProgrammer(core, store)
 	}
 	for i := 0; err == nil && i < nPorts; i++ {
 		var cp int
@@ -218,9 +218,9 @@ type sim struct {
 	fate   fate
 	fail   func(string, ...any)
 
-	ivs     []*vic.IV
+	ivs     []*vic.IVMachine
 	ivCores []*ivCore
-	vis     *vic.VIS
+	vis     *vic.VISMachine
 	visCore *visCore
 	table   *vic.Table
 	profile vic.Profiles
@@ -238,7 +238,7 @@ func newSim(nIV int, timing vic.Timing, f fate, profiles vic.Profiles, fail func
 	s.ecpCfg = ecp.Config{RTE: 10, MaxRetries: 3, QueueLen: 1024}
 	s.table = vic.NewTable()
 	s.visCore = newVISCore(nIV, vntag.ModeVNTag, fail)
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
 	for i := 0; i < nIV; i++ {
 		s.ivs = append(s.ivs, nil)
 		s.ivCores = append(s.ivCores, nil)
@@ -269,7 +269,7 @@ func (s *sim) newECP(i int) *ecp.Machine {
 // startIV (re)starts IV i with a new session, a new ECP machine and an
 // empty data path, as after a process restart.
 func (s *sim) startIV(i int) {
-	s.ivs[i] = vic.NewIV(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
+	s.ivs[i] = vic.NewIVMachine(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
 	s.ivCores[i] = newIVCore(vntag.ModeVNTag, s.fail)
 	s.eps[2*i].m = s.newECP(2 * i)
 	s.ivHandle(i, vic.IVEvent{Kind: vic.IVTimer})
@@ -278,7 +278,7 @@ func (s *sim) startIV(i int) {
 // restartVIS restarts the VIS control plane: new session and ECP
 // machines, the same Table and data path.
 func (s *sim) restartVIS() {
-	s.vis = vic.NewVIS(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
+	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: s.timing, Profiles: s.profile}, s.table, s.now)
 	for i := range s.ivs {
 		s.eps[2*i+1].m = s.newECP(2*i + 1)
 	}

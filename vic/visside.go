@@ -37,8 +37,9 @@ type VISConfig struct {
 	Timing   Timing
 }
 
-// VEth is the VIS's record of one vEth, keyed by the VM instance UUID.
-type VEth struct {
+// VEthRecord is the VIS machine's record of one vEth, keyed by the VM
+// instance UUID.
+type VEthRecord struct {
 	ID uint32
 	// VNIC is the configuration the IV last asked for.
 	VNIC VNIC
@@ -74,7 +75,7 @@ type pendingRemove struct {
 // VISProgrammer only loses through DeleteVEth).
 type Table struct {
 	next      uint32
-	veths     map[UUID]*VEth
+	veths     map[UUID]*VEthRecord
 	order     []UUID
 	removes   []pendingRemove
 	sessions  map[PortID]uint64 // last IV session per port
@@ -103,7 +104,7 @@ type tombKey struct {
 
 // NewTable returns an empty table; vEth ids start at 1.
 func NewTable() *Table {
-	return &Table{veths: map[UUID]*VEth{}, sessions: map[PortID]uint64{},
+	return &Table{veths: map[UUID]*VEthRecord{}, sessions: map[PortID]uint64{},
 		tombTx: map[tombKey]uint32{}, tombEpoch: map[UUID]uint32{}, lists: map[PortID]*portLists{}}
 }
 
@@ -135,16 +136,16 @@ func (t *Table) buried(m *Message) bool {
 func (t *Table) Len() int { return len(t.veths) }
 
 // Get returns the vEth of instance u.
-func (t *Table) Get(u UUID) (VEth, bool) {
+func (t *Table) Get(u UUID) (VEthRecord, bool) {
 	v, ok := t.veths[u]
 	if !ok {
-		return VEth{}, false
+		return VEthRecord{}, false
 	}
 	return *v, true
 }
 
 // Range calls f for every vEth in creation order.
-func (t *Table) Range(f func(VEth)) {
+func (t *Table) Range(f func(VEthRecord)) {
 	for _, u := range t.order {
 		f(*t.veths[u])
 	}
@@ -208,11 +209,11 @@ type VISEvent struct {
 	Members []vntag.VIF
 }
 
-// VIS is the virtual interface switch's side of the vic protocol: one
+// VISMachine is the virtual interface switch's side of the vic protocol: one
 // session per port (IV), the per-VIF machines of every vEth, VIF-id
 // allocation per port, migration between ports. A pure transition
-// function like IV. Not safe for concurrent use.
-type VIS struct {
+// function like IVMachine. Not safe for concurrent use.
+type VISMachine struct {
 	cfg   VISConfig
 	t     Timing
 	tab   *Table
@@ -224,14 +225,14 @@ type VIS struct {
 	refusedLists int
 }
 
-// NewVIS returns a VIS machine over tab (nil: a new Table). A restarted
-// VIS given the old Table treats every bound vEth as stale until its IV
+// NewVISMachine returns a VIS machine over tab (nil: a new Table). A
+// restarted VIS given the old Table treats every bound vEth as stale until its IV
 // announces it again, or ResyncHold passes.
-func NewVIS(cfg VISConfig, tab *Table, now time.Time) *VIS {
+func NewVISMachine(cfg VISConfig, tab *Table, now time.Time) *VISMachine {
 	if tab == nil {
 		tab = NewTable()
 	}
-	s := &VIS{cfg: cfg, t: cfg.Timing.withDefaults(), tab: tab, ports: map[PortID]*visPort{}}
+	s := &VISMachine{cfg: cfg, t: cfg.Timing.withDefaults(), tab: tab, ports: map[PortID]*visPort{}}
 	for _, u := range tab.order {
 		v := tab.veths[u]
 		if !v.Bound {
@@ -251,18 +252,18 @@ func NewVIS(cfg VISConfig, tab *Table, now time.Time) *VIS {
 }
 
 // Table returns the VIS's table.
-func (s *VIS) Table() *Table { return s.tab }
+func (s *VISMachine) Table() *Table { return s.tab }
 
 // Session returns the state of port p's session and the IV's session
 // number.
-func (s *VIS) Session(p PortID) (SessionState, uint64) {
+func (s *VISMachine) Session(p PortID) (SessionState, uint64) {
 	if pt := s.ports[p]; pt != nil && pt.open {
 		return SessionOpen, pt.session
 	}
 	return SessionOpening, 0
 }
 
-func (s *VIS) port(id PortID) *visPort {
+func (s *VISMachine) port(id PortID) *visPort {
 	p := s.ports[id]
 	if p == nil {
 		l := s.tab.lists[id]
@@ -320,7 +321,7 @@ func (p *visPort) alloc() vntag.VIF {
 }
 
 // Deadline returns the next time the VIS needs a VISTimer event.
-func (s *VIS) Deadline() time.Time {
+func (s *VISMachine) Deadline() time.Time {
 	var d time.Time
 	for _, p := range s.plist {
 		if p.open {
@@ -342,7 +343,7 @@ func (s *VIS) Deadline() time.Time {
 // Handle runs the VIS machine on one event at time now and returns the
 // actions, in order. The slice and what it refers to are reused by the
 // next call.
-func (s *VIS) Handle(ev VISEvent, now time.Time) []Action {
+func (s *VISMachine) Handle(ev VISEvent, now time.Time) []Action {
 	s.o.reset()
 	switch ev.Kind {
 	case VISReceive:
@@ -363,14 +364,14 @@ func (s *VIS) Handle(ev VISEvent, now time.Time) []Action {
 	return s.o.acts
 }
 
-func (s *VIS) header(cmd Command) *Message {
+func (s *VISMachine) header(cmd Command) *Message {
 	m := &s.msg
 	profile, members := m.Profile[:0], m.Members[:0]
 	*m = Message{Command: cmd, Session: s.cfg.Session, Profile: profile, Members: members}
 	return m
 }
 
-func (s *VIS) reply(p *visPort, req *Message, r Result, why Reason) *Message {
+func (s *VISMachine) reply(p *visPort, req *Message, r Result, why Reason) *Message {
 	m := s.header(req.Command)
 	m.Response, m.TxID, m.Result, m.Reason = true, req.TxID, r, why
 	m.Present = required[req.Command][1] | FieldPeerSession
@@ -380,11 +381,11 @@ func (s *VIS) reply(p *visPort, req *Message, r Result, why Reason) *Message {
 	return m
 }
 
-func (s *VIS) refuse(p *visPort, req *Message, why Reason) {
+func (s *VISMachine) refuse(p *visPort, req *Message, why Reason) {
 	s.o.send(p.id, s.reply(p, req, why.Result(), why))
 }
 
-func (s *VIS) timers(now time.Time) {
+func (s *VISMachine) timers(now time.Time) {
 	for _, p := range s.plist {
 		if p.open && !now.Before(p.lastHeard.Add(p.hold)) {
 			// Dead peer: close the session; its vEths wait ResyncHold for
@@ -421,7 +422,7 @@ func (s *VIS) timers(now time.Time) {
 	s.tab.unbound = keep
 }
 
-func (s *VIS) staleAll(p *visPort, now time.Time) {
+func (s *VISMachine) staleAll(p *visPort, now time.Time) {
 	for _, u := range s.tab.order {
 		if v := s.tab.veths[u]; v.Bound && v.Port == p.id {
 			v.Stale = true
@@ -432,7 +433,7 @@ func (s *VIS) staleAll(p *visPort, now time.Time) {
 
 // unbindStale unbinds the vEths of p not announced again; they keep their
 // id, configuration and counters for Retention.
-func (s *VIS) unbindStale(p *visPort, now time.Time) {
+func (s *VISMachine) unbindStale(p *visPort, now time.Time) {
 	p.resync = time.Time{}
 	for _, u := range s.tab.order {
 		if v := s.tab.veths[u]; v.Bound && v.Stale && v.Port == p.id {
@@ -441,21 +442,21 @@ func (s *VIS) unbindStale(p *visPort, now time.Time) {
 	}
 }
 
-func (s *VIS) unbind(v *VEth, now time.Time) {
+func (s *VISMachine) unbind(v *VEthRecord, now time.Time) {
 	s.o.add(Action{Kind: ActVISUnbind, Port: v.Port, VIF: v.VIF, VEth: v.ID})
 	s.ports[v.Port].free(v.VIF)
 	v.Bound, v.Stale, v.Unbound = false, false, now
 	s.listUnbound(v)
 }
 
-func (s *VIS) listUnbound(v *VEth) {
+func (s *VISMachine) listUnbound(v *VEthRecord) {
 	if !v.listed {
 		v.listed = true
 		s.tab.unbound = append(s.tab.unbound, v.VNIC.Instance)
 	}
 }
 
-func (s *VIS) transmit(p *visPort, r *outReq, now time.Time) {
+func (s *VISMachine) transmit(p *visPort, r *outReq, now time.Time) {
 	p.txid++
 	r.tx, r.deadline = p.txid, now.Add(s.t.RequestTimeout)
 	m := s.header(r.cmd)
@@ -475,7 +476,7 @@ func (s *VIS) transmit(p *visPort, r *outReq, now time.Time) {
 // listFits reports whether p's IV can take list as it stands: a list
 // that needs the wide TLV goes only to an IV of version 2. A list that
 // does not fit is counted (RefusedLists) and not sent.
-func (s *VIS) listFits(p *visPort, list uint32) bool {
+func (s *VISMachine) listFits(p *visPort, list uint32) bool {
 	if p.version >= 2 || !WideList(list, p.lists.members[list]) {
 		return true
 	}
@@ -486,9 +487,9 @@ func (s *VIS) listFits(p *visPort, list uint32) bool {
 // RefusedLists counts the VIF lists not sent because the IV speaks
 // version 1 and the list needs version 2 (a GRP 2 or 3 E-channel, or ids
 // above MaxVIF).
-func (s *VIS) RefusedLists() int { return s.refusedLists }
+func (s *VISMachine) RefusedLists() int { return s.refusedLists }
 
-func (s *VIS) sendList(p *visPort, list uint32, now time.Time) {
+func (s *VISMachine) sendList(p *visPort, list uint32, now time.Time) {
 	if !s.listFits(p, list) {
 		for i := range p.out {
 			if p.out[i].cmd == CmdVIFList && p.out[i].list == list {
@@ -508,7 +509,7 @@ func (s *VIS) sendList(p *visPort, list uint32, now time.Time) {
 	s.transmit(p, &p.out[len(p.out)-1], now)
 }
 
-func (s *VIS) receive(p *visPort, m *Message, now time.Time) {
+func (s *VISMachine) receive(p *visPort, m *Message, now time.Time) {
 	if m.Command == CmdOpen && !m.Response {
 		s.open(p, m, now)
 		return
@@ -585,7 +586,7 @@ func (s *VIS) receive(p *visPort, m *Message, now time.Time) {
 // v from the same IV session, and records it. ECP can deliver an old
 // ULPDU again after a newer one when frames are reordered; those must
 // not undo newer changes.
-func (s *VIS) fresh(v *VEth, m *Message) bool {
+func (s *VISMachine) fresh(v *VEthRecord, m *Message) bool {
 	if v.session == m.Session && m.TxID < v.lastTx {
 		return false
 	}
@@ -593,7 +594,7 @@ func (s *VIS) fresh(v *VEth, m *Message) bool {
 	return true
 }
 
-func (s *VIS) open(p *visPort, m *Message, now time.Time) {
+func (s *VISMachine) open(p *visPort, m *Message, now time.Time) {
 	if !m.Has(FieldCaps) || m.Caps.Mode == 0 {
 		s.refuse(p, m, ReasonBadRequest)
 		return
@@ -653,7 +654,7 @@ func (s *VIS) open(p *visPort, m *Message, now time.Time) {
 	}
 }
 
-func (s *VIS) answered(p *visPort, m *Message) {
+func (s *VISMachine) answered(p *visPort, m *Message) {
 	for i := range p.out {
 		r := &p.out[i]
 		if r.tx != m.TxID || r.cmd != m.Command {
@@ -676,7 +677,7 @@ func (s *VIS) answered(p *visPort, m *Message) {
 	}
 }
 
-func (s *VIS) allocReply(p *visPort, req *Message, v *VEth) {
+func (s *VISMachine) allocReply(p *visPort, req *Message, v *VEthRecord) {
 	m := s.reply(p, req, ResultSuccess, ReasonNone)
 	m.Present |= FieldVIF | FieldVEth | FieldEpoch
 	m.VIF, m.VEth, m.Epoch = v.VIF, v.ID, v.VNIC.Epoch
@@ -687,7 +688,7 @@ func (s *VIS) allocReply(p *visPort, req *Message, v *VEth) {
 	s.o.send(p.id, m)
 }
 
-func (s *VIS) alloc(p *visPort, m *Message, now time.Time) {
+func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 	n := VNIC{Instance: m.Instance, MAC: m.MAC, VLAN: m.VLAN, Epoch: m.Epoch, Up: m.Up}
 	v := s.tab.veths[m.Instance]
 	if v != nil && v.Bound && v.Port == p.id && !s.fresh(v, m) {
@@ -725,7 +726,7 @@ func (s *VIS) alloc(p *visPort, m *Message, now time.Time) {
 			return
 		}
 		s.tab.next++
-		v = &VEth{ID: s.tab.next, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
+		v = &VEthRecord{ID: s.tab.next, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
 		s.tab.veths[n.Instance] = v
 		s.tab.order = append(s.tab.order, n.Instance)
 		s.o.add(Action{Kind: ActVISVEth, VEth: v.ID, VNIC: v.VNIC})
@@ -765,7 +766,7 @@ func (s *VIS) alloc(p *visPort, m *Message, now time.Time) {
 
 // takeAway unbinds v from its IV's port and tells that IV (VIF-remove);
 // the VIF id stays reserved there until the IV confirms or restarts.
-func (s *VIS) takeAway(v *VEth, epoch uint32, now time.Time) {
+func (s *VISMachine) takeAway(v *VEthRecord, epoch uint32, now time.Time) {
 	old := s.ports[v.Port]
 	s.o.add(Action{Kind: ActVISUnbind, Port: old.id, VIF: v.VIF, VEth: v.ID})
 	rm := pendingRemove{Port: old.id, VIF: v.VIF, Instance: v.VNIC.Instance, Epoch: epoch}
@@ -778,7 +779,7 @@ func (s *VIS) takeAway(v *VEth, epoch uint32, now time.Time) {
 	}
 }
 
-func (s *VIS) update(v *VEth, n VNIC) {
+func (s *VISMachine) update(v *VEthRecord, n VNIC) {
 	old := v.VNIC
 	v.VNIC = n
 	if old.MAC != n.MAC || old.Profile != n.Profile || old.VLAN != n.VLAN || old.Epoch != n.Epoch {
@@ -791,4 +792,4 @@ func (s *VIS) update(v *VEth, n VNIC) {
 
 // EncodeFailures counts messages the machine built but could not encode.
 // It is always zero unless the machine has a bug; tests assert it.
-func (s *VIS) EncodeFailures() int { return s.o.fails }
+func (s *VISMachine) EncodeFailures() int { return s.o.fails }

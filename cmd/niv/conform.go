@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/conformance/cores"
 )
 
 // runConform implements `niv conform [--dut MAP] DIR...`: it runs the
@@ -63,10 +64,10 @@ func runConform(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		defer d.Close()
 		target = d
 	default:
-		lib := &conformance.Library{}
+		lib := &cores.Target{}
 		for _, b := range strings.Split(*off, ",") {
 			if b = strings.TrimSpace(b); b != "" {
-				lib.Off = append(lib.Off, conformance.Behaviour(b))
+				lib.Off = append(lib.Off, cores.Behaviour(b))
 			}
 		}
 		defer lib.Close()

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/nivkit/niv/conformance"
+	"github.com/nivkit/niv/internal/dutd"
 )
 
 // runVIS implements `niv vis --port PORT=IF,... (--case DIR | --control
@@ -44,7 +45,7 @@ func runVIS(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := log.New(stderr, "niv vis: ", log.LstdFlags|log.Lmicroseconds)
-	d := &conformance.Daemon{Ifaces: m}
+	d := &dutd.Daemon{Ifaces: m}
 	if *verbose {
 		d.Logf = logger.Printf
 	}
@@ -74,7 +75,7 @@ func runVIS(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer os.Remove(*control)
 	logger.Printf("control on %s, ports %s", *control, *ports)
-	if err := conformance.ServeControl(ctx, ln, d); err != nil {
+	if err := dutd.ServeControl(ctx, ln, d); err != nil {
 		fmt.Fprintf(stderr, "niv vis: %v\n", err)
 		return 1
 	}

@@ -18,18 +18,16 @@ import (
 	"github.com/nivkit/niv/vntag"
 )
 
-// plane is the control plane of the in-process demo: an IV agent and a
-// VIS agent on ECP speakers at the two ends of the link, programming the
-// pair's cores through vic/bind. The cores are wrapped in bind.Control, so
-// the ECP frames share the link with the tagged data frames.
+// plane is the control plane of the in-process demo: vic/bind's IV plane
+// and VIS plane on ECP speakers at the two ends of the link. Their Cores
+// wrap the pair's cores, so the ECP frames share the link with the tagged
+// data frames.
 type plane struct {
-	ivAgent  *vic.IVAgent
-	visAgent *vic.VISAgent
-	ivProg   *bind.IV
-	lists    *bind.Lists
-	ivCore   port.Core // the IV core behind its Control
-	visCore  port.Core
-	visPort  int // the VIS core's port toward the IV
+	iv      *bind.IVPlane
+	vis     *bind.VISPlane
+	ivCore  port.Core // the IV core behind its Control
+	visCore port.Core
+	visPort int // the VIS core's port toward the IV
 }
 
 // newNegotiatedPair builds the demo's IV and VIS with no vNIC and no vEth,
@@ -47,45 +45,26 @@ func newNegotiatedPair(mode vntag.Mode, ivEnd, visEnd port.Port) (*pair, *plane,
 	if err := p.iv.SetUplinkUp(iv.UplinkB, false); err != nil { // fabric B is not cabled
 		return nil, nil, err
 	}
-	visProg, err := bind.NewVIS(p.vis, p.store)
+	c := &plane{}
+	if c.vis, err = bind.NewVISPlane(p.vis, p.store, vic.VISConfig{Session: uint64(time.Now().UnixNano())}); err != nil {
+		return nil, nil, err
+	}
+	if c.visPort, err = c.vis.AddIVPort("iv0", mode, 0, bind.Writer{Port: visEnd}, ecp.DefaultConfig([6]byte{0x02, 0, 0, 0, 0, 0xf0}), nil); err != nil {
+		return nil, nil, err
+	}
+	c.iv, err = bind.NewIVPlane(p.iv, vic.IVConfig{Session: uint64(time.Now().UnixNano())}, iv.FabricA,
+		bind.Writer{Port: ivEnd}, ecp.DefaultConfig([6]byte{0x02, 0, 0, 0, 0, 0xe0}), nil)
 	if err != nil {
+		c.vis.Close()
 		return nil, nil, err
 	}
-	c := &plane{lists: bind.NewLists()}
-	if c.visPort, err = p.vis.AddIVPort("iv0", mode, c.lists); err != nil {
-		return nil, nil, err
-	}
-	visProg.AddPort(0, c.visPort)
-	visSp, err := ecp.NewSpeaker(bind.Writer{Port: visEnd}, ecp.DefaultConfig([6]byte{0x02, 0, 0, 0, 0, 0xf0}))
-	if err != nil {
-		return nil, nil, err
-	}
-	c.visAgent = vic.NewVISAgent(vic.VISConfig{Session: uint64(time.Now().UnixNano()), Profiles: bind.Profiles{Store: p.store}}, nil, visProg, nil)
-	c.visAgent.AddPort(0, visSp)
-	c.lists.Attach(c.visAgent, 0)
-	visCtl := bind.NewControl(p.vis)
-	visCtl.Attach(c.visPort, visSp)
-
-	ivSp, err := ecp.NewSpeaker(bind.Writer{Port: ivEnd}, ecp.DefaultConfig([6]byte{0x02, 0, 0, 0, 0, 0xe0}))
-	if err != nil {
-		return nil, nil, err
-	}
-	c.ivProg = bind.NewIV(p.iv, iv.FabricA, nil)
-	vm := vntag.ModeVNTag
-	if mode == vntag.ModeETag {
-		vm = vntag.ModeETag
-	}
-	c.ivAgent = vic.NewIVAgent(vic.IVConfig{Session: uint64(time.Now().UnixNano()), Mode: vm}, ivSp, c.ivProg, nil)
-	ivCtl := bind.NewControl(p.iv)
-	ivCtl.Attach(iv.UplinkA, ivSp)
-	c.ivCore, c.visCore = ivCtl, visCtl
+	c.ivCore, c.visCore = c.iv.Core(), c.vis.Core()
 	return p, c, nil
 }
 
 func (c *plane) close() {
-	c.ivAgent.Close()
-	c.visAgent.Close()
-	c.lists.Close()
+	c.iv.Close()
+	c.vis.Close()
 }
 
 // negotiate asks the VIS for a vEth for each VM's vNIC, one at a time, and
@@ -95,18 +74,18 @@ func (c *plane) negotiate(ctx context.Context, log *logger, p *pair) error {
 	for i, v := range vms {
 		n := vic.VNIC{Instance: vic.UUID{0x4e, 0x49, 0x56, byte(i + 1)}, Profile: v.profile, Epoch: 1, Up: true}
 		copy(n.MAC[:], v.mac)
-		c.ivAgent.Request(n)
+		c.iv.Agent().Request(n)
 		var got vic.IVVNIC
 		err := poll(ctx, func() bool {
 			var ok bool
-			got, ok = c.ivAgent.VNIC(n.Instance)
-			_, _, onCore := c.ivProg.Port(n.Instance)
+			got, ok = c.iv.Agent().VNIC(n.Instance)
+			_, _, onCore := c.iv.Programmer().Port(n.Instance)
 			return ok && got.State == vic.VIFBound && onCore
 		})
 		if err != nil {
 			return fmt.Errorf("vNIC of VM %s: %w", v.name, err)
 		}
-		pn, _, _ := c.ivProg.Port(n.Instance)
+		pn, _, _ := c.iv.Programmer().Port(n.Instance)
 		log.printf("  IV → VIS: vNIC %v profile %-3s → VIF %d, vEth%d\n", net.HardwareAddr(n.MAC[:]), v.profile, got.VIF, got.VEth)
 		if got.VIF != v.vif || profile.VEthID(got.VEth) != v.veth || pn != iv.FirstVNIC+i {
 			return fmt.Errorf("VM %s got VIF %d, vEth%d, IV port %d; the demo expects VIF %d, vEth%d, port %d",

@@ -41,7 +41,7 @@ func TestListIDs(t *testing.T) {
 	assert.NoError(t, l.DeleteVIFList(42))
 
 	core := iv.New(iv.Config{Mode: vntag.ModeETag})
-	p := bind.NewIV(core, iv.FabricA, nil)
+	p := bind.NewIVProgrammer(core, iv.FabricA, nil)
 	require.NoError(t, p.BindVIF(7, vnic(1, "web", 1), 1))
 	for grp := uint8(1); grp <= vntag.MaxGRP; grp++ {
 		list := vntag.Channel(grp, 300)
@@ -60,7 +60,7 @@ func TestListIDs(t *testing.T) {
 func TestIVRebind(t *testing.T) {
 	core := iv.New(iv.Config{})
 	var ports []int
-	p := bind.NewIV(core, iv.FabricA, func(_ vic.VNIC, _ vntag.VIF, pn int) { ports = append(ports, pn) })
+	p := bind.NewIVProgrammer(core, iv.FabricA, func(_ vic.VNIC, _ vntag.VIF, pn int) { ports = append(ports, pn) })
 	n := vnic(1, "web", 1)
 	require.NoError(t, p.BindVIF(5, n, 1))
 	require.NoError(t, p.BindVIF(5, n, 1))
@@ -92,7 +92,7 @@ func TestVISPark(t *testing.T) {
 	core, err := vis.New(vis.Config{Store: store})
 	require.NoError(t, err)
 	defer core.Close()
-	p, err := bind.NewVIS(core, store)
+	p, err := bind.NewVISProgrammer(core, store)
 	require.NoError(t, err)
 	cp, err := core.AddIVPort("iv0", vntag.ModeVNTag, iv.New(iv.Config{}))
 	require.NoError(t, err)

@@ -22,11 +22,11 @@ import (
 type wire struct {
 	t       *testing.T
 	now     time.Time
-	ivm     *vic.IV
-	vism    *vic.VIS
-	ivProg  *bind.IV
+	ivm     *vic.IVMachine
+	vism    *vic.VISMachine
+	ivProg  *bind.IVProgrammer
 	ivCore  *iv.IV
-	visProg *bind.VIS
+	visProg *bind.VISProgrammer
 	visCore *vis.VIS
 	// v1 makes the IV speak version 1: its open loses the version TLV.
 	v1    bool
@@ -42,18 +42,18 @@ func newWire(t *testing.T, mode vntag.Mode, maxVIFs uint16, v1 bool) *wire {
 	visCore, err := vis.New(vis.Config{Store: store, MACTableSize: 1024})
 	require.NoError(t, err)
 	t.Cleanup(visCore.Close)
-	visProg, err := bind.NewVIS(visCore, store)
+	visProg, err := bind.NewVISProgrammer(visCore, store)
 	require.NoError(t, err)
 	cp, err := visCore.AddIVPort("iv", mode, bind.NewLists())
 	require.NoError(t, err)
 	visProg.AddPort(0, cp)
 	ivCore := iv.New(iv.Config{Mode: mode})
 	w := &wire{t: t, now: time.Unix(1000, 0), v1: v1, ivCore: ivCore, visCore: visCore,
-		ivm:     vic.NewIV(vic.IVConfig{Session: 1, Mode: mode, MaxVIFs: maxVIFs, Timing: timing}),
-		ivProg:  bind.NewIV(ivCore, iv.FabricA, nil),
+		ivm:     vic.NewIVMachine(vic.IVConfig{Session: 1, Mode: mode, MaxVIFs: maxVIFs, Timing: timing}),
+		ivProg:  bind.NewIVProgrammer(ivCore, iv.FabricA, nil),
 		visProg: visProg,
 	}
-	w.vism = vic.NewVIS(vic.VISConfig{Session: 2, Profiles: bind.Profiles{Store: store}, Timing: timing}, nil, w.now)
+	w.vism = vic.NewVISMachine(vic.VISConfig{Session: 2, Profiles: bind.Profiles{Store: store}, Timing: timing}, nil, w.now)
 	w.iv(vic.IVEvent{Kind: vic.IVTimer})
 	w.settle()
 	return w

@@ -5,21 +5,22 @@
 // vif-list messages (Lists), and lets ECP frames (EtherType 0x8940) share
 // the IV–VIS link with the VNTag and E-Tag data frames (Control).
 //
-// A VIS side is put together like this (an IV side likewise, with IV and
-// vic.IVAgent):
+// VISPlane and IVPlane put those pieces together — programmer, vic agent,
+// one ECP speaker per link, vif lists over vic, Control in front of the
+// core — and are the one wiring of control plane to cores that the
+// example, the conformance device and the daemons use:
 //
 //	core, _ := vis.New(vis.Config{Store: store})
-//	prog, _ := bind.NewVIS(core, store)
-//	lists := bind.NewLists()
-//	p, _ := core.AddIVPort("iv0", vntag.ModeVNTag, lists)
-//	prog.AddPort(0, p)
-//	agent := vic.NewVISAgent(vic.VISConfig{Profiles: bind.Profiles{Store: store}}, nil, prog, nil)
-//	lists.Attach(agent, 0)
-//	sp, _ := ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig(mac))
-//	agent.AddPort(0, sp)
-//	ctl := bind.NewControl(core)
-//	ctl.Attach(p, sp)
-//	port.Run(ctx, ctl, ports, port.RunConfig{})
+//	plane, _ := bind.NewVISPlane(core, store, vic.VISConfig{Session: session})
+//	p, _ := plane.AddIVPort("iv0", vntag.ModeVNTag, 0, bind.Writer{Port: link}, ecp.DefaultConfig(mac), nil)
+//	ports[p] = link
+//	port.Run(ctx, plane.Core(), ports, port.RunConfig{})
+//
+// and on the host, with the IV core's uplink of fabric A:
+//
+//	ivp, _ := bind.NewIVPlane(ivCore, vic.IVConfig{Session: session}, iv.FabricA, bind.Writer{Port: uplink}, ecp.DefaultConfig(mac), nil)
+//	ivp.Agent().Request(vnic)
+//	port.Run(ctx, ivp.Core(), ivPorts, port.RunConfig{})
 //
 // The vis core keeps every vEth the control plane knows, bound or not, so
 // that its counters survive a migration and a resync: an unbound vEth

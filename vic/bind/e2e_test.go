@@ -79,7 +79,7 @@ func (t *tap) ecp() (n int) {
 // tap on the IV end of the link) and the VM ends of its vNIC ports.
 type ivSide struct {
 	core   *iv.IV
-	prog   *bind.IV
+	prog   *bind.IVProgrammer
 	agent  *vic.IVAgent
 	up     *tap
 	vms    []*port.Mem // vms[i] is the VM end of core port iv.FirstVNIC+i
@@ -103,7 +103,7 @@ type fabric struct {
 	ctx     context.Context
 	store   *profile.MemStore
 	vis     *vis.VIS
-	visProg *bind.VIS
+	visProg *bind.VISProgrammer
 	tab     *vic.Table
 	agent   *vic.VISAgent
 	visSp   []*ecp.Speaker
@@ -121,7 +121,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 	require.NoError(t, err)
 	f.vis, err = vis.New(vis.Config{Store: f.store})
 	require.NoError(t, err)
-	f.visProg, err = bind.NewVIS(f.vis, f.store)
+	f.visProg, err = bind.NewVISProgrammer(f.vis, f.store)
 	require.NoError(t, err)
 	visCtl := bind.NewControl(f.vis)
 	visPorts := make([]port.Port, nIV+1) // 0 is the parking port, not served
@@ -141,7 +141,7 @@ func newFabric(t *testing.T, nIV int) *fabric {
 
 		s := &ivSide{core: iv.New(iv.Config{})}
 		require.NoError(t, s.core.SetUplinkUp(iv.UplinkB, false))
-		s.prog = bind.NewIV(s.core, iv.FabricA, nil)
+		s.prog = bind.NewIVProgrammer(s.core, iv.FabricA, nil)
 		s.up = &tap{Port: upEnd}
 		ivSp, err := ecp.NewSpeaker(bind.Writer{Port: s.up}, ecp.DefaultConfig(mac(byte(0xe0+i))))
 		require.NoError(t, err)

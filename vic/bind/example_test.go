@@ -26,44 +26,32 @@ func Example() {
 	})
 	link, linkVIS := port.Pair("iv-uplink", "vis-iv0", 0)
 
-	// The VIS: core, programmer, one IV port, agent, speaker, Control.
+	// The VIS: its core behind its control plane, one IV port on the link.
 	visCore, _ := vis.New(vis.Config{Store: store})
 	defer visCore.Close()
-	visProg, _ := bind.NewVIS(visCore, store)
-	lists := bind.NewLists()
-	defer lists.Close()
-	p, _ := visCore.AddIVPort("iv0", vntag.ModeVNTag, lists)
-	visProg.AddPort(0, p)
-	visAgent := vic.NewVISAgent(vic.VISConfig{Session: 1, Profiles: bind.Profiles{Store: store}}, nil, visProg, nil)
-	defer visAgent.Close()
-	lists.Attach(visAgent, 0)
-	visSp, _ := ecp.NewSpeaker(bind.Writer{Port: linkVIS}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xf0}))
-	visAgent.AddPort(0, visSp)
-	visCtl := bind.NewControl(visCore)
-	visCtl.Attach(p, visSp)
+	visPlane, _ := bind.NewVISPlane(visCore, store, vic.VISConfig{Session: 1})
+	defer visPlane.Close()
+	visPlane.AddIVPort("iv0", vntag.ModeVNTag, 0, bind.Writer{Port: linkVIS}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xf0}), nil)
 
-	// The IV: core, programmer, agent on a speaker on its uplink A.
+	// The IV: its core behind its control plane on its uplink A.
 	ivCore := iv.New(iv.Config{})
 	ivCore.SetUplinkUp(iv.UplinkB, false)
 	bound := make(chan string, 1)
-	ivProg := bind.NewIV(ivCore, iv.FabricA, func(n vic.VNIC, vif vntag.VIF, pn int) {
-		bound <- fmt.Sprintf("vNIC %v profile %s → VIF %d on IV port %d", net.HardwareAddr(n.MAC[:]), n.Profile, vif, pn)
-	})
-	ivSp, _ := ecp.NewSpeaker(bind.Writer{Port: link}, ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xe0}))
-	ivAgent := vic.NewIVAgent(vic.IVConfig{Session: 1, Mode: vntag.ModeVNTag, MaxVIFs: 4095}, ivSp, ivProg, nil)
-	defer ivAgent.Close()
-	ivCtl := bind.NewControl(ivCore)
-	ivCtl.Attach(iv.UplinkA, ivSp)
+	ivPlane, _ := bind.NewIVPlane(ivCore, vic.IVConfig{Session: 1}, iv.FabricA, bind.Writer{Port: link},
+		ecp.DefaultConfig([6]byte{2, 0, 0, 0, 0, 0xe0}), func(n vic.VNIC, vif vntag.VIF, pn int) {
+			bound <- fmt.Sprintf("vNIC %v profile %s → VIF %d on IV port %d", net.HardwareAddr(n.MAC[:]), n.Profile, vif, pn)
+		})
+	defer ivPlane.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); port.Run(ctx, ivCtl, []port.Port{link}, port.RunConfig{}) }()
-	go func() { defer wg.Done(); port.Run(ctx, visCtl, []port.Port{nil, linkVIS}, port.RunConfig{}) }()
+	go func() { defer wg.Done(); port.Run(ctx, ivPlane.Core(), []port.Port{link}, port.RunConfig{}) }()
+	go func() { defer wg.Done(); port.Run(ctx, visPlane.Core(), []port.Port{nil, linkVIS}, port.RunConfig{}) }()
 	defer func() { cancel(); wg.Wait() }()
 
 	u := vic.UUID{0xa1}
-	ivAgent.Request(vic.VNIC{Instance: u, MAC: [6]byte{2, 0, 0, 0, 0, 0x0a}, Profile: "web", Epoch: 1, Up: true})
+	ivPlane.Agent().Request(vic.VNIC{Instance: u, MAC: [6]byte{2, 0, 0, 0, 0, 0x0a}, Profile: "web", Epoch: 1, Up: true})
 	select {
 	case s := <-bound:
 		fmt.Println(s)
@@ -72,7 +60,7 @@ func Example() {
 		return
 	}
 	for {
-		if ve, ok := visAgent.VEth(u); ok && ve.Bound {
+		if ve, ok := visPlane.Agent().VEth(u); ok && ve.Bound {
 			fmt.Printf("VIS: vEth%d bound to profile %s\n", ve.ID, store.Snapshot().Bindings[profile.VEthID(ve.ID)])
 			break
 		}

@@ -10,10 +10,11 @@ import (
 	"github.com/nivkit/niv/vntag"
 )
 
-// IV programs an iv.IV for an IV machine: it implements vic.IVProgrammer.
-// Each bound VIF becomes a vNIC of the core; IV.Port says which core port
-// is the vNIC of a VM instance. Safe for concurrent use.
-type IV struct {
+// IVProgrammer is the vic.IVProgrammer of an iv.IV core: it carries out
+// an IV machine's actions on the core. Each bound VIF becomes a vNIC of
+// the core; Port says which core port is the vNIC of a VM instance. Safe
+// for concurrent use.
+type IVProgrammer struct {
 	core   *iv.IV
 	fabric iv.Fabric
 	onBind func(n vic.VNIC, vif vntag.VIF, port int)
@@ -32,12 +33,12 @@ type ivVNIC struct {
 	up   bool
 }
 
-// NewIV returns the programmer of core. Its vNICs use the uplink of fabric
-// while it is up. onBind, if not nil, is called after each VIF is attached
+// NewIVProgrammer returns the programmer of core. Its vNICs use the
+// uplink of fabric while it is up. onBind, if not nil, is called after each VIF is attached
 // with the core port number of its vNIC (the port the VM's frames must be
 // given to); it must not call back into the IV agent.
-func NewIV(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif vntag.VIF, port int)) *IV {
-	return &IV{core: core, fabric: fabric, onBind: onBind,
+func NewIVProgrammer(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif vntag.VIF, port int)) *IVProgrammer {
+	return &IVProgrammer{core: core, fabric: fabric, onBind: onBind,
 		vifs: map[vntag.VIF]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint32]struct{}{}}
 }
 
@@ -45,7 +46,7 @@ func NewIV(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif vntag.VIF,
 // a vNIC already has is a no-op; a vNIC that gets another VIF, or a VIF
 // that passes to another vNIC, is detached first (its core port number is
 // not reused: the vNIC gets a new port).
-func (p *IV) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
+func (p *IVProgrammer) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 	p.mu.Lock()
 	if cur, ok := p.vifs[vif]; ok && cur.n.Instance == n.Instance {
 		cur.n, cur.veth, cur.up = n, veth, n.Up
@@ -73,7 +74,7 @@ func (p *IV) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 	return errors.Join(errs...)
 }
 
-func (p *IV) detach(v *ivVNIC) error {
+func (p *IVProgrammer) detach(v *ivVNIC) error {
 	delete(p.vifs, v.vif)
 	delete(p.insts, v.n.Instance)
 	return p.core.RemoveVNIC(v.vif)
@@ -81,7 +82,7 @@ func (p *IV) detach(v *ivVNIC) error {
 
 // UnbindVIF detaches VIF vif from the core. A VIF that is not bound is
 // not an error (the machine may unbind twice across a restart).
-func (p *IV) UnbindVIF(vif vntag.VIF) error {
+func (p *IVProgrammer) UnbindVIF(vif vntag.VIF) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -94,7 +95,7 @@ func (p *IV) UnbindVIF(vif vntag.VIF) error {
 // SetVIFLink records a VIF's link state. vic/iv has no per-vNIC link
 // state — a disabled vNIC's frames are dropped by its shut vEth on the
 // VIS — so the state is only kept for Link.
-func (p *IV) SetVIFLink(vif vntag.VIF, up bool) error {
+func (p *IVProgrammer) SetVIFLink(vif vntag.VIF, up bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -108,7 +109,7 @@ func (p *IV) SetVIFLink(vif vntag.VIF, up bool) error {
 // SetVIFList programs the core's vif list list (a VNTag vif_list_id, or
 // an E-channel GRP<<20 | E-CID in E-Tag mode, as the core names it); no
 // members deletes it.
-func (p *IV) SetVIFList(list uint32, members []vntag.VIF) error {
+func (p *IVProgrammer) SetVIFList(list uint32, members []vntag.VIF) error {
 	id := list
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,7 +128,7 @@ func (p *IV) SetVIFList(list uint32, members []vntag.VIF) error {
 }
 
 // Port returns the core port number of instance u's vNIC, while bound.
-func (p *IV) Port(u vic.UUID) (port int, vif vntag.VIF, ok bool) {
+func (p *IVProgrammer) Port(u vic.UUID) (port int, vif vntag.VIF, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.insts[u]
@@ -138,7 +139,7 @@ func (p *IV) Port(u vic.UUID) (port int, vif vntag.VIF, ok bool) {
 }
 
 // Link returns the link state last set for VIF vif.
-func (p *IV) Link(vif vntag.VIF) (up, ok bool) {
+func (p *IVProgrammer) Link(vif vntag.VIF) (up, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.vifs[vif]
@@ -148,4 +149,4 @@ func (p *IV) Link(vif vntag.VIF) (up, ok bool) {
 	return v.up, true
 }
 
-var _ vic.IVProgrammer = (*IV)(nil)
+var _ vic.IVProgrammer = (*IVProgrammer)(nil)

@@ -11,15 +11,15 @@ import (
 	"github.com/nivkit/niv/vntag"
 )
 
-// ParkingPort is the name of the IV port NewVIS adds to the core for the
-// vEths that are not bound: no frame ever arrives on it.
+// ParkingPort is the name of the IV port NewVISProgrammer adds to the
+// core for the vEths that are not bound: no frame ever arrives on it.
 const ParkingPort = "vic-unbound"
 
-// VIS programs a vis.VIS and its profile.Store for a VIS machine: it
-// implements vic.VISProgrammer. A vEth's port-profile binding is kept in
-// the store (Txn.Bind), its VIF binding and link state in the core.
-// Safe for concurrent use.
-type VIS struct {
+// VISProgrammer is the vic.VISProgrammer of a vis.VIS core and its
+// profile.Store: it carries out a VIS machine's actions on them. A vEth's
+// port-profile binding is kept in the store (Txn.Bind), its VIF binding
+// and link state in the core. Safe for concurrent use.
+type VISProgrammer struct {
 	core  *vis.VIS
 	store profile.Store
 	park  int
@@ -38,19 +38,19 @@ type visVEth struct {
 	up      bool // link state the machine asked for
 }
 
-// NewVIS returns the programmer of core, whose vEths it binds to
+// NewVISProgrammer returns the programmer of core, whose vEths it binds to
 // port-profiles in store (the core's store). It adds the parking port
 // (ParkingPort) to core.
-func NewVIS(core *vis.VIS, store profile.Store) (*VIS, error) {
+func NewVISProgrammer(core *vis.VIS, store profile.Store) (*VISProgrammer, error) {
 	park, err := core.AddIVPort(ParkingPort, vntag.ModeETag, discard{})
 	if err != nil {
 		return nil, err
 	}
-	return &VIS{core: core, store: store, park: park, ports: map[vic.PortID]int{}, veths: map[uint32]*visVEth{}}, nil
+	return &VISProgrammer{core: core, store: store, park: park, ports: map[vic.PortID]int{}, veths: map[uint32]*visVEth{}}, nil
 }
 
 // AddPort says that the vic machine's port p is the core's IV port cp.
-func (s *VIS) AddPort(p vic.PortID, cp int) {
+func (s *VISProgrammer) AddPort(p vic.PortID, cp int) {
 	s.mu.Lock()
 	s.ports[p] = cp
 	s.mu.Unlock()
@@ -59,7 +59,7 @@ func (s *VIS) AddPort(p vic.PortID, cp int) {
 // SetVEth binds vEth veth to n's port-profile in the store and, for a new
 // vEth, creates it in the core, parked until BindVIF. An existing vEth
 // keeps its counters. n.VLAN is not applied: the profile decides the VLAN.
-func (s *VIS) SetVEth(veth uint32, n vic.VNIC) error {
+func (s *VISProgrammer) SetVEth(veth uint32, n vic.VNIC) error {
 	id := profile.VEthID(veth)
 	if s.store.Snapshot().Bindings[id] != n.Profile {
 		if _, err := s.store.Update(func(tx *profile.Txn) error { tx.Bind(id, n.Profile); return nil }); err != nil {
@@ -82,7 +82,7 @@ func (s *VIS) SetVEth(veth uint32, n vic.VNIC) error {
 
 // DeleteVEth deletes vEth veth from the core, with its counters, and its
 // binding from the store.
-func (s *VIS) DeleteVEth(veth uint32) error {
+func (s *VISProgrammer) DeleteVEth(veth uint32) error {
 	id := profile.VEthID(veth)
 	s.mu.Lock()
 	_, ok := s.veths[veth]
@@ -101,7 +101,7 @@ func (s *VIS) DeleteVEth(veth uint32) error {
 
 // BindVIF moves vEth veth to VIF vif of the core port of p (vis.MoveVEth:
 // its counters stay) and brings it up unless its link is down.
-func (s *VIS) BindVIF(p vic.PortID, vif vntag.VIF, veth uint32) error {
+func (s *VISProgrammer) BindVIF(p vic.PortID, vif vntag.VIF, veth uint32) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, cp, err := s.lookup(p, veth)
@@ -118,7 +118,7 @@ func (s *VIS) BindVIF(p vic.PortID, vif vntag.VIF, veth uint32) error {
 // UnbindVIF parks the vEth bound to VIF vif of port p: shut, on the
 // parking port, its id, configuration and counters kept. A VIF with no
 // vEth is not an error.
-func (s *VIS) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
+func (s *VISProgrammer) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, v := range s.veths {
@@ -129,7 +129,7 @@ func (s *VIS) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	return nil
 }
 
-func (s *VIS) parkLocked(id uint32, v *visVEth) error {
+func (s *VISProgrammer) parkLocked(id uint32, v *visVEth) error {
 	if err := s.core.SetAdminUp(profile.VEthID(id), false); err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (s *VIS) parkLocked(id uint32, v *visVEth) error {
 
 // SetVEthLink sets vEth veth's link state: admin up or shut in the core
 // (a parked vEth stays shut until bound).
-func (s *VIS) SetVEthLink(veth uint32, up bool) error {
+func (s *VISProgrammer) SetVEthLink(veth uint32, up bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.veths[veth]
@@ -156,7 +156,7 @@ func (s *VIS) SetVEthLink(veth uint32, up bool) error {
 	return s.core.SetAdminUp(profile.VEthID(veth), up)
 }
 
-func (s *VIS) lookup(p vic.PortID, veth uint32) (*visVEth, int, error) {
+func (s *VISProgrammer) lookup(p vic.PortID, veth uint32) (*visVEth, int, error) {
 	v, ok := s.veths[veth]
 	if !ok {
 		return nil, 0, fmt.Errorf("%w: vEth %d", vis.ErrNotFound, veth)
@@ -169,7 +169,7 @@ func (s *VIS) lookup(p vic.PortID, veth uint32) (*visVEth, int, error) {
 }
 
 // Parked reports whether vEth veth exists and is unbound.
-func (s *VIS) Parked(veth uint32) (parked, ok bool) {
+func (s *VISProgrammer) Parked(veth uint32) (parked, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.veths[veth]
@@ -201,4 +201,4 @@ func (p Profiles) ProfileState(name string) vic.ProfileState {
 	return vic.ProfileEnabled
 }
 
-var _ vic.VISProgrammer = (*VIS)(nil)
+var _ vic.VISProgrammer = (*VISProgrammer)(nil)

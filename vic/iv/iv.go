@@ -6,7 +6,9 @@
 // Upstream (vNIC → VIS) the IV drops any frame that already carries a VNTag
 // (0x8926) or an E-Tag (0x893F) — a VM must not choose its own VIF — then
 // pushes a VNTag with d=0 and svif_id = the vNIC's VIF, or an E-Tag whose
-// E-CID is the vNIC's, and sends it up its active uplink. It never
+// E-CID is the vNIC's (and whose E-PCP and E-DEI are the PCP and DEI of
+// the frame's 802.1Q tag, 0 without one), and sends it up its active
+// uplink. It never
 // switches locally, not even between two of its own vNICs: every frame goes
 // up, and the VIS sends it back down if it must (hairpin).
 //

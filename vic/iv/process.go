@@ -25,12 +25,14 @@ const (
 	DropSourceVIF        // a looped unicast frame whose destination is its own source
 	DropNoPort           // the frame arrived on a port number the IV does not have
 	DropNoRoom           // the frame's copies would not fit in an empty Tx
+	DropNoPadRoom        // shorter than 60 bytes once its tag is popped, in a buffer too small to pad it
 	NumDrops
 )
 
 var dropNames = [NumDrops]string{
 	"none", "malformed", "tag injection", "no uplink up", "no NIV tag", "bad tag",
 	"unknown VIF", "unknown vif list", "to its own source VIF", "no such port", "no room in Tx",
+	"no room to pad",
 }
 
 // String describes the reason.
@@ -146,6 +148,12 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		n.c.Drops[DropNoUplink]++
 		return true
 	}
+	etag := n.etag
+	if v.mode == vntag.ModeETag && len(b) >= 16 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
+		// E-PCP and E-DEI carry the frame's priority: its 802.1Q tag's
+		// PCP and DEI (an untagged frame has 0).
+		etag = vntag.ETagFromWord(etag.TCI()|uint64(b[14]>>4)<<44, 0)
+	}
 	if ns := f.Off - hl; ns >= 0 {
 		// What Push and PushETag do with headroom, inline: the
 		// addresses move into it, the TPID follows them, and the
@@ -154,7 +162,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		binary.BigEndian.PutUint16(f.Buf[ns+12:], tpid)
 		f.Off = ns
 		if v.mode == vntag.ModeETag {
-			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(n.etag)
+			vntag.ETagHeader(f.Buf[ns+12 : ns+12+vntag.ETagHeaderLen]).SetTCI(etag)
 		} else {
 			vntag.TagHeader(f.Buf[ns+12 : ns+12+vntag.TagHeaderLen]).SetWord(n.tag)
 		}
@@ -162,7 +170,7 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 		var out []byte
 		var err error
 		if v.mode == vntag.ModeETag {
-			out, err = vntag.PushETag(f.Buf, f.Off, n.etag)
+			out, err = vntag.PushETag(f.Buf, f.Off, etag)
 		} else {
 			out, err = vntag.Push(f.Buf, f.Off, n.tag)
 		}
@@ -312,15 +320,20 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 			n.c.Drops[DropSourceVIF]++
 			return true
 		}
+		padded := true
 		if hl := kind.Len(); off == vntag.AddrLen {
 			// What pop does, inline: the addresses move over the tag.
 			moveAddrs(b[hl:], b)
 			f.Off += hl
 			if len(b)-hl < vntag.MinFrameLen {
-				padFrame(f)
+				padded = padFrame(f)
 			}
 		} else {
-			v.pop(f, kind)
+			padded = v.pop(f, kind)
+		}
+		if !padded {
+			v.vnics[int(p)-FirstVNIC].c.Drops[DropNoPadRoom]++
+			return true
 		}
 		v.deliver(tx, int(p), *f)
 		return true
@@ -329,7 +342,10 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 		uc.Drops[DropUnknownList]++
 		return true
 	}
-	v.pop(f, kind)
+	if !v.pop(f, kind) {
+		uc.Drops[DropNoPadRoom]++
+		return true
+	}
 	frame := f.Bytes()
 	last := -1
 	for _, p := range list.ports {
@@ -351,8 +367,9 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 	return true
 }
 
-// pop removes the link's tag from f and pads it to the minimum length.
-func (v *IV) pop(f *port.Frame, kind vntag.Kind) {
+// pop removes the link's tag from f and pads it to the minimum length. It
+// reports false when f is too short and its buffer too small to pad it.
+func (v *IV) pop(f *port.Frame, kind vntag.Kind) bool {
 	b := f.Bytes()
 	var out []byte
 	if kind == vntag.KindVNTag {
@@ -360,20 +377,32 @@ func (v *IV) pop(f *port.Frame, kind vntag.Kind) {
 	} else {
 		_, out, _ = vntag.PopETag(b)
 	}
-	if len(out) < vntag.MinFrameLen {
-		if padded, err := vntag.Pad(out); err == nil {
-			out = padded
-		}
-	}
 	setFrame(f, out)
+	return padFrame(f)
 }
 
-// padFrame zero-fills f up to the minimum length within its buffer's
-// capacity, if it has the room.
-func padFrame(f *port.Frame) {
-	if padded, err := vntag.Pad(f.Bytes()); err == nil {
-		setFrame(f, padded)
+// padFrame zero-fills f up to the minimum length (vntag.Pad) and reports
+// whether it could. When the buffer has too little room behind the frame,
+// the frame first moves toward the buffer's start, into its headroom (after
+// a pop, at least the bytes the tag took); only a buffer smaller than the
+// minimum cannot be padded.
+func padFrame(f *port.Frame) bool {
+	n := f.Len()
+	if n >= vntag.MinFrameLen {
+		return true
 	}
+	if cap(f.Buf)-f.Off < vntag.MinFrameLen {
+		off := cap(f.Buf) - vntag.MinFrameLen
+		if off < 0 {
+			return false
+		}
+		buf := f.Buf[:cap(f.Buf)]
+		copy(buf[off:], buf[f.Off:f.Off+n])
+		f.Buf, f.Off = buf[:off+n], off
+	}
+	padded, _ := vntag.Pad(f.Bytes()) // cannot fail: the room is there
+	setFrame(f, padded)
+	return true
 }
 
 func (v *IV) deliver(tx *port.Tx, p int, f port.Frame) {

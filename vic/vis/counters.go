@@ -36,8 +36,7 @@ const (
 	// right after the MAC addresses.
 	DropNoTag
 	// DropBadTag: an upstream VNTag with d=1, p=1, l=1 or a version other
-	// than 0; an upstream E-Tag with GRP or Ingress_E-CID set; a VNTag or
-	// E-Tag on a plain uplink.
+	// than 0; an upstream E-Tag with GRP or Ingress_E-CID set.
 	DropBadTag
 	// DropUnknownVIF: the svif_id or E-CID is not bound on the port the
 	// frame arrived on (spoofing, or a vEth not yet created).
@@ -52,6 +51,25 @@ const (
 	DropUplinkToUplink
 	// DropNoRoom: a flooded copy did not fit in an empty Tx.
 	DropNoRoom
+	// DropLinkLocal: a frame to a reserved address 01:80:C2:00:00:00-0F,
+	// which a C-VLAN bridge never relays (IEEE 802.1Q 8.6.3, Table 8-1).
+	// What the VIS's own control plane consumes (ECP, LLDP) is taken out
+	// in front of the core (vic/bind.Control) and never reaches it.
+	DropLinkLocal
+	// DropGroupSource: a frame whose source MAC is a group address (IEEE
+	// 802.3 3.2.3: the source is always an individual address); the
+	// address is not learned.
+	DropGroupSource
+	// DropNIVTag: a NIV tag where none may be: behind the IV port's tag
+	// (after any VLAN tags), or on a plain uplink. A NIV tag never
+	// travels beyond its own link.
+	DropNIVTag
+	// DropNoPadRoom: a frame on its way out whose buffer is too small for
+	// the frame padded to 60 bytes with the 802.1Q tag and NIV tag it must
+	// carry (a frame moves within its buffer to make room when the room
+	// is there), counted on the vEth or port it was going to. It is never
+	// sent short, or without a tag it needs.
+	DropNoPadRoom
 	// NumDrops is the number of drop reasons, for counter arrays.
 	NumDrops
 )
@@ -59,6 +77,8 @@ const (
 var visDropNames = [...]string{
 	"malformed", "no NIV tag", "bad tag", "VIF not bound on this port", "administratively down",
 	"destination is the source", "uplink to uplink", "no room in Tx",
+	"reserved link-local destination", "group source address", "NIV tag behind the tag",
+	"no room to pad",
 }
 
 // String describes the reason.
@@ -104,6 +124,11 @@ type PortCounters struct {
 	Drops             [NumDrops]uint64
 	// ListErrors counts profile changes whose vif lists the IV refused.
 	ListErrors uint64
+	// ListFallbacks counts floods sent to this port as one copy per
+	// admitted VIF instead of one frame to a vif list, because outbound
+	// policies admitted only some members and the IV could not hold a
+	// list of those (no free list id, or the IV refused it).
+	ListFallbacks uint64
 }
 
 func dropText(drops []uint64) string {

@@ -88,7 +88,8 @@ func upstreamMatch(m vntag.Mode) (mask, want uint64, hl int) {
 // bound on the port, its vEth is up and needs only VLAN classification
 // (hotIn: the port's fastIn entry for the VIF says all parse needs to
 // know of the vEth, in one load), its VLAN is admitted, its destination is
-// not a group address and it needs no padding.
+// not a group address, no tag follows its 802.1Q tag (if any) and it needs
+// no padding.
 //
 // It reads each frame's first 20 bytes as three words, from which the
 // checks and both MAC table keys come (a byte read beside them would keep
@@ -118,10 +119,22 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		}
 		x := int32(uint32(e))
 		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
-		tagged := binary.BigEndian.Uint16(h[hl+12:]) == vntag.EtherTypeDot1Q
+		et := binary.BigEndian.Uint16(h[hl+12:])
+		tagged := et == vntag.EtherTypeDot1Q
 		var tci uint16
 		if tagged {
 			tci = binary.BigEndian.Uint16(h[hl+14:])
+			et = binary.BigEndian.Uint16(h[hl+16:])
+			if hl == vntag.ETagLen {
+				// The frame's priority is the E-Tag's, which the 802.1Q
+				// tag takes on (ingressPrio).
+				tci = tci&0x0fff | uint16(w>>32)&0xf000
+			}
+		}
+		// Behind it, another tag: stacked VLAN tags, or a NIV tag to
+		// drop (DropNIVTag), are the general path's.
+		if vntag.KindOf(et) != vntag.KindNone {
+			continue
 		}
 		vlan := uint16(e>>32) & 0xfff
 		if e&inAccess != 0 {

@@ -188,6 +188,10 @@ func drawFrame(rt *rapid.T, l *lab, in int, macs [][6]byte) []byte {
 	}
 	vif := vntag.VIF(rapid.SampledFrom([]int{5, 6, 7, 8}).Draw(rt, "vif"))
 	b = l.tag(b, vif)
+	if l.mode == vntag.ModeETag {
+		// E-PCP and E-DEI: the frame's priority.
+		b[14] |= byte(rapid.IntRange(0, 15).Draw(rt, "eprio")) << 4
+	}
 	switch rapid.IntRange(0, 9).Draw(rt, "damage") {
 	case 0: // a downstream or pointer tag: bad tag
 		b[14] |= rapid.SampledFrom([]byte{0x80, 0x40, 0x10}).Draw(rt, "bit")

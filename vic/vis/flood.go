@@ -91,25 +91,87 @@ func (s *VIS) rebuild(pi int) error {
 		}
 	}
 	s.foldFloodCounters(vp)
+	s.dropSubLists(vp)
 	vp.listByID = used
 	vp.flood = flood
 	return nil
 }
 
+// subList returns the list of port vp that floods to exactly members (a
+// part of set, in its order, with its tagging), programming it into the
+// IV the first time, or nil when the port has no free list id or the IV
+// refuses the list (vp.subFull: not tried again until the next rebuild).
+// Such lists last until the port's lists are rebuilt. Finding one that
+// exists does not allocate.
+func (s *VIS) subList(vp *vport, set *floodSet, members []int32) *floodSet {
+	key := s.subKey[:0]
+	if set.tagged {
+		key = append(key, 1)
+	} else {
+		key = append(key, 0)
+	}
+	for _, m := range members {
+		key = binary.BigEndian.AppendUint32(key, uint32(s.veths[m].vif))
+	}
+	s.subKey = key
+	if sub, ok := vp.sub[string(key)]; ok {
+		return sub
+	}
+	if vp.subFull {
+		return nil
+	}
+	used := make(map[string]uint32, len(vp.sub))
+	for k, sub := range vp.sub {
+		used[k] = sub.list
+	}
+	id, err := s.allocList(vp, used)
+	if err != nil {
+		vp.subFull = true
+		return nil
+	}
+	sub := &floodSet{list: id, tagged: set.tagged, members: slices.Clone(members)}
+	for _, m := range members {
+		sub.vifs = append(sub.vifs, s.veths[m].vif)
+	}
+	if err := vp.lists.SetVIFList(id, sub.vifs); err != nil {
+		vp.subFull = true
+		return nil
+	}
+	if vp.sub == nil {
+		vp.sub = map[string]*floodSet{}
+	}
+	vp.sub[string(key)] = sub
+	return sub
+}
+
+// dropSubLists deletes the lists subList programmed into port vp's IV,
+// once foldFloodCounters has counted what they sent.
+func (s *VIS) dropSubLists(vp *vport) {
+	for _, sub := range vp.sub {
+		_ = vp.lists.DeleteVIFList(sub.list) // as for the other lists
+	}
+	vp.sub, vp.subFull = nil, false
+}
+
 // foldFloodCounters moves what the port's current flood sets sent into
 // their members' own counters, before the sets are replaced.
 func (s *VIS) foldFloodCounters(vp *vport) {
+	fold := func(set *floodSet) {
+		for _, m := range set.members {
+			if v := s.veths[m]; v != nil {
+				v.c.TxFrames += set.frames
+				v.c.TxBytes += set.bytes
+			}
+		}
+		set.frames, set.bytes = 0, 0
+	}
 	for _, sets := range vp.flood {
 		for i := range sets {
-			set := &sets[i]
-			for _, m := range set.members {
-				if v := s.veths[m]; v != nil {
-					v.c.TxFrames += set.frames
-					v.c.TxBytes += set.bytes
-				}
-			}
-			set.frames, set.bytes = 0, 0
+			fold(&sets[i])
 		}
+	}
+	for _, sub := range vp.sub {
+		fold(sub)
 	}
 	for _, i := range vp.veths {
 		if v := s.veths[i]; v != nil {
@@ -125,13 +187,19 @@ func (s *VIS) foldFloodCounters(vp *vport) {
 func (s *VIS) countersOf(i int32) Counters {
 	v := s.veths[i]
 	c := v.c
-	for _, sets := range s.ports[v.port].flood {
-		for _, set := range sets {
-			if set.frames != 0 && slices.Contains(set.members, i) {
-				c.TxFrames += set.frames
-				c.TxBytes += set.bytes
-			}
+	add := func(set *floodSet) {
+		if set.frames != 0 && slices.Contains(set.members, i) {
+			c.TxFrames += set.frames
+			c.TxBytes += set.bytes
 		}
+	}
+	for _, sets := range s.ports[v.port].flood {
+		for j := range sets {
+			add(&sets[j])
+		}
+	}
+	for _, sub := range s.ports[v.port].sub {
+		add(sub)
 	}
 	c.TxFrames -= v.prunedFrames
 	c.TxBytes -= v.prunedBytes
@@ -165,6 +233,9 @@ func (s *VIS) allocList(vp *vport, used map[string]uint32) (uint32, error) {
 	}
 	for _, id := range used {
 		inUse[id] = true
+	}
+	for _, sub := range vp.sub {
+		inUse[sub.list] = true
 	}
 	for tries := uint32(0); tries < max; tries++ {
 		n := vp.nextList

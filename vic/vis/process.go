@@ -15,6 +15,7 @@ type output struct {
 	veth     int32
 	set      *floodSet
 	untagged bool
+	listed   bool // floodPolicy: the vEth is in the list the flood takes
 	mark     profile.Marking
 }
 
@@ -116,7 +117,7 @@ type pending struct {
 	skey, dkey uint64 // MAC table keys of the source and destination
 	idx        int32  // source vEth
 	vlan       uint16
-	pcp        uint8
+	pri        prio
 	state      frameState
 }
 
@@ -212,9 +213,23 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		v.c.Drops[DropAdminDown]++
 		return
 	}
+	if d := bridgeRules(b); d != DropNone {
+		v.c.Drops[d]++
+		return
+	}
+	// The E-Tag's E-PCP and E-DEI are the frame's priority on the link
+	// (its first 4 bits); a VNTag has none.
+	ePrio := noPrio
+	if vp.mode == vntag.ModeETag {
+		ePrio = prio(b[14] >> 4)
+	}
 	// Pop the tag: the frame is now as the VM sent it.
 	moveAddrs(u, b)
 	f.Off += hl
+	if _, _, err := vntag.FindTag(u); err == nil {
+		v.c.Drops[DropNIVTag]++
+		return
+	}
 	var (
 		vlan uint16
 		mark profile.Marking
@@ -250,7 +265,7 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		}
 	}
 	pd.state = admitted
-	pd.pcp, pd.vlan, pd.idx = ingressPCP(u, mark), vlan, idx
+	pd.pri, pd.vlan, pd.idx = ingressPrio(u, mark, ePrio), vlan, idx
 	pd.dkey, pd.skey = macKeys(u, vlan)
 }
 
@@ -284,9 +299,9 @@ func (s *VIS) switchFrame(in int, f *port.Frame, pd *pending, now int64, tx *por
 	}
 	src32 := pd.idx
 	if j >= 0 {
-		s.unicast(in, src32, src, f, owner, pd.vlan, pd.pcp, now, tx)
+		s.unicast(in, src32, src, f, owner, pd.vlan, pd.pri, now, tx)
 	} else {
-		s.flood(in, src32, f, pd.vlan, pd.pcp, now, tx)
+		s.flood(in, src32, f, pd.vlan, pd.pri, now, tx)
 	}
 }
 
@@ -302,10 +317,14 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		switch _, _, err := vntag.FindTag(b); err {
 		case vntag.ErrNoTag:
 		case nil:
-			vp.c.Drops[DropBadTag]++
+			vp.c.Drops[DropNIVTag]++
 			continue
 		default:
 			vp.c.Drops[DropMalformed]++
+			continue
+		}
+		if d := bridgeRules(b); d != DropNone {
+			vp.c.Drops[d]++
 			continue
 		}
 		vlan := s.cfg.UplinkNativeVLAN
@@ -320,9 +339,33 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		}
 		owner := ownerUplink(in)
 		s.learn(macKey(b[6:12], vlan), b[6], owner, nil, now)
-		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPCP(b, profile.Marking{}), now, tx)
+		s.forward(in, -1, owner, f, macKey(b[0:6], vlan), vlan, ingressPrio(b, profile.Marking{}, noPrio), now, tx)
 	}
 	return len(frames)
+}
+
+// bridgeRules returns why a bridge must not relay frame b (at least 12
+// bytes), which arrived on any port, or DropNone: its source is a group
+// address (IEEE 802.3 3.2.3), or its destination one of the reserved
+// addresses 01:80:C2:00:00:00-0F (IEEE 802.1Q 8.6.3, Table 8-1).
+func bridgeRules(b []byte) Drop {
+	switch {
+	case b[6]&1 != 0:
+		return DropGroupSource
+	case isLinkLocal(b):
+		return DropLinkLocal
+	}
+	return DropNone
+}
+
+// linkLocalPrefix is the reserved addresses 01:80:C2:00:00:00-0F less
+// their last 4 bits.
+const linkLocalPrefix = 0x0180c2000000
+
+// isLinkLocal reports whether the destination of frame b is one of the
+// reserved addresses 01:80:C2:00:00:00-0F.
+func isLinkLocal(b []byte) bool {
+	return binary.BigEndian.Uint64(b)>>16&^0xf == linkLocalPrefix
 }
 
 // learn records that the source MAC of key k (whose first byte is src0)
@@ -369,20 +412,20 @@ func (s *VIS) learn(k uint64, src0 byte, owner uint32, v *veth, now int64) {
 
 // forward sends frame f, which arrived on port in from srcOwner (vEth
 // index src, or -1 for an uplink), in vlan.
-func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) forward(in int, src int32, srcOwner uint32, f *port.Frame, dkey uint64, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	if f.Bytes()[0]&1 == 0 {
 		t := s.macs
 		if j := t.find(dkey); j >= 0 && coarse(now)-t.slots[j].seen <= s.aging {
-			s.unicast(in, src, srcOwner, f, t.slots[j].owner, vlan, pcp, now, tx)
+			s.unicast(in, src, srcOwner, f, t.slots[j].owner, vlan, pri, now, tx)
 			return
 		}
 	}
-	s.flood(in, src, f, vlan, pcp, now, tx)
+	s.flood(in, src, f, vlan, pri, now, tx)
 }
 
 // unicast sends frame f (as forward) to owner, where its destination MAC
 // was learned.
-func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner uint32, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner uint32, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	switch {
 	case owner == srcOwner:
 		s.drop(in, src, DropSelf)
@@ -394,10 +437,10 @@ func (s *VIS) unicast(in int, src int32, srcOwner uint32, f *port.Frame, owner u
 		o := &s.out1
 		*o = output{}
 		o.port, o.kind = int(owner&^uplinkBit), outUplink
-		s.emit(tx, o, f, true, src, vlan, pcp)
+		s.emit(tx, o, f, true, src, vlan, pri)
 	default:
 		if o := &s.out1; s.toVEth(int32(owner), f.Bytes(), vlan, now, o) {
-			s.emit(tx, o, f, true, src, vlan, pcp)
+			s.emit(tx, o, f, true, src, vlan, pri)
 		}
 	}
 }
@@ -441,11 +484,12 @@ func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64, o *output) bool 
 	return true
 }
 
-// flood sends f to every IV port through its vif list for vlan (or as
-// unicast copies to the members whose outbound policy must be evaluated),
-// and out of every uplink but the one it came from; frames from an uplink
-// go to no other uplink.
-func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, now int64, tx *port.Tx) {
+// flood sends f to every IV port through a vif list for vlan, and out of
+// every uplink but the one it came from; frames from an uplink go to no
+// other uplink. A set whose members all take the frame without an
+// outbound policy to evaluate (allFast) goes through its list; otherwise
+// floodPolicy evaluates the members' policies.
+func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now int64, tx *port.Tx) {
 	b := f.Bytes()
 	outs := s.outs[:0]
 	for pi, p := range s.ports {
@@ -475,15 +519,7 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 				outs = append(outs, output{port: pi, kind: outList, set: set})
 				continue
 			}
-			for _, m := range set.members {
-				if m == src {
-					continue
-				}
-				outs = append(outs, output{})
-				if !s.toVEth(m, b, vlan, now, &outs[len(outs)-1]) {
-					outs = outs[:len(outs)-1]
-				}
-			}
+			outs = s.floodPolicy(pi, p, set, src, b, vlan, now, outs)
 		}
 	}
 	s.outs = outs
@@ -496,40 +532,111 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pcp uint8, no
 			s.drop(in, src, DropNoRoom)
 			continue
 		}
-		s.emit(tx, &outs[i], c, false, src, vlan, pcp)
+		s.emit(tx, &outs[i], c, false, src, vlan, pri)
 	}
-	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pcp)
+	s.emit(tx, &outs[len(outs)-1], f, true, src, vlan, pri)
+}
+
+// floodPolicy appends to outs what flooding frame b to set of IV port pi
+// takes when some members have an outbound policy: each member's policy is
+// evaluated (toVEth, which counts a denial), and the members it admits
+// with the same marking as the first of them — and the source, which the
+// IV prunes — get one frame through a vif list: the set's own when that is
+// every member, else a list of exactly those, which subList finds or
+// programs. Admitted members marked otherwise get a copy each (p=0), and
+// so does every admitted member when the IV cannot hold another list
+// (counted in ListFallbacks).
+func (s *VIS) floodPolicy(pi int, p *vport, set *floodSet, src int32, b []byte, vlan uint16, now int64, outs []output) []output {
+	start := len(outs)
+	members := s.subMembers[:0]
+	listed := 0 // admitted members other than the source in members
+	var mark profile.Marking
+	for _, m := range set.members {
+		if m == src {
+			members = append(members, m)
+			continue
+		}
+		outs = append(outs, output{})
+		o := &outs[len(outs)-1]
+		if !s.toVEth(m, b, vlan, now, o) {
+			outs = outs[:len(outs)-1]
+			continue
+		}
+		if listed == 0 {
+			mark = o.mark
+		}
+		if o.mark == mark {
+			members = append(members, m)
+			o.listed = true
+			listed++
+		}
+	}
+	s.subMembers = members
+	if listed == 0 {
+		return outs
+	}
+	list := set
+	if len(members) != len(set.members) {
+		if list = s.subList(p, set, members); list == nil {
+			p.c.ListFallbacks++
+			return outs // a copy to each admitted member
+		}
+	}
+	// The listed members go through the list, the others as copies.
+	k := start
+	for _, o := range outs[start:] {
+		if !o.listed {
+			outs[k] = o
+			k++
+		}
+	}
+	return append(outs[:k], output{port: pi, kind: outList, set: list, mark: mark})
 }
 
 // emit rewrites fr for output o — VLAN tag, padding, NIV tag — and, when
 // send is set, appends it to tx (a copy from tx.Copy is already there).
-func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32, vlan uint16, pcp uint8) {
+func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32, vlan uint16, pri prio) {
 	if o.mark.SetDSCP {
 		setDSCP(fr.Bytes(), o.mark.DSCP)
 	}
 	if o.mark.SetCoS {
-		pcp = o.mark.CoS
+		pri = pri.withPCP(o.mark.CoS)
 	}
 	vp := s.ports[o.port]
+	// A copy (tx.Copy) always has the room for its tags and padding; only
+	// the frame in its input buffer may not (fit).
 	switch o.kind {
 	case outUplink:
-		setVLAN(fr, vlan != s.cfg.UplinkNativeVLAN, vlan, pcp)
+		tagged := vlan != s.cfg.UplinkNativeVLAN
+		if !fit(fr, tagged, 0) {
+			vp.c.Drops[DropNoPadRoom]++
+			return
+		}
+		setVLAN(fr, tagged, vlan, pri)
 		pad(fr)
 	case outVEth:
 		v := s.veths[o.veth]
-		setVLAN(fr, !o.untagged, vlan, pcp)
+		if !fit(fr, !o.untagged, tagLen(vp.mode)) {
+			v.c.Drops[DropNoPadRoom]++
+			return
+		}
+		setVLAN(fr, !o.untagged, vlan, pri)
 		pad(fr)
 		v.c.TxFrames++
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
 		if vp.mode == vntag.ModeETag {
-			out, _ = vntag.PushETag(fr.Buf, fr.Off, v.etag)
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, pri.onETag(v.etag))
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, v.tag)
 		}
 		setFrame(fr, out)
 	case outList:
-		setVLAN(fr, o.set.tagged, vlan, pcp)
+		if !fit(fr, o.set.tagged, tagLen(vp.mode)) {
+			vp.c.Drops[DropNoPadRoom]++
+			return
+		}
+		setVLAN(fr, o.set.tagged, vlan, pri)
 		pad(fr)
 		n := uint64(fr.Len())
 		var prune uint32
@@ -547,7 +654,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		var out []byte
 		if vp.mode == vntag.ModeETag {
-			out, _ = vntag.PushETag(fr.Buf, fr.Off, listETag(o.set.list, prune))
+			out, _ = vntag.PushETag(fr.Buf, fr.Off, pri.onETag(listETag(o.set.list, prune)))
 		} else {
 			out, _ = vntag.Push(fr.Buf, fr.Off, listTag(o.set.list, prune))
 		}
@@ -580,23 +687,46 @@ func listETag(list, prune uint32) vntag.ETag {
 	return vntag.ETagFromWord(tci, 0)
 }
 
-// ingressPCP returns the priority a frame leaves with: the marking's CoS,
-// else its own 802.1Q PCP, else 0.
-func ingressPCP(b []byte, m profile.Marking) uint8 {
-	if m.SetCoS {
-		return m.CoS
-	}
-	if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q && len(b) >= 16 {
-		return b[14] >> 5
-	}
-	return 0
+// prio is a frame's priority and drop eligibility as the first 4 bits of
+// an 802.1Q TCI or of an E-TCI: PCP (E-PCP) << 1 | DEI (E-DEI). The two
+// tags carry it alike (vntag.md): what a frame has on one link it has on
+// the next, as a C-tag's PCP and DEI, or as E-PCP and E-DEI.
+type prio uint8
+
+// noPrio stands for a tag with no priority (a VNTag).
+const noPrio prio = 0xff
+
+// withPCP returns p with its PCP set to pcp (CoS marking), DEI kept.
+func (p prio) withPCP(pcp uint8) prio { return prio(pcp&7)<<1 | p&1 }
+
+// onETag returns e with p as its E-PCP and E-DEI.
+func (p prio) onETag(e vntag.ETag) vntag.ETag {
+	return vntag.ETagFromWord(e.TCI()&^ePrioBits|uint64(p&0xf)<<44, 0)
 }
 
-// setVLAN makes fr carry an 802.1Q tag with vlan and pcp (tagged) or no
-// tag, moving only the MAC addresses.
-func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pcp uint8) {
+// ingressPrio returns the priority a frame leaves with: the marking's CoS
+// (with the DEI it has), else that of the tag it came with — the E-Tag's
+// (tag, unless noPrio), or its own 802.1Q tag's — else 0.
+func ingressPrio(b []byte, m profile.Marking, tag prio) prio {
+	p := tag
+	if p == noPrio {
+		p = 0
+		if binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q && len(b) >= 16 {
+			p = prio(b[14] >> 4)
+		}
+	}
+	if m.SetCoS {
+		p = p.withPCP(m.CoS)
+	}
+	return p
+}
+
+// setVLAN makes fr carry an 802.1Q tag with vlan and priority pri
+// (tagged) or no tag, moving only the MAC addresses.
+func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pri prio) {
 	b := fr.Bytes()
 	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
+	tci := uint16(pri&0xf)<<12 | vlan&0xfff
 	switch {
 	case has && !tagged:
 		moveAddrs(b[4:], b)
@@ -606,10 +736,9 @@ func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pcp uint8) {
 		nb := fr.Bytes()
 		moveAddrs(nb, nb[4:])
 		binary.BigEndian.PutUint16(nb[12:], vntag.EtherTypeDot1Q)
-		binary.BigEndian.PutUint16(nb[14:], uint16(pcp&7)<<13|vlan&0xfff)
+		binary.BigEndian.PutUint16(nb[14:], tci)
 	case has && tagged:
-		tci := binary.BigEndian.Uint16(b[14:])
-		binary.BigEndian.PutUint16(b[14:], uint16(pcp&7)<<13|tci&0x1000|vlan&0xfff)
+		binary.BigEndian.PutUint16(b[14:], tci)
 	}
 }
 
@@ -633,8 +762,40 @@ func setDSCP(b []byte, dscp uint8) {
 	binary.BigEndian.PutUint16(b[off+10:], ^uint16(sum))
 }
 
-// pad zero-fills a frame shorter than 60 bytes up to 60 within its
-// buffer's capacity.
+// fit makes room in fr's buffer for what emit does to it: an 802.1Q tag
+// added in front (when tagged and it has none) or taken off, padding to 60
+// bytes, then head bytes in front for the NIV tag. When the room in front
+// or behind the frame is short, the frame moves to the end of its buffer
+// (the bytes in front of a frame are its headroom, those of a popped tag
+// among them); it reports false when the buffer is too small for it all.
+func fit(fr *port.Frame, tagged bool, head int) bool {
+	b := fr.Bytes()
+	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
+	end := vntag.MinFrameLen // from the frame's start now to its end once padded
+	switch {
+	case tagged && !has: // the frame will start 4 bytes earlier
+		head += vntag.VLANTagLen
+		end -= vntag.VLANTagLen
+	case has && !tagged: // 4 bytes later
+		end += vntag.VLANTagLen
+	}
+	n := len(b)
+	end = max(end, n)
+	if fr.Off >= head && cap(fr.Buf)-fr.Off >= end {
+		return true
+	}
+	off := cap(fr.Buf) - end
+	if off < head {
+		return false
+	}
+	buf := fr.Buf[:cap(fr.Buf)]
+	copy(buf[off:], buf[fr.Off:fr.Off+n])
+	fr.Buf, fr.Off = buf[:off+n], off
+	return true
+}
+
+// pad zero-fills fr up to 60 bytes (vntag.Pad) within its buffer, which
+// fit made room in.
 func pad(fr *port.Frame) {
 	if fr.Len() >= vntag.MinFrameLen {
 		return

@@ -130,12 +130,13 @@ func (s *VIS) emitUplink(frames []port.Frame, fast []fastFrame, tick uint32, out
 		if ff.strip {
 			inner += vntag.VLANTagLen
 		}
-		tpid, hl := uint64(vntag.EtherTypeVNTag), vntag.TagLen
+		tpid, hl, pri := uint64(vntag.EtherTypeVNTag), vntag.TagLen, uint64(0)
 		if d.flags&hotETag != 0 {
-			tpid, hl = vntag.EtherTypeETag, vntag.ETagLen
+			// The 802.1Q tag's PCP and DEI go down as E-PCP and E-DEI.
+			tpid, hl, pri = vntag.EtherTypeETag, vntag.ETagLen, uint64(ff.tci&0xf000)<<32
 		}
 		old := (*[headLen]byte)(f.Buf[f.Off:])
-		w := tpid<<48 | d.down
+		w := tpid<<48 | d.down | pri
 		if hl == vntag.TagLen {
 			// The VNTag's last 2 bytes are the EtherType behind it.
 			w |= uint64(binary.BigEndian.Uint16(old[inner:]))

@@ -31,10 +31,25 @@
 // per IV port, addressed to a vif list (p=1; E-Tag GRP=1) holding the
 // port's vEths in that VLAN, with l=1 and svif_id = the source (E-Tag:
 // Ingress_E-CID) when the source sits behind that port so that the IV
-// prunes it; and once out of every plain uplink. The VIS allocates the
+// prunes it; and once out of every plain uplink. When members have an
+// outbound policy, the flood still goes as one frame per IV port: through
+// the list of every member when every policy admits the frame, else
+// through a list of the admitted members, programmed on first use; only
+// when the IV cannot hold another list does it go as one p=0 copy per
+// admitted member (PortCounters.ListFallbacks). The VIS allocates the
 // lists and programs each IV through its ListProgrammer. Frames from an
 // uplink never go out of another uplink (end-host mode: no loops without
 // spanning tree).
+//
+// On every port kind the bridge rules hold: a frame to one of the
+// reserved addresses 01:80:C2:00:00:00-0F is never relayed (IEEE 802.1Q
+// 8.6.3, Table 8-1; DropLinkLocal), a frame with a group source address
+// is dropped and its source never learned (IEEE 802.3 3.2.3;
+// DropGroupSource), and a NIV tag never leaves its link: a frame with one
+// behind the IV port's tag and any VLAN tags, or with one on a plain
+// uplink, is dropped (DropNIVTag). In E-Tag mode E-PCP and E-DEI are the
+// frame's priority, as an 802.1Q tag's PCP and DEI are: they come in as
+// its ingress priority and go out in every tag that carries one.
 //
 // # Processing and counters
 //
@@ -142,6 +157,9 @@ type VIS struct {
 	out1 output
 	pend pending
 	fast []fastFrame
+	// floodPolicy's and subList's scratch.
+	subMembers []int32
+	subKey     []byte
 
 	// slowOnly keeps every frame on the general path (pop, Load, Evaluate,
 	// forward, emit): tests compare the fast paths with it.
@@ -180,6 +198,11 @@ type vport struct {
 	flood    [][]floodSet      // by VLAN
 	listByID map[string]uint32 // membership key → list id
 	nextList uint32
+	// sub holds the lists of the members a flood's outbound policies
+	// admitted (subList), by tagging and VIFs in set order, until the next
+	// rebuild; subFull: the IV could not take another.
+	sub     map[string]*floodSet
+	subFull bool
 
 	c PortCounters
 }
@@ -297,13 +320,19 @@ func (vp *vport) tags(vif vntag.VIF) (vntag.Tag, vntag.ETag) {
 
 // rewriteKeep is what a tag rewrite in place keeps of the 8 bytes from
 // the TPID of a port's upstream tag, as a big-endian word: the TPID, and
-// for a VNTag the EtherType after it. downBits gives the rest.
+// for a VNTag the EtherType after it, for an E-Tag its E-PCP and E-DEI
+// (the frame's priority, which it keeps going down). downBits gives the
+// rest.
 func (vp *vport) rewriteKeep() uint64 {
 	if vp.mode == vntag.ModeETag {
-		return 0xffff << 48
+		return 0xffff<<48 | ePrioBits
 	}
 	return 0xffff<<48 | 0xffff
 }
+
+// ePrioBits are the E-PCP and E-DEI of an E-Tag, as the 8 bytes from its
+// TPID read as a big-endian word.
+const ePrioBits = 0xf << 44
 
 // downBits returns the bits of downstream tag t (VNTag port) or e (E-Tag
 // port) that a rewrite in place puts beside rewriteKeep's: the tag's 4

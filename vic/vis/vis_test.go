@@ -162,7 +162,7 @@ func TestBadUpstreamTagsDropped(t *testing.T) {
 	assert.Equal(t, uint64(7), c.RxFrames)
 	// A NIV tag arriving on a plain uplink.
 	assert.Empty(t, l.send(l.uplink, upVNTag(t, plain, 5)))
-	assert.Equal(t, uint64(1), l.portCounters(l.uplink).Drops[vis.DropBadTag])
+	assert.Equal(t, uint64(1), l.portCounters(l.uplink).Drops[vis.DropNIVTag])
 }
 
 func TestVLANDeniedByProfileDropped(t *testing.T) {

@@ -1,0 +1,11 @@
+// Package cores runs conformance cases on niv's own forwarding cores:
+// New builds the device a case's setup.txt describes — a vic/vis VIS or a
+// vic/iv IV, its ports, vEths bound to the case's port-profiles, vif lists,
+// and, with "control-plane vic", the VIS's vic control plane wired by
+// vic/bind — and Target is the conformance.Target that runs cases on it on
+// in-memory ports, deterministically. A Device can switch a behaviour of
+// the cores off (SourcePruning, Hairpin) to show which cases depend on it.
+//
+// The `niv vis` device under test serves the same Device on real
+// interfaces.
+package cores

@@ -1,0 +1,745 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/registry"
+	"github.com/nivkit/niv/vic/vis"
+)
+
+// RegistryOptions configure OpenRegistry.
+type RegistryOptions struct {
+	// Prefix of the keys (default DefaultPrefix).
+	Prefix string
+	// VIS names this VIS in the bindings it holds; required, unique in
+	// the fleet.
+	VIS string
+	// TTL is the lease of this VIS's bindings: how long after it dies or
+	// is cut off they expire (default 10 s; etcd rounds up to its minimum).
+	TTL time.Duration
+	// IDBlock is how many vEth ids one reservation takes (default 64).
+	IDBlock int
+	// Logger gets lease losses and watch restarts (default: none).
+	Logger *slog.Logger
+}
+
+// Registry is the vEth registry of one VIS, shared by the fleet through
+// etcd; see the package documentation for its keys.
+type Registry struct {
+	cli    *clientv3.Client
+	o      RegistryOptions
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	lease   clientv3.LeaseID
+	leases  int // leases granted, the first included
+	held    map[vic.UUID]held
+	idMu    sync.Mutex // held while reserving a block
+	idNext  uint32
+	idEnd   uint32 // idNext..idEnd-1 are reserved for this VIS
+	subs    map[int]func(registry.Event)
+	nextSub int
+	closed  bool
+
+	events chan registry.Event
+}
+
+type held struct {
+	b      registry.Binding
+	modRev int64 // of its binding key
+}
+
+var _ registry.Registry = (*Registry)(nil)
+
+// OpenRegistry takes a lease and starts watching the fleet's bindings.
+// Close stops it without revoking the lease; it does not close cli.
+func OpenRegistry(ctx context.Context, cli *clientv3.Client, o RegistryOptions) (*Registry, error) {
+	if o.VIS == "" {
+		return nil, errors.New("etcdstore: RegistryOptions.VIS is required")
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.TTL == 0 {
+		o.TTL = 10 * time.Second
+	}
+	if o.IDBlock <= 0 {
+		o.IDBlock = 64
+	}
+	r := &Registry{cli: cli, o: o, log: o.Logger, held: map[vic.UUID]held{},
+		subs: map[int]func(registry.Event){}, events: make(chan registry.Event, 1024)}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	ka, err := r.grant(ctx)
+	if err != nil {
+		r.cancel()
+		return nil, fmt.Errorf("etcdstore: granting the lease of %s: %w", o.VIS, err)
+	}
+	resp, err := cli.Get(ctx, r.key("bind/"), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		r.cancel()
+		return nil, fmt.Errorf("etcdstore: reading the bindings: %w", err)
+	}
+	r.wg.Add(3)
+	go r.keep(ka)
+	go r.watch(resp.Header.Revision)
+	go r.dispatch()
+	return r, nil
+}
+
+func (r *Registry) key(s string) string { return r.o.Prefix + "veth/" + s }
+
+func (r *Registry) keys(u vic.UUID) (rec, bind, count string) {
+	s := u.String()
+	return r.key("rec/" + s), r.key("bind/" + s), r.key("count/" + s)
+}
+
+// VIS returns this VIS's name.
+func (r *Registry) VIS() string { return r.o.VIS }
+
+// Lease returns the lease this VIS's bindings are on now, and how many
+// leases it has had (more than one after its lease expired while it was
+// cut off).
+func (r *Registry) Lease() (clientv3.LeaseID, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lease, r.leases
+}
+
+// grant takes a new lease and keeps it alive.
+func (r *Registry) grant(ctx context.Context) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+	ttl := int64((r.o.TTL + time.Second - 1) / time.Second)
+	g, err := r.cli.Grant(ctx, ttl)
+	if err != nil {
+		return nil, err
+	}
+	ka, err := r.cli.KeepAlive(r.ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.lease = g.ID
+	r.leases++
+	r.mu.Unlock()
+	return ka, nil
+}
+
+// keep drains the lease's keep-alives. When the lease is lost (cut off
+// from etcd for longer than the TTL), it takes a new one as soon as etcd
+// answers and binds again what this VIS still holds, unless another VIS
+// took it meanwhile (Taken).
+func (r *Registry) keep(ka <-chan *clientv3.LeaseKeepAliveResponse) {
+	defer r.wg.Done()
+	for {
+		for range ka {
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("lease lost; taking a new one", "vis", r.o.VIS)
+		for {
+			ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+			var err error
+			ka, err = r.grant(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			if r.ctx.Err() != nil {
+				return
+			}
+			pause(r.ctx, 200*time.Millisecond)
+		}
+		r.rebind()
+	}
+}
+
+// rebind puts this VIS's bindings on its new lease.
+func (r *Registry) rebind() {
+	r.mu.Lock()
+	hs := maps.Clone(r.held)
+	r.mu.Unlock()
+	for _, u := range slices.SortedFunc(maps.Keys(hs), cmpUUID) {
+		for r.ctx.Err() == nil {
+			ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+			_, err := r.Bind(ctx, u, hs[u].b)
+			cancel()
+			if errors.Is(err, registry.ErrHeld) || errors.Is(err, registry.ErrNotFound) {
+				r.mu.Lock()
+				delete(r.held, u)
+				r.mu.Unlock()
+				r.emit(registry.Event{Kind: registry.Taken, Instance: u})
+			}
+			if err == nil || errors.Is(err, registry.ErrHeld) || errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrClosed) {
+				break
+			}
+			pause(r.ctx, 200*time.Millisecond)
+		}
+	}
+}
+
+// record is what veth/rec/UUID holds.
+type record struct {
+	ID     profile.VEthID `json:"id"`
+	Config vic.VNIC       `json:"config"`
+}
+
+// read fills a Record from the responses of Gets on the record, binding
+// and counter keys; false if there is no record.
+func read(recKV, bindKV, countKV []*mvccpb.KeyValue) (registry.Record, int64, bool, error) {
+	var out registry.Record
+	if len(recKV) == 0 {
+		return out, 0, false, nil
+	}
+	var rec record
+	if err := json.Unmarshal(recKV[0].Value, &rec); err != nil {
+		return out, 0, false, fmt.Errorf("etcdstore: %s: %w", recKV[0].Key, err)
+	}
+	out.ID, out.Config = rec.ID, rec.Config
+	var bindRev int64
+	if len(bindKV) > 0 {
+		if err := json.Unmarshal(bindKV[0].Value, &out.Binding); err != nil {
+			return out, 0, false, fmt.Errorf("etcdstore: %s: %w", bindKV[0].Key, err)
+		}
+		out.Held, bindRev = true, bindKV[0].ModRevision
+	}
+	if len(countKV) > 0 {
+		if err := json.Unmarshal(countKV[0].Value, &out.Counters); err != nil {
+			return out, 0, false, fmt.Errorf("etcdstore: %s: %w", countKV[0].Key, err)
+		}
+	}
+	return out, bindRev, true, nil
+}
+
+func ranges(resp *clientv3.TxnResponse, from int) [][]*mvccpb.KeyValue {
+	var out [][]*mvccpb.KeyValue
+	for _, op := range resp.Responses[from:] {
+		if rr := op.GetResponseRange(); rr != nil {
+			out = append(out, rr.Kvs)
+		}
+	}
+	return out
+}
+
+func (r *Registry) gets(u vic.UUID) []clientv3.Op {
+	rec, bind, count := r.keys(u)
+	return []clientv3.Op{clientv3.OpGet(rec), clientv3.OpGet(bind), clientv3.OpGet(count)}
+}
+
+func (r *Registry) check() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return registry.ErrClosed
+	}
+	return nil
+}
+
+// Get returns u's vEth; see registry.Registry.
+func (r *Registry) Get(ctx context.Context, u vic.UUID) (registry.Record, error) {
+	if err := r.check(); err != nil {
+		return registry.Record{}, err
+	}
+	resp, err := r.cli.Txn(ctx).Then(r.gets(u)...).Commit()
+	if err != nil {
+		return registry.Record{}, err
+	}
+	g := ranges(resp, 0)
+	rec, _, ok, err := read(g[0], g[1], g[2])
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %v", registry.ErrNotFound, u)
+	}
+	return rec, err
+}
+
+// Allocate creates u's vEth with a fleet-wide id if absent; see
+// registry.Registry.
+func (r *Registry) Allocate(ctx context.Context, u vic.UUID, c vic.VNIC) (registry.Record, error) {
+	if rec, err := r.Get(ctx, u); !errors.Is(err, registry.ErrNotFound) {
+		return rec, err
+	}
+	id, err := r.nextID(ctx)
+	if err != nil {
+		return registry.Record{}, err
+	}
+	c.Instance = u
+	val, err := json.Marshal(record{ID: id, Config: c})
+	if err != nil {
+		return registry.Record{}, err
+	}
+	recKey, _, _ := r.keys(u)
+	resp, err := r.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.Version(recKey), "=", 0)).
+		Then(clientv3.OpPut(recKey, string(val))).
+		Else(r.gets(u)...).
+		Commit()
+	if err != nil {
+		return registry.Record{}, err
+	}
+	if resp.Succeeded {
+		return registry.Record{ID: id, Config: c}, nil
+	}
+	// Another VIS created it first: its id stands (ours goes unused).
+	g := ranges(resp, 0)
+	rec, _, _, err := read(g[0], g[1], g[2])
+	return rec, err
+}
+
+// nextID hands out an id from this VIS's block, reserving a new block of
+// IDBlock ids with a compare-and-swap on veth/ids when it is used up.
+func (r *Registry) nextID(ctx context.Context) (profile.VEthID, error) {
+	take := func() (profile.VEthID, bool) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.idNext < r.idEnd {
+			r.idNext++
+			return profile.VEthID(r.idNext - 1), true
+		}
+		return 0, false
+	}
+	if id, ok := take(); ok {
+		return id, nil
+	}
+	// One reservation at a time: the others wait for its block.
+	r.idMu.Lock()
+	defer r.idMu.Unlock()
+	if id, ok := take(); ok {
+		return id, nil
+	}
+	k := r.key("ids")
+	for {
+		g, err := r.cli.Get(ctx, k)
+		if err != nil {
+			return 0, err
+		}
+		var last uint64
+		var rev int64
+		if len(g.Kvs) > 0 {
+			if last, err = strconv.ParseUint(string(g.Kvs[0].Value), 10, 32); err != nil {
+				return 0, fmt.Errorf("etcdstore: %s: %w", k, err)
+			}
+			rev = g.Kvs[0].ModRevision
+		}
+		top := last + uint64(r.o.IDBlock)
+		if top > 1<<32-1 {
+			return 0, errors.New("etcdstore: vEth ids exhausted")
+		}
+		resp, err := r.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
+			Then(clientv3.OpPut(k, strconv.FormatUint(top, 10))).
+			Commit()
+		if err != nil {
+			return 0, err
+		}
+		if resp.Succeeded {
+			r.mu.Lock()
+			r.idNext, r.idEnd = uint32(last)+2, uint32(top)+1
+			r.mu.Unlock()
+			return profile.VEthID(last + 1), nil
+		}
+	}
+}
+
+// Bind makes this VIS the holder of u's vEth; see registry.Registry.
+func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (registry.Record, error) {
+	if err := r.check(); err != nil {
+		return registry.Record{}, err
+	}
+	b.VIS = r.o.VIS
+	val, err := json.Marshal(b)
+	if err != nil {
+		return registry.Record{}, err
+	}
+	recKey, bindKey, _ := r.keys(u)
+	for {
+		r.mu.Lock()
+		lease := r.lease
+		r.mu.Unlock()
+		put := clientv3.OpPut(bindKey, string(val), clientv3.WithLease(lease))
+		resp, err := r.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.Version(recKey), ">", 0), clientv3.Compare(clientv3.CreateRevision(bindKey), "=", 0)).
+			Then(append([]clientv3.Op{put}, r.gets(u)...)...).
+			Else(r.gets(u)...).
+			Commit()
+		if err != nil {
+			return registry.Record{}, err
+		}
+		from := 0
+		if resp.Succeeded {
+			from = 1
+		}
+		g := ranges(resp, from)
+		rec, curRev, ok, err := read(g[0], g[1], g[2])
+		if err != nil {
+			return rec, err
+		}
+		if !ok {
+			return rec, fmt.Errorf("%w: %v", registry.ErrNotFound, u)
+		}
+		if !resp.Succeeded {
+			cur := rec.Binding
+			if cur.VIS != b.VIS && b.Epoch <= cur.Epoch {
+				return rec, fmt.Errorf("%w: %v is bound on %s at epoch %d (asked: epoch %d)", registry.ErrHeld, u, cur.VIS, cur.Epoch, b.Epoch)
+			}
+			// Ours on an older lease, or a migration to a newer epoch:
+			// replace that binding, if it is still the one we read.
+			resp, err = r.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(bindKey), "=", curRev)).
+				Then(append([]clientv3.Op{put}, r.gets(u)...)...).
+				Commit()
+			if err != nil {
+				return registry.Record{}, err
+			}
+			if !resp.Succeeded {
+				continue
+			}
+			g = ranges(resp, 1)
+			if rec, _, _, err = read(g[0], g[1], g[2]); err != nil {
+				return rec, err
+			}
+		}
+		r.mu.Lock()
+		r.held[u] = held{b: b, modRev: resp.Responses[0].GetResponsePut().Header.Revision}
+		r.mu.Unlock()
+		return rec, nil
+	}
+}
+
+// heldRev returns the revision of u's binding if this VIS holds u.
+func (r *Registry) heldRev(u vic.UUID) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, registry.ErrClosed
+	}
+	h, ok := r.held[u]
+	if !ok {
+		return 0, fmt.Errorf("%w: %v", registry.ErrNotHeld, u)
+	}
+	return h.modRev, nil
+}
+
+// SetConfig replaces the configuration of a vEth this VIS holds.
+func (r *Registry) SetConfig(ctx context.Context, u vic.UUID, c vic.VNIC) error {
+	bindRev, err := r.heldRev(u)
+	if err != nil {
+		return err
+	}
+	recKey, bindKey, _ := r.keys(u)
+	for {
+		g, err := r.cli.Get(ctx, recKey)
+		if err != nil {
+			return err
+		}
+		rec, _, ok, err := read(g.Kvs, nil, nil)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %v", registry.ErrNotFound, u)
+		}
+		c.Instance = u
+		val, err := json.Marshal(record{ID: rec.ID, Config: c})
+		if err != nil {
+			return err
+		}
+		resp, err := r.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(recKey), "=", g.Kvs[0].ModRevision),
+				clientv3.Compare(clientv3.ModRevision(bindKey), "=", bindRev)).
+			Then(clientv3.OpPut(recKey, string(val))).
+			Commit()
+		if err != nil {
+			return err
+		}
+		if resp.Succeeded {
+			return nil
+		}
+		if bindRev, err = r.heldRev(u); err != nil {
+			return err
+		}
+	}
+}
+
+// Checkpoint adds delta to u's counters; see registry.Registry.
+func (r *Registry) Checkpoint(ctx context.Context, u vic.UUID, delta vis.Counters) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	return r.addCounters(ctx, u, delta, nil)
+}
+
+// addCounters adds delta to u's counters with a compare-and-swap,
+// together with the compare and op of also (a release), if any.
+func (r *Registry) addCounters(ctx context.Context, u vic.UUID, delta vis.Counters, also func() (clientv3.Cmp, clientv3.Op, error)) error {
+	_, _, countKey := r.keys(u)
+	for {
+		g, err := r.cli.Get(ctx, countKey)
+		if err != nil {
+			return err
+		}
+		var cur vis.Counters
+		var rev int64
+		if len(g.Kvs) > 0 {
+			if err := json.Unmarshal(g.Kvs[0].Value, &cur); err != nil {
+				return fmt.Errorf("etcdstore: %s: %w", countKey, err)
+			}
+			rev = g.Kvs[0].ModRevision
+		}
+		val, err := json.Marshal(registry.AddCounters(cur, delta))
+		if err != nil {
+			return err
+		}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(countKey), "=", rev)}
+		ops := []clientv3.Op{clientv3.OpPut(countKey, string(val))}
+		if also != nil {
+			c, op, err := also()
+			if err != nil {
+				return err
+			}
+			cmps, ops = append(cmps, c), append(ops, op)
+		}
+		resp, err := r.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if err != nil {
+			return err
+		}
+		if resp.Succeeded {
+			return nil
+		}
+	}
+}
+
+// Release gives up u's vEth after adding delta to its counters.
+func (r *Registry) Release(ctx context.Context, u vic.UUID, delta vis.Counters) error {
+	_, bindKey, _ := r.keys(u)
+	err := r.addCounters(ctx, u, delta, func() (clientv3.Cmp, clientv3.Op, error) {
+		rev, err := r.heldRev(u)
+		return clientv3.Compare(clientv3.ModRevision(bindKey), "=", rev), clientv3.OpDelete(bindKey), err
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	delete(r.held, u)
+	r.mu.Unlock()
+	return nil
+}
+
+// Held returns the instances this VIS holds, in UUID order.
+func (r *Registry) Held() []vic.UUID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.SortedFunc(maps.Keys(r.held), cmpUUID)
+}
+
+func cmpUUID(a, b vic.UUID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+// Subscribe calls fn for every later Event, one at a time, from one
+// goroutine; see registry.Registry.
+func (r *Registry) Subscribe(fn func(registry.Event)) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := r.nextSub
+	r.nextSub++
+	r.subs[id] = fn
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.subs, id)
+	}
+}
+
+func (r *Registry) emit(ev registry.Event) {
+	select {
+	case r.events <- ev:
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *Registry) dispatch() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case ev := <-r.events:
+			r.mu.Lock()
+			fns := make([]func(registry.Event), 0, len(r.subs))
+			for _, id := range slices.Sorted(maps.Keys(r.subs)) {
+				fns = append(fns, r.subs[id])
+			}
+			r.mu.Unlock()
+			for _, fn := range fns {
+				fn(ev)
+			}
+		}
+	}
+}
+
+// watch follows every binding from revision rev on: a vEth this VIS holds
+// bound by another is Taken; a binding deleted (released, or its lease
+// expired) that is not this VIS's is Orphaned. After a compaction it lists
+// the bindings again and reports what it can no longer tell apart: held
+// vEths now bound elsewhere (Taken) and vEths bound nowhere (Orphaned).
+func (r *Registry) watch(rev int64) {
+	defer r.wg.Done()
+	prefix := r.key("bind/")
+	for r.ctx.Err() == nil {
+		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(r.ctx))
+		wch := r.cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithPrevKV())
+		compacted := false
+		for resp := range wch {
+			if resp.CompactRevision != 0 {
+				compacted = true
+				break
+			}
+			if resp.Err() != nil {
+				r.log.Warn("binding watch ended", "vis", r.o.VIS, "err", resp.Err())
+				break
+			}
+			for _, ev := range resp.Events {
+				r.event(ev, prefix)
+				rev = ev.Kv.ModRevision
+			}
+		}
+		cancel()
+		if r.ctx.Err() != nil {
+			return
+		}
+		if compacted {
+			for r.ctx.Err() == nil {
+				ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+				got, err := r.relist(ctx, prefix)
+				cancel()
+				if err == nil {
+					rev = got
+					break
+				}
+				pause(r.ctx, 200*time.Millisecond)
+			}
+			continue
+		}
+		pause(r.ctx, 200*time.Millisecond)
+	}
+}
+
+func (r *Registry) event(ev *clientv3.Event, prefix string) {
+	u, err := parseUUID(string(ev.Kv.Key[len(prefix):]))
+	if err != nil {
+		return
+	}
+	var b registry.Binding
+	switch ev.Type {
+	case clientv3.EventTypePut:
+		if json.Unmarshal(ev.Kv.Value, &b) != nil {
+			return
+		}
+		r.mu.Lock()
+		_, mine := r.held[u]
+		if mine && b.VIS != r.o.VIS {
+			delete(r.held, u)
+		}
+		r.mu.Unlock()
+		if mine && b.VIS != r.o.VIS {
+			r.emit(registry.Event{Kind: registry.Taken, Instance: u, Binding: b})
+		}
+	case clientv3.EventTypeDelete:
+		if ev.PrevKv != nil {
+			_ = json.Unmarshal(ev.PrevKv.Value, &b)
+		}
+		r.mu.Lock()
+		_, mine := r.held[u]
+		r.mu.Unlock()
+		if !mine {
+			r.emit(registry.Event{Kind: registry.Orphaned, Instance: u, Binding: b})
+		}
+	}
+}
+
+// relist reads every binding after a compaction.
+func (r *Registry) relist(ctx context.Context, prefix string) (int64, error) {
+	resp, err := r.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
+	bound := map[vic.UUID]registry.Binding{}
+	for _, kv := range resp.Kvs {
+		u, err := parseUUID(string(kv.Key[len(prefix):]))
+		var b registry.Binding
+		if err == nil && json.Unmarshal(kv.Value, &b) == nil {
+			bound[u] = b
+		}
+	}
+	r.mu.Lock()
+	var taken []registry.Event
+	for u := range r.held {
+		if b, ok := bound[u]; ok && b.VIS != r.o.VIS {
+			delete(r.held, u)
+			taken = append(taken, registry.Event{Kind: registry.Taken, Instance: u, Binding: b})
+		}
+	}
+	r.mu.Unlock()
+	for _, ev := range taken {
+		r.emit(ev)
+	}
+	recs, err := r.cli.Get(ctx, r.key("rec/"), clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithRev(resp.Header.Revision))
+	if err != nil {
+		return 0, err
+	}
+	for _, kv := range recs.Kvs {
+		u, err := parseUUID(string(kv.Key[len(r.key("rec/")):]))
+		if _, ok := bound[u]; err == nil && !ok {
+			r.emit(registry.Event{Kind: registry.Orphaned, Instance: u})
+		}
+	}
+	return resp.Header.Revision, nil
+}
+
+// Close stops the registry without revoking its lease: its bindings expire
+// after the TTL, as if the VIS had died.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return nil
+}
+
+// Revoke releases every binding at once by revoking the lease (a VIS
+// shutting down cleanly), then closes the registry.
+func (r *Registry) Revoke(ctx context.Context) error {
+	lease, _ := r.Lease()
+	_, err := r.cli.Revoke(ctx, lease)
+	r.Close()
+	return err
+}

@@ -177,6 +177,5 @@ func TestECPMachine(t *testing.T) {
 
 // FuzzECPMachine is ecpMachine as a coverage-guided fuzz target.
 func FuzzECPMachine(f *testing.F) {
-	rapidStreams(f, 4)
 	f.Fuzz(rapid.MakeFuzz(ecpMachine(ecpFrames(f))))
 }

@@ -258,6 +258,5 @@ func TestVICMachine(t *testing.T) {
 
 // FuzzVICMachine is vicMachine as a coverage-guided fuzz target.
 func FuzzVICMachine(f *testing.F) {
-	rapidStreams(f, 4)
 	f.Fuzz(rapid.MakeFuzz(vicMachine(vicSeeds(f))))
 }

@@ -150,7 +150,7 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 
 // upstreamBad are the bits of an upstream VNTag, as the 8 bytes from its
 // TPID, that must be 0: d, p, l and the version.
-const upstreamBad = (1<<31 | 1<<30 | 1<<15 | 3<<12) << 16
+const upstreamBad = (vntag.TagDirectionBit | vntag.TagPointerBit | vntag.TagLoopedBit | vntag.TagVersionMask) << 16
 
 // tagLen returns the length of the NIV tag of a port in mode m.
 func tagLen(m vntag.Mode) int {

@@ -25,6 +25,7 @@ func commands() []command {
 	return []command{
 		{"decode", "niv decode [--json] FILE", "decode a pcap or pcapng capture (FILE, or - for stdin) with Wireshark's field names", runDecode},
 		{"conform", "niv conform [--dut MAP] DIR...", "run conformance cases on niv's cores or against a device under test", runConform},
+		{"bench", "niv bench [--time D] [--rounds N]", "measure two VMs joined by a Linux bridge, a TAP copy loop and the niv pair (root)", runBench},
 		{"vis", "niv vis --config FILE", "run the VIS daemon (or, with --port and --control, the conformance device)", runVIS},
 		{"iv", "niv iv --config FILE", "run the IV daemon of a host: uplinks to the VIS, vNICs as TAPs", runIV},
 		{"show", "niv show WHAT [--json]", "ask a daemon: interface [vethernet N], mac address-table, port-profile [NAME], vnic, running-config", runShow},

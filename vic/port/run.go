@@ -83,6 +83,10 @@ func Run(ctx context.Context, core Core, ports []Port, cfg RunConfig) error {
 
 func serve(ctx context.Context, core Core, in int, ports []Port, cfg RunConfig) error {
 	b := NewBatch(cfg.Batch)
+	if r, ok := ports[in].(interface{ ReadLen() int }); ok && r.ReadLen() > DefaultFrameLen {
+		// A port with offloads reads super-frames.
+		b = NewBatchSize(cfg.Batch, r.ReadLen())
+	}
 	tx := NewTx(cfg.TxFrames, cfg.TxArena)
 	for {
 		if err := ports[in].Read(b); err != nil {

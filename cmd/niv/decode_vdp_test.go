@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/internal/capture"
 	"github.com/nivkit/niv/internal/dissect"
 	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/internal/tshark"
@@ -33,17 +29,14 @@ func TestDecodeVDPAndEVB(t *testing.T) {
 		"0180c2000000 020000000002 88cc 020704020000000002 040703020000000002 06020078 fe090080c20d02006e5414 0000" +
 			"000000000000000000",
 	}
-	path := filepath.Join(t.TempDir(), "vdp.pcap")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	w := pcapgo.NewWriter(f)
-	require.NoError(t, w.WriteFileHeader(65535, layers.LinkTypeEthernet))
-	for i, s := range frames {
+	var bs [][]byte
+	for _, s := range frames {
 		b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
 		require.NoError(t, err)
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(int64(i), 0), CaptureLength: len(b), Length: len(b)}, b))
+		bs = append(bs, b)
 	}
-	require.NoError(t, f.Close())
+	path := filepath.Join(t.TempDir(), "vdp.pcap")
+	require.NoError(t, capture.WritePcapFile(path, bs))
 
 	ours := decodeJSON(t, path)
 	require.Len(t, ours, 2)

@@ -98,6 +98,10 @@ func (r *Registry) bindChunk(ctx context.Context, claims []Claim, out []registry
 	}
 	if len(bulk) > 0 {
 		resp, err := r.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
+		if r.leaseLost(ctx, err, lease) {
+			// Its keys were not written: claim them again on the new lease.
+			return r.bindChunk(ctx, claims, out)
+		}
 		if err != nil {
 			return err
 		}

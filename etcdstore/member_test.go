@@ -42,7 +42,7 @@ type member struct {
 // local is what the member keeps of a vEth it serves.
 type local struct {
 	rec registry.Record // as of the bind
-	vif uint32
+	vif vntag.VIF
 	// flushed is the vis counters already added to the registry.
 	flushed vis.Counters
 }
@@ -60,7 +60,7 @@ func newMember(t *testing.T, name string, endpoints []string, ttl time.Duration)
 	require.NoError(t, err)
 	m.vis, err = vis.New(vis.Config{Store: m.profiles})
 	require.NoError(t, err)
-	m.ivPort, err = m.vis.AddIVPort("iv0", port.VNTag, iv.New(iv.Config{}))
+	m.ivPort, err = m.vis.AddIVPort("iv0", vntag.ModeVNTag, iv.New(iv.Config{}))
 	require.NoError(t, err)
 	m.reg.Subscribe(m.onEvent)
 	t.Cleanup(m.kill)
@@ -121,13 +121,13 @@ func (m *member) onEvent(ev registry.Event) {
 // attach is what the VIS does when an IV announces vNIC c on VIF vif:
 // the vEth is created if absent, bound here, bound to its profile and put
 // in the data path.
-func (m *member) attach(u vic.UUID, c vic.VNIC, vif uint32) registry.Record {
+func (m *member) attach(u vic.UUID, c vic.VNIC, vif vntag.VIF) registry.Record {
 	rec, err := m.tryAttach(u, c, vif)
 	require.NoError(m.t, err)
 	return rec
 }
 
-func (m *member) tryAttach(u vic.UUID, c vic.VNIC, vif uint32) (registry.Record, error) {
+func (m *member) tryAttach(u vic.UUID, c vic.VNIC, vif vntag.VIF) (registry.Record, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rec, err := m.reg.Allocate(ctx, u, c)
@@ -179,7 +179,7 @@ func (m *member) serving(u vic.UUID) (*local, bool) {
 
 // broadcast sends n broadcast frames from VIF vif and returns how many
 // frames the VIS sent out for them.
-func (m *member) broadcast(vif uint32, src byte, n int) int {
+func (m *member) broadcast(vif vntag.VIF, src byte, n int) int {
 	out := 0
 	for range n {
 		frame := make([]byte, 60)

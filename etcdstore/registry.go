@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/nivkit/niv/profile"
@@ -380,6 +381,9 @@ func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (re
 			Then(append([]clientv3.Op{put}, r.gets(u)...)...).
 			Else(r.gets(u)...).
 			Commit()
+		if r.leaseLost(ctx, err, lease) {
+			continue
+		}
 		if err != nil {
 			return registry.Record{}, err
 		}
@@ -406,6 +410,9 @@ func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (re
 				If(clientv3.Compare(clientv3.ModRevision(bindKey), "=", curRev)).
 				Then(append([]clientv3.Op{put}, r.gets(u)...)...).
 				Commit()
+			if r.leaseLost(ctx, err, lease) {
+				continue
+			}
 			if err != nil {
 				return registry.Record{}, err
 			}
@@ -422,6 +429,22 @@ func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (re
 		r.mu.Unlock()
 		return rec, nil
 	}
+}
+
+// leaseLost reports whether err says that lease expired (this VIS was cut
+// off, or starved, for longer than its TTL); it then waits until keep has
+// taken a new one, so that the caller can try again on it.
+func (r *Registry) leaseLost(ctx context.Context, err error, lease clientv3.LeaseID) bool {
+	if !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return false
+	}
+	for ctx.Err() == nil && r.ctx.Err() == nil {
+		if now, _ := r.Lease(); now != lease {
+			return true
+		}
+		pause(ctx, 50*time.Millisecond)
+	}
+	return false
 }
 
 // heldRev returns the revision of u's binding if this VIS holds u.

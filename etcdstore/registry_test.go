@@ -8,12 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/nivkit/niv/etcdstore"
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 const twoProfiles = webProfile + "port-profile db\n  switchport access vlan 20\n  state enabled\n"
@@ -65,10 +67,10 @@ func TestTakeoverAfterDeath(t *testing.T) {
 	b := newMember(t, "vis-b", c.Endpoints(), 2*time.Second)
 	configure(t, a, twoProfiles)
 	recs := map[vic.UUID]registry.Record{}
-	vifs := map[vic.UUID]uint32{}
+	vifs := map[vic.UUID]vntag.VIF{}
 	for i, p := range []string{"web", "web", "db"} {
 		u := uuid(byte(i + 1))
-		vifs[u] = uint32(10 + i)
+		vifs[u] = vntag.VIF(10 + i)
 		recs[u] = a.attach(u, vnic(byte(i+1), p, 1), vifs[u])
 	}
 	require.Equal(t, 5, a.broadcast(10, 1, 5)) // each reaches vEth 2 (same VLAN)
@@ -225,7 +227,7 @@ func TestBindAll(t *testing.T) {
 			continue
 		}
 		claims = append(claims, etcdstore.Claim{Instance: uuid(byte(i)), Config: vnic(byte(i), "db", 2),
-			Binding: registry.Binding{Port: "iv0", VIF: uint32(i + 1), Epoch: 2}})
+			Binding: registry.Binding{Port: "iv0", VIF: vntag.VIF(i + 1), Epoch: 2}})
 	}
 	recs, err := a.reg.BindAll(ctx, claims)
 	require.NoError(t, err)
@@ -248,4 +250,34 @@ func TestBindAll(t *testing.T) {
 	_, err = a.reg.BindAll(ctx, []etcdstore.Claim{{Instance: uuid(4), Config: vnic(4, "web", 2), Binding: registry.Binding{Port: "iv0", VIF: 5, Epoch: 2}}})
 	assert.ErrorIs(t, err, registry.ErrHeld)
 	eventually(t, "B lets go of uuid(3)", func() bool { return len(b.reg.Held()) == 1 })
+}
+
+// TestLeaseLost: a VIS's lease is revoked under it (as when it was
+// starved or cut off past its TTL). Its bindings go; it takes a new lease,
+// binds again what it holds, and a Bind made with the lost lease is
+// retried on the new one.
+func TestLeaseLost(t *testing.T) {
+	c := startEtcd(t, 1)
+	a := newMember(t, "vis-a", c.Endpoints(), 5*time.Second)
+	configure(t, a, twoProfiles)
+	a.attach(uuid(1), vnic(1, "web", 1), 10)
+	lease, n := a.reg.Lease()
+	require.Equal(t, 1, n)
+	ctx := context.Background()
+	_, err := client(t, c.Endpoints()...).Revoke(ctx, lease)
+	require.NoError(t, err)
+	r, err := a.reg.Allocate(ctx, uuid(2), vnic(2, "web", 1))
+	require.NoError(t, err)
+	_, err = a.reg.Bind(ctx, uuid(2), registry.Binding{Port: "iv0", VIF: 11, Epoch: 1})
+	require.NoError(t, err)
+	now, n := a.reg.Lease()
+	assert.Equal(t, 2, n)
+	assert.NotEqual(t, lease, now)
+	eventually(t, "both bound on the new lease", func() bool {
+		return getRec(t, a, uuid(1)).Held && getRec(t, a, uuid(2)).Held
+	})
+	assert.Equal(t, r.ID, getRec(t, a, uuid(2)).ID)
+	resp, err := client(t, c.Endpoints()...).TimeToLive(ctx, now, clientv3.WithAttachedKeys())
+	require.NoError(t, err)
+	assert.Len(t, resp.Keys, 2)
 }

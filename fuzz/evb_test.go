@@ -27,7 +27,7 @@ func lldpSeeds(tb testing.TB) [][]byte {
 		}
 		out = append(out, fr)
 	}
-	for _, fr := range sharedFramesIfPresent(tb, "corpus/lldp-evb-cdcp-tcpdump.pcap", "corpus/lldp-evb-cdcp-malformed-tcpdump.pcap",
+	for _, fr := range sharedFrames(tb, "corpus/lldp-evb-cdcp-tcpdump.pcap", "corpus/lldp-evb-cdcp-malformed-tcpdump.pcap",
 		"spec/pcaps/lldp.pcap", "spec/pcaps/lldpad-vdp22-live.pcap") {
 		if len(fr) > 14 && fr[12] == 0x88 && fr[13] == 0xcc {
 			out = append(out, fr)

@@ -5,13 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/nivkit/niv/internal/capture"
-	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
 )
@@ -44,37 +41,11 @@ func seedBytes(tb testing.TB, s string) []byte {
 	return b
 }
 
-// sharedFramesIfPresent returns the frames of those shared captures that
-// are there (needs.SharedIfPresent: extra seeds, left out in a clone
-// without ../shared, a failure under NIV_REQUIRE_ALL).
-func sharedFramesIfPresent(tb testing.TB, rels ...string) [][]byte {
-	var out [][]byte
-	for _, rel := range rels {
-		path, ok := needs.SharedIfPresent(tb, rel)
-		if !ok {
-			continue
-		}
-		r, err := os.Open(path)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		pk, err := capture.ReadAll(r)
-		r.Close()
-		if err != nil {
-			tb.Fatalf("%s: %v", rel, err)
-		}
-		for _, p := range pk {
-			out = append(out, p.Data)
-		}
-	}
-	return out
-}
-
 // vdpCaptureULPDUs returns the VDPDUs of the shared VDP captures, when
 // they are there.
 func vdpCaptureULPDUs(tb testing.TB) [][]byte {
 	var out [][]byte
-	for _, fr := range sharedFramesIfPresent(tb, "spec/pcaps/vdp22.pcap", "spec/pcaps/lldpad-vdp22-live.pcap", "spec/pcaps/lldpad-recipe-run.pcap") {
+	for _, fr := range sharedFrames(tb, "spec/pcaps/vdp22.pcap", "spec/pcaps/lldpad-vdp22-live.pcap", "spec/pcaps/lldpad-recipe-run.pcap") {
 		if len(fr) > ecp.FrameHeaderLen && binary.BigEndian.Uint16(fr[12:]) == ecp.EtherType {
 			out = append(out, fr[ecp.FrameHeaderLen:])
 		}

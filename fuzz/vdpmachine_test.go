@@ -57,8 +57,11 @@ func bridgeProperty(t *rapid.T) {
 	refuse := rapid.IntRange(0, 5).Draw(t, "refuse code")
 	br := vdp.NewBridge(vdp.BridgeConfig{Ports: 2, Timers: vdp.Timers{R: 1, RTE: 4, RWD: 8, RKA: 8}, MaxVSIs: 4,
 		Decider: vdp.DecideFunc(func(port int, _ vdp.ManagerID, v *vdp.VSI) vdp.Decision {
-			if v.TypeID == 3 {
+			switch v.TypeID {
+			case 3:
 				return vdp.Decision{Code: vdp.ErrorCode(refuse), Keep: port == 1}
+			case 2:
+				return vdp.Decision{Pending: true}
 			}
 			return vdp.Decision{VID: 7}
 		})})
@@ -66,10 +69,15 @@ func bridgeProperty(t *rapid.T) {
 	var p vdp.PDU
 	for range rapid.IntRange(1, 60).Draw(t, "steps") {
 		var acts []vdp.Action
-		if rapid.IntRange(0, 4).Draw(t, "op") == 0 {
+		switch rapid.IntRange(0, 5).Draw(t, "op") {
+		case 0:
 			now = now.Add(time.Duration(rapid.IntRange(0, 20000).Draw(t, "µs")) * time.Microsecond)
 			acts = br.Handle(vdp.Event{Kind: vdp.EvTimer}, now)
-		} else {
+		case 1:
+			v := drawVSI(t)
+			acts = br.Handle(vdp.Event{Kind: vdp.EvDecision, Port: rapid.IntRange(0, 1).Draw(t, "port"), VSI: &v,
+				Decision: vdp.Decision{Code: vdp.ErrorCode(rapid.IntRange(0, 5).Draw(t, "code")), Keep: rapid.Bool().Draw(t, "keep"), VID: 9}}, now)
+		default:
 			acts = br.Handle(vdp.Event{Kind: vdp.EvPDU, Port: rapid.IntRange(0, 1).Draw(t, "port"), PDU: drawPDU(t)}, now)
 		}
 		for _, a := range acts {

@@ -15,6 +15,13 @@ type Decision struct {
 	VID uint16
 	PCP uint8
 	PS  bool
+	// Pending defers the decision: the Decider answers later with an
+	// EvDecision event. Until then the bridge ignores the VSI's requests;
+	// when the resource wait delay (10·2^RWD µs) passes first, the bridge
+	// answers "unable to contact VSI manager" (code 3), with Keep when the
+	// VSI had been granted a state before (lldpad's PROCESS → KEEP or
+	// DEASSOCIATED on the resource timeout).
+	Pending bool
 }
 
 // Decider is the bridge's resource decision: it is asked about every
@@ -58,9 +65,16 @@ type BridgeVSI struct {
 	// resolved.
 	VSI VSI
 	// Mode is the mode granted (1–3).
+	// Mode is 0 while the VSI's first request waits for a pending
+	// decision.
 	Mode     TLVType
 	Counters VSICounters
+	// Pending says a decision is awaited (Decision.Pending).
+	Pending  bool
 	deadline time.Time
+	pendMgr  ManagerID
+	pendVSI  VSI
+	pendDue  time.Time
 }
 
 // BridgeCounters are the bridge's totals.
@@ -77,6 +91,10 @@ type BridgeCounters struct {
 	Migrations uint64
 	// TableFull counts requests refused for want of room.
 	TableFull uint64
+	// Deferred counts decisions the Decider deferred; ResourceTimeouts
+	// those that did not come within the resource wait delay;
+	// BusyIgnored the requests ignored while one was awaited.
+	Deferred, ResourceTimeouts, BusyIgnored uint64
 }
 
 // Bridge is the bridge side of VDP over all of a bridge's EVB ports
@@ -146,8 +164,15 @@ func (b *Bridge) Deadline() (time.Time, bool) {
 	var d time.Time
 	ok := false
 	for i := range b.t.ents {
-		if b.t.used[i] {
-			d, ok = earlier(d, ok, b.t.ents[i].deadline)
+		if !b.t.used[i] {
+			continue
+		}
+		e := &b.t.ents[i]
+		if e.Pending {
+			d, ok = earlier(d, ok, e.pendDue)
+		}
+		if e.Mode != 0 {
+			d, ok = earlier(d, ok, e.deadline)
 		}
 	}
 	return d, ok
@@ -166,6 +191,16 @@ func (b *Bridge) Handle(ev Event, now time.Time) []Action {
 		b.expire(now)
 	case EvTimers:
 		b.timers[ev.Port] = ev.Timers
+	case EvDecision:
+		if ev.VSI == nil {
+			break
+		}
+		e := b.t.get(vsiKey{port: ev.Port, f: ev.VSI.IDFormat, id: ev.VSI.ID})
+		if e == nil || !e.Pending {
+			break
+		}
+		e.Pending = false
+		b.apply(ev.Port, e.pendMgr, &e.pendVSI, e, ev.Decision, now)
 	case EvPortDown:
 		for i := range b.t.ents {
 			if b.t.used[i] && b.t.ents[i].Port == ev.Port {
@@ -201,6 +236,9 @@ func (b *Bridge) reply(port int, mgr ManagerID, v *VSI) {
 }
 
 func (b *Bridge) state(e *BridgeVSI, mode TLVType, code ErrorCode, r Reason) {
+	if e.Mode == 0 {
+		return // never granted: nothing to report
+	}
 	b.out.acts = append(b.out.acts, Action{Kind: ActState, Port: e.Port, IDFormat: e.VSI.IDFormat, ID: e.VSI.ID,
 		Mode: mode, Code: code, Reason: r, Filters: e.VSI.Filters})
 }
@@ -234,6 +272,10 @@ func (b *Bridge) process(port int, v *VSI, now time.Time) {
 		b.reply(port, mgr, v)
 		return
 	}
+	if e != nil && e.Pending {
+		b.c.BusyIgnored++
+		return
+	}
 	// ALIVE: the same mode and filters as granted.
 	if e != nil && e.Mode == v.Mode && e.ManagerID == mgr && v.Same(&e.VSI) {
 		b.c.KeepAlives++
@@ -255,6 +297,25 @@ func (b *Bridge) process(port int, v *VSI, now time.Time) {
 		return
 	}
 	d := b.cfg.Decider.Decide(port, mgr, v)
+	if d.Pending {
+		b.c.Deferred++
+		if e == nil {
+			e, _ = b.t.add(k)
+			e.Port, e.Mode, e.Counters = port, 0, VSICounters{Requests: 1}
+			e.ManagerID = mgr
+			copyVSI(&e.VSI, v)
+		}
+		e.Pending, e.pendMgr, e.pendDue = true, mgr, now.Add(b.timers[port].BridgeResourceWait())
+		copyVSI(&e.pendVSI, v)
+		return
+	}
+	b.apply(port, mgr, v, e, d, now)
+}
+
+// apply carries out decision d on request v for entry e (nil when the
+// VSI is new on the port).
+func (b *Bridge) apply(port int, mgr ManagerID, v *VSI, e *BridgeVSI, d Decision, now time.Time) {
+	k := vsiKey{port: port, f: v.IDFormat, id: v.ID}
 	if d.Code != CodeSuccess {
 		b.refuse(port, mgr, v, e, d)
 		return
@@ -317,16 +378,27 @@ func (b *Bridge) refuse(port int, mgr ManagerID, v *VSI, e *BridgeVSI, d Decisio
 	}
 	e.Counters.Responses++
 	e.Counters.Errors++
-	if !d.Keep {
+	if !d.Keep || e.Mode == 0 {
 		b.remove(e, ReasonResponse, false)
 	}
 }
 
 func (b *Bridge) expire(now time.Time) {
 	for i := range b.t.ents {
-		if b.t.used[i] && !now.Before(b.t.ents[i].deadline) {
+		if !b.t.used[i] {
+			continue
+		}
+		e := &b.t.ents[i]
+		if e.Pending && !now.Before(e.pendDue) {
+			// The resource wait delay passed without a decision.
+			b.c.ResourceTimeouts++
+			e.Pending = false
+			b.apply(e.Port, e.pendMgr, &e.pendVSI, e, Decision{Code: CodeNoVSIManager, Keep: e.Mode != 0}, now)
+			continue
+		}
+		if e.Mode != 0 && !now.Before(e.deadline) {
 			b.c.Expired++
-			b.remove(&b.t.ents[i], ReasonKeepAlive, true)
+			b.remove(e, ReasonKeepAlive, true)
 		}
 	}
 }

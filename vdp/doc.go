@@ -22,12 +22,22 @@
 // requires that order; a VDPDU may hold further VSI TLVs, each with its
 // own organizationally defined TLVs).
 //
-// The package has two layers. [Decoder] walks the TLVs of a VDPDU in
-// place, in the style of mdlayher/netlink's AttributeDecoder, with typed
-// getters and a sticky error, never allocating. [PDU] is a whole VDPDU as
-// a value: [PDU.Decode] fills it through a Decoder reusing its slices (0
-// allocations once they have grown), [PDU.AppendBinary] encodes it after
-// the caller's bytes.
+// The package has four layers:
+//
+//   - [Decoder] walks the TLVs of a VDPDU in place, in the style of
+//     mdlayher/netlink's AttributeDecoder, with typed getters and a
+//     sticky error, never allocating;
+//   - [PDU] is a whole VDPDU as a value: [PDU.Decode] fills it through a
+//     Decoder reusing its slices (0 allocations once they have grown),
+//     [PDU.AppendBinary] encodes it after the caller's bytes;
+//   - [Station] and [Bridge] are VDP's state machines (802.1Qbg 41.5.5,
+//     lldpad's vdp22st/vdp22br) as pure transitions Handle(event, now) →
+//     actions, their timers computed from the EVB TLV's R, RTE, RWD and
+//     RKA ([Timers]); the bridge asks a [Decider] about each request and
+//     covers all of a bridge's EVB ports, so that a VSIID is associated on
+//     one port at most and an Associate elsewhere is a migration;
+//   - [StationRunner] and [BridgeRunner] run them on ECP speakers
+//     (vdp/ecp) with time.Timer deadlines.
 //
 // lldpad's rules are followed where they say more than the frames do: a
 // VDPDU need not end in an End TLV (lldpad sends none; a zero TLV header,

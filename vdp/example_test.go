@@ -2,6 +2,7 @@ package vdp_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nivkit/niv/vdp"
 )
@@ -52,4 +53,31 @@ func ExampleDecoder() {
 	// manager "x"
 	// profile gold true
 	// <nil>
+}
+
+// A station and a bridge machine exchanging one association directly (a
+// driver would carry the VDPDUs over ECP): the bridge fills the wildcard
+// VID.
+func ExampleBridge() {
+	now := time.Unix(0, 0)
+	st := vdp.NewStation(vdp.StationConfig{})
+	br := vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Decider: vdp.AdmitAll(100)})
+	req := &vdp.VSI{Mode: vdp.TypeAssociate, TypeID: 5, TypeVersion: 4, IDFormat: vdp.VSIIDMAC,
+		ID: vdp.VSIIDFromMAC([6]byte{0x52, 0x54, 0, 1, 2, 3}), FilterFormat: vdp.FilterMACVID,
+		Filters: []vdp.Filter{{MAC: [6]byte{0x52, 0x54, 0, 1, 2, 3}}}}
+	for _, a := range st.Handle(vdp.Event{Kind: vdp.EvRequest, ManagerID: vdp.ManagerIDFromString("mgr"), VSI: req}, now) {
+		for _, b := range br.Handle(vdp.Event{Kind: vdp.EvPDU, Port: 0, PDU: a.PDU}, now) {
+			switch b.Kind {
+			case vdp.ActState:
+				fmt.Printf("bridge: port %d %v vid %d\n", b.Port, b.Mode, b.Filters[0].VID)
+			case vdp.ActSend:
+				for _, c := range st.Handle(vdp.Event{Kind: vdp.EvPDU, PDU: b.PDU}, now) {
+					fmt.Printf("station: %v vid %d (%v)\n", c.Mode, c.Filters[0].VID, c.Reason)
+				}
+			}
+		}
+	}
+	// Output:
+	// station: Associate vid 100 (response)
+	// bridge: port 0 Associate vid 100
 }

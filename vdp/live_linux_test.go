@@ -42,7 +42,7 @@ type end struct {
 	mode   evb.Mode
 	dec    vdp.Decider
 	mu     sync.Mutex
-	agent  *lldp.Agent
+	lr     *lldp.Runner
 	sp     *ecp.Speaker
 	st     *vdp.StationRunner
 	br     *vdp.BridgeRunner
@@ -55,9 +55,8 @@ type end struct {
 func newEnd(t *testing.T, port *lldpadtest.Port, mode evb.Mode, dec vdp.Decider) *end {
 	e := &end{t: t, port: port, mode: mode, dec: dec, events: make(chan vdp.Action, 256), peer: make(chan evb.TLV, 256), stop: make(chan struct{})}
 	e.start()
-	e.wg.Add(2)
+	e.wg.Add(1)
 	go e.read()
-	go e.tick()
 	t.Cleanup(func() {
 		close(e.stop)
 		e.wg.Wait()
@@ -83,16 +82,29 @@ func (e *end) start() {
 	cfg.RTE = 14
 	sp, err := ecp.NewSpeaker(e.port, cfg)
 	require.NoError(e.t, err)
-	e.agent, e.sp = a, sp
+	e.sp = sp
+	var setTimers func(vdp.Timers)
 	if e.mode == evb.ModeBridge {
-		e.br = vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: vdp.DefaultTimers, Decider: e.dec}),
+		br := vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: vdp.DefaultTimers, Decider: e.dec}),
 			[]vdp.Sender{sp}, func(x vdp.Action) { e.events <- x })
-		sp.Register(ecp.SubtypeVDP, e.br.Port(0))
+		sp.Register(ecp.SubtypeVDP, br.Port(0))
+		e.br, setTimers = br, func(t vdp.Timers) { br.SetTimers(0, t) }
 	} else {
-		e.st = vdp.NewStationRunner(vdp.NewStation(vdp.StationConfig{Timers: vdp.DefaultTimers}), sp, func(x vdp.Action) { e.events <- x })
-		sp.Register(ecp.SubtypeVDP, e.st)
+		st := vdp.NewStationRunner(vdp.NewStation(vdp.StationConfig{Timers: vdp.DefaultTimers}), sp, func(x vdp.Action) { e.events <- x })
+		sp.Register(ecp.SubtypeVDP, st)
+		e.st, setTimers = st, st.SetTimers
 	}
-	e.agentDo(lldp.Event{Kind: lldp.EvBegin})
+	// The EVB exchange parameterises VDP: the negotiated RWD and RKA.
+	e.lr = lldp.NewRunner(a, e.port, func(t evb.TLV, peer bool) {
+		setTimers(vdp.TimersFrom(t))
+		if peer {
+			select {
+			case e.peer <- t:
+			default:
+			}
+		}
+	})
+	e.lr.Begin()
 }
 
 func (e *end) close() {
@@ -103,6 +115,7 @@ func (e *end) close() {
 		e.st.Close()
 	}
 	e.sp.Close()
+	e.lr.Close()
 }
 
 // Restart is a restart of niv's side: new agent, speaker and machine.
@@ -111,29 +124,6 @@ func (e *end) Restart() {
 	defer e.mu.Unlock()
 	e.close()
 	e.start()
-}
-
-// agentDo runs the agent; e.mu is held.
-func (e *end) agentDo(ev lldp.Event) {
-	for _, a := range e.agent.Handle(ev, time.Now()) {
-		switch a.Kind {
-		case lldp.ActTransmit:
-			_ = e.port.WriteFrame(a.Frame)
-		case lldp.ActEVB:
-			tm := vdp.TimersFrom(a.EVB)
-			if e.br != nil {
-				e.br.SetTimers(0, tm)
-			} else {
-				e.st.SetTimers(tm)
-			}
-			if a.Peer {
-				select {
-				case e.peer <- a.EVB:
-				default:
-				}
-			}
-		}
-	}
 }
 
 func (e *end) read() {
@@ -151,33 +141,13 @@ func (e *end) read() {
 		}
 		fr := buf[:n]
 		e.mu.Lock()
+		sp, lr := e.sp, e.lr
+		e.mu.Unlock()
 		switch binary.BigEndian.Uint16(fr[12:]) {
 		case ecp.EtherType:
-			sp := e.sp
-			e.mu.Unlock()
 			sp.Receive(fr)
-			continue
 		case lldp.EtherType:
-			e.agentDo(lldp.Event{Kind: lldp.EvFrame, Frame: fr})
-		}
-		e.mu.Unlock()
-	}
-}
-
-func (e *end) tick() {
-	defer e.wg.Done()
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-			e.mu.Lock()
-			if d, ok := e.agent.Deadline(); ok && !time.Now().Before(d) {
-				e.agentDo(lldp.Event{Kind: lldp.EvTimer})
-			}
-			e.mu.Unlock()
+			lr.Receive(fr)
 		}
 	}
 }

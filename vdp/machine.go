@@ -22,6 +22,10 @@ const (
 	// EvPortDown: the port went down (bridge: Event.Port): every VSI on
 	// it is de-associated without a message.
 	EvPortDown
+	// EvDecision: the Decider's answer (Event.Decision) to the pending
+	// request of the VSI Event.VSI names (IDFormat and ID) on
+	// Event.Port (bridge).
+	EvDecision
 )
 
 // ActionKind says what the driver has to do.
@@ -93,6 +97,7 @@ type Event struct {
 	VSI       *VSI
 	PDU       []byte
 	Timers    Timers
+	Decision  Decision
 }
 
 // Action is an output of Handle. PDU and Filters alias the machine's

@@ -326,3 +326,59 @@ func TestMachinesNoAllocs(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { cycle(a); cycle(d) }))
 	assert.Zero(t, st.Len())
 }
+
+// TestPendingDecision: a Decider that defers; the bridge answers when
+// EvDecision comes, ignores the station's requests meanwhile, and when
+// the resource wait delay (10·2^RWD µs) passes first answers code 3
+// ("unable to contact VSI manager"), with Keep for a VSI that had been
+// granted a state.
+func TestPendingDecision(t *testing.T) {
+	br := vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: tm, Decider: vdp.DecideFunc(func(int, vdp.ManagerID, *vdp.VSI) vdp.Decision {
+		return vdp.Decision{Pending: true}
+	})})
+	st := vdp.NewStation(vdp.StationConfig{Timers: tm})
+	acts := toBridge(t, br, 0, st.Handle(vdp.Event{Kind: vdp.EvRequest, ManagerID: mgrA, VSI: assocReq(vdp.TypeAssociate, 0)}, t0), t0)
+	assert.Empty(t, acts, "nothing sent until the decision")
+	d, ok := br.Deadline()
+	require.True(t, ok)
+	assert.Equal(t, tm.BridgeResourceWait(), d.Sub(t0))
+	e, _ := br.VSI(0, vdp.VSIIDUUID, uuidL1)
+	assert.True(t, e.Pending)
+	assert.Zero(t, e.Mode)
+
+	acts = br.Handle(vdp.Event{Kind: vdp.EvDecision, Port: 0, VSI: assocReq(vdp.TypeAssociate, 0), Decision: vdp.Decision{VID: 300}}, t0.Add(time.Second))
+	ss := states(toStation(st, acts, 0, t0.Add(time.Second)))
+	require.Len(t, ss, 1)
+	assert.Equal(t, vdp.TypeAssociate, ss[0].Mode)
+	assert.EqualValues(t, 300, ss[0].Filters[0].VID)
+
+	// A Pre-Associate-RR for the associated VSI, deferred and never
+	// answered: Keep, code 3; the association stays.
+	raw := vdp.PDU{ManagerID: mgrA, VSIs: []vdp.VSI{*assocReq(vdp.TypePreAssociateRR, 300)}}
+	b, _ := raw.AppendBinary(nil)
+	assert.Empty(t, br.Handle(vdp.Event{Kind: vdp.EvPDU, PDU: b}, t0.Add(2*time.Second)))
+	assert.Empty(t, br.Handle(vdp.Event{Kind: vdp.EvPDU, PDU: b}, t0.Add(2*time.Second)), "a retry while pending is ignored")
+	acts = br.Handle(vdp.Event{Kind: vdp.EvTimer}, t0.Add(2*time.Second+tm.BridgeResourceWait()))
+	var p vdp.PDU
+	require.NoError(t, p.Decode(sends(acts)[0]))
+	assert.Equal(t, vdp.ResponseStatus(vdp.CodeNoVSIManager, true, false), p.VSIs[0].Status)
+	e, ok = br.VSI(0, vdp.VSIIDUUID, uuidL1)
+	require.True(t, ok)
+	assert.Equal(t, vdp.TypeAssociate, e.Mode)
+	assert.EqualValues(t, 1, br.Counters().ResourceTimeouts)
+	assert.EqualValues(t, 1, br.Counters().BusyIgnored)
+
+	// A new VSI never answered: code 3 without Keep, gone.
+	other := assocReq(vdp.TypeAssociate, 100)
+	other.ID[0]++
+	raw = vdp.PDU{ManagerID: mgrA, VSIs: []vdp.VSI{*other}}
+	b, _ = raw.AppendBinary(nil)
+	now := t0.Add(3 * time.Second) // the association's keep-alive timeout is at 18.4 s
+	br.Handle(vdp.Event{Kind: vdp.EvPDU, PDU: b}, now)
+	acts = br.Handle(vdp.Event{Kind: vdp.EvTimer}, now.Add(tm.BridgeResourceWait()))
+	require.NoError(t, p.Decode(sends(acts)[0]))
+	assert.Equal(t, vdp.ResponseStatus(vdp.CodeNoVSIManager, false, false), p.VSIs[0].Status)
+	assert.Empty(t, states(acts), "it was never granted: no state change to report")
+	_, ok = br.VSI(0, vdp.VSIIDUUID, other.ID)
+	assert.False(t, ok)
+}

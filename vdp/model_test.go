@@ -40,7 +40,7 @@ type sim struct {
 var vsiIDs = []vdp.VSIID{{1, 1}, {2, 2}, {3, 3}}
 
 func modelVSI(k int, mode vdp.TLVType) *vdp.VSI {
-	return &vdp.VSI{Mode: mode, TypeID: 7, TypeVersion: 1, IDFormat: vdp.VSIIDUUID, ID: vsiIDs[k],
+	return &vdp.VSI{Mode: mode, TypeID: 7 + uint32(k/2), TypeVersion: 1, IDFormat: vdp.VSIIDUUID, ID: vsiIDs[k],
 		FilterFormat: vdp.FilterMACVID, Filters: []vdp.Filter{{MAC: [6]byte{2, 0, 0, 0, 1, byte(k)}, VID: 0}}}
 }
 
@@ -60,7 +60,11 @@ func (s *sim) restartHost(h int) {
 }
 
 func (s *sim) restartBridge() {
-	s.br = vdp.NewBridge(vdp.BridgeConfig{Ports: 2, Timers: modelTimers, Decider: vdp.AdmitAll(100)})
+	// VSI 2 (Type ID 8) is decided later, by the "decide" action, or not
+	// at all (the resource wait runs out).
+	s.br = vdp.NewBridge(vdp.BridgeConfig{Ports: 2, Timers: modelTimers, Decider: vdp.DecideFunc(func(_ int, _ vdp.ManagerID, v *vdp.VSI) vdp.Decision {
+		return vdp.Decision{VID: 100, Pending: v.TypeID == 8}
+	})})
 	s.becp = [2]*ecp.Machine{newECP(s.t, 2), newECP(s.t, 3)}
 	s.bound = map[vdp.VSIID]int{}
 }
@@ -274,8 +278,8 @@ func TestModel(t *testing.T) {
 	c := modelTotals
 	t.Logf("over all runs: %+v", c)
 	// The runs did what they are meant to test.
-	if c.Admitted == 0 || c.Migrations == 0 || c.Expired == 0 || c.KeepAlives == 0 || c.Refused+c.Admitted == 0 {
-		t.Errorf("the model did not exercise associations, migrations, keep-alives and expiry: %+v", c)
+	if c.Admitted == 0 || c.Migrations == 0 || c.Expired == 0 || c.KeepAlives == 0 || c.Deferred == 0 || c.ResourceTimeouts == 0 {
+		t.Errorf("the model did not exercise associations, migrations, keep-alives, expiry and deferred decisions: %+v", c)
 	}
 }
 
@@ -290,6 +294,8 @@ func (s *sim) total() {
 	modelTotals.KeepAlives += c.KeepAlives
 	modelTotals.Refused += c.Refused
 	modelTotals.PDUsIn += c.PDUsIn
+	modelTotals.Deferred += c.Deferred
+	modelTotals.ResourceTimeouts += c.ResourceTimeouts
 }
 
 func modelProperty(t *rapid.T) {
@@ -326,6 +332,10 @@ func modelProperty(t *rapid.T) {
 		},
 		"tick": func(t *rapid.T) {
 			s.tick()
+		},
+		"decide": func(t *rapid.T) {
+			port := host.Draw(t, "port")
+			s.vdpDo(2, vdp.Event{Kind: vdp.EvDecision, Port: port, VSI: modelVSI(2, vdp.TypeAssociate), Decision: vdp.Decision{VID: 200}})
 		},
 		"restart station": func(t *rapid.T) {
 			h := host.Draw(t, "host")

@@ -147,6 +147,12 @@ func (r *BridgeRunner) SetTimers(port int, t Timers) {
 	r.run(Event{Kind: EvTimers, Port: port, Timers: t})
 }
 
+// Decide hands the bridge the Decider's answer to a deferred request
+// (Decision.Pending) of the VSI (f, id) on port.
+func (r *BridgeRunner) Decide(port int, f VSIIDFormat, id VSIID, d Decision) {
+	r.run(Event{Kind: EvDecision, Port: port, VSI: &VSI{IDFormat: f, ID: id}, Decision: d})
+}
+
 // PortDown de-associates every VSI of port i.
 func (r *BridgeRunner) PortDown(port int) { r.run(Event{Kind: EvPortDown, Port: port}) }
 

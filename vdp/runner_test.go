@@ -49,6 +49,7 @@ func pump(w *wire, to *ecp.Speaker, done chan struct{}) {
 type pair struct {
 	st       *vdp.StationRunner
 	br       *vdp.BridgeRunner
+	bsp      *ecp.Speaker
 	up, dn   *wire
 	stEvents chan vdp.Action
 	brEvents chan vdp.Action
@@ -72,6 +73,7 @@ func newPair(t *testing.T, tm vdp.Timers) *pair {
 	p.br = vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: tm}), []vdp.Sender{bs}, func(a vdp.Action) { p.brEvents <- a })
 	ss.Register(ecp.SubtypeVDP, p.st)
 	bs.Register(ecp.SubtypeVDP, p.br.Port(0))
+	p.bsp = bs
 	pump(p.up, bs, p.done)
 	pump(p.dn, ss, p.done)
 	t.Cleanup(func() {
@@ -166,5 +168,27 @@ func TestRunnerUnsolicited(t *testing.T) {
 		a := next(t, p.stEvents)
 		assert.Equal(t, vdp.ReasonUnsolicited, a.Reason)
 		assert.Zero(t, a.Mode)
+	})
+}
+
+// TestRunnerResourceWait (synctest): a Decider that defers and never
+// answers; 10·2^RWD µs after the request the station hears code 3
+// ("unable to contact VSI manager") and drops the VSI.
+func TestRunnerResourceWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, tm)
+		p.br.Close()
+		// A second bridge on the same link, whose Decider defers.
+		br := vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: tm,
+			Decider: vdp.DecideFunc(func(int, vdp.ManagerID, *vdp.VSI) vdp.Decision { return vdp.Decision{Pending: true} })}),
+			[]vdp.Sender{p.bsp}, nil)
+		defer br.Close()
+		p.bsp.Register(ecp.SubtypeVDP, br.Port(0))
+		start := time.Now()
+		require.NoError(t, p.st.Request(mgrA, assocReq(vdp.TypeAssociate, 100)))
+		a := next(t, p.stEvents)
+		assert.Zero(t, a.Mode)
+		assert.Equal(t, vdp.CodeNoVSIManager, a.Code)
+		assert.Equal(t, tm.BridgeResourceWait(), time.Since(start))
 	})
 }

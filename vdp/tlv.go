@@ -59,10 +59,6 @@ func (t TLVType) String() string {
 	return "type(" + strconv.FormatUint(uint64(t), 10) + ")"
 }
 
-func putTLVHeader(b []byte, t TLVType, n int) {
-	binary.BigEndian.PutUint16(b, uint16(t)<<9|uint16(n))
-}
-
 // appendTLVHeader appends a TLV header for a value of n bytes.
 func appendTLVHeader(b []byte, t TLVType, n int) ([]byte, error) {
 	if n > MaxTLVLen {

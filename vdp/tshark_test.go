@@ -12,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/internal/capture"
 	"github.com/nivkit/niv/internal/needs"
 	"github.com/nivkit/niv/internal/tshark"
 	"github.com/nivkit/niv/vdp"
@@ -63,14 +61,7 @@ func randomPDU(r *rand.Rand) vdp.PDU {
 func writePcap(t *testing.T, frames [][]byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "vdp.pcap")
-	out, err := os.Create(path)
-	require.NoError(t, err)
-	w := pcapgo.NewWriter(out)
-	require.NoError(t, w.WriteFileHeader(65535, layers.LinkTypeEthernet))
-	for i, fr := range frames {
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(int64(i), 0), CaptureLength: len(fr), Length: len(fr)}, fr))
-	}
-	require.NoError(t, out.Close())
+	require.NoError(t, capture.WritePcapFile(path, frames))
 	return path
 }
 

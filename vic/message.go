@@ -185,8 +185,8 @@ const (
 	// ReasonProfileDisabled: the profile exists but is not enabled for
 	// use (ResultBadState).
 	ReasonProfileDisabled
-	// ReasonMaxPorts: the VIS has as many vEths as it may
-	// (ResultInsufficientResources).
+	// ReasonMaxPorts: the VIS has as many vEths as it may, or the
+	// port-profile as many as its max-ports (ResultInsufficientResources).
 	ReasonMaxPorts
 	// ReasonVIFExhausted: no free VIF id on the IV's port
 	// (ResultInsufficientResources).

@@ -17,6 +17,10 @@ const (
 	ProfileDisabled
 	// ProfileEnabled: vEths may bind to the profile.
 	ProfileEnabled
+	// ProfileFull: the profile is enabled and has as many vEths bound as
+	// it may take (NX-OS max-ports): a vEth bound to it stays, no other
+	// may bind.
+	ProfileFull
 )
 
 // Profiles is the narrow read-only view of the port-profile database the
@@ -708,6 +712,11 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 		case ProfileDisabled:
 			s.refuse(p, m, ReasonProfileDisabled)
 			return
+		case ProfileFull:
+			if v == nil || v.VNIC.Profile != n.Profile {
+				s.refuse(p, m, ReasonMaxPorts)
+				return
+			}
 		}
 	}
 	switch {

@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -178,14 +175,7 @@ func TestTcpdumpRandom(t *testing.T) {
 		frames = append(frames, fr)
 	}
 	path := filepath.Join(t.TempDir(), "lldp.pcap")
-	out, err := os.Create(path)
-	require.NoError(t, err)
-	w := pcapgo.NewWriter(out)
-	require.NoError(t, w.WriteFileHeader(65535, layers.LinkTypeEthernet))
-	for i, fr := range frames {
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(int64(i), 0), CaptureLength: len(fr), Length: len(fr)}, fr))
-	}
-	require.NoError(t, out.Close())
+	require.NoError(t, capture.WritePcapFile(path, frames))
 	views := tcpdumpView(t, path)
 	require.Len(t, views, len(frames))
 	for i, fr := range frames {

@@ -17,6 +17,7 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 // Errors of a Registry, for errors.Is.
@@ -36,10 +37,10 @@ var (
 // and which VIF (VNTag svif_id or E-Tag E-CID), at which placement epoch
 // (vic.VNIC.Epoch).
 type Binding struct {
-	VIS   string `json:"vis"`
-	Port  string `json:"port"`
-	VIF   uint32 `json:"vif"`
-	Epoch uint32 `json:"epoch"`
+	VIS   string    `json:"vis"`
+	Port  string    `json:"port"`
+	VIF   vntag.VIF `json:"vif"`
+	Epoch uint32    `json:"epoch"`
 }
 
 // Record is everything the registry holds about one vEth.

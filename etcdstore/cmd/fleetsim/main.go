@@ -36,16 +36,16 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/iv"
-	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
 )
 
 var (
 	nVIS      = flag.Int("vis", 16, "VIS instances")
 	nVEth     = flag.Int("veths", 10000, "vEths per VIS")
 	nEdits    = flag.Int("edits", 40, "profile edits to time")
-	leaves    = flag.Int("profiles", 8, "leaf port-profiles the vEths are spread over (all inherit one base)")
+	leaves    = flag.Int("profiles", 16, "leaf port-profiles the vEths are spread over (all inherit one base)")
 	perPort   = flag.Int("per-port", 250, "vEths per IV port")
 	workers   = flag.Int("workers", 4, "concurrent registry calls per VIS")
 	ttl       = flag.Duration("ttl", 5*time.Second, "lease TTL of each VIS")
@@ -157,7 +157,7 @@ func (n *node) port(name string) int {
 	if p, ok := n.ports[name]; ok {
 		return p
 	}
-	p, err := n.core.AddIVPort(name, port.VNTag, iv.New(iv.Config{}))
+	p, err := n.core.AddIVPort(name, vntag.ModeVNTag, iv.New(iv.Config{}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func run(eps []string) error {
 				u := uuidOf(k, i)
 				todo[i] = placed{u: u,
 					cfg: vic.VNIC{Instance: u, MAC: [6]byte{0x02, byte(k), byte(i >> 16), byte(i >> 8), byte(i)}, Profile: leaf(i), Epoch: 1, Up: true},
-					b:   registry.Binding{Port: fmt.Sprintf("fabA-%d", i / *perPort), VIF: uint32(i%*perPort + 1), Epoch: 1}}
+					b:   registry.Binding{Port: fmt.Sprintf("fabA-%d", i / *perPort), VIF: vntag.VIF(i%*perPort + 1), Epoch: 1}}
 			}
 			errs[k] = n.bindAll(ctx, todo)
 		})

@@ -69,8 +69,16 @@ var captureFiles = []string{
 // needs.
 func captureFrames(tb testing.TB) [][]byte {
 	tb.Helper()
+	return sharedFrames(tb, captureFiles...)
+}
+
+// sharedFrames returns the frames of those of the shared captures rels
+// that are there (needs.SharedIfPresent: left out in a clone without
+// ../shared, a failure under NIV_REQUIRE_ALL).
+func sharedFrames(tb testing.TB, rels ...string) [][]byte {
+	tb.Helper()
 	var out [][]byte
-	for _, rel := range captureFiles {
+	for _, rel := range rels {
 		path, ok := needs.SharedIfPresent(tb, rel)
 		if !ok {
 			continue

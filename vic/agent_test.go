@@ -12,6 +12,7 @@ import (
 
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vntag"
 )
 
 // wire is one direction of an in-memory link: a goroutine hands each
@@ -127,7 +128,7 @@ func TestAgentTimers(t *testing.T) {
 		l := newLink(t)
 		defer l.close()
 		fail := func(f string, a ...any) { t.Errorf(f, a...) }
-		ivc, visc := newIVCore(fail), newVISCore(fail)
+		ivc, visc := newIVCore(vntag.ModeVNTag, fail), newVISCore(1, vntag.ModeVNTag, fail)
 		start := time.Now()
 		vis := vic.NewVISAgent(vic.VISConfig{Session: 2, Timing: timing}, nil, visc, nil)
 		defer vis.Close()

@@ -157,8 +157,8 @@ func NewIVMachine(cfg IVConfig) *IVMachine {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	if cfg.MaxVIFs == 0 || cfg.MaxVIFs > maxVIF(cfg.Mode) {
-		cfg.MaxVIFs = maxVIF(cfg.Mode)
+	if top := uint16(vifTop(cfg.Mode)); cfg.MaxVIFs == 0 || cfg.MaxVIFs > top {
+		cfg.MaxVIFs = top
 	}
 	return &IVMachine{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
 		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]vntag.VIF{}}

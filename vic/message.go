@@ -33,8 +33,10 @@ const (
 	// MaxProfileLen is the longest port-profile name: Linux's
 	// PORT_PROFILE_MAX (40) less its terminating NUL.
 	MaxProfileLen = 39
-	// MaxVIF is the largest VIF id: the 14-bit VNTag svif/dvif. In E-Tag
-	// mode VIF ids are E-CID bases and stop at MaxVIFETag.
+	// MaxVIF is the largest id a version-1 VIF or VIF-list TLV carries:
+	// the 14-bit VNTag dvif_id. A vNIC's VIF is smaller: the VIS gives
+	// out svif_ids (12 bits, vntag.MaxSVIF) in VNTag mode and E-CID bases
+	// (MaxVIFETag) in E-Tag mode.
 	MaxVIF = 1<<14 - 1
 	// MaxVIFETag is the largest VIF id in E-Tag mode (12-bit E-CID base).
 	MaxVIFETag = 1<<12 - 1
@@ -172,8 +174,8 @@ const (
 	// ReasonProfileDisabled: the profile exists but is not enabled for
 	// use (ResultBadState).
 	ReasonProfileDisabled
-	// ReasonMaxPorts: the VIS has as many vEths as it may
-	// (ResultInsufficientResources).
+	// ReasonMaxPorts: the VIS has as many vEths as it may, or the
+	// port-profile as many as its max-ports (ResultInsufficientResources).
 	ReasonMaxPorts
 	// ReasonVIFExhausted: no free VIF id on the IV's port
 	// (ResultInsufficientResources).
@@ -217,12 +219,24 @@ func (r Reason) Result() Result {
 	return ResultError
 }
 
-// maxVIF returns the largest VIF id the protocol gives a vNIC in mode m.
+// maxVIF returns the largest max-VIFs a capabilities TLV may carry in mode
+// m: version 1 allowed 16383 in VNTag mode, which the VIS takes as vifTop.
 func maxVIF(m vntag.Mode) uint16 {
 	if m == vntag.ModeETag {
 		return MaxVIFETag
 	}
 	return MaxVIF
+}
+
+// vifTop returns the largest VIF id the VIS gives a vNIC on a port of
+// mode m. A VNTag vNIC's VIF is the svif_id of its upstream frames, 12
+// bits (vntag.MaxSVIF), although a dvif_id has 14; an E-Tag vNIC's is an
+// E-CID base (12 bits).
+func vifTop(m vntag.Mode) vntag.VIF {
+	if m == vntag.ModeETag {
+		return MaxVIFETag
+	}
+	return vntag.MaxSVIF
 }
 
 // UUID is a VM instance UUID (Linux IFLA_PORT_INSTANCE_UUID, 16 bytes in
@@ -247,8 +261,9 @@ func (u UUID) String() string {
 type Capabilities struct {
 	// Mode is the tag the IV uses.
 	Mode vntag.Mode
-	// MaxVIFs is how many VIFs the IV can hold (1..MaxVIF, or MaxVIFETag
-	// in E-Tag mode).
+	// MaxVIFs is how many VIFs the IV can hold: 1..vntag.MaxSVIF in
+	// VNTag mode (a version-1 IV's 16383 is taken as vntag.MaxSVIF),
+	// 1..MaxVIFETag in E-Tag mode.
 	MaxVIFs uint16
 	// KeepaliveMS is the IV's keepalive period in milliseconds (1..65535);
 	// the VIS declares the IV dead after three periods without a message.

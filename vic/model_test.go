@@ -226,7 +226,7 @@ func (m *model) always(t *rapid.T) {
 // VIF id on both sides, and that nothing else is bound anywhere.
 func (m *model) converged(t *rapid.T) {
 	s := m.s
-	wantVIS := map[bind]uint32{}
+	wantVIS := map[binding]uint32{}
 	for _, u := range m.uuids {
 		in := m.want[u]
 		if in == nil {
@@ -264,7 +264,7 @@ func (m *model) converged(t *rapid.T) {
 		if v.VNIC.Epoch != in.epoch {
 			t.Fatalf("%v: epoch %d, want %d", u, v.VNIC.Epoch, in.epoch)
 		}
-		wantVIS[bind{vic.PortID(in.owner), v.VIF}] = v.ID
+		wantVIS[binding{vic.PortID(in.owner), v.VIF}] = v.ID
 		for i, iv := range s.ivs {
 			if i == in.owner {
 				continue

@@ -5,28 +5,37 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
 
 // This file is a simulated network for the vic machines: IVs and one VIS,
 // each vic machine on a real ecp.Machine, joined by links that can drop,
 // duplicate and delay (hence reorder) frames, on a virtual clock. The
-// fakes of the data paths check the data-path invariants as they are
-// programmed.
+// data paths check the data-path invariants as they are programmed, and
+// pass every call on to the real cores (vic/iv, vic/vis, through
+// vic/bind), so that they refuse exactly what the real ones refuse: a VIF
+// out of the mode's range, a list id the core cannot hold.
 
-// ivCore is a fake IV data path. It fails the run when a VIF is bound
-// twice on its port.
+// ivCore is the IV data path: a real iv core behind bind.IVProgrammer, and a record
+// of what was programmed. It fails the run when a VIF is bound twice on
+// its port.
 type ivCore struct {
 	vifs  map[vntag.VIF]vic.UUID
 	link  map[vntag.VIF]bool
 	lists map[uint16][]vntag.VIF
+	real  *bind.IVProgrammer
 	fail  func(string, ...any)
 }
 
-func newIVCore(fail func(string, ...any)) *ivCore {
-	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint16][]vntag.VIF{}, fail: fail}
+func newIVCore(mode vntag.Mode, fail func(string, ...any)) *ivCore {
+	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint16][]vntag.VIF{},
+		real: bind.NewIVProgrammer(iv.New(iv.Config{Mode: mode}), iv.FabricA, nil), fail: fail}
 }
 
 func (c *ivCore) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
@@ -37,6 +46,9 @@ func (c *ivCore) BindVIF(vif vntag.VIF, n vic.VNIC, veth uint32) error {
 		if u == n.Instance && v != vif {
 			c.fail("IV core: %v bound to VIFs %d and %d", u, v, vif)
 		}
+	}
+	if err := c.real.BindVIF(vif, n, veth); err != nil {
+		return err
 	}
 	c.vifs[vif] = n.Instance
 	c.link[vif] = n.Up
@@ -49,7 +61,7 @@ func (c *ivCore) UnbindVIF(vif vntag.VIF) error {
 	}
 	delete(c.vifs, vif)
 	delete(c.link, vif)
-	return nil
+	return c.real.UnbindVIF(vif)
 }
 
 func (c *ivCore) SetVIFLink(vif vntag.VIF, up bool) error {
@@ -57,12 +69,12 @@ func (c *ivCore) SetVIFLink(vif vntag.VIF, up bool) error {
 		c.fail("IV core: link of unbound VIF %d", vif)
 	}
 	c.link[vif] = up
-	return nil
+	return c.real.SetVIFLink(vif, up)
 }
 
 func (c *ivCore) SetVIFList(list uint16, members []vntag.VIF) error {
 	c.lists[list] = append([]vntag.VIF(nil), members...)
-	return nil
+	return c.real.SetVIFList(list, members)
 }
 
 type visVEth struct {
@@ -71,23 +83,51 @@ type visVEth struct {
 	counters uint64
 }
 
-type bind struct {
+type binding struct {
 	port vic.PortID
 	vif  vntag.VIF
 }
 
-// visCore is a fake VIS data path: vEths with counters and the VIF
-// bindings per port. It fails the run when a VIF is bound twice on a
-// port or a vEth twice.
+// simProfiles is the port-profile of every vNIC of the simulation.
+const simProfiles = `
+port-profile web
+  switchport mode access
+  switchport access vlan 10
+  state enabled
+`
+
+// visCore is the VIS data path: a real vis core behind bind.VISProgrammer, with one
+// IV port of mode per vic port, and the vEths with counters and the VIF
+// bindings per port. It fails the run when a VIF is bound twice on a port
+// or a vEth twice.
 type visCore struct {
 	veths   map[uint32]*visVEth
-	binds   map[bind]uint32
+	binds   map[binding]uint32
 	deleted map[uint32]bool
+	real    *bind.VISProgrammer
 	fail    func(string, ...any)
 }
 
-func newVISCore(fail func(string, ...any)) *visCore {
-	return &visCore{veths: map[uint32]*visVEth{}, binds: map[bind]uint32{}, deleted: map[uint32]bool{}, fail: fail}
+func newVISCore(nPorts int, mode vntag.Mode, fail func(string, ...any)) *visCore {
+	c := &visCore{veths: map[uint32]*visVEth{}, binds: map[binding]uint32{}, deleted: map[uint32]bool{}, fail: fail}
+	store := profile.NewMemStore()
+	core, err := vis.New(vis.Config{Store: store, MACTableSize: 64})
+	if err == nil {
+		_, err = store.Update(func(tx *profile.Txn) error { return tx.Configure(simProfiles) })
+	}
+	if err == nil {
+		c.real, err = bind.NewVISProgrammer(core, store)
+	}
+	for i := 0; err == nil && i < nPorts; i++ {
+		var cp int
+		if cp, err = core.AddIVPort(fmt.Sprintf("iv%d", i), mode, bind.NewLists()); err == nil {
+			c.real.AddPort(vic.PortID(i), cp)
+		}
+	}
+	if err != nil {
+		fail("VIS core: %v", err)
+	}
+	return c
 }
 
 func (c *visCore) SetVEth(id uint32, n vic.VNIC) error {
@@ -100,7 +140,7 @@ func (c *visCore) SetVEth(id uint32, n vic.VNIC) error {
 		c.veths[id] = v
 	}
 	v.cfg = n
-	return nil
+	return c.real.SetVEth(id, n)
 }
 
 func (c *visCore) DeleteVEth(id uint32) error {
@@ -111,31 +151,34 @@ func (c *visCore) DeleteVEth(id uint32) error {
 	}
 	delete(c.veths, id)
 	c.deleted[id] = true
-	return nil
+	return c.real.DeleteVEth(id)
 }
 
 func (c *visCore) BindVIF(port vic.PortID, vif vntag.VIF, id uint32) error {
-	if v, ok := c.binds[bind{port, vif}]; ok && v != id {
+	if v, ok := c.binds[binding{port, vif}]; ok && v != id {
 		c.fail("VIS core: VIF %d on port %d bound to vEths %d and %d", vif, port, v, id)
 	}
 	for b, v := range c.binds {
-		if v == id && b != (bind{port, vif}) {
-			c.fail("VIS core: vEth %d bound at %v and %v", id, b, bind{port, vif})
+		if v == id && b != (binding{port, vif}) {
+			c.fail("VIS core: vEth %d bound at %v and %v", id, b, binding{port, vif})
 		}
 	}
 	if c.veths[id] == nil {
 		c.fail("VIS core: bind of unknown vEth %d", id)
 	}
-	c.binds[bind{port, vif}] = id
+	if err := c.real.BindVIF(port, vif, id); err != nil {
+		return err
+	}
+	c.binds[binding{port, vif}] = id
 	return nil
 }
 
 func (c *visCore) UnbindVIF(port vic.PortID, vif vntag.VIF) error {
-	if _, ok := c.binds[bind{port, vif}]; !ok {
+	if _, ok := c.binds[binding{port, vif}]; !ok {
 		c.fail("VIS core: unbind of unbound VIF %d on port %d", vif, port)
 	}
-	delete(c.binds, bind{port, vif})
-	return nil
+	delete(c.binds, binding{port, vif})
+	return c.real.UnbindVIF(port, vif)
 }
 
 func (c *visCore) SetVEthLink(id uint32, up bool) error {
@@ -144,7 +187,7 @@ func (c *visCore) SetVEthLink(id uint32, up bool) error {
 	} else {
 		c.fail("VIS core: link of unknown vEth %d", id)
 	}
-	return nil
+	return c.real.SetVEthLink(id, up)
 }
 
 type inflight struct {
@@ -194,7 +237,7 @@ func newSim(nIV int, timing vic.Timing, f fate, profiles vic.Profiles, fail func
 	s := &sim{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), timing: timing, fate: f, fail: fail, profile: profiles}
 	s.ecpCfg = ecp.Config{RTE: 10, MaxRetries: 3, QueueLen: 1024}
 	s.table = vic.NewTable()
-	s.visCore = newVISCore(fail)
+	s.visCore = newVISCore(nIV, vntag.ModeVNTag, fail)
 	s.vis = vic.NewVISMachine(vic.VISConfig{Session: s.nextSession(), Timing: timing, Profiles: profiles}, s.table, s.now)
 	for i := 0; i < nIV; i++ {
 		s.ivs = append(s.ivs, nil)
@@ -227,7 +270,7 @@ func (s *sim) newECP(i int) *ecp.Machine {
 // empty data path, as after a process restart.
 func (s *sim) startIV(i int) {
 	s.ivs[i] = vic.NewIVMachine(vic.IVConfig{Session: s.nextSession(), Mode: vntag.ModeVNTag, MaxVIFs: 64, Timing: s.timing})
-	s.ivCores[i] = newIVCore(s.fail)
+	s.ivCores[i] = newIVCore(vntag.ModeVNTag, s.fail)
 	s.eps[2*i].m = s.newECP(2 * i)
 	s.ivHandle(i, vic.IVEvent{Kind: vic.IVTimer})
 }

@@ -17,6 +17,10 @@ const (
 	ProfileDisabled
 	// ProfileEnabled: vEths may bind to the profile.
 	ProfileEnabled
+	// ProfileFull: the profile is enabled and has as many vEths bound as
+	// it may take (NX-OS max-ports): a vEth bound to it stays, no other
+	// may bind.
+	ProfileFull
 )
 
 // Profiles is the narrow read-only view of the port-profile database the
@@ -292,14 +296,14 @@ func (p *visPort) free(vif vntag.VIF) {
 // alloc returns a free VIF id, going round from the last one given out so
 // that a freed id is reused as late as possible.
 func (p *visPort) alloc() vntag.VIF {
-	max := p.caps.MaxVIFs
+	top := vifTop(p.caps.Mode)
+	max := min(vntag.VIF(p.caps.MaxVIFs), top)
 	if max == 0 {
-		max = MaxVIF
+		max = top
 	}
 	if p.nused >= int(max) {
 		return 0
 	}
-	top := vntag.VIF(maxVIF(p.caps.Mode))
 	for i := 0; i < int(top); i++ {
 		p.hint++
 		if p.hint == 0 || p.hint > top {
@@ -665,6 +669,11 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 		case ProfileDisabled:
 			s.refuse(p, m, ReasonProfileDisabled)
 			return
+		case ProfileFull:
+			if v == nil || v.VNIC.Profile != n.Profile {
+				s.refuse(p, m, ReasonMaxPorts)
+				return
+			}
 		}
 	}
 	switch {

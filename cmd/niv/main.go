@@ -25,7 +25,12 @@ func commands() []command {
 	return []command{
 		{"decode", "niv decode [--json] FILE", "decode a pcap or pcapng capture (FILE, or - for stdin) with Wireshark's field names", runDecode},
 		{"conform", "niv conform [--dut MAP] DIR...", "run conformance cases on niv's cores or against a device under test", runConform},
-		{"vis", "niv vis --port MAP --control SOCK", "run niv's VIS core on interfaces (a device under test for niv conform)", runVIS},
+		{"bench", "niv bench [--time D] [--rounds N]", "measure two VMs joined by a Linux bridge, a TAP copy loop and the niv pair (root)", runBench},
+		{"vis", "niv vis --config FILE", "run the VIS daemon (or, with --port and --control, the conformance device)", runVIS},
+		{"iv", "niv iv --config FILE", "run the IV daemon of a host: uplinks to the VIS, vNICs as TAPs", runIV},
+		{"show", "niv show WHAT [--json]", "ask a daemon: interface [vethernet N], mac address-table, port-profile [NAME], vnic, running-config", runShow},
+		{"configure", "niv configure [FILE]", "apply NX-OS edits (FILE or stdin) to the VIS live, as one transaction", runConfigure},
+		{"vnic", "niv vnic add|delete|move NAME", "power a VM's vNIC on, off, or migrate it to another IV", runVNIC},
 	}
 }
 

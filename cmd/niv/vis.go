@@ -23,6 +23,9 @@ import (
 // anew for each case through the control socket. It stops on SIGINT or
 // SIGTERM.
 func runVIS(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if hasConfig(args) {
+		return runDaemon("vis", args, stderr)
+	}
 	fs := flag.NewFlagSet("vis", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ports := fs.String("port", "", "`PORT=IF,...`: the interface that carries each port of the setup")

@@ -9,7 +9,9 @@ package dissect
 import (
 	"encoding/binary"
 
+	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -59,6 +61,8 @@ type Frame struct {
 	// scratch holds text the dissector formats (UUIDs), so that a reused
 	// Frame formats without allocating.
 	scratch []byte
+	// vsi is reused to decode VDP's VSI TLVs.
+	vsi vdp.VSI
 }
 
 // Field names, as Wireshark 4.0 registers them.
@@ -258,6 +262,9 @@ func Dissect(frame []byte, f *Frame) {
 			f.etype(ETagEtype, t)
 		case ecp.EtherType:
 			dissectECP(frame, off, f)
+			return
+		case lldp.EtherType:
+			dissectLLDP(frame, off, f)
 			return
 		default:
 			return

@@ -63,7 +63,14 @@ func dissectECP(frame []byte, off int, f *Frame) {
 	f.num(ECPOp, uint64(h.Op))
 	f.num(ECPSubtype, uint64(h.Subtype))
 	f.num(ECPSeqNo, uint64(h.Seq))
-	if h.Subtype != ecp.SubtypePECSP || h.Op != ecp.OpRequest || h.Version != ecp.Version1 {
+	if h.Op != ecp.OpRequest || h.Version != ecp.Version1 {
+		return
+	}
+	if h.Subtype == ecp.SubtypeVDP {
+		dissectVDP(frame[off+ecp.HeaderLen:], f)
+		return
+	}
+	if h.Subtype != ecp.SubtypePECSP {
 		return
 	}
 	payload := frame[off+ecp.HeaderLen:]

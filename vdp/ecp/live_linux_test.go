@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nivkit/niv/internal/needs"
+	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
 )
@@ -50,36 +51,6 @@ func (p *packetPort) WriteFrame(b []byte) error {
 	return err
 }
 
-// vdpUpper answers lldpad's VDP requests the way the spec's bridge
-// recipe does: the same Manager-ID and VSI TLVs, status 0x40 (response,
-// success), in an ECP request of its own.
-type vdpUpper struct {
-	sp       *ecp.Speaker
-	mu       sync.Mutex
-	requests [][]byte
-}
-
-func (u *vdpUpper) Deliver(p []byte) {
-	u.mu.Lock()
-	u.requests = append(u.requests, append([]byte(nil), p...))
-	u.mu.Unlock()
-	// Manager-ID TLV (2+16), then the VSI TLV header (2) and its status.
-	if len(p) < 21 || p[0] != 0x0a || p[1] != 0x10 {
-		return
-	}
-	resp := append([]byte(nil), p...)
-	resp[20] = 0x40
-	_ = u.sp.Send(ecp.SubtypeVDP, resp)
-}
-
-func (u *vdpUpper) Failed([]byte, error) {}
-
-func (u *vdpUpper) got() [][]byte {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([][]byte(nil), u.requests...)
-}
-
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -93,7 +64,8 @@ func run(t *testing.T, name string, args ...string) string {
 // an EVB station, recipe of ../shared/spec/lldpad-peer.md) on the other
 // end in a network namespace. lldpad acknowledges our PE-CSP (subtype 2)
 // ECPDUs carrying vic messages; our Speaker acknowledges lldpad's VDP
-// request and answers it, and lldpad's vdptool reports the association.
+// request, niv's VDP bridge answers it, and lldpad's vdptool reports the
+// association.
 func TestLiveLLDPad(t *testing.T) {
 	needs.Root(t)
 	lldpad := needs.Tool(t, "lldpad")
@@ -164,8 +136,11 @@ nearest_customer_bridge :
 	sp, err := ecp.NewSpeaker(port, cfg)
 	require.NoError(t, err)
 	t.Cleanup(sp.Close)
-	vdp := &vdpUpper{sp: sp}
-	sp.Register(ecp.SubtypeVDP, vdp)
+	// The VDP side is niv's real bridge (vdp.Bridge on this Speaker),
+	// admitting every request.
+	br := vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1}), []vdp.Sender{sp}, nil)
+	t.Cleanup(br.Close)
+	sp.Register(ecp.SubtypeVDP, br.Port(0))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -257,9 +232,13 @@ nearest_customer_bridge :
 	t.Logf("vdptool: %s", out)
 	assert.Contains(t, out, "Response from VDP")
 	assert.Contains(t, out, "mode = assoc")
-	reqs := vdp.got()
-	require.NotEmpty(t, reqs, "lldpad's VDP request reached our upper layer")
-	assert.Equal(t, []byte{0x0a, 0x10, 'n', 'i', 'v'}, reqs[0][:5], "Manager-ID TLV first")
+	br.Do(func(b *vdp.Bridge) {
+		e, ok := b.VSI(0, vdp.VSIIDUUID, vdp.VSIID{0xa1, 0x41, 0x28, 0x57, 0x60, 0xf7, 0x4c, 0xe1, 0xe9, 0x5a, 0x21, 0x64, 0x94, 0x3f, 0x53, 0xaa})
+		require.True(t, ok, "lldpad's VDP request reached niv's bridge")
+		assert.Equal(t, vdp.TypeAssociate, e.Mode)
+		assert.Equal(t, vdp.ManagerIDFromString("niv"), e.ManagerID)
+		assert.Equal(t, []vdp.Filter{{MAC: [6]byte{0x52, 0x54, 0, 0x8e, 0xaa, 0x11}, VID: 100}}, e.VSI.Filters)
+	})
 	c = sp.Counters()
 	assert.GreaterOrEqual(t, c.TxAcks, uint64(1), "we acknowledged lldpad's request")
 	assert.GreaterOrEqual(t, c.RxAcks, uint64(4), "lldpad acknowledged our VDP answer")

@@ -153,3 +153,25 @@ func pushTag(f port.Frame, t vntag.Tag) (port.Frame, error) {
 	}
 	return port.FrameFrom(out), nil
 }
+
+// A profile with max-ports vEths bound is full: the VIS machine must
+// refuse a new vEth there (max-ports) instead of allocating one whose
+// binding the store then refuses. It failed before ProfileFull: Profiles
+// said "enabled" and the 33rd vEth of a default profile was allocated,
+// bound to no profile.
+func TestProfilesFull(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error {
+		if err := tx.Configure("port-profile type vethernet two\n  max-ports 2\n  state enabled\n"); err != nil {
+			return err
+		}
+		tx.Bind(1, "two")
+		return nil
+	})
+	require.NoError(t, err)
+	p := bind.Profiles{Store: store}
+	assert.Equal(t, vic.ProfileEnabled, p.ProfileState("two"))
+	_, err = store.Update(func(tx *profile.Txn) error { tx.Bind(2, "two"); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, vic.ProfileFull, p.ProfileState("two"))
+}

@@ -29,6 +29,24 @@ type VISPlane struct {
 // the port-profiles of store (the core's store). cfg.Profiles defaults to
 // Profiles{Store: store}.
 func NewVISPlane(core *vis.VIS, store profile.Store, cfg vic.VISConfig) (*VISPlane, error) {
+	return NewVISPlaneWith(core, store, cfg, VISPlaneOptions{})
+}
+
+// VISPlaneOptions are what a daemon adds to a VISPlane.
+type VISPlaneOptions struct {
+	// Table is the vic table to start from (nil: a new one), such as one
+	// restored from a store after a restart (vic.Table.Restore).
+	Table *vic.Table
+	// Program, if set, returns the programmer the agent drives in place
+	// of the core's: one that wraps it, to record each change, say.
+	Program func(*VISProgrammer) vic.VISProgrammer
+	// Status, if set, receives the agent's ActPeerUp and ActPeerDown
+	// actions (see vic.NewVISAgent).
+	Status func(vic.Action)
+}
+
+// NewVISPlaneWith is NewVISPlane with o.
+func NewVISPlaneWith(core *vis.VIS, store profile.Store, cfg vic.VISConfig, o VISPlaneOptions) (*VISPlane, error) {
 	prog, err := NewVISProgrammer(core, store)
 	if err != nil {
 		return nil, err
@@ -36,7 +54,11 @@ func NewVISPlane(core *vis.VIS, store profile.Store, cfg vic.VISConfig) (*VISPla
 	if cfg.Profiles == nil {
 		cfg.Profiles = Profiles{Store: store}
 	}
-	return &VISPlane{core: core, prog: prog, agent: vic.NewVISAgent(cfg, nil, prog, nil),
+	var driven vic.VISProgrammer = prog
+	if o.Program != nil {
+		driven = o.Program(prog)
+	}
+	return &VISPlane{core: core, prog: prog, agent: vic.NewVISAgent(cfg, o.Table, driven, o.Status),
 		ctl: NewControl(core), sps: map[vic.PortID]*ecp.Speaker{}}, nil
 }
 
@@ -117,6 +139,13 @@ type IVPlane struct {
 // configuration ecpCfg, and arrive through Core. onBind is
 // NewIVProgrammer's. cfg.Mode defaults to the core's mode.
 func NewIVPlane(core *iv.IV, cfg vic.IVConfig, fabric iv.Fabric, w ecp.FrameWriter, ecpCfg ecp.Config, onBind func(n vic.VNIC, vif vntag.VIF, port int)) (*IVPlane, error) {
+	return NewIVPlaneWith(core, cfg, fabric, w, ecpCfg, onBind, nil)
+}
+
+// NewIVPlaneWith is NewIVPlane with a status function, which receives the
+// agent's ActStatus, ActPeerUp and ActPeerDown actions (see
+// vic.NewIVAgent).
+func NewIVPlaneWith(core *iv.IV, cfg vic.IVConfig, fabric iv.Fabric, w ecp.FrameWriter, ecpCfg ecp.Config, onBind func(n vic.VNIC, vif vntag.VIF, port int), status func(vic.Action)) (*IVPlane, error) {
 	if cfg.Mode == 0 {
 		cfg.Mode = core.Mode()
 	}
@@ -130,7 +159,7 @@ func NewIVPlane(core *iv.IV, cfg vic.IVConfig, fabric iv.Fabric, w ecp.FrameWrit
 	prog := NewIVProgrammer(core, fabric, onBind)
 	ctl := NewControl(core)
 	ctl.Attach(int(fabric), sp) // the uplink's port number is its fabric's
-	return &IVPlane{prog: prog, agent: vic.NewIVAgent(cfg, sp, prog, nil), ctl: ctl, sp: sp}, nil
+	return &IVPlane{prog: prog, agent: vic.NewIVAgent(cfg, sp, prog, status), ctl: ctl, sp: sp}, nil
 }
 
 // Core returns the port.Core to run in place of the iv core.

@@ -84,12 +84,14 @@ func isTPID(t uint16) bool {
 
 // Bits of the 8 bytes from a downstream tag's TPID (see parseDown).
 const (
-	// VNTag: d must be 1, p and the version 0; l asks to prune svif_id.
-	vnCheck  = 1<<47 | 1<<46 | 3<<28
-	vnWant   = 1 << 47
-	vnLooped = 1 << 31
-	// E-Tag: GRP and E-CID_ext must be 0 (a VIF below 4096).
-	etCheck = 3<<28 | 0xff
+	// VNTag (the tag word sits 16 bits up): d must be 1, p and the version
+	// 0; l asks to prune svif_id.
+	vnCheck  = (vntag.TagDirectionBit | vntag.TagPointerBit | vntag.TagVersionMask) << 16
+	vnWant   = vntag.TagDirectionBit << 16
+	vnLooped = vntag.TagLoopedBit << 16
+	// E-Tag (the E-TCI is the low 48 bits): GRP and E-CID_ext must be 0 (a
+	// VIF below 4096).
+	etCheck = vntag.ETCIGRPMask | vntag.ETCIECIDExtMask
 )
 
 // fastBatch is the most frames parseDown reads ahead of sendDown.

@@ -52,11 +52,39 @@ type fdPort struct {
 	roob  [][8]uint64
 	wmsgs []unix.Mmsghdr
 	wiov  []unix.Iovec
+	whdrs [][VNetHdrLen]byte
+
+	// vnet is set when the descriptor carries a virtio_net_hdr in front
+	// of every frame (IFF_VNET_HDR, PACKET_VNET_HDR): frames are read and
+	// written with readv/writev, or two iovecs per message, the header
+	// going to and from the frame's Offload. Without it, a frame with an
+	// Offload is finished (segmented, checksummed) in soft before it is
+	// written; mtu bounds the segments' size (0: the frames' own
+	// GSOSize).
+	vnet bool
+	mtu  int
+	// segMTU is the IP MTU of the segments a super-frame read from a link
+	// with offloads stands for (PacketConfig.SegmentMTU).
+	segMTU int
+	riov2  [2]unix.Iovec // readv's; Read and Write run at the same time
+	wiov2  [2]unix.Iovec
+	whdr   [VNetHdrLen]byte
+	soft   *Segmenter
+	gro    *coalescer
 }
 
 // maxMmsg is the most messages one recvmmsg or sendmmsg takes (the
 // kernel's UIO_MAXIOV).
 const maxMmsg = 1024
+
+// ReadLen returns the largest frame the port reads: MaxSuperFrameLen
+// with offloads on, MaxFrameLen without. Run sizes its batches by it.
+func (p *fdPort) ReadLen() int {
+	if p.vnet {
+		return MaxSuperFrameLen
+	}
+	return DefaultFrameLen
+}
 
 func newFDPort(name string, fd int, kind string) (*fdPort, error) {
 	f := os.NewFile(uintptr(fd), kind+":"+name)
@@ -108,7 +136,13 @@ func (p *fdPort) readReady(fd uintptr) bool {
 	}
 	for b.N < len(b.Frames) {
 		buf := b.readBuf(b.N)
-		n, err := unix.Read(int(fd), buf)
+		var n int
+		var err error
+		if p.vnet {
+			n, err = p.readv(int(fd), b.slot(b.N)[:VNetHdrLen], buf)
+		} else {
+			n, err = unix.Read(int(fd), buf)
+		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -126,11 +160,43 @@ func (p *fdPort) readReady(fd uintptr) bool {
 			p.stats.rxDropped.Add(1)
 			continue
 		}
-		b.set(b.N, n)
+		if p.vnet {
+			b.setVNet(b.N, Headroom, n)
+		} else {
+			b.set(b.N, n)
+		}
 		b.N++
 		p.stats.rx(n)
 	}
 	return true
+}
+
+// readv reads one frame with its virtio_net_hdr: the header into hdr, the
+// frame into buf. It returns the frame's length.
+func (p *fdPort) readv(fd int, hdr, buf []byte) (int, error) {
+	p.riov2[0].Base, p.riov2[1].Base = &hdr[0], &buf[0]
+	p.riov2[0].SetLen(len(hdr))
+	p.riov2[1].SetLen(len(buf))
+	n, _, e := unix.Syscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&p.riov2[0])), 2)
+	if e != 0 {
+		return 0, e
+	}
+	if int(n) < len(hdr) {
+		return 0, nil // counted as a runt
+	}
+	return int(n) - len(hdr), nil
+}
+
+// writev writes one frame with its virtio_net_hdr.
+func (p *fdPort) writev(fd int, hdr, frame []byte) error {
+	p.wiov2[0].Base, p.wiov2[1].Base = &hdr[0], &frame[0]
+	p.wiov2[0].SetLen(len(hdr))
+	p.wiov2[1].SetLen(len(frame))
+	_, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&p.wiov2[0])), 2)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // readMmsg is readReady for sockets: every frame the batch has room for
@@ -142,15 +208,24 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 		start := b.N
 		k := min(len(b.Frames)-start, maxMmsg)
 		if len(p.rmsgs) < k {
-			p.rmsgs, p.riov, p.roob = make([]unix.Mmsghdr, k), make([]unix.Iovec, k), make([][8]uint64, k)
+			p.rmsgs, p.riov, p.roob = make([]unix.Mmsghdr, k), make([]unix.Iovec, 2*k), make([][8]uint64, k)
 		}
 		for j := range k {
-			buf := b.slot(start + j)[Headroom+4 : Headroom+4+b.maxLen+1]
-			p.riov[j].Base = &buf[0]
-			p.riov[j].SetLen(len(buf))
+			slot := b.slot(start + j)
+			buf := slot[Headroom+4 : Headroom+4+b.maxLen+1]
+			iov := p.riov[2*j : 2*j+2]
+			nio := 1
+			if p.vnet {
+				iov[0].Base = &slot[0]
+				iov[0].SetLen(VNetHdrLen)
+				iov = iov[1:]
+				nio = 2
+			}
+			iov[0].Base = &buf[0]
+			iov[0].SetLen(len(buf))
 			h := &p.rmsgs[j].Hdr
-			*h = unix.Msghdr{Iov: &p.riov[j], Control: (*byte)(unsafe.Pointer(&p.roob[j][0]))}
-			h.SetIovlen(1)
+			*h = unix.Msghdr{Iov: &p.riov[2*j], Control: (*byte)(unsafe.Pointer(&p.roob[j][0]))}
+			h.SetIovlen(nio)
 			h.SetControllen(len(p.roob[j]) * 8)
 		}
 		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.rmsgs[0])), uintptr(k), 0, 0, 0)
@@ -166,6 +241,9 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 		}
 		for j := range int(r) {
 			n := int(p.rmsgs[j].Len)
+			if p.vnet {
+				n -= VNetHdrLen
+			}
 			if n > b.maxLen || n < 14 {
 				// Cut short (it filled the buffer), or a runt.
 				p.stats.rxDropped.Add(1)
@@ -175,8 +253,12 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 				// An earlier frame of this read was dropped: this one
 				// moves down into the buffer of frame b.N.
 				copy(b.slot(b.N)[Headroom+4:Headroom+4+n], b.slot(slot)[Headroom+4:Headroom+4+n])
+				copy(b.slot(b.N)[:VNetHdrLen], b.slot(slot)[:VNetHdrLen])
 			}
-			n = restoreVLAN(b, b.N, n, &p.roob[j], int(p.rmsgs[j].Hdr.Controllen))
+			n = restoreVLAN(b, b.N, n, &p.roob[j], int(p.rmsgs[j].Hdr.Controllen), p.vnet)
+			if p.vnet && n > p.segMTU+14 {
+				markSuper(b.Frames[b.N], p.segMTU)
+			}
 			b.N++
 			p.stats.rx(n)
 		}
@@ -192,18 +274,24 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 // VLAN tag the kernel took out, the addresses move 4 bytes forward and the
 // tag goes back behind them, as it was on the wire (libpcap does the
 // same). It returns the frame's length.
-func restoreVLAN(b *Batch, i, n int, oob *[8]uint64, oobn int) int {
+func restoreVLAN(b *Batch, i, n int, oob *[8]uint64, oobn int, vnet bool) int {
 	ctl := unsafe.Slice((*byte)(unsafe.Pointer(&oob[0])), len(oob)*8)
 	tci, tpid, ok := auxVLAN(ctl[:min(oobn, len(ctl))])
+	set := b.setAt
+	if vnet {
+		// The header's csum_start counts the tag put back (the kernel
+		// adds its length), so it counts from where the frame will start.
+		set = b.setVNet
+	}
 	if !ok {
-		b.setAt(i, Headroom+4, n)
+		set(i, Headroom+4, n)
 		return n
 	}
 	s := b.slot(i)
 	copy(s[Headroom:Headroom+12], s[Headroom+4:Headroom+16])
 	binary.BigEndian.PutUint16(s[Headroom+12:], tpid)
 	binary.BigEndian.PutUint16(s[Headroom+14:], tci)
-	b.setAt(i, Headroom, n+4)
+	set(i, Headroom, n+4)
 	return n + 4
 }
 
@@ -243,6 +331,103 @@ func auxVLAN(oob []byte) (tci, tpid uint16, ok bool) {
 func (p *fdPort) Write(frames []Frame) (int, error) {
 	p.wmu <- struct{}{}
 	defer func() { <-p.wmu }()
+	for i := range frames {
+		if p.needsSoft(frames[i]) {
+			return p.writeSoft(frames)
+		}
+	}
+	if p.vnet && !p.mmsg && len(frames) > 1 {
+		return p.writeCoalesced(frames)
+	}
+	return p.write(frames)
+}
+
+// writeCoalesced is Write for a TAP with offloads: runs of TCP segments of
+// one flow go in as one super-frame each (coalescer), so that a stream
+// that crossed a link of a real MTU takes one write per 64 KB.
+func (p *fdPort) writeCoalesced(frames []Frame) (int, error) {
+	if p.gro == nil {
+		p.gro = newCoalescer()
+	}
+	done := 0
+	for done < len(frames) {
+		out := p.gro.coalesce(frames[done:])
+		if &out[0] == &frames[done] {
+			n, err := p.write(frames[done:])
+			return done + n, err
+		}
+		n, err := p.write(out)
+		done += p.gro.inputs(n)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// needsSoft reports whether frame f must be finished in software before
+// it is written: it has an Offload and the descriptor takes none, or it is
+// a super-frame and the descriptor is a link that cannot carry it as one
+// frame (a UDP one, or one longer than its MTU allows).
+func (p *fdPort) needsSoft(f Frame) bool {
+	if len(f.Buf) < VNetHdrLen || f.Buf[0]|f.Buf[1] == 0 {
+		return false // the usual frame: no flags, no GSO
+	}
+	o := f.Offload()
+	if !p.vnet {
+		return !o.IsZero()
+	}
+	if !p.mmsg || o.GSOType == GSONone {
+		return false // a TAP takes super-frames as they are
+	}
+	t := o.GSOType &^ GSOECN
+	return t != GSOTCPv4 && t != GSOTCPv6 || p.mtu > 0 && f.Len() > p.mtu+14
+}
+
+// writeSoft is Write for frames of which some have an Offload that the
+// descriptor cannot carry: each of those is finished by the port's
+// Segmenter (segmented to the port's MTU, checksummed) and its segments
+// written in its place. It returns how many of frames it wrote.
+func (p *fdPort) writeSoft(frames []Frame) (int, error) {
+	if p.soft == nil {
+		p.soft = NewSegmenter()
+	}
+	maxLen := 0
+	if p.mtu > 0 {
+		maxLen = p.mtu + 14
+		if p.vnet && p.segMTU > 0 {
+			// A jumbo link with offloads: segments as the VMs' MTU.
+			maxLen = min(maxLen, p.segMTU+14+8)
+		}
+	}
+	done := 0
+	for done < len(frames) {
+		j := done
+		for j < len(frames) && !p.needsSoft(frames[j]) {
+			j++
+		}
+		if j > done {
+			n, err := p.write(frames[done:j])
+			done += n
+			if err != nil {
+				return done, err
+			}
+			continue
+		}
+		segs, err := p.soft.Finish(frames[done], maxLen)
+		if err != nil {
+			p.stats.txDropped.Add(1)
+			return done, p.wrap("write", err)
+		}
+		if _, err := p.write(segs); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
+
+func (p *fdPort) write(frames []Frame) (int, error) {
 	p.wframes, p.wn, p.werr = frames, 0, nil
 	err := p.rc.Write(p.writeFn)
 	n := p.wn
@@ -261,18 +446,37 @@ func (p *fdPort) writeReady(fd uintptr) bool {
 		return p.writeMmsg(int(fd))
 	}
 	for p.wn < len(p.wframes) {
-		b := p.wframes[p.wn].Bytes()
-		if len(b) > MaxFrameLen {
-			p.stats.txDropped.Add(1)
-			p.werr = ErrTooLong
-			return true
+		f := p.wframes[p.wn]
+		b := f.Bytes()
+		var err error
+		if p.vnet {
+			o := f.Offload()
+			if len(b) > MaxSuperFrameLen {
+				p.stats.txDropped.Add(1)
+				p.werr = ErrTooLong
+				return true
+			}
+			putVNetHdr(p.whdr[:], o)
+			err = p.writev(int(fd), p.whdr[:], b)
+		} else {
+			if len(b) > MaxFrameLen {
+				p.stats.txDropped.Add(1)
+				p.werr = ErrTooLong
+				return true
+			}
+			_, err = unix.Write(int(fd), b)
 		}
-		_, err := unix.Write(int(fd), b)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN || err == unix.ENOBUFS:
 			return false
+		case err == unix.EIO && !p.mmsg:
+			// The TAP is down: the frame is dropped, as a NIC without
+			// carrier would, and counted.
+			p.stats.txDropped.Add(1)
+			p.wn++
+			continue
 		case err != nil:
 			p.stats.errors.Add(1)
 			p.stats.txDropped.Add(1)
@@ -292,22 +496,41 @@ func (p *fdPort) writeMmsg(fd int) bool {
 		rest := p.wframes[p.wn:]
 		k := min(len(rest), maxMmsg)
 		if len(p.wmsgs) < k {
-			p.wmsgs, p.wiov = make([]unix.Mmsghdr, k), make([]unix.Iovec, k)
+			p.wmsgs, p.wiov, p.whdrs = make([]unix.Mmsghdr, k), make([]unix.Iovec, 2*k), make([][VNetHdrLen]byte, k)
 		}
 		m := 0
 		for ; m < k; m++ {
-			b := rest[m].Bytes()
-			if len(b) > MaxFrameLen {
+			f := rest[m]
+			b := f.Bytes()
+			iov := p.wiov[2*m : 2*m+2]
+			nio := 1
+			if p.vnet {
+				o := f.Offload()
+				if len(b) > MaxSuperFrameLen {
+					break
+				}
+				// A link carries a TCP super-frame as one jumbo frame
+				// with its partial checksum (writeSoft made sure it
+				// fits): the kernel cannot check the GSO headers of a
+				// frame with a tag in front of its IP header, and drops
+				// it. The far end's port marks it a super-frame again.
+				o.GSOType, o.GSOSize, o.HdrLen = GSONone, 0, 0
+				putVNetHdr(p.whdrs[m][:], o)
+				iov[0].Base = &p.whdrs[m][0]
+				iov[0].SetLen(VNetHdrLen)
+				iov = iov[1:]
+				nio = 2
+			} else if len(b) > MaxFrameLen {
 				break
 			}
-			p.wiov[m] = unix.Iovec{}
+			iov[0] = unix.Iovec{}
 			if len(b) > 0 {
-				p.wiov[m].Base = &b[0]
-				p.wiov[m].SetLen(len(b))
+				iov[0].Base = &b[0]
+				iov[0].SetLen(len(b))
 			}
 			h := &p.wmsgs[m].Hdr
-			*h = unix.Msghdr{Iov: &p.wiov[m]}
-			h.SetIovlen(1)
+			*h = unix.Msghdr{Iov: &p.wiov[2*m]}
+			h.SetIovlen(nio)
 		}
 		if m == 0 { // the next frame is too long
 			p.stats.txDropped.Add(1)

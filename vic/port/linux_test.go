@@ -53,6 +53,16 @@ func vethPair(t testing.TB, prefix string) (string, string) {
 	t.Cleanup(func() { exec.Command("ip", "link", "del", a).Run() })
 	run(t, "ip", "link", "set", a, "up")
 	run(t, "ip", "link", "set", b, "up")
+	// A veth drops what is sent before its carrier is up, which on a
+	// loaded machine can take a while after ip link set up.
+	for _, d := range []string{a, b} {
+		for i := 0; i < 200; i++ {
+			if c, err := os.ReadFile("/sys/class/net/" + d + "/carrier"); err == nil && strings.TrimSpace(string(c)) == "1" {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	return a, b
 }
 

@@ -170,6 +170,7 @@ func (m *Mem) Close() error {
 type stats struct {
 	rxFrames, rxBytes, txFrames, txBytes atomic.Uint64
 	rxDropped, txDropped, errors         atomic.Uint64
+	kernelDropped                        atomic.Uint64
 }
 
 func (s *stats) rx(n int) { s.rxFrames.Add(1); s.rxBytes.Add(uint64(n)) }
@@ -179,6 +180,6 @@ func (s *stats) load() Stats {
 	return Stats{
 		RxFrames: s.rxFrames.Load(), RxBytes: s.rxBytes.Load(),
 		TxFrames: s.txFrames.Load(), TxBytes: s.txBytes.Load(),
-		RxDropped: s.rxDropped.Load(), TxDropped: s.txDropped.Load(), Errors: s.errors.Load(),
+		RxDropped: s.rxDropped.Load(), KernelDropped: s.kernelDropped.Load(), TxDropped: s.txDropped.Load(), Errors: s.errors.Load(),
 	}
 }

@@ -23,3 +23,25 @@ type Packet struct{ Port }
 func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 	return nil, fmt.Errorf("port: packet %q: %w", ifname, ErrUnsupported)
 }
+
+// TAPConfig tunes OpenTAPWith.
+type TAPConfig struct {
+	// Offload opens the device with IFF_VNET_HDR (Linux).
+	Offload bool
+}
+
+// OpenTAPWith fails with ErrUnsupported: TAP ports exist on Linux only.
+func OpenTAPWith(name string, _ TAPConfig) (*TAP, error) { return OpenTAP(name) }
+
+// PacketConfig tunes OpenPacketWith.
+type PacketConfig struct {
+	Filter         []bpf.Instruction
+	Offload        bool
+	RcvBuf, SndBuf int
+	SegmentMTU     int
+}
+
+// OpenPacketWith fails with ErrUnsupported: AF_PACKET exists on Linux only.
+func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
+	return OpenPacket(ifname, cfg.Filter)
+}

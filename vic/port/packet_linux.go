@@ -5,6 +5,7 @@ package port
 import (
 	"fmt"
 	"net"
+	"sync"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -35,20 +36,56 @@ import (
 // would save the copies too, and is left for later.
 type Packet struct {
 	*fdPort
+	kmu sync.Mutex // one PACKET_STATISTICS read at a time
 }
+
+// PacketConfig tunes OpenPacketWith.
+type PacketConfig struct {
+	// Filter, if not nil, is attached (SO_ATTACH_FILTER) before the socket
+	// is bound, so no frame it rejects is ever queued; NIVFilter accepts
+	// VNTag and E-Tag frames only.
+	Filter []bpf.Instruction
+	// Offload turns on PACKET_VNET_HDR: each frame is read and written
+	// with its virtio_net_hdr, so super-frames and frames with partial
+	// checksums cross the interface as one frame (a veth pair carries
+	// them between namespaces as they are). Both ends of a link must
+	// agree; without it, a frame with an Offload is segmented to the
+	// interface's MTU and checksummed in software before it is written.
+	Offload bool
+	// RcvBuf and SndBuf size the socket's queues in bytes (SO_RCVBUFFORCE,
+	// SO_SNDBUFFORCE); 0 means DefaultSocketBuf. The kernel's default,
+	// 212,992 bytes, holds a few hundred small frames, or three
+	// super-frames.
+	RcvBuf, SndBuf int
+	// SegmentMTU is, with Offload, the IP MTU of the VMs whose frames
+	// the link carries (default 1500). Over a veth whose MTU is larger,
+	// TCP super-frames cross as one jumbo frame each, and a frame read
+	// that is longer than this becomes a super-frame of segments this
+	// size again; a link of this MTU gets segments.
+	SegmentMTU int
+}
+
+// DefaultSocketBuf is the size of an AF_PACKET port's receive and send
+// queues unless PacketConfig says otherwise.
+const DefaultSocketBuf = 8 << 20
 
 // OpenPacket opens an AF_PACKET socket on interface ifname. If filter is
 // not nil it is attached (SO_ATTACH_FILTER) before the socket is bound, so
 // no frame the filter rejects is ever queued; NIVFilter accepts VNTag and
 // E-Tag frames only.
 func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
+	return OpenPacketWith(ifname, PacketConfig{Filter: filter})
+}
+
+// OpenPacketWith is OpenPacket with options.
+func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("port: packet %q: %w", ifname, err)
 	}
 	var prog []unix.SockFilter
-	if filter != nil {
-		raw, err := bpf.Assemble(filter)
+	if cfg.Filter != nil {
+		raw, err := bpf.Assemble(cfg.Filter)
 		if err != nil {
 			return nil, fmt.Errorf("port: packet %q: filter: %w", ifname, err)
 		}
@@ -78,6 +115,28 @@ func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
 		return fail("PACKET_AUXDATA", err)
 	}
+	if cfg.Offload {
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			return fail("PACKET_VNET_HDR", err)
+		}
+	}
+	for _, b := range []struct {
+		force, plain, size int
+		name               string
+	}{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, cfg.RcvBuf, "SO_RCVBUF"}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, cfg.SndBuf, "SO_SNDBUF"}} {
+		if b.size <= 0 {
+			b.size = DefaultSocketBuf
+		}
+		// The FORCE options pass the system's limit, for root only.
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.force, b.size) != nil {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.plain, b.size); err != nil {
+				return fail(b.name, err)
+			}
+		}
+	}
+	// Start counting kernel drops from here (reading the statistics
+	// resets them).
+	_, _ = unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
@@ -87,7 +146,30 @@ func OpenPacket(ifname string, filter []bpf.Instruction) (*Packet, error) {
 		return nil, err
 	}
 	p.mmsg = true
-	return &Packet{p}, nil
+	p.vnet = cfg.Offload
+	p.mtu = ifi.MTU
+	p.segMTU = cfg.SegmentMTU
+	if p.segMTU <= 0 {
+		p.segMTU = 1500
+	}
+	return &Packet{fdPort: p}, nil
+}
+
+// Stats returns the port's counters, with the frames the kernel dropped
+// since the last call (its queue was full) added to RxDropped and
+// KernelDropped.
+func (p *Packet) Stats() Stats {
+	p.kmu.Lock()
+	var st *unix.TpacketStats
+	err := p.rc.Control(func(fd uintptr) {
+		st, _ = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	})
+	if err == nil && st != nil && st.Drops > 0 {
+		p.stats.rxDropped.Add(uint64(st.Drops))
+		p.stats.kernelDropped.Add(uint64(st.Drops))
+	}
+	p.kmu.Unlock()
+	return p.fdPort.Stats()
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }

@@ -13,6 +13,18 @@
 // copying the payload. Ports read into a Batch, whose frames all carry
 // Headroom bytes of headroom and room for the largest frame.
 //
+// # Offloads
+//
+// TAPs opened with TAPConfig.Offload and AF_PACKET ports with
+// PacketConfig.Offload read and write each frame with the kernel's
+// virtio_net_hdr, kept as the frame's Offload (in the first bytes of its
+// buffer, so that the cores' pushes and pops keep it right without knowing
+// of it): a VM's 64 KB TCP super-frame with a partial checksum crosses the
+// IV, the link and the VIS as one frame, and the policer counts the
+// segments it stands for. A port without offloads, or a link whose MTU is
+// too small, finishes such a frame in software first (Segmenter): what
+// reaches a wire is always MTU-sized with its checksums right.
+//
 // # Cores and Tx
 //
 // A core (anything with the Core interface) processes the frames of one
@@ -101,13 +113,13 @@ type Batch struct {
 func NewBatch(n int) *Batch { return NewBatchSize(n, DefaultFrameLen) }
 
 // NewBatchSize returns a batch of n buffers for frames of up to maxLen
-// bytes (at most MaxFrameLen). A frame a port reads that does not fit is
+// bytes (at most MaxSuperFrameLen, for ports with offloads). A frame a port reads that does not fit is
 // dropped and counted (Stats.RxDropped).
 func NewBatchSize(n, maxLen int) *Batch {
 	if n < 1 {
 		n = 1
 	}
-	if maxLen < 60 || maxLen > MaxFrameLen {
+	if maxLen < 60 || maxLen > MaxSuperFrameLen {
 		maxLen = MaxFrameLen
 	}
 	// An odd number of cache lines per buffer: with a power-of-two stride
@@ -141,6 +153,7 @@ func (b *Batch) readBuf(i int) []byte {
 // set records that frame i holds n bytes read into readBuf(i).
 func (b *Batch) set(i, n int) {
 	s := b.slot(i)
+	clearOffload(s)
 	b.Frames[i] = Frame{Buf: s[:Headroom+n], Off: Headroom}
 }
 
@@ -148,6 +161,15 @@ func (b *Batch) set(i, n int) {
 // buffer (off >= Headroom).
 func (b *Batch) setAt(i, off, n int) {
 	s := b.slot(i)
+	clearOffload(s)
+	b.Frames[i] = Frame{Buf: s[:off+n], Off: off}
+}
+
+// setVNet is setAt for a frame read with its virtio_net_hdr, which the
+// kernel wrote at the start of the buffer: it becomes the frame's Offload.
+func (b *Batch) setVNet(i, off, n int) {
+	s := b.slot(i)
+	rebaseVNetHdr(s, off)
 	b.Frames[i] = Frame{Buf: s[:off+n], Off: off}
 }
 
@@ -168,8 +190,13 @@ type Stats struct {
 	RxFrames, RxBytes uint64
 	TxFrames, TxBytes uint64
 	// RxDropped counts frames the port could not deliver to a reader:
-	// longer than the batch's buffers, or shorter than an Ethernet header.
+	// longer than the batch's buffers, or shorter than an Ethernet header,
+	// or dropped by the kernel before the port could read them
+	// (KernelDropped of them).
 	RxDropped uint64
+	// KernelDropped counts the frames of RxDropped the kernel dropped
+	// because the socket's queue or ring was full (PACKET_STATISTICS).
+	KernelDropped uint64
 	// TxDropped counts frames Write refused: too long, queue full.
 	TxDropped uint64
 	// Errors counts failed system calls.
@@ -178,8 +205,12 @@ type Stats struct {
 
 // String renders the counters on one line.
 func (s Stats) String() string {
-	return fmt.Sprintf("rx %d frames %d bytes, tx %d frames %d bytes, dropped rx %d tx %d, errors %d",
-		s.RxFrames, s.RxBytes, s.TxFrames, s.TxBytes, s.RxDropped, s.TxDropped, s.Errors)
+	k := ""
+	if s.KernelDropped > 0 {
+		k = fmt.Sprintf(" (kernel %d)", s.KernelDropped)
+	}
+	return fmt.Sprintf("rx %d frames %d bytes, tx %d frames %d bytes, dropped rx %d%s tx %d, errors %d",
+		s.RxFrames, s.RxBytes, s.TxFrames, s.TxBytes, s.RxDropped, k, s.TxDropped, s.Errors)
 }
 
 // Port is batched frame I/O on one interface.

@@ -73,10 +73,21 @@ func (t *Tx) Copy(p int, frame []byte) *Frame {
 	}
 	buf := t.arena[t.used : t.used+n : t.used+n]
 	t.used += n
+	clearOffload(buf)
 	copy(buf[Headroom:], frame)
 	t.Frames = append(t.Frames, Frame{Buf: buf[:Headroom+len(frame)], Off: Headroom})
 	t.Ports = append(t.Ports, p)
 	return &t.Frames[len(t.Frames)-1]
+}
+
+// CopyFrame is Copy for a whole Frame: the copy keeps f's Offload, so a
+// super-frame sent out several times stays one.
+func (t *Tx) CopyFrame(p int, f Frame) *Frame {
+	c := t.Copy(p, f.Bytes())
+	if c != nil {
+		c.SetOffload(f.Offload())
+	}
+	return c
 }
 
 // Reset empties the Tx.

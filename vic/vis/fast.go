@@ -21,14 +21,11 @@ import (
 //     countFast counts them.
 //
 // Each pass does a little work per frame with no calls and little state,
-// so that the CPU works on many frames at once and Go keeps the loop's
-// values in registers: one frame's chain of dependent loads (frame, tag,
-// vEth, key, table slot, destination vEth) no longer stalls the next, a
-// mispredicted branch in lookup (a key not in its home slot) throws away
-// little work, and no loop waits on a value it spilled to the stack. A
-// frame that needs anything else — a drop, an unknown or moved source, a
-// flood, a VLAN tag to add or remove, a policy to evaluate, padding, an
-// uplink — is left to the general path (classify, then switchFrame) when
+// so that one frame's chain of dependent loads (frame, tag, vEth, key,
+// table slot, destination vEth) does not stall the next and each loop's
+// values stay in registers. A frame that needs anything else — a drop, an
+// unknown or moved source, a flood, a VLAN tag to add or remove, a policy
+// to evaluate, padding, an uplink — is left to the general path (classify, then switchFrame) when
 // forwardFast reaches it, before anything has changed for it;
 // TestFastPathsMatchGeneralPath checks that both give the same bytes,
 // counters and table.
@@ -44,6 +41,9 @@ import (
 // headLen is how much of a frame the fast passes read: the MAC addresses,
 // the longest NIV tag and an 802.1Q tag behind it.
 const headLen = 12 + vntag.ETagLen + 6
+
+// vidMask is the VID in an 802.1Q TCI.
+const vidMask = 0xfff
 
 // fastFrame is what parse and lookup found out about a frame.
 type fastFrame struct {
@@ -68,19 +68,22 @@ type fastFrame struct {
 // up in the flat table of VIFs below 4096 only.
 const (
 	upBadVNTag = upstreamBad
-	upBadETag  = 0xfff<<32 | 3<<28 | 0xff<<8 | 0xff
+	upBadETag  = vntag.ETCIIngressECIDBaseMask | vntag.ETCIGRPMask | vntag.ETCIIngressECIDExtMask | vntag.ETCIECIDExtMask
 )
+
+// tpidMask is the TPID in the 8 bytes from a tag's TPID, read as a
+// big-endian word.
+const tpidMask = 0xffff << 48
 
 // upstreamMatch returns, for the usual upstream frame of a port in mode
 // m, what its tag's first 8 bytes (as a big-endian word w) hold under
 // mask — the TPID, and zero in the must-be-zero bits — as w&mask == want,
-// and its tag length. One AND and one compare keep w in its register,
-// where a shift for the TPID would need a copy of it.
+// and its tag length: one test for both.
 func upstreamMatch(m vntag.Mode) (mask, want uint64, hl int) {
 	if m == vntag.ModeETag {
-		return 0xffff<<48 | upBadETag, vntag.EtherTypeETag << 48, vntag.ETagLen
+		return tpidMask | upBadETag, vntag.EtherTypeETag << 48, vntag.ETagLen
 	}
-	return 0xffff<<48 | upBadVNTag, vntag.EtherTypeVNTag << 48, vntag.TagLen
+	return tpidMask | upBadVNTag, vntag.EtherTypeVNTag << 48, vntag.TagLen
 }
 
 // parse is the first fast pass: it sets fast[i] for frames[i] from IV
@@ -92,8 +95,7 @@ func upstreamMatch(m vntag.Mode) (mask, want uint64, hl int) {
 // no padding.
 //
 // It reads each frame's first 20 bytes as three words, from which the
-// checks and both MAC table keys come (a byte read beside them would keep
-// Go from merging the loads of a word).
+// checks and both MAC table keys come.
 func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 	in := vp.fastIn
 	mask, want, hl := upstreamMatch(vp.mode)
@@ -113,7 +115,7 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		if dst&(1<<56) != 0 || w&mask != want {
 			continue
 		}
-		e := in[w>>16&0xfff]
+		e := in[w>>16&vntag.MaxSVIF] // by svif_id, or E-CID_base
 		if e&inOK == 0 {
 			continue
 		}
@@ -136,14 +138,14 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		if vntag.KindOf(et) != vntag.KindNone {
 			continue
 		}
-		vlan := uint16(e>>32) & 0xfff
+		vlan := uint16(e>>32) & vidMask
 		if e&inAccess != 0 {
-			if vid := tci & 0xfff; vid != 0 && vid != vlan {
+			if vid := tci & vidMask; vid != 0 && vid != vlan {
 				continue
 			}
 		} else {
 			var ok bool
-			if vlan, ok = s.veths[x].classifyIn(tci & 0xfff); !ok {
+			if vlan, ok = s.veths[x].classifyIn(tci & vidMask); !ok {
 				continue
 			}
 		}
@@ -163,14 +165,8 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 // there: a key past its home slot (one in six, the table being at most
 // half full), a key not in the table, and a group source (never learned).
 // The second probes for those keys alone, from lines the first brought
-// into the cache. A probe loop right after each load, as lookup had
-// before, mispredicts on each of those keys and throws away the table
-// loads of the frames after it that were in flight: at 10k MACs that cost
-// 6 ns per frame (measured against MACs chosen never to collide), and the
-// two steps are 4 ns per frame faster (47.3 → 42.3, pinned, alternating
-// runs), with no change at 1M MACs or with all in cache. Conditional moves
-// over two or four slots, or buckets of a cache line, cost more: more
-// loads per frame keep fewer frames' cache misses in flight.
+// into the cache. Probing right after each load would mispredict on each
+// of those keys and discard the table loads of the frames after it.
 func (s *VIS) lookup(fast []fastFrame) {
 	for len(fast) > 64 {
 		s.lookup64(fast[:64])
@@ -184,9 +180,7 @@ func (s *VIS) lookup64(fast []fastFrame) {
 	t := s.macs
 	slots, mask, shift := t.slots, t.mask, t.shift
 	// Bit len(fast)-1-i of ms (md) is set when frame i's source
-	// (destination) is not in its home slot: shifting in from the right
-	// costs one instruction, a shift by i would need CX, which homeOf
-	// holds.
+	// (destination) is not in its home slot, shifted in from the right.
 	var ms, md uint64
 	for i := range fast {
 		ff := &fast[i]
@@ -212,8 +206,7 @@ func (s *VIS) lookup64(fast []fastFrame) {
 	}
 }
 
-// b2u is 1 for true and 0 for false; Go compiles it to a SETcc, with no
-// branch.
+// b2u is 1 for true and 0 for false, without a branch.
 func b2u(b bool) uint64 {
 	if b {
 		return 1
@@ -264,16 +257,15 @@ func txAdd(tx *port.Tx, n int) {
 
 // decideFast is forwardFast's first half: it returns how many frames from
 // the first are on the fast path, with the vEth each goes to in its dst.
-// It changes nothing but fast: the loop that does (emitFast) follows it,
-// each loop with few enough values live that Go keeps them in registers.
-// That emitFast refreshes the age of sources changes nothing decideFast
-// found.
+// It changes nothing but fast; emitFast, which changes the frames and
+// refreshes the sources' age, follows it (that changes nothing decideFast
+// found).
 //
 // decideAccess takes the frames to access vEths that need no lookup of
 // their VLANs; decideFast calls decideOther from a frame it stops at, for
 // as long as frames are on the fast path (to a trunk vEth, say), and
-// decideAccess again after that. A call inside decideAccess's loop would
-// make Go keep its values on the stack, for every frame.
+// decideAccess again after that, so that decideAccess's loop makes no
+// call.
 func (s *VIS) decideFast(vp *vport, fast []fastFrame, tick uint32) int {
 	n := 0
 	for n < len(fast) {
@@ -342,15 +334,14 @@ func (s *VIS) decideOther(vp *vport, ff *fastFrame, tick uint32) bool {
 //
 // The owner may be an uplink: the caller, which indexes hot with it, must
 // check it is below len(hot), as neither an uplink's owner (uplinkBit) nor
-// noOwner is; that check also spares Go the bounds check.
+// noOwner is.
 func fastOwner(slots []macSlot, ff *fastFrame, from, since, aging uint32) uint32 {
 	dj, sj := uint(uint32(ff.dj)), uint(uint32(ff.sj))
 	if dj >= uint(len(slots)) || sj >= uint(len(slots)) || slots[sj].owner != from {
 		return noOwner
 	}
 	owner := slots[dj].owner
-	// tick-seen > aging, written so that Go subtracts in seen's register,
-	// not in a copy of tick.
+	// Aged out: tick-seen > aging.
 	if slots[dj].seen-since > aging || owner == from {
 		return noOwner
 	}
@@ -375,8 +366,7 @@ func (s *VIS) carriesFast(x uint32, m vntag.Mode, vlan uint16, tagged bool) bool
 // emitFast is forwardFast's second half: it rewrites the frames
 // decideFast passed and puts them in out and outPorts. The frames go into
 // out in one copy after the loop: a port.Frame holds a pointer, and
-// storing one in the loop would cost a write barrier check per frame and,
-// as that may call the runtime, a reload of the loop's values.
+// storing one in the loop would cost a write barrier check per frame.
 func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick uint32, out []port.Frame, outPorts []int) {
 	slots, hot := s.macs.slots, s.hot
 	hl, keep := tagLen(vp.mode), vp.rewriteKeep()
@@ -388,7 +378,7 @@ func (s *VIS) emitFast(vp *vport, frames []port.Frame, fast []fastFrame, tick ui
 		h := ff.h
 		if ff.tagged {
 			// A priority tag (VID 0) gets the VLAN it was classified to.
-			binary.BigEndian.PutUint16(h[hl+14:], ff.tci&0xf000|ff.vlan)
+			binary.BigEndian.PutUint16(h[hl+14:], ff.tci&^vidMask|ff.vlan)
 		}
 		w := binary.BigEndian.Uint64(h[12:20])
 		binary.BigEndian.PutUint64(h[12:20], w&keep|d.down)
@@ -405,12 +395,11 @@ func refreshSource(slots []macSlot, ff *fastFrame, tick uint32) {
 	}
 }
 
-// countFast counts the frames forwardFast sent from port vp. A counter
-// read and written by frame after frame is a chain of loads and stores
-// each waiting on the last, so the counters of a run of frames from one
-// vEth to one vEth add up in registers (sameRun) and are stored once per
-// run. The frames leave as long as they came: a frame that would need
-// padding never takes the fast path (parse).
+// countFast counts the frames forwardFast sent from port vp: the counters
+// of a run of frames from one vEth to one vEth add up in registers
+// (sameRun) and are stored once per run, not once per frame. The frames
+// leave as long as they came: a frame that would need padding never takes
+// the fast path (parse).
 func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 	var sum uint64
 	for i := 0; i < len(fast); {
@@ -435,10 +424,9 @@ func (s *VIS) countFast(vp *vport, fast []fastFrame, hl int) {
 // sameRun returns how many frames from the first of fast (at least one)
 // have its source and destination vEths, the sum of their lengths, and
 // how many of them had their 802.1Q tag taken off (strip: set by
-// decideUplink only, so meaningless for frames from an IV port). It is a
-// function of its own, not inlined, so that its loop has all the
-// registers: inlined into countFast or countUplink, Go kept the sums on
-// the stack, and each frame waited on the store of the last.
+// decideUplink only, so meaningless for frames from an IV port). It is
+// not inlined so that its loop keeps the sums in registers, as it would
+// not inside countFast's or countUplink's loop.
 //
 //go:noinline
 func sameRun(fast []fastFrame) (n int, bytes, stripped uint64) {

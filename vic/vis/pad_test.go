@@ -73,7 +73,7 @@ func room(b []byte, spare int) port.Frame {
 // moves within it. Without the room it is dropped and counted, never sent
 // without a tag it needs, or empty.
 func TestFramesWithoutHeadroom(t *testing.T) {
-	l := newLab(t, port.VNTag, vis.Config{})
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
 	// db (vEth 3, VIF 7, MAC C) becomes a trunk of VLANs 1 and 20, native
 	// 20: frames of VLAN 1 go to it tagged.
 	l.configure("port-profile db\n  no switchport access vlan\n  switchport mode trunk\n  switchport trunk allowed vlan 1,20\n  switchport trunk native vlan 20\n")

@@ -150,7 +150,7 @@ func (s *VIS) fits(frames []port.Frame, tx *port.Tx) int {
 
 // upstreamBad are the bits of an upstream VNTag, as the 8 bytes from its
 // TPID, that must be 0: d, p, l and the version.
-const upstreamBad = (1<<31 | 1<<30 | 1<<15 | 3<<12) << 16
+const upstreamBad = (vntag.TagDirectionBit | vntag.TagPointerBit | vntag.TagLoopedBit | vntag.TagVersionMask) << 16
 
 // tagLen returns the length of the NIV tag of a port in mode m.
 func tagLen(m vntag.Mode) int {
@@ -246,6 +246,11 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		}
 	} else {
 		s.fr.Load(profile.In, u)
+		if f.Buf[0]|f.Buf[1] != 0 {
+			// A super-frame: the policer counts the bytes of the
+			// segments it stands for.
+			s.fr.Len = uint32(f.Offload().SegmentBytes(len(u)))
+		}
 		vd := v.pv.Evaluate(&s.fr, now)
 		if inFast := v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN); inFast != v.inFast {
 			v.inFast = inFast

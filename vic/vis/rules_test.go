@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
@@ -107,6 +108,45 @@ func TestNIVTagBehindTagDropped(t *testing.T) {
 			assert.Empty(t, l.send(l.uplink, up...))
 			assert.Equal(t, uint64(len(up)), l.portCounters(l.uplink).Drops[vis.DropNIVTag])
 			require.Len(t, l.from(0, 5, frame(macB, macA, 1)), 1, "the plain frame still goes")
+		})
+	}
+}
+
+// Dropping a frame by the bridge rules, padding one or flooding one
+// through the list of the admitted members allocates nothing.
+func TestBridgeRuleDropsDoNotAllocate(t *testing.T) {
+	for _, mode := range []vntag.Mode{vntag.ModeVNTag, vntag.ModeETag} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := newLab(t, mode, vis.Config{})
+			l.from(0, 6, frame(bcast, macB, 1))
+			l.from(0, 5, frame(bcast, macA, 1))
+			hl := vntag.TagLen
+			if mode == vntag.ModeETag {
+				hl = vntag.ETagLen
+			}
+			frames := [][]byte{
+				l.tag(frame(linkLocal(0x0e), macA, 1), 5),
+				l.tag(frame(macB, [6]byte{1, 0, 0, 0, 0, 1}, 1), 5),
+				l.tag(upVNTag(t, frame(macB, macA, 1), 9), 5),
+				l.tag(frame(bcast, macA, 1)[:60-hl], 5),
+			}
+			up := [][]byte{frame(linkLocal(0), macX, 1), dot1q(upVNTag(t, frame(macA, macX, 1), 9), 10)}
+			all := append(frames[:len(frames):len(frames)], up...)
+			b := port.NewBatch(len(all))
+			tx := port.NewTx(64, 1<<16)
+			allocs := testing.AllocsPerRun(200, func() {
+				for i, f := range all {
+					b.Put(i, f)
+				}
+				l.vis.Process(0, b.Frames[:len(frames)], l.now, tx)
+				l.vis.Process(l.uplink, b.Frames[len(frames):len(frames)+len(up)], l.now, tx)
+				tx.Reset()
+			})
+			assert.Zero(t, allocs)
+			assert.Positive(t, l.counters(1).Drops[vis.DropLinkLocal])
+			assert.Positive(t, l.counters(1).Drops[vis.DropGroupSource])
+			assert.Positive(t, l.counters(1).Drops[vis.DropNIVTag])
+			assert.Positive(t, l.portCounters(l.uplink).Drops[vis.DropNIVTag])
 		})
 	}
 }

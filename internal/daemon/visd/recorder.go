@@ -1,0 +1,187 @@
+package visd
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/nivkit/niv/internal/daemon/conf"
+	"github.com/nivkit/niv/internal/daemon/state"
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
+)
+
+// recorder is the VIS machine's programmer: it programs the core through
+// bind.VIS and writes each change of a vEth to the store before the
+// machine's answer goes out (the machine applies its actions in order and
+// sends after programming), so an IV never holds a vEth id the store does
+// not have.
+type recorder struct {
+	inner *bind.VISProgrammer
+	st    state.Store
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	veths map[uint32]*state.VEth
+	// restoring is set while Start replays the store into the core.
+	restoring bool
+	base      map[uint32]state.Counters // checkpointed before this start
+	names     map[vic.PortID]string
+	next      uint32
+}
+
+func newRecorder(inner *bind.VISProgrammer, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {
+	r := &recorder{inner: inner, st: st, log: log, veths: map[uint32]*state.VEth{}, base: snap.Counters,
+		names: map[vic.PortID]string{}, next: snap.Next}
+	return r
+}
+
+func (r *recorder) addPort(p vic.PortID, name string) {
+	r.mu.Lock()
+	r.names[p] = name
+	r.mu.Unlock()
+}
+
+func (r *recorder) portName(p vic.PortID) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.names[p]
+}
+
+func (r *recorder) save(v *state.VEth) {
+	if r.restoring {
+		return // it is the store's record being replayed
+	}
+	if err := r.st.PutVEth(*v); err != nil {
+		r.log.Error("store: writing vEth", "veth", v.ID, "err", err)
+	}
+	if v.ID > r.next {
+		r.next = v.ID
+		if err := r.st.PutNext(v.ID); err != nil {
+			r.log.Error("store: writing next vEth id", "err", err)
+		}
+	}
+}
+
+// SetVEth implements vic.VISProgrammer.
+func (r *recorder) SetVEth(id uint32, n vic.VNIC) error {
+	err := r.inner.SetVEth(id, n)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := r.veths[id]
+	if v == nil {
+		v = &state.VEth{ID: id}
+		r.veths[id] = v
+		what := "vEth created"
+		if r.restoring {
+			what = "vEth restored"
+		}
+		r.log.Info(what, "veth", id, "profile", n.Profile, "mac", macString(n.MAC), "instance", uuidString(n.Instance))
+	}
+	v.Instance, v.MAC, v.Profile, v.VLAN, v.Epoch, v.Up = n.Instance, n.MAC, n.Profile, n.VLAN, n.Epoch, n.Up
+	r.save(v)
+	return err
+}
+
+// DeleteVEth implements vic.VISProgrammer.
+func (r *recorder) DeleteVEth(id uint32) error {
+	err := r.inner.DeleteVEth(id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.veths, id)
+	delete(r.base, id)
+	if serr := r.st.DeleteVEth(id); serr != nil {
+		r.log.Error("store: deleting vEth", "veth", id, "err", serr)
+	}
+	r.log.Info("vEth deleted", "veth", id)
+	return err
+}
+
+// BindVIF implements vic.VISProgrammer.
+func (r *recorder) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
+	err := r.inner.BindVIF(p, vif, id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v := r.veths[id]; v != nil {
+		moved := v.Bound && v.Port != r.names[p]
+		v.Port, v.VIF, v.Bound = r.names[p], uint32(vif), true
+		r.save(v)
+		if !r.restoring {
+			r.log.Info("vEth bound", "veth", id, "interface", v.Port, "channel", vif, "moved", moved)
+		}
+	}
+	return err
+}
+
+// UnbindVIF implements vic.VISProgrammer.
+func (r *recorder) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
+	err := r.inner.UnbindVIF(p, vif)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range r.veths {
+		if v.Bound && v.Port == r.names[p] && v.VIF == uint32(vif) {
+			v.Bound = false
+			r.save(v)
+			r.log.Info("vEth unbound", "veth", v.ID, "interface", v.Port, "channel", vif)
+		}
+	}
+	return err
+}
+
+// SetVEthLink implements vic.VISProgrammer.
+func (r *recorder) SetVEthLink(id uint32, up bool) error {
+	err := r.inner.SetVEthLink(id, up)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v := r.veths[id]; v != nil && v.Up != up {
+		v.Up = up
+		r.save(v)
+	}
+	return err
+}
+
+// list returns the vEth records, by id.
+func (r *recorder) list() []state.VEth {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]state.VEth, 0, len(r.veths))
+	for _, id := range sortedIDs(r.veths) {
+		out = append(out, *r.veths[id])
+	}
+	return out
+}
+
+func (r *recorder) get(id uint32) (state.VEth, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.veths[id]
+	if !ok {
+		return state.VEth{}, false
+	}
+	return *v, true
+}
+
+// counters returns vEth id's counters since it was created: those
+// checkpointed before this start plus the core's since.
+func (r *recorder) counters(core *vis.VIS, id uint32) state.Counters {
+	r.mu.Lock()
+	b := r.base[id]
+	r.mu.Unlock()
+	c, _ := core.Counters(profile.VEthID(id))
+	return b.Add(state.Counters{RxFrames: c.RxFrames, RxBytes: c.RxBytes, TxFrames: c.TxFrames, TxBytes: c.TxBytes, Drops: c.Dropped()})
+}
+
+func (r *recorder) totals(core *vis.VIS) map[uint32]state.Counters {
+	out := map[uint32]state.Counters{}
+	for _, v := range r.list() {
+		out[v.ID] = r.counters(core, v.ID)
+	}
+	return out
+}
+
+var _ vic.VISProgrammer = (*recorder)(nil)
+
+func macString(m [6]byte) string   { return conf.FormatMAC(m) }
+func uuidString(u [16]byte) string { return conf.FormatUUID(u) }

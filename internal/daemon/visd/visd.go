@@ -1,0 +1,459 @@
+// Package visd is the `niv vis --config FILE` daemon: the switch side of
+// VN-Link. It runs niv's VIS core (vic/vis) on the Linux interfaces its
+// configuration binds ethernet ports to, the vic control plane on every
+// vntag and etag port, keeps its vEth table and counters in a local store
+// (package state) so that a kill -9 loses nothing but the counts of the
+// last checkpoint interval, and answers `niv show` and `niv configure` on
+// its management socket.
+package visd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nivkit/niv/internal/daemon/conf"
+	"github.com/nivkit/niv/internal/daemon/mgmt"
+	"github.com/nivkit/niv/internal/daemon/state"
+	"github.com/nivkit/niv/internal/daemon/wire"
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
+)
+
+// Daemon is a running `niv vis`.
+type Daemon struct {
+	path string
+	log  *slog.Logger
+
+	mu  sync.Mutex // cfg, base
+	cfg *conf.VIS
+	// base is the profile text of the file the running profiles grew from.
+	base string
+
+	st      state.Store
+	store   *profile.MemStore
+	core    *vis.VIS
+	plane   *bind.VISPlane
+	rec     *recorder
+	ports   []*visPort // as configured
+	links   []port.Port
+	srv     *mgmt.Server
+	started time.Time
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runErr chan error
+}
+
+// visPort is one configured ethernet port.
+type visPort struct {
+	cfg  conf.Port
+	core int        // core port number
+	id   vic.PortID // vic port, for vntag and etag ports
+	vic  bool       // vic runs on it
+}
+
+// Options are what the command line sets over the file.
+type Options struct {
+	// Store replaces the file's "niv store".
+	Store string
+}
+
+// Start reads the configuration file at path and starts the daemon. A
+// file with errors is refused whole (conf.Errors).
+func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := conf.ParseVIS(string(src))
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	d = &Daemon{path: path, log: log, cfg: cfg, started: time.Now(), runErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			d.Close()
+			d = nil
+		}
+	}()
+	name := cfg.Hostname
+	if name == "" {
+		name = "vis"
+	}
+	if cfg.Store == "" {
+		cfg.Store = filepath.Join("/var/lib/niv", name+".db")
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = filepath.Join("/run/niv", name+".sock")
+	}
+	if o.Store != "" {
+		cfg.Store = o.Store
+	}
+	dirs := []string{filepath.Dir(cfg.Socket)}
+	if !strings.Contains(cfg.Store, "://") {
+		dirs = append(dirs, filepath.Dir(cfg.Store))
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return d, err
+		}
+	}
+	if d.st, err = state.Open(cfg.Store); err != nil {
+		return d, err
+	}
+	snap, err := d.st.Load()
+	if err != nil {
+		return d, err
+	}
+	// The port-profiles: the file's, unless the store has the running
+	// configuration that grew from this very file by live edits (niv
+	// configure), which a restart must not lose. A file edited since wins.
+	d.store = profile.NewMemStore()
+	running := cfg.Profiles
+	base := cfg.Profiles.Text()
+	if snap.Profiles != "" && snap.ProfilesBase == base {
+		if kept, perr := profile.Parse(snap.Profiles); perr == nil && kept.Validate() == nil {
+			running = kept
+			log.Info("port-profiles: the running configuration kept in the store (with its live edits)")
+		} else {
+			log.Error("port-profiles in the store do not parse; using the file's", "err", perr)
+		}
+	} else if snap.Profiles != "" {
+		log.Info("port-profiles: the configuration file changed since the last run; its profiles replace the running ones")
+	}
+	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *running.Clone(); return nil }); err != nil {
+		return d, err
+	}
+	d.base = base
+	if err := d.st.PutProfiles(running.Text(), base); err != nil {
+		return d, err
+	}
+	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
+		return d, err
+	}
+	// The vic table as the store kept it. vic port ids are the ports'
+	// places in the file; a vEth of a port no longer there is unbound.
+	now := time.Now()
+	tab := vic.NewTable()
+	ids := map[string]vic.PortID{}
+	for i, pc := range cfg.Ports {
+		if pc.Control == conf.ControlVIC {
+			ids[pc.Name] = vic.PortID(i)
+		}
+	}
+	for _, v := range snap.VEths {
+		pid, known := ids[v.Port]
+		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: v.Bound && known}, now)
+	}
+	tab.SetNext(snap.Next)
+	// The one wiring of control plane to core (bind.VISPlane), its
+	// programmer wrapped by the recorder that writes every change to the
+	// store.
+	d.plane, err = bind.NewVISPlaneWith(d.core, d.store,
+		vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
+		bind.VISPlaneOptions{Table: tab, Status: d.status, Program: func(p *bind.VISProgrammer) vic.VISProgrammer {
+			d.rec = newRecorder(p, d.st, snap, log)
+			return d.rec
+		}})
+	if err != nil {
+		return d, err
+	}
+	d.links = []port.Port{nil} // core port 0: the parking port
+	for i, pc := range cfg.Ports {
+		if err := d.addPort(vic.PortID(i), pc); err != nil {
+			return d, fmt.Errorf("interface %s (%s): %w", pc.Name, pc.Linux, err)
+		}
+	}
+	// The core programmed as before the restart, counters aside: the
+	// profile bindings first, in one transaction (one per vEth costs a
+	// commit each); if that fails, vEth by vEth below says which.
+	if _, err := d.store.Update(func(tx *profile.Txn) error {
+		for _, v := range snap.VEths {
+			tx.Bind(profile.VEthID(v.ID), v.Profile)
+		}
+		return nil
+	}); err != nil {
+		log.Warn("restoring the vEths' profile bindings at once failed; one by one", "err", err)
+	}
+	d.rec.restoring = true
+	for _, v := range snap.VEths {
+		pid, known := ids[v.Port]
+		bound := v.Bound && known
+		if err := d.rec.SetVEth(v.ID, vnicOf(v)); err != nil {
+			log.Error("restoring vEth", "veth", v.ID, "err", err)
+			continue
+		}
+		if bound {
+			if err := d.rec.BindVIF(pid, vntag.VIF(v.VIF), v.ID); err != nil {
+				log.Error("restoring vEth binding", "veth", v.ID, "port", v.Port, "err", err)
+			}
+		} else if v.Bound {
+			log.Warn("vEth bound to a port no longer configured: unbound", "veth", v.ID, "port", v.Port)
+		}
+	}
+	d.rec.restoring = false
+	// vEth blocks in the file (as "show running-config" prints them) are
+	// checked against the store, which is the record: the control plane
+	// makes vEths when VMs ask.
+	for _, cv := range cfg.VEths {
+		v, ok := d.rec.get(cv.ID)
+		switch {
+		case !ok:
+			log.Warn("the file has a vEth the store does not: ignored (vEths are made when a VM's vNIC asks)", "veth", cv.ID)
+		case cv.Profile != "" && cv.Profile != v.Profile, cv.Port != "" && (cv.Port != v.Port || uint32(cv.Channel) != v.VIF):
+			log.Warn("the file's vEth differs from the store's; the store's is kept", "veth", cv.ID,
+				"file", fmt.Sprintf("%s %s/%d", cv.Profile, cv.Port, cv.Channel), "store", fmt.Sprintf("%s %s/%d", v.Profile, v.Port, v.VIF))
+		}
+	}
+	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	links := d.links
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.runErr <- port.Run(ctx, d.plane.Core(), links, port.RunConfig{})
+	}()
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.checkpoints(ctx) }()
+	if d.srv, err = mgmt.Listen(cfg.Socket, d.handle, log); err != nil {
+		return d, err
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.srv.Serve(ctx); err != nil {
+			log.Error("management socket", "err", err)
+		}
+	}()
+	if cfg.Metrics != "" {
+		if err := d.serveMetrics(ctx, cfg.Metrics); err != nil {
+			return d, err
+		}
+	}
+	log.Info("niv vis running", "hostname", cfg.Hostname, "ports", len(cfg.Ports), "socket", cfg.Socket,
+		"checkpoint", cfg.Checkpoint)
+	return d, nil
+}
+
+func timing(c conf.Daemon) vic.Timing {
+	return vic.Timing{Keepalive: c.Keepalive, RequestTimeout: c.RequestTimeout, ResyncHold: c.ResyncHold, Retention: c.Retention}
+}
+
+func vnicOf(v state.VEth) vic.VNIC {
+	return vic.VNIC{Instance: v.Instance, MAC: v.MAC, Profile: v.Profile, VLAN: v.VLAN, Epoch: v.Epoch, Up: v.Up}
+}
+
+func (d *Daemon) addPort(id vic.PortID, pc conf.Port) error {
+	p := &visPort{cfg: pc, id: id}
+	switch pc.Kind {
+	case conf.KindVNTag, conf.KindETag:
+		link, mac, err := wire.OpenLink(pc.Linux)
+		if err != nil {
+			return err
+		}
+		d.links = append(d.links, link)
+		mode := vntag.ModeVNTag
+		if pc.Kind == conf.KindETag {
+			mode = vntag.ModeETag
+		}
+		if pc.Control == conf.ControlVIC {
+			p.vic = true
+			d.rec.addPort(id, pc.Name)
+			p.core, err = d.plane.AddIVPort(pc.Name, mode, id, bind.Writer{Port: link}, ecp.DefaultConfig(mac), nil)
+		} else {
+			// No control plane: nothing binds vEths here.
+			p.core, err = d.core.AddIVPort(pc.Name, mode, noLists{})
+		}
+		if err != nil {
+			return err
+		}
+	case conf.KindTrunk:
+		link, _, err := wire.OpenTrunk(pc.Linux)
+		if err != nil {
+			return err
+		}
+		d.links = append(d.links, link)
+		p.core = d.core.AddUplink(pc.Name)
+	default:
+		return fmt.Errorf("%w: %v ports", conf.ErrUnsupported, pc.Kind)
+	}
+	if p.core != len(d.links)-1 {
+		return fmt.Errorf("core port %d is link %d", p.core, len(d.links)-1)
+	}
+	d.ports = append(d.ports, p)
+	return nil
+}
+
+// noLists is the vif-list programmer of an IV port without a control
+// plane: no vEth is bound there, so no list has members.
+type noLists struct{}
+
+func (noLists) SetVIFList(uint32, []vntag.VIF) error { return nil }
+func (noLists) DeleteVIFList(uint32) error           { return nil }
+
+func (d *Daemon) status(a vic.Action) {
+	name := d.rec.portName(a.Port)
+	switch a.Kind {
+	case vic.ActPeerUp:
+		d.log.Info("IV session up", "port", name)
+	case vic.ActPeerDown:
+		d.log.Warn("IV session down", "port", name)
+	}
+}
+
+// checkpoints writes the counters to the store every checkpoint interval,
+// and once more when the daemon stops.
+func (d *Daemon) checkpoints(ctx context.Context) {
+	d.mu.Lock()
+	every := d.cfg.Checkpoint
+	d.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.checkpoint()
+		}
+	}
+}
+
+func (d *Daemon) checkpoint() {
+	c := d.rec.totals(d.core)
+	if err := d.st.PutCounters(c); err != nil {
+		d.log.Error("counter checkpoint", "err", err)
+	}
+}
+
+// Reload reads the configuration file again and applies what changed: the
+// port-profiles as one transaction (only the vEths whose policy changes
+// get a new one). A file with errors changes nothing. Port changes need a
+// restart; they are reported, not applied.
+func (d *Daemon) Reload() error {
+	src, err := os.ReadFile(d.path)
+	if err != nil {
+		return err
+	}
+	cfg, err := conf.ParseVIS(string(src))
+	if err != nil {
+		d.log.Error("reload refused: the configuration has errors; running configuration unchanged", "err", err)
+		return err
+	}
+	affected, first := 0, true
+	unsub := d.store.Subscribe(func(b profile.Batch) {
+		if !first { // the first batch is the current state
+			affected += len(b.Updates)
+		}
+		first = false
+	})
+	rev, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *cfg.Profiles.Clone(); return nil })
+	unsub()
+	if err != nil {
+		d.log.Error("reload refused; running configuration unchanged", "err", err)
+		return err
+	}
+	d.mu.Lock()
+	d.base = cfg.Profiles.Text()
+	d.mu.Unlock()
+	d.saveProfiles()
+	d.mu.Lock()
+	old := d.cfg
+	cfg.Store, cfg.Socket, cfg.Metrics, cfg.Checkpoint = old.Store, old.Socket, old.Metrics, old.Checkpoint
+	if !samePorts(old.Ports, cfg.Ports) {
+		d.log.Warn("reload: interface changes take effect at the next start")
+		cfg.Ports = old.Ports
+	}
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.log.Info("configuration reloaded", "revision", rev, "veths_updated", affected)
+	return nil
+}
+
+func samePorts(a, b []conf.Port) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		x.Line, y.Line, x.Description, y.Description = 0, 0, "", ""
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// saveProfiles records the running port-profiles in the store.
+func (d *Daemon) saveProfiles() {
+	d.mu.Lock()
+	base := d.base
+	d.mu.Unlock()
+	if err := d.st.PutProfiles(d.store.Snapshot().Config.Text(), base); err != nil {
+		d.log.Error("store: writing the port-profiles", "err", err)
+	}
+}
+
+// Wait returns when the data path stops (a read error on a port) or the
+// daemon is closed.
+func (d *Daemon) Wait() error { return <-d.runErr }
+
+// Close stops the daemon: the control plane, the data path, a last
+// counter checkpoint, the store.
+func (d *Daemon) Close() error {
+	if d.plane != nil {
+		d.plane.Close() // first: no more programming from the control plane
+	}
+	var errs []error
+	if d.cancel != nil {
+		d.cancel()
+		d.wg.Wait()
+	}
+	if d.cancel == nil {
+		for _, l := range d.links {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	if d.core != nil && d.st != nil && d.rec != nil {
+		d.checkpoint()
+	}
+	if d.srv != nil {
+		d.srv.Close()
+	}
+	if d.core != nil {
+		d.core.Close()
+	}
+	if d.st != nil {
+		errs = append(errs, d.st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// sortedIDs returns the keys of m in order.
+func sortedIDs[V any](m map[uint32]V) []uint32 {
+	ids := make([]uint32, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

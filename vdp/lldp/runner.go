@@ -1,0 +1,91 @@
+package lldp
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nivkit/niv/vdp/evb"
+)
+
+// FrameWriter sends one Ethernet frame; the frame is valid only during
+// the call.
+type FrameWriter interface {
+	WriteFrame(frame []byte) error
+}
+
+// Runner runs an Agent on a frame port: Receive takes the LLDP frames read
+// from it, a time.Timer (so testing/synctest controls it) fires the
+// agent's deadlines, and onEVB hears every change of the EVB parameters
+// in use, outside the runner's lock. Safe for concurrent use.
+type Runner struct {
+	mu     sync.Mutex
+	a      *Agent
+	w      FrameWriter
+	timer  *time.Timer
+	onEVB  func(t evb.TLV, peer bool)
+	closed bool
+}
+
+// NewRunner returns a runner for a, not yet begun (call Begin).
+func NewRunner(a *Agent, w FrameWriter, onEVB func(t evb.TLV, peer bool)) *Runner {
+	r := &Runner{a: a, w: w, onEVB: onEVB}
+	r.timer = time.AfterFunc(time.Hour, func() { r.run(Event{Kind: EvTimer}) })
+	r.timer.Stop()
+	return r
+}
+
+// Begin starts the agent (the port came up).
+func (r *Runner) Begin() { r.run(Event{Kind: EvBegin}) }
+
+// Receive hands the runner an LLDP frame read from the port.
+func (r *Runner) Receive(frame []byte) { r.run(Event{Kind: EvFrame, Frame: frame}) }
+
+// Shutdown sends the TTL-0 LLDPDU and stops the agent.
+func (r *Runner) Shutdown() { r.run(Event{Kind: EvShutdown}) }
+
+// EVB returns the EVB parameters in use and whether a peer is known.
+func (r *Runner) EVB() (evb.TLV, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.a.EVB()
+}
+
+// Close stops the timer; later events are ignored.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.timer.Stop()
+	r.mu.Unlock()
+}
+
+func (r *Runner) run(ev Event) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	type change struct {
+		t    evb.TLV
+		peer bool
+	}
+	var changes []change
+	for _, a := range r.a.Handle(ev, time.Now()) {
+		switch a.Kind {
+		case ActTransmit:
+			_ = r.w.WriteFrame(a.Frame)
+		case ActEVB:
+			changes = append(changes, change{a.EVB, a.Peer})
+		}
+	}
+	if d, ok := r.a.Deadline(); ok {
+		r.timer.Reset(time.Until(d))
+	} else {
+		r.timer.Stop()
+	}
+	r.mu.Unlock()
+	if r.onEVB != nil {
+		for _, c := range changes {
+			r.onEVB(c.t, c.peer)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package vdp
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nivkit/niv/vdp/ecp"
+)
+
+// Sender is what a runner needs from ECP: queue a ULPDU of a subtype
+// (ecp.Speaker does this).
+type Sender interface {
+	Send(st ecp.Subtype, payload []byte) error
+}
+
+// StationRunner runs a Station on an ECP Sender: it is the ecp.Upper of
+// subtype 1 (register it with Speaker.Register), arms the machine's
+// deadline with a time.Timer (so testing/synctest controls it), and
+// reports every ActState and ActRefused to onState, outside its lock. All
+// methods are safe for concurrent use.
+type StationRunner struct {
+	mu      sync.Mutex
+	st      *Station
+	tx      Sender
+	timer   *time.Timer
+	onState func(Action)
+	closed  bool
+	pend    []Action
+	sendErr uint64
+}
+
+// NewStationRunner returns a runner for st sending through tx; onState
+// may be nil.
+func NewStationRunner(st *Station, tx Sender, onState func(Action)) *StationRunner {
+	r := &StationRunner{st: st, tx: tx, onState: onState}
+	r.timer = time.AfterFunc(time.Hour, r.fire)
+	r.timer.Stop()
+	return r
+}
+
+// Request asks for a VSI state (EvRequest); a local refusal is returned
+// and also reported to onState.
+func (r *StationRunner) Request(mgr ManagerID, v *VSI) error {
+	var err error
+	r.run(Event{Kind: EvRequest, ManagerID: mgr, VSI: v}, func(a Action) {
+		if a.Kind == ActRefused {
+			err = a.Err
+		}
+	})
+	return err
+}
+
+// SetTimers hands the machine new EVB timers (from an lldp.Agent).
+func (r *StationRunner) SetTimers(t Timers) { r.run(Event{Kind: EvTimers, Timers: t}, nil) }
+
+// Deliver implements ecp.Upper: a VDPDU from the bridge.
+func (r *StationRunner) Deliver(p []byte) { r.run(Event{Kind: EvPDU, PDU: p}, nil) }
+
+// Failed implements ecp.Upper; VDP notices lost PDUs by its own timers.
+func (r *StationRunner) Failed([]byte, error) {}
+
+// Do runs fn on the machine under the runner's lock (to read its VSIs).
+func (r *StationRunner) Do(fn func(*Station)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(r.st)
+}
+
+// Close stops the timer; later events are ignored.
+func (r *StationRunner) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.timer.Stop()
+	r.mu.Unlock()
+}
+
+func (r *StationRunner) fire() { r.run(Event{Kind: EvTimer}, nil) }
+
+func (r *StationRunner) run(ev Event, see func(Action)) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.pend = r.pend[:0]
+	for _, a := range r.st.Handle(ev, time.Now()) {
+		switch a.Kind {
+		case ActSend:
+			if r.tx.Send(ecp.SubtypeVDP, a.PDU) != nil {
+				r.sendErr++
+			}
+		default:
+			a.Filters = append([]Filter(nil), a.Filters...)
+			r.pend = append(r.pend, a)
+		}
+	}
+	if d, ok := r.st.Deadline(); ok {
+		r.timer.Reset(time.Until(d))
+	} else {
+		r.timer.Stop()
+	}
+	pend := append([]Action(nil), r.pend...)
+	r.mu.Unlock()
+	for _, a := range pend {
+		if see != nil {
+			see(a)
+		}
+		if r.onState != nil {
+			r.onState(a)
+		}
+	}
+}
+
+// BridgeRunner runs a Bridge on one ECP Sender per port; Port(i) is the
+// ecp.Upper of port i. ActState actions go to onState, outside the lock.
+type BridgeRunner struct {
+	mu      sync.Mutex
+	br      *Bridge
+	tx      []Sender
+	timer   *time.Timer
+	onState func(Action)
+	closed  bool
+	pend    []Action
+}
+
+// NewBridgeRunner returns a runner for br; tx[i] sends on port i.
+func NewBridgeRunner(br *Bridge, tx []Sender, onState func(Action)) *BridgeRunner {
+	r := &BridgeRunner{br: br, tx: tx, onState: onState}
+	r.timer = time.AfterFunc(time.Hour, r.fire)
+	r.timer.Stop()
+	return r
+}
+
+type bridgePort struct {
+	r    *BridgeRunner
+	port int
+}
+
+func (p bridgePort) Deliver(b []byte)     { p.r.run(Event{Kind: EvPDU, Port: p.port, PDU: b}) }
+func (p bridgePort) Failed([]byte, error) {}
+
+// Port returns the ecp.Upper of port i.
+func (r *BridgeRunner) Port(i int) ecp.Upper { return bridgePort{r, i} }
+
+// SetTimers hands port i new EVB timers.
+func (r *BridgeRunner) SetTimers(port int, t Timers) {
+	r.run(Event{Kind: EvTimers, Port: port, Timers: t})
+}
+
+// Decide hands the bridge the Decider's answer to a deferred request
+// (Decision.Pending) of the VSI (f, id) on port.
+func (r *BridgeRunner) Decide(port int, f VSIIDFormat, id VSIID, d Decision) {
+	r.run(Event{Kind: EvDecision, Port: port, VSI: &VSI{IDFormat: f, ID: id}, Decision: d})
+}
+
+// PortDown de-associates every VSI of port i.
+func (r *BridgeRunner) PortDown(port int) { r.run(Event{Kind: EvPortDown, Port: port}) }
+
+// Do runs fn on the machine under the runner's lock.
+func (r *BridgeRunner) Do(fn func(*Bridge)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(r.br)
+}
+
+// Close stops the timer; later events are ignored.
+func (r *BridgeRunner) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.timer.Stop()
+	r.mu.Unlock()
+}
+
+func (r *BridgeRunner) fire() { r.run(Event{Kind: EvTimer}) }
+
+func (r *BridgeRunner) run(ev Event) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.pend = r.pend[:0]
+	for _, a := range r.br.Handle(ev, time.Now()) {
+		if a.Kind == ActSend {
+			if a.Port < len(r.tx) {
+				_ = r.tx[a.Port].Send(ecp.SubtypeVDP, a.PDU)
+			}
+			continue
+		}
+		a.Filters = append([]Filter(nil), a.Filters...)
+		r.pend = append(r.pend, a)
+	}
+	if d, ok := r.br.Deadline(); ok {
+		r.timer.Reset(time.Until(d))
+	} else {
+		r.timer.Stop()
+	}
+	pend := append([]Action(nil), r.pend...)
+	r.mu.Unlock()
+	if r.onState != nil {
+		for _, a := range pend {
+			r.onState(a)
+		}
+	}
+}

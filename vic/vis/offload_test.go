@@ -1,0 +1,93 @@
+package vis_test
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+	"github.com/nivkit/niv/vntag"
+)
+
+// superTCP returns a VNTag-tagged TCP super-frame from src to dst (VIF
+// svif) with payload bytes of payload in segments of mss, as the IV sends
+// it up: its Offload says so, counted from the tagged frame.
+func superTCP(t *testing.T, l *lab, dst, src [6]byte, svif vntag.VIF, dport uint16, payload, mss int) port.Frame {
+	t.Helper()
+	b := make([]byte, 14+20+20+payload)
+	copy(b, dst[:])
+	copy(b[6:], src[:])
+	binary.BigEndian.PutUint16(b[12:], 0x0800)
+	ip := b[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 6
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	copy(ip[12:], []byte{10, 0, 0, src[5]})
+	copy(ip[16:], []byte{10, 0, 0, dst[5]})
+	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
+	binary.BigEndian.PutUint16(ip[20:], 40000)
+	binary.BigEndian.PutUint16(ip[22:], dport)
+	ip[32] = 5 << 4
+	f := port.FrameFrom(l.tag(b, svif))
+	require.True(t, f.SetOffload(port.Offload{Flags: port.OffloadNeedsCsum, GSOType: port.GSOTCPv4,
+		HdrLen: 14 + 6 + 40, GSOSize: uint16(mss), CsumStart: 14 + 6 + 20, CsumOffset: 16}))
+	return f
+}
+
+// sendFrames runs frames (with their Offloads) through the VIS from port in.
+func (l *lab) sendFrames(in int, fs ...port.Frame) *port.Tx {
+	l.t.Helper()
+	tx := port.NewTx(64, 1<<20)
+	require.Equal(l.t, len(fs), l.vis.Process(in, fs, l.now, tx))
+	return tx
+}
+
+// A super-frame is hairpinned like any frame under its vEth's policies —
+// the VLAN of its access profile, an ip access-group that reads its
+// headers — keeps its Offload on the way down, and the input policer
+// counts the bytes of the segments it stands for, not its own.
+func TestSuperFrameHairpinPolicy(t *testing.T) {
+	l := newLab(t, vntag.ModeVNTag, vis.Config{})
+	l.configure(`
+ip access-list iperf
+  10 permit tcp any any eq 5201
+policy-map type qos burst
+  police cir 1 mbps bc 40 kbytes
+port-profile web
+  ip access-group iperf in
+  service-policy type qos input burst
+`)
+	a, b := mac(0xa), mac(0xb)
+	// B (vEth 2, VIF 6) speaks first, so the VIS learns it.
+	tx := l.sendFrames(0, superTCP(t, l, a, b, 6, 5201, 100, 1448))
+	require.NotZero(t, tx.Len(), "B's first frame floods")
+	l.now += 1e9
+
+	// 30,000 bytes of payload: 21 segments, 31,370 bytes with their
+	// headers, within the burst.
+	tx = l.sendFrames(0, superTCP(t, l, b, a, 5, 5201, 30000, 1448))
+	require.Equal(t, 1, tx.Len(), "hairpin to B")
+	assert.Equal(t, 0, tx.Ports[0])
+	down := tx.Frames[0]
+	assert.Equal(t, uint16(6), vntagOf(t, down.Bytes()).DVIF())
+	o := down.Offload()
+	assert.Equal(t, uint8(port.GSOTCPv4), o.GSOType)
+	assert.Equal(t, uint16(1448), o.GSOSize)
+	assert.Equal(t, uint16(14+6+20), o.CsumStart, "csum_start counts the downstream tag")
+	assert.Equal(t, 21, o.Segments(down.Len()-6))
+
+	// The ACL reads the super-frame's headers: port 80 is denied.
+	tx = l.sendFrames(0, superTCP(t, l, b, a, 5, 80, 30000, 1448))
+	assert.Zero(t, tx.Len())
+	assert.Equal(t, uint64(1), l.counters(1).Drops[profile.DropIPACL])
+
+	// 39,000 bytes of payload fit the 40,000-byte burst as one frame
+	// (39,054 bytes), but not as the 27 segments it stands for (40,770).
+	l.now += 10e9
+	tx = l.sendFrames(0, superTCP(t, l, b, a, 5, 5201, 39000, 1448))
+	assert.Zero(t, tx.Len())
+	assert.Equal(t, uint64(1), l.counters(1).Drops[profile.DropPolicer], "policed by its segments' bytes")
+}

@@ -24,7 +24,7 @@ import (
 // all in one VID, which the profile must admit: its access VLAN, or one of
 // its trunk's allowed VLANs; a wildcard VID (0) is filled with the access
 // VLAN (trunk: the native VLAN), and the VSI's frames then carry it on the
-// link. Refusals, as the station sees them (802.1Qbg 41.2.3, Table 41-3):
+// link — untagged when it is the port's PVID (EVBPort.PVID). Refusals, as the station sees them (802.1Qbg 41.2.3, Table 41-3):
 //
 //   - no such profile, or not a vethernet one: CodeOtherFailure (lldpad
 //     prints "Other failure");
@@ -51,6 +51,7 @@ type EVBPlane struct {
 	ctl    *Control
 	sps    []*ecp.Speaker
 	ports  []int // VDP port → core port
+	pvids  []uint16
 	runner *vdp.BridgeRunner
 
 	mu   sync.Mutex
@@ -80,6 +81,11 @@ type EVBPort struct {
 	Name string
 	W    ecp.FrameWriter
 	ECP  ecp.Config
+	// PVID is the port's VLAN ID (IEEE 802.1Q 6.9): a VSI in this VID
+	// sends and receives its frames untagged on the link, as a VM on a
+	// Linux macvlan or macvtap without a VLAN device does. 0: none, every
+	// VSI's frames carry their VID.
+	PVID uint16
 }
 
 type evbKey struct {
@@ -118,6 +124,7 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 		tx[i] = sp
 		cp := core.AddEVBPort(pc.Name)
 		p.ports = append(p.ports, cp)
+		p.pvids = append(p.pvids, pc.PVID)
 		p.ctl.Attach(cp, sp)
 	}
 	br := vdp.NewBridge(vdp.BridgeConfig{Ports: len(ports), Timers: cfg.Timers, Decider: p})
@@ -244,6 +251,14 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 	}
 	if !carried {
 		return 0, refused(vdp.CodeInvalidFilter, "port-profile %s does not carry VID %d", name, vid)
+	}
+	if vid == p.pvids[port] {
+		// Untagged on the link: the profile must classify untagged frames
+		// to this VLAN.
+		if vid != fill {
+			return 0, refused(vdp.CodeInvalidFilter, "VID %d is the port's PVID but port-profile %s takes untagged frames into VLAN %d", vid, name, fill)
+		}
+		vid = 0
 	}
 	if req.Mode == vdp.TypeAssociate {
 		if err := p.bind(port, req, name, vid, macs); err != nil {

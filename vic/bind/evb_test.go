@@ -26,6 +26,11 @@ port-profile type vethernet db
   switchport trunk allowed vlan 20,30
   switchport trunk native vlan 20
   state enabled
+port-profile type vethernet trunk10
+  switchport mode trunk
+  switchport trunk allowed vlan 10,20
+  switchport trunk native vlan 20
+  state enabled
 port-profile type vethernet off
   switchport access vlan 10
   vdp vsi-type 6 version 1
@@ -276,4 +281,38 @@ func TestEVBPlaneMigrationAndDeassociate(t *testing.T) {
 	assert.Zero(t, r.send(1, evbFrame(vmMAC(2), vmMAC(1), 10)).Len())
 	pc, _ := r.core.PortCounters(r.plane.Port(1))
 	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
+}
+
+// A VSI in the port's PVID is untagged on the link.
+func TestEVBPlanePVID(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	defer core.Close()
+	w := make(chanWriter, 64)
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0}), PVID: 10})
+	require.NoError(t, err)
+	defer plane.Close()
+	for _, c := range []struct {
+		id   byte
+		vid  uint16
+		code vdp.ErrorCode
+	}{{1, 0, vdp.CodeSuccess}, {2, 10, vdp.CodeSuccess}} {
+		d := plane.Decide(0, mgr, request(vdp.TypeAssociate, 5, c.id, c.vid))
+		assert.Equal(t, c.code, d.Code)
+		assert.EqualValues(t, 10, d.VID)
+		v, ok := plane.VEth(vdp.VSIIDUUID, vsiID(c.id))
+		require.True(t, ok)
+		vsi, _ := core.VSIOf(v)
+		assert.Zero(t, vsi.VID, "untagged on the link")
+		assert.EqualValues(t, 10, vsi.VLAN)
+	}
+	// A trunk that carries VID 10 but whose native VLAN is 20: VID 10
+	// untagged would land in VLAN 20.
+	req := request(vdp.TypeAssociate, 9, 3, 10)
+	org, _ := vdp.ProfileOrg("trunk10")
+	req.Org = []vdp.Org{org}
+	assert.Equal(t, vdp.CodeInvalidFilter, plane.Decide(0, mgr, req).Code)
 }

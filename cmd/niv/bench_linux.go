@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -34,11 +35,13 @@ type benchOpts struct {
 	batch   int
 	offload bool
 	linkMTU int
+	pin     bool
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.batch, "batch", 64, "frames read at once per port")
 	fs.BoolVar(&o.offload, "offload", true, "TAPs with IFF_VNET_HDR and the link with PACKET_VNET_HDR: super-frames cross the pair as one frame")
+	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
@@ -273,6 +276,7 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 		before[i] = readIfStats(nss[i], nics[i])
 	}
 	snmp0 := readUDPSNMP(nss[1])
+	backlog0 := readSoftnetDrops()
 	cpu0 := s.cpu()
 	res, err = b.iperf(ctx, nss, t)
 	if err != nil {
@@ -295,6 +299,7 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 	res.drops["VM A nic tx"] = afterA.txDropped - before[0].txDropped
 	res.drops["VM B nic rx"] = after.rxDropped - before[1].rxDropped
 	res.drops["VM B udp socket"] = snmp1 - snmp0
+	res.drops["kernel backlog (machine-wide)"] = readSoftnetDrops() - backlog0
 	return res, nil
 }
 
@@ -397,6 +402,24 @@ func readIfStats(ns, dev string) ifStats {
 	}
 	s := v[0].Stats
 	return ifStats{rxPackets: s.RX.Packets, rxDropped: s.RX.Dropped, txDropped: s.TX.Dropped}
+}
+
+// readSoftnetDrops returns the frames the kernel dropped, on every CPU,
+// because the CPU's backlog queue was full (/proc/net/softnet_stat's
+// second column): where a veth drops what its peer's side cannot take.
+func readSoftnetDrops() uint64 {
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		return 0
+	}
+	var n uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			v, _ := strconv.ParseUint(f[1], 16, 64)
+			n += v
+		}
+	}
+	return n
 }
 
 // readUDPSNMP returns the UDP receive-buffer errors of namespace ns: the
@@ -811,9 +834,13 @@ func (s *nivSetup) start(ctx context.Context) (nics [2]string, err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	cfg := port.RunConfig{Batch: s.b.opts.batch}
+	ivCfg, visCfg := cfg, cfg
+	if s.b.opts.pin && runtime.NumCPU() >= 2 {
+		ivCfg.Pin, visCfg.Pin = port.PinToCPU(0), port.PinToCPU(1)
+	}
 	s.wg.Add(2)
-	go func() { defer s.wg.Done(); port.Run(runCtx, ivCore, s.ivPorts, cfg) }()
-	go func() { defer s.wg.Done(); port.Run(runCtx, visCore, s.visPorts, cfg); visCore.Close() }()
+	go func() { defer s.wg.Done(); port.Run(runCtx, ivCore, s.ivPorts, ivCfg) }()
+	go func() { defer s.wg.Done(); port.Run(runCtx, visCore, s.visPorts, visCfg); visCore.Close() }()
 	return nics, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -31,6 +32,10 @@ type RunConfig struct {
 	// Now is the clock passed to the core, in nanoseconds (default
 	// time.Now().UnixNano()).
 	Now func() int64
+	// Pin, if not nil, is called by each port's goroutine before it
+	// starts, on its own locked OS thread (Linux: PinToCPU), so that a
+	// core's goroutines can be kept on a CPU of their own.
+	Pin func() error
 }
 
 // Run drives core with one goroutine per port: each reads a batch from
@@ -82,6 +87,13 @@ func Run(ctx context.Context, core Core, ports []Port, cfg RunConfig) error {
 }
 
 func serve(ctx context.Context, core Core, in int, ports []Port, cfg RunConfig) error {
+	if cfg.Pin != nil {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cfg.Pin(); err != nil {
+			return fmt.Errorf("port %d: pin: %w", in, err)
+		}
+	}
 	b := NewBatch(cfg.Batch)
 	if r, ok := ports[in].(interface{ ReadLen() int }); ok && r.ReadLen() > DefaultFrameLen {
 		// A port with offloads reads super-frames.

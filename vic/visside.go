@@ -39,6 +39,12 @@ type VISConfig struct {
 	// MaxVEths caps the number of vEths (0: no cap).
 	MaxVEths int
 	Timing   Timing
+	// NewVEthID, if set, gives the id of a vEth the table does not have:
+	// a fleet's vEth registry, where an instance keeps its id across
+	// VISes (vic/registry). nil numbers vEths locally (Table.Next). An
+	// error refuses the VIF-alloc with ReasonMaxPorts
+	// (ResultInsufficientResources), which the IV retries.
+	NewVEthID func(VNIC) (uint32, error)
 }
 
 // VEthRecord is the VIS machine's record of one vEth, keyed by the VM
@@ -734,8 +740,17 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 			s.refuse(p, m, ReasonVIFExhausted)
 			return
 		}
-		s.tab.next++
-		v = &VEthRecord{ID: s.tab.next, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
+		id := s.tab.next + 1
+		if s.cfg.NewVEthID != nil {
+			var err error
+			if id, err = s.cfg.NewVEthID(n); err != nil || id == 0 {
+				p.free(vif)
+				s.refuse(p, m, ReasonMaxPorts)
+				return
+			}
+		}
+		s.tab.next = max(s.tab.next, id)
+		v = &VEthRecord{ID: id, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
 		s.tab.veths[n.Instance] = v
 		s.tab.order = append(s.tab.order, n.Instance)
 		s.o.add(Action{Kind: ActVISVEth, VEth: v.ID, VNIC: v.VNIC})

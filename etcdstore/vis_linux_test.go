@@ -58,7 +58,11 @@ func TestVISDaemonsShareEtcd(t *testing.T) {
 	t.Cleanup(l.Close)
 	p := l.Prefix
 	ns := func(name string) string { n, err := l.NS(name); require.NoError(t, err); return n }
-	vm := func(name, tap, mac, ip string) string { n, err := l.VM(name, tap, mac, ip); require.NoError(t, err); return n }
+	vm := func(name, tap, mac, ip string) string {
+		n, err := l.VM(name, tap, mac, ip)
+		require.NoError(t, err)
+		return n
+	}
 	write := func(name, text string) string { f, err := l.Write(name, text); require.NoError(t, err); return f }
 	niv := func(stdin string, args ...string) string {
 		t.Helper()

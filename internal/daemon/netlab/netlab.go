@@ -188,8 +188,8 @@ type Daemon struct {
 	// Args are more command-line arguments (for example --store).
 	Args []string
 	Log  string
-	cmd                    *exec.Cmd
-	Done                   chan error
+	cmd  *exec.Cmd
+	Done chan error
 }
 
 // Daemon starts `niv KIND --config CONFIG` in namespace ns and waits until

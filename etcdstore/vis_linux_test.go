@@ -13,8 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nivkit/niv/etcdstore"
+	"github.com/nivkit/niv/internal/daemon/conf"
 	"github.com/nivkit/niv/internal/daemon/netlab"
 	"github.com/nivkit/niv/internal/needs"
+	"github.com/nivkit/niv/vic/registry"
 )
 
 // vethShow is `niv show interface vethernet N --json`.
@@ -38,11 +41,14 @@ type vnicShow struct {
 }
 
 // TestVISDaemonsShareEtcd runs two `niv vis --store etcd://` daemons
-// (etcdstore/cmd/niv) on one embedded etcd, each serving one host's IV:
-// a profile edit made with `niv configure` against VIS a reaches the
-// vEths of VIS b, the vEth ids are fleet-wide, and a VM moved from the
-// host behind VIS a to the host behind VIS b keeps its vEth id, profile
-// and counters.
+// (etcdstore/cmd/niv) on one embedded etcd: host 1 has an uplink to each
+// (fabric a to VIS a, fabric b to VIS b), host 2 one to VIS b. A profile
+// edit made with `niv configure` against VIS a reaches the vEths of VIS
+// b, the vEth ids are fleet-wide, a VM moved from host 1 (behind VIS a)
+// to host 2 (behind VIS b) keeps its vEth id, profile and counters, and
+// when VIS a is killed (kill -9, its link down) host 1 fails over to VIS b, which takes
+// its vEth over in the registry once VIS a's lease (2 s) expires: same
+// id, counters kept.
 func TestVISDaemonsShareEtcd(t *testing.T) {
 	needs.Root(t)
 	needs.Tool(t, "ip")
@@ -73,12 +79,13 @@ func TestVISDaemonsShareEtcd(t *testing.T) {
 	h1, h2 := ns("h1"), ns("h2")
 	require.NoError(t, l.LinkHere(p+"h1", h1, p+"v1"))
 	require.NoError(t, l.LinkHere(p+"h2", h2, p+"v2"))
+	require.NoError(t, l.LinkHere(p+"h1b", h1, p+"v3"))
 	vm1 := vm("vm1", p+"a", "02:52:54:00:00:01", "10.9.0.1")
 	vm2 := vm("vm2", p+"b", "02:52:54:00:00:02", "10.9.0.2")
 	vm3 := vm("vm3", p+"c", "02:52:54:00:00:03", "10.9.0.3")
 	require.NoError(t, l.Echo(vm2))
 
-	visConf := func(name, link string) string {
+	visConf := func(name, link, more string) string {
 		return fmt.Sprintf(`hostname %[2]s
 niv store %[1]s/%[2]s.db
 niv socket %[1]s/%[2]s.sock
@@ -90,16 +97,16 @@ interface ethernet1/1
   switchport mode vntag
   linux-interface %[3]s
 !
-port-profile type vethernet web
+%[4]sport-profile type vethernet web
   switchport mode access
   switchport access vlan 10
   state enabled
-`, l.Dir, name, link)
+`, l.Dir, name, link, more)
 	}
 	vnic := func(name, tap, ns, mac string, n int) string {
 		return fmt.Sprintf("vnic %s\n  tap %s existing netns %s\n  mac-address %s\n  port-profile web\n  instance-uuid a1412857-60f7-4ce1-e95a-2164943f53%02d\n", name, tap, ns, mac, n)
 	}
-	ivConf := func(name, up, vnics string) string {
+	ivConf := func(name, up, vnics, more string) string {
 		return fmt.Sprintf(`hostname %[2]s
 niv store %[1]s/%[2]s.db
 niv socket %[1]s/%[2]s.sock
@@ -110,19 +117,27 @@ interface uplink1
   fabric a
   switchport mode vntag
   linux-interface %[3]s
-!
-%[4]s`, l.Dir, name, up, vnics)
+%[5]s!
+%[4]s`, l.Dir, name, up, vnics, more)
 	}
 	daemon := func(kind, ns, name, conf string, args ...string) *netlab.Daemon {
 		d, err := l.DaemonArgs(kind, ns, write(name+".conf", conf), filepath.Join(l.Dir, name+".sock"), args...)
 		require.NoError(t, err)
 		return d
 	}
-	visA := daemon("vis", "", "visa", visConf("visa", p+"v1"), "--store", store)
-	visB := daemon("vis", "", "visb", visConf("visb", p+"v2"), "--store", store)
-	hostA := daemon("iv", h1, "host1", ivConf("host1", p+"h1", vnic("vm1", p+"a", vm1, "0252.5400.0001", 1)+vnic("vm2", p+"b", vm2, "0252.5400.0002", 2)))
-	hostB := daemon("iv", h2, "host2", ivConf("host2", p+"h2", vnic("vm3", p+"c", vm3, "0252.5400.0003", 3)))
+	visA := daemon("vis", "", "visa", visConf("visa", p+"v1", ""), "--store", store)
+	visB := daemon("vis", "", "visb", visConf("visb", p+"v2", "interface ethernet1/2\n  switchport mode vntag\n  linux-interface "+p+"v3\n!\n"), "--store", store)
+	hostA := daemon("iv", h1, "host1", ivConf("host1", p+"h1", vnic("vm1", p+"a", vm1, "0252.5400.0001", 1)+vnic("vm2", p+"b", vm2, "0252.5400.0002", 2),
+		"interface uplink2\n  fabric b\n  switchport mode vntag\n  linux-interface "+p+"h1b\n"))
+	hostB := daemon("iv", h2, "host2", ivConf("host2", p+"h2", vnic("vm3", p+"c", vm3, "0252.5400.0003", 3), ""))
 
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, d := range []*netlab.Daemon{visA, visB, hostA, hostB} {
+				t.Logf("%s:\n%s", d.Config, d.LogText())
+			}
+		}
+	})
 	bound := func(d *netlab.Daemon, names ...string) map[string]vnicShow {
 		t.Helper()
 		var got map[string]vnicShow
@@ -190,4 +205,35 @@ interface uplink1
 	assert.Equal(t, "Ethernet1/1", after.Interface)
 	t.Logf("vEth %d: %d frames received behind VIS a, %d in VIS b's show after the move", id1, before.Counters.RxFrames, after.Counters.RxFrames)
 	assert.False(t, veth(visA, id1).Bound, "VIS a let go of it")
+
+	// VIS a dies; host 1 fails over to fabric b, and VIS b takes vm2's
+	// vEth over when VIS a's lease expires.
+	id2 := onA["vm2"].VEth
+	time.Sleep(1500 * time.Millisecond) // vm2's counts checkpointed
+	before2 := veth(visA, id2)
+	require.NotZero(t, before2.Counters.TxFrames+before2.Counters.RxFrames)
+	visA.Kill()
+	killed := time.Now()
+	// The IV fails over when its fabric a uplink loses carrier, as when
+	// the fabric interconnect dies with its VIS.
+	require.NoError(t, l.IP("link", "set", p+"v1", "down"))
+	reg, err := etcdstore.OpenRegistry(t.Context(), client(t, etcd.Endpoints()...), etcdstore.RegistryOptions{VIS: "observer", TTL: 10 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { reg.Close() })
+	u, ok := conf.ParseUUID("a1412857-60f7-4ce1-e95a-2164943f5302")
+	require.True(t, ok)
+	var rec registry.Record
+	require.Eventually(t, func() bool {
+		rec, err = reg.Get(t.Context(), u)
+		return err == nil && rec.Held && rec.Binding.VIS == "visb"
+	}, 15*time.Second, 50*time.Millisecond, "VIS b holds vm2's vEth in the registry")
+	t.Logf("vm2's vEth held by VIS b %v after VIS a's kill -9", time.Since(killed).Round(10*time.Millisecond))
+	assert.Equal(t, id2, uint32(rec.ID))
+	assert.Equal(t, "Ethernet1/2", rec.Binding.Port)
+	taken := veth(visB, id2)
+	assert.True(t, taken.Bound)
+	assert.Equal(t, "web", taken.Profile)
+	assert.GreaterOrEqual(t, taken.Counters.RxFrames, before2.Counters.RxFrames, "counters kept")
+	assert.GreaterOrEqual(t, taken.Counters.TxFrames, before2.Counters.TxFrames, "counters kept")
+	assert.Equal(t, id2, bound(hostA, "vm2")["vm2"].VEth)
 }

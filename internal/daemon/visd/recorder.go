@@ -149,6 +149,28 @@ func (r *recorder) checkpointFleet(core *vis.VIS, id uint32) {
 	r.fleetCall("checkpoint", id, func(ctx context.Context) error { return r.reg.Checkpoint(ctx, u, d) })
 }
 
+// claim binds vEth id in the registry if this VIS has it bound, and
+// reports whether it did.
+func (r *recorder) claim(id uint32) bool {
+	r.mu.Lock()
+	v := r.veths[id]
+	if v == nil || !v.Bound {
+		r.mu.Unlock()
+		return false
+	}
+	n, b := vnicOf(*v), registry.Binding{Port: v.Port, VIF: vntag.VIF(v.VIF), Epoch: v.Epoch}
+	r.mu.Unlock()
+	ok := true
+	r.fleetCall("claim", id, func(ctx context.Context) error {
+		if _, err := r.reg.Bind(ctx, n.Instance, b); err != nil {
+			ok = false
+			return err
+		}
+		return r.reg.SetConfig(ctx, n.Instance, n)
+	})
+	return ok
+}
+
 // byInstance returns the id of the vEth of instance u.
 func (r *recorder) byInstance(u vic.UUID) (uint32, bool) {
 	r.mu.Lock()
@@ -194,7 +216,13 @@ func (r *recorder) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 			b := registry.Binding{Port: v.Port, VIF: vif, Epoch: v.Epoch}
 			n := vnicOf(*v)
 			r.fleetCall("bind", id, func(ctx context.Context) error {
-				if _, err := r.reg.Bind(ctx, n.Instance, b); err != nil {
+				if _, err := r.reg.Bind(ctx, n.Instance, b); errors.Is(err, registry.ErrHeld) {
+					// Its VIS died and its lease has not expired yet: the
+					// vEth forwards here, and is bound in the registry
+					// when it is orphaned (onRegistry).
+					r.log.Warn("vEth registry: held by another VIS; bound here when its lease expires", "veth", id)
+					return nil
+				} else if err != nil {
 					return err
 				}
 				return r.reg.SetConfig(ctx, n.Instance, n)

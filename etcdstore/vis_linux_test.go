@@ -48,7 +48,7 @@ type vnicShow struct {
 // to host 2 (behind VIS b) keeps its vEth id, profile and counters, and
 // when VIS a is killed (kill -9, its link down) host 1 fails over to VIS b, which takes
 // its vEth over in the registry once VIS a's lease (2 s) expires: same
-// id, counters kept.
+// id, counters kept; VIS a, started again, restores that vEth unbound.
 func TestVISDaemonsShareEtcd(t *testing.T) {
 	needs.Root(t)
 	needs.Tool(t, "ip")
@@ -236,4 +236,14 @@ interface uplink1
 	assert.GreaterOrEqual(t, taken.Counters.RxFrames, before2.Counters.RxFrames, "counters kept")
 	assert.GreaterOrEqual(t, taken.Counters.TxFrames, before2.Counters.TxFrames, "counters kept")
 	assert.Equal(t, id2, bound(hostA, "vm2")["vm2"].VEth)
+
+	// VIS a comes back: it restores vm2's vEth unbound (VIS b holds it),
+	// and does not take it back.
+	require.NoError(t, l.IP("link", "set", p+"v1", "up"))
+	require.NoError(t, visA.Start())
+	assert.False(t, veth(visA, id2).Bound)
+	assert.Contains(t, visA.LogText(), "another VIS holds it now")
+	rec, err = reg.Get(t.Context(), u)
+	require.NoError(t, err)
+	assert.Equal(t, "visb", rec.Binding.VIS)
 }

@@ -158,6 +158,9 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			ids[pc.Name] = vic.PortID(i)
 		}
 	}
+	if d.fleet != nil {
+		d.dropTaken(snap)
+	}
 	for _, v := range snap.VEths {
 		pid, known := ids[v.Port]
 		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: v.Bound && known}, now)
@@ -323,6 +326,32 @@ func (d *Daemon) visConfig(cfg *conf.VIS) vic.VISConfig {
 		c.NewVEthID = d.allocID
 	}
 	return c
+}
+
+// dropTaken marks unbound the vEths of snap that another VIS of the
+// fleet holds now (their VMs moved, or this VIS's lease expired and
+// another took them over while it was down): the registry is the record
+// of where a vEth is bound. The others are bound again as they are
+// restored (BindVIF); a registry that cannot be reached leaves them as
+// the local store has them.
+func (d *Daemon) dropTaken(snap *state.Snapshot) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+	defer cancel()
+	for i := range snap.VEths {
+		v := &snap.VEths[i]
+		if !v.Bound {
+			continue
+		}
+		rec, err := d.fleet.Registry.Get(ctx, v.Instance)
+		if err != nil {
+			d.log.Warn("vEth registry: reading a vEth to restore", "veth", v.ID, "err", err)
+			continue
+		}
+		if rec.Held && rec.Binding.VIS != d.fleet.Registry.VIS() {
+			d.log.Info("vEth restored unbound: another VIS holds it now", "veth", v.ID, "vis", rec.Binding.VIS, "interface", rec.Binding.Port)
+			v.Bound = false
+		}
+	}
 }
 
 func timing(c conf.Daemon) vic.Timing {

@@ -11,7 +11,7 @@ import (
 	"github.com/nivkit/niv/vic"
 )
 
-// TestNewVEthID: with VISConfig.NewVEthID (a fleet's vEth registry) a new
+// TestNewVEthID (and VISTakeAway): with VISConfig.NewVEthID (a fleet's vEth registry) a new
 // vEth takes the id it gives, not the table's next; when it fails, the
 // VIF-alloc is refused (insufficient resources, max-ports), the VIF id
 // goes back to the port, and the IV's next request gets a vEth.
@@ -71,4 +71,29 @@ func TestNewVEthID(t *testing.T) {
 	assert.Equal(t, vic.ResultSuccess, a.Result)
 	assert.Equal(t, uint32(77), a.VEth)
 	assert.Equal(t, uint32(1000), vis.Table().Next(), "Next is the highest id given")
+
+	// Another VIS of the fleet took vNIC 1's vEth (its VM moved there):
+	// it is unbound here and the IV told (VIF-remove), the vEth record
+	// kept.
+	acts := vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{1}, Epoch: 2}, now)
+	var unbound []uint32
+	for _, a := range acts {
+		if a.Kind == vic.ActVISUnbind {
+			unbound = append(unbound, a.VEth)
+		}
+	}
+	assert.Equal(t, []uint32{1000}, unbound)
+	pump(acts, false)
+	x, ok := iv.VNIC(vic.UUID{1})
+	require.True(t, ok)
+	assert.Equal(t, vic.VIFMoved, x.State, "the IV let go of it")
+	r, ok := vis.Table().Get(vic.UUID{1})
+	require.True(t, ok)
+	assert.False(t, r.Bound)
+	assert.Equal(t, uint32(1000), r.ID)
+	// An instance this VIS does not have, or has unbound: nothing.
+	assert.Empty(t, vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{9}}, now))
+	for _, a := range vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{1}}, now) {
+		assert.NotEqual(t, vic.ActVISUnbind, a.Kind)
+	}
 }

@@ -208,6 +208,11 @@ const (
 	VISSetVIFList
 	// VISTimer: time passed; send at or after VIS.Deadline.
 	VISTimer
+	// VISTakeAway: another VIS of the fleet bound the vEth of
+	// VISEvent.Instance at placement epoch VISEvent.Epoch (its VM moved
+	// behind that VIS; 0 if not known): unbind it here and tell its IV
+	// (VIF-remove), as a migration between two of this VIS's ports does.
+	VISTakeAway
 )
 
 // VISEvent is an input of VIS.Handle.
@@ -217,6 +222,9 @@ type VISEvent struct {
 	Msg     *Message
 	ListID  uint32
 	Members []vntag.VIF
+	// Instance and Epoch: VISTakeAway's vEth and its new epoch.
+	Instance UUID
+	Epoch    uint32
 }
 
 // VISMachine is the virtual interface switch's side of the vic protocol: one
@@ -368,6 +376,10 @@ func (s *VISMachine) Handle(ev VISEvent, now time.Time) []Action {
 		p.lists.members[ev.ListID] = append(p.lists.members[ev.ListID][:0:0], ev.Members...)
 		if p.open {
 			s.sendList(p, ev.ListID, now)
+		}
+	case VISTakeAway:
+		if v := s.tab.veths[ev.Instance]; v != nil && v.Bound {
+			s.takeAway(v, max(ev.Epoch, v.VNIC.Epoch), now)
 		}
 	}
 	s.timers(now)

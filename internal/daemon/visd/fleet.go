@@ -79,7 +79,8 @@ func (d *Daemon) allocID(n vic.VNIC) (uint32, error) {
 }
 
 // onRegistry acts on the fleet's events: a vEth taken by another VIS (its
-// VM moved) gets its last counts checkpointed; a vEth orphaned (its VIS
+// VM moved) gets its last counts checkpointed and is unbound in the vic
+// machine, which tells its IV (VIF-remove); a vEth orphaned (its VIS
 // died or let go of it) that this VIS serves already (its IV failed over
 // here while the dead VIS's lease still held it) is bound to this VIS.
 func (d *Daemon) onRegistry(ev registry.Event) {
@@ -91,6 +92,7 @@ func (d *Daemon) onRegistry(ev registry.Event) {
 	case registry.Taken:
 		d.log.Info("vEth taken by another VIS (its VM moved)", "veth", id, "vis", ev.Binding.VIS, "interface", ev.Binding.Port)
 		d.rec.checkpointFleet(d.core, id)
+		d.plane.Agent().TakeAway(ev.Instance, ev.Binding.Epoch)
 	case registry.Orphaned:
 		if d.rec.claim(id) {
 			d.log.Info("vEth taken over from a VIS that let go of it or died", "veth", id, "vis", ev.Binding.VIS)

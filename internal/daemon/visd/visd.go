@@ -118,6 +118,8 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			if err != nil {
 				return d, fmt.Errorf("store %s: %w", o.Store, err)
 			}
+		} else if strings.HasPrefix(o.Store, "etcd://") {
+			return d, fmt.Errorf("store %s: this niv has no etcd store; build the one of the nested module etcdstore (cd etcdstore && go build ./cmd/niv)", o.Store)
 		} else {
 			cfg.Store = o.Store
 		}

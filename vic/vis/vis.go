@@ -12,6 +12,13 @@
 // port it arrived on is dropped and counted (DropUnknownVIF): a VM behind
 // one IV cannot claim a vEth behind another.
 //
+// An evb port (AddEVBPort) faces a hypervisor's edge relay — a VEPA, such
+// as Linux macvlan in vepa mode — over a link with no NIV tag (IEEE
+// 802.1Qbg): a vEth there is bound to its VSI's MACs and VID on the link
+// (AddVSI, MoveVSI), as VDP associated it, frames whose source MAC and VID
+// match no VSI are dropped (DropUnknownVSI), and a frame from one VSI to
+// another behind the same port goes back out of it (reflective relay).
+//
 // Each vEth carries the compiled policy of its port-profile from a
 // profile.Store and follows every change of it live: VLAN assignment and
 // filtering, mac and ip access-groups, CoS/DSCP marking, policing and port

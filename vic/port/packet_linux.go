@@ -37,6 +37,11 @@ import (
 type Packet struct {
 	*fdPort
 	kmu sync.Mutex // one PACKET_STATISTICS read at a time
+
+	// rx is the receive ring, if the port reads through one; ringFn is
+	// its poller callback, made once.
+	rx     *rxRing
+	ringFn func(uintptr) bool
 }
 
 // PacketConfig tunes OpenPacketWith.
@@ -63,6 +68,14 @@ type PacketConfig struct {
 	// that is longer than this becomes a super-frame of segments this
 	// size again; a link of this MTU gets segments.
 	SegmentMTU int
+	// RxRing chooses how frames are read. 0 (the default) or a positive
+	// number: through a PACKET_RX_RING of that many slots (0: as many as
+	// DefaultRxRingBytes holds), the frames handed to the core where the
+	// kernel put them, without a copy; each slot, as large as the
+	// interface's largest frame (64 KB with Offload), goes back to the
+	// kernel when the next Read starts. A negative number: with
+	// recvmmsg(2), a copy into the batch's buffers.
+	RxRing int
 }
 
 // DefaultSocketBuf is the size of an AF_PACKET port's receive and send
@@ -134,15 +147,31 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 			}
 		}
 	}
+	var rx *rxRing
+	if cfg.RxRing >= 0 {
+		maxLen := ifi.MTU + 14 + 8
+		if cfg.Offload {
+			maxLen = MaxSuperFrameLen
+		}
+		if rx, err = newRxRing(fd, max(maxLen, 1514), cfg.RxRing, cfg.Offload); err != nil {
+			return fail("rx ring", err)
+		}
+	}
 	// Start counting kernel drops from here (reading the statistics
 	// resets them).
 	_, _ = unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
 	if err := unix.Bind(fd, sa); err != nil {
+		if rx != nil {
+			rx.unmap()
+		}
 		return fail("bind", err)
 	}
 	p, err := newFDPort(ifname, fd, "packet")
 	if err != nil {
+		if rx != nil {
+			rx.unmap()
+		}
 		return nil, err
 	}
 	p.mmsg = true
@@ -152,7 +181,33 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	if p.segMTU <= 0 {
 		p.segMTU = 1500
 	}
-	return &Packet{fdPort: p}, nil
+	pk := &Packet{fdPort: p, rx: rx}
+	if rx != nil {
+		rx.segMTU, rx.stats = p.segMTU, &p.stats
+		pk.ringFn = pk.ringReady
+	}
+	return pk, nil
+}
+
+// Read waits for frames and returns those ready, up to the batch's
+// capacity. With a receive ring, the frames are where the kernel put them,
+// valid until the next Read on the port, which gives their slots back to
+// the kernel.
+func (p *Packet) Read(b *Batch) error {
+	if p.rx == nil {
+		return p.fdPort.Read(b)
+	}
+	return p.readRing(b)
+}
+
+// Close closes the socket; blocked reads and writes return ErrClosed. A
+// receive ring stays mapped while frames of the last Read are out, until
+// the next Read.
+func (p *Packet) Close() error {
+	if p.rx != nil {
+		p.closeRing()
+	}
+	return p.fdPort.Close()
 }
 
 // Stats returns the port's counters, with the frames the kernel dropped

@@ -20,8 +20,8 @@ import (
 func TestClusterLosesAMember(t *testing.T) {
 	c := startEtcd(t, 3)
 	eps := c.Endpoints()
-	a := newMember(t, "vis-a", eps, 2*time.Second)
-	b := newMember(t, "vis-b", eps, 2*time.Second)
+	a := newMember(t, "vis-a", eps, 5*time.Second)
+	b := newMember(t, "vis-b", eps, 5*time.Second)
 	mgr := openProfiles(t, client(t, eps...), 16)
 	configure(t, a, twoProfiles)
 	ra := a.attach(uuid(1), vnic(1, "web", 1), 10)

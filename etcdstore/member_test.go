@@ -51,7 +51,7 @@ func newMember(t *testing.T, name string, endpoints []string, ttl time.Duration)
 	t.Helper()
 	cli, err := etcdstore.DialEndpoints(endpoints)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m := &member{t: t, name: name, cli: cli, veths: map[vic.UUID]*local{}}
 	m.profiles, err = etcdstore.OpenProfiles(ctx, cli, etcdstore.ProfilesOptions{Retries: 16})
@@ -86,7 +86,7 @@ func (m *member) onEvent(ev registry.Event) {
 			// Add what was counted since the last checkpoint, then let
 			// the vEth go.
 			c, _ := m.vis.Counters(l.rec.ID)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := m.reg.Checkpoint(ctx, ev.Instance, registry.SubCounters(c, l.flushed))
 			cancel()
 			if err != nil {
@@ -103,7 +103,7 @@ func (m *member) onEvent(ev registry.Event) {
 		take := m.takeOver
 		m.mu.Unlock()
 		if take {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			rec, err := m.reg.Get(ctx, ev.Instance)
 			if err != nil {
@@ -128,7 +128,7 @@ func (m *member) attach(u vic.UUID, c vic.VNIC, vif vntag.VIF) registry.Record {
 }
 
 func (m *member) tryAttach(u vic.UUID, c vic.VNIC, vif vntag.VIF) (registry.Record, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rec, err := m.reg.Allocate(ctx, u, c)
 	if err != nil {
@@ -161,7 +161,7 @@ func (m *member) tryAttach(u vic.UUID, c vic.VNIC, vif vntag.VIF) (registry.Reco
 func (m *member) checkpoint() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for u, l := range m.veths {
 		c, _ := m.vis.Counters(l.rec.ID)

@@ -120,7 +120,7 @@ func (c *ivCheck) UnbindVIF(vif vntag.VIF) error {
 	return nil
 }
 func (c *ivCheck) SetVIFLink(vntag.VIF, bool) error     { return nil }
-func (c *ivCheck) SetVIFList(uint16, []vntag.VIF) error { return nil }
+func (c *ivCheck) SetVIFList(uint32, []vntag.VIF) error { return nil }
 
 type visKey struct {
 	p   vic.PortID

@@ -229,7 +229,7 @@ func (a *VISAgent) handleLocked(ev VISEvent) {
 func (a *VISAgent) fire() { a.handle(VISEvent{Kind: VISTimer}) }
 
 // SetVIFList sets the members of VIF list id on IV port p.
-func (a *VISAgent) SetVIFList(p PortID, id uint16, members []vntag.VIF) {
+func (a *VISAgent) SetVIFList(p PortID, id uint32, members []vntag.VIF) {
 	a.handle(VISEvent{Kind: VISSetVIFList, Port: p, ListID: id, Members: members})
 }
 

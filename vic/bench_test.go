@@ -17,7 +17,7 @@ type nullIV struct{}
 func (nullIV) BindVIF(vntag.VIF, vic.VNIC, uint32) error { return nil }
 func (nullIV) UnbindVIF(vntag.VIF) error                 { return nil }
 func (nullIV) SetVIFLink(vntag.VIF, bool) error          { return nil }
-func (nullIV) SetVIFList(uint16, []vntag.VIF) error      { return nil }
+func (nullIV) SetVIFList(uint32, []vntag.VIF) error      { return nil }
 
 type nullVIS struct{}
 

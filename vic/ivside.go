@@ -89,7 +89,10 @@ type IVConfig struct {
 	// notices restarts and tells a delayed Open of an earlier incarnation
 	// from a new one.
 	Session uint64
-	// Mode and MaxVIFs go into the Open capabilities.
+	// Mode and MaxVIFs go into the Open capabilities. MaxVIFs is at most
+	// 4095 in VNTag mode (0 means 4095); in E-Tag mode more than 4095
+	// asks a version-2 VIS for E-CIDs with an ext part, and a version-1
+	// VIS refuses it.
 	Mode    vntag.Mode
 	MaxVIFs uint16
 	// Window is how many requests may be outstanding at once (default
@@ -141,8 +144,8 @@ type IVMachine struct {
 	pending []*ivVIF // vNICs with an outstanding request
 	waiting []*ivVIF // vNICs waiting for room in the window
 	byVIF   map[vntag.VIF]*ivVIF
-	listTx  map[uint16]uint32
-	lists   map[uint16][]vntag.VIF
+	listTx  map[uint32]uint32
+	lists   map[uint32][]vntag.VIF
 
 	o   out
 	msg Message
@@ -157,11 +160,19 @@ func NewIVMachine(cfg IVConfig) *IVMachine {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
-	if top := uint16(vifTop(cfg.Mode)); cfg.MaxVIFs == 0 || cfg.MaxVIFs > top {
-		cfg.MaxVIFs = top
+	// At most one VIF per svif_id in VNTag mode; in E-Tag mode as many as
+	// version 2 carries (E-CIDs with an ext part beyond 4095). 0 means
+	// 4095 in both.
+	top := uint16(vntag.MaxSVIF)
+	if cfg.Mode == vntag.ModeETag {
+		top = MaxVIFsETag
 	}
+	if cfg.MaxVIFs == 0 {
+		cfg.MaxVIFs = uint16(vifTop(cfg.Mode, 1, 0))
+	}
+	cfg.MaxVIFs = min(cfg.MaxVIFs, top)
 	return &IVMachine{cfg: cfg, t: cfg.Timing.withDefaults(), vnics: map[UUID]*ivVIF{},
-		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint16]uint32{}, lists: map[uint16][]vntag.VIF{}}
+		byVIF: map[vntag.VIF]*ivVIF{}, listTx: map[uint32]uint32{}, lists: map[uint32][]vntag.VIF{}}
 }
 
 // Session returns the IV's session state and the VIS's session number.
@@ -255,7 +266,8 @@ func (iv *IVMachine) sendOpen(now time.Time) {
 	iv.openTx = iv.nextTx()
 	m := iv.header(CmdOpen)
 	m.TxID = iv.openTx
-	m.Present = FieldCaps | FieldPeerSession
+	m.Present = FieldCaps | FieldPeerSession | FieldVersion
+	m.Version = Version
 	m.Caps = Capabilities{Mode: iv.cfg.Mode, MaxVIFs: iv.cfg.MaxVIFs, KeepaliveMS: uint16(min(iv.t.Keepalive.Milliseconds(), 65535))}
 	if m.Caps.KeepaliveMS == 0 {
 		m.Caps.KeepaliveMS = 1
@@ -714,6 +726,7 @@ func (iv *IVMachine) serve(m *Message, now time.Time) {
 			iv.resyncDone(now)
 		}
 	case CmdVIFList:
+		m.ListID = listOf(iv.cfg.Mode, m.ListID)
 		if m.TxID > iv.listTx[m.ListID] {
 			iv.listTx[m.ListID] = m.TxID
 			members := append(iv.lists[m.ListID][:0], m.Members...)

@@ -95,7 +95,8 @@ const (
 	ActIVUnbind
 	// ActIVLink: set VIF Action.VIF's link state to Action.Up.
 	ActIVLink
-	// ActIVVIFList: set the members of VIF list Action.ListID.
+	// ActIVVIFList: set the members of VIF list Action.ListID (a VNTag
+	// vif_list_id or an E-channel, as IVProgrammer.SetVIFList).
 	ActIVVIFList
 
 	// ActVISVEth: create or update vEth Action.VEth with Action.VNIC's
@@ -144,7 +145,7 @@ type Action struct {
 	VEth    uint32
 	Up      bool
 	VNIC    VNIC
-	ListID  uint16
+	ListID  uint32
 	Members []vntag.VIF
 	Result  Result
 	Reason  Reason
@@ -157,7 +158,10 @@ type IVProgrammer interface {
 	BindVIF(vif vntag.VIF, n VNIC, veth uint32) error
 	UnbindVIF(vif vntag.VIF) error
 	SetVIFLink(vif vntag.VIF, up bool) error
-	SetVIFList(list uint16, members []vntag.VIF) error
+	// SetVIFList sets the members of the core's VIF list list: a VNTag
+	// vif_list_id, or in E-Tag mode the E-channel vntag.Channel(GRP,
+	// E-CID), GRP 1-3. No members deletes the list.
+	SetVIFList(list uint32, members []vntag.VIF) error
 }
 
 // VISProgrammer is the narrow interface through which the VIS side

@@ -28,8 +28,10 @@ import (
 // vic/PROTOCOL.md describes every TLV byte by byte.
 
 const (
-	// Version is the vic protocol version this package speaks.
-	Version = 1
+	// Version is the highest vic protocol version this package speaks
+	// (vic/PROTOCOL.md §6). It goes in the version TLV of an open and its
+	// answer; the command TLV's framing byte stays 1 in every version.
+	Version = 2
 	// MaxProfileLen is the longest port-profile name: Linux's
 	// PORT_PROFILE_MAX (40) less its terminating NUL.
 	MaxProfileLen = 39
@@ -42,6 +44,12 @@ const (
 	MaxVIFETag = 1<<12 - 1
 	// MaxListMembers is how many VIF ids one VIF-list TLV holds.
 	MaxListMembers = 254
+	// MaxWideListMembers is how many VIF ids one wide VIF-list TLV
+	// (version 2) holds.
+	MaxWideListMembers = (maxTLVLen - 4) / 3
+	// MaxVIFsETag is the largest max VIFs an E-Tag IV of version 2 may
+	// announce; the VIS then gives out E-CIDs with an ext part.
+	MaxVIFsETag = 1<<16 - 1
 	// MaxVLAN is the largest VLAN id a vNIC may ask for.
 	MaxVLAN = 4094
 
@@ -57,9 +65,12 @@ const (
 	tlvLink        = 9
 	tlvEpoch       = 10
 	tlvVIFList     = 11
+	tlvVersion     = 12
+	tlvWideVIFList = 13
 	tlvCommand     = 127
 
 	commandLen   = 22
+	framing      = 1
 	maxTLVLen    = 1<<9 - 1
 	flagResponse = 0x80
 )
@@ -174,8 +185,8 @@ const (
 	// ReasonProfileDisabled: the profile exists but is not enabled for
 	// use (ResultBadState).
 	ReasonProfileDisabled
-	// ReasonMaxPorts: the VIS has as many vEths as it may
-	// (ResultInsufficientResources).
+	// ReasonMaxPorts: the VIS has as many vEths as it may, or the
+	// port-profile as many as its max-ports (ResultInsufficientResources).
 	ReasonMaxPorts
 	// ReasonVIFExhausted: no free VIF id on the IV's port
 	// (ResultInsufficientResources).
@@ -220,23 +231,54 @@ func (r Reason) Result() Result {
 }
 
 // maxVIF returns the largest max-VIFs a capabilities TLV may carry in mode
-// m: version 1 allowed 16383 in VNTag mode, which the VIS takes as vifTop.
+// m: version 1 allowed 16383 in VNTag mode, which the VIS takes as vifTop;
+// version 2 allows 65535 in E-Tag mode.
 func maxVIF(m vntag.Mode) uint16 {
 	if m == vntag.ModeETag {
-		return MaxVIFETag
+		return MaxVIFsETag
 	}
 	return MaxVIF
 }
 
 // vifTop returns the largest VIF id the VIS gives a vNIC on a port of
-// mode m. A VNTag vNIC's VIF is the svif_id of its upstream frames, 12
-// bits (vntag.MaxSVIF), although a dvif_id has 14; an E-Tag vNIC's is an
-// E-CID base (12 bits).
-func vifTop(m vntag.Mode) vntag.VIF {
-	if m == vntag.ModeETag {
-		return MaxVIFETag
+// mode m whose IV speaks version and holds maxVIFs. A VNTag vNIC's VIF is
+// the svif_id of its upstream frames, 12 bits (vntag.MaxSVIF), although a
+// dvif_id has 14. An E-Tag vNIC's is an E-CID base (12 bits), or, for a
+// version-2 IV that holds more than 4095 VIFs, a whole 20-bit E-CID.
+func vifTop(m vntag.Mode, version uint8, maxVIFs uint16) vntag.VIF {
+	if m != vntag.ModeETag {
+		return vntag.MaxSVIF
 	}
-	return vntag.MaxSVIF
+	if version >= 2 && maxVIFs > MaxVIFETag {
+		return vntag.MaxECID
+	}
+	return MaxVIFETag
+}
+
+// WideList reports whether the VIF list list with members needs the wide
+// VIF-list TLV of version 2: a GRP 2 or 3 E-channel, or an id above
+// MaxVIF. The list id is the core's: a VNTag vif_list_id, or in E-Tag mode
+// the E-channel vntag.Channel(GRP, E-CID).
+func WideList(list uint32, members []vntag.VIF) bool {
+	if list>>20 > 1 || list&vntag.MaxECID > MaxVIF {
+		return true
+	}
+	for _, v := range members {
+		if v > MaxVIF {
+			return true
+		}
+	}
+	return false
+}
+
+// listOf returns the list id a received vif-list TLV names on a link of
+// mode m: in E-Tag mode an id without GRP (TLV 11, as version 1 sends it)
+// is the E-CID of a GRP 1 E-channel.
+func listOf(m vntag.Mode, id uint32) uint32 {
+	if m == vntag.ModeETag && id>>20 == 0 {
+		return vntag.Channel(1, vntag.VIF(id))
+	}
+	return id
 }
 
 // UUID is a VM instance UUID (Linux IFLA_PORT_INSTANCE_UUID, 16 bytes in
@@ -286,9 +328,11 @@ const (
 	FieldLink
 	FieldEpoch
 	FieldVIFList
+	// FieldVersion is the version TLV (version 2).
+	FieldVersion
 )
 
-var fieldNames = [...]string{"capabilities", "peer-session", "mac", "port-profile", "instance-uuid", "vlan", "vif", "veth", "link", "epoch", "vif-list"}
+var fieldNames = [...]string{"capabilities", "peer-session", "mac", "port-profile", "instance-uuid", "vlan", "vif", "veth", "link", "epoch", "vif-list", "version"}
 
 func (f Field) String() string {
 	for i, n := range fieldNames {
@@ -336,6 +380,8 @@ type Message struct {
 	Instance UUID
 	// VLAN is the access VLAN a vNIC asks for, or the VLAN its vEth got.
 	VLAN uint16
+	// VIF is a vNIC's VIF id: an svif_id in VNTag mode, an E-CID (ext << 12
+	// | base) in E-Tag mode.
 	VIF  vntag.VIF
 	VEth uint32
 	// Up is the vNIC's link state (enabled).
@@ -343,9 +389,16 @@ type Message struct {
 	// Epoch orders placements of one instance UUID: the hypervisor
 	// raises it each time the vNIC is placed behind an IV (power-on,
 	// each migration). Newer epochs win.
-	Epoch   uint32
-	ListID  uint16
+	Epoch uint32
+	// ListID is a VIF list's id as the cores name it: a VNTag
+	// vif_list_id, or in E-Tag mode the E-channel vntag.Channel(GRP,
+	// E-CID). A list decoded from the version-1 TLV has no GRP (see
+	// listOf).
+	ListID  uint32
 	Members []vntag.VIF
+	// Version is the highest vic version the sender speaks (the version
+	// TLV, FieldVersion), in an open and its answer.
+	Version uint8
 	// Unknown counts TLVs of types this version does not know, which
 	// Decode skipped.
 	Unknown int
@@ -409,16 +462,19 @@ func (m *Message) check() (Field, bool) {
 		return FieldProfile, false
 	case m.Has(FieldVLAN) && (m.VLAN == 0 || m.VLAN > MaxVLAN):
 		return FieldVLAN, false
-	case m.Has(FieldVIF) && (m.VIF == 0 || m.VIF > MaxVIF):
+	case m.Has(FieldVIF) && (m.VIF == 0 || m.VIF > vntag.MaxECID):
 		return FieldVIF, false
+	case m.Has(FieldVersion) && m.Version == 0:
+		return FieldVersion, false
 	case m.Has(FieldVEth) && m.VEth == 0:
 		return FieldVEth, false
-	case m.Has(FieldVIFList) && len(m.Members) > MaxListMembers:
+	case m.Has(FieldVIFList) && (len(m.Members) > MaxListMembers || m.ListID>>20 > vntag.MaxGRP ||
+		WideList(m.ListID, m.Members) && len(m.Members) > MaxWideListMembers):
 		return FieldVIFList, false
 	}
 	if m.Has(FieldVIFList) {
 		for _, v := range m.Members {
-			if v == 0 || v > MaxVIF {
+			if v == 0 || v > vntag.MaxECID {
 				return FieldVIFList, false
 			}
 		}
@@ -462,7 +518,7 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 	if m.Response {
 		flags = flagResponse
 	}
-	b = append(b, Identifier[0], Identifier[1], Identifier[2], Identifier[3], Version, byte(m.Command), flags, byte(m.Reason))
+	b = append(b, Identifier[0], Identifier[1], Identifier[2], Identifier[3], framing, byte(m.Command), flags, byte(m.Reason))
 	b = binary.BigEndian.AppendUint64(b, m.Session)
 	b = binary.BigEndian.AppendUint32(b, m.TxID)
 	b = binary.BigEndian.AppendUint16(b, uint16(m.Result))
@@ -488,8 +544,11 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVLAN, 2), m.VLAN)
 	}
 	if m.Has(FieldVIF) {
-		// check keeps every VIF within MaxVIF: 16 bits on the wire.
-		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), uint16(m.VIF))
+		if m.VIF <= MaxVIF {
+			b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIF, 2), uint16(m.VIF))
+		} else {
+			b = binary.BigEndian.AppendUint32(appendTLV(b, tlvVIF, 4), uint32(m.VIF))
+		}
 	}
 	if m.Has(FieldVEth) {
 		b = binary.BigEndian.AppendUint32(appendTLV(b, tlvVEth, 4), m.VEth)
@@ -504,10 +563,19 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 	if m.Has(FieldEpoch) {
 		b = binary.BigEndian.AppendUint32(appendTLV(b, tlvEpoch, 4), m.Epoch)
 	}
-	if m.Has(FieldVIFList) {
-		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIFList, 2+2*len(m.Members)), m.ListID)
+	if m.Has(FieldVIFList) && !WideList(m.ListID, m.Members) {
+		b = binary.BigEndian.AppendUint16(appendTLV(b, tlvVIFList, 2+2*len(m.Members)), uint16(m.ListID&vntag.MaxECID))
 		for _, v := range m.Members {
 			b = binary.BigEndian.AppendUint16(b, uint16(v))
+		}
+	}
+	if m.Has(FieldVersion) {
+		b = append(appendTLV(b, tlvVersion, 1), m.Version)
+	}
+	if m.Has(FieldVIFList) && WideList(m.ListID, m.Members) {
+		b = append(appendTLV(b, tlvWideVIFList, 4+3*len(m.Members)), byte(m.ListID>>20), byte(m.ListID>>16&0x0F), byte(m.ListID>>8), byte(m.ListID))
+		for _, v := range m.Members {
+			b = append(b, byte(v>>16), byte(v>>8), byte(v))
 		}
 	}
 	return b, nil
@@ -565,7 +633,7 @@ func (d *tlvs) fail(err error) {
 }
 
 // fixed lengths of the known TLVs; 0 means variable.
-var fixedLen = [tlvVIFList + 1]int{tlvCaps: 6, tlvPeerSession: 8, tlvMAC: 6, tlvInstance: 16, tlvVLAN: 2, tlvVIF: 2, tlvVEth: 4, tlvLink: 1, tlvEpoch: 4}
+var fixedLen = [tlvWideVIFList + 1]int{tlvCaps: 6, tlvPeerSession: 8, tlvMAC: 6, tlvInstance: 16, tlvVLAN: 2, tlvVEth: 4, tlvLink: 1, tlvEpoch: 4, tlvVersion: 1}
 
 // Decode reads the vic message at the start of b (an ECP subtype-2
 // ULPDU, padding allowed) into m, replacing what m held but reusing the
@@ -588,7 +656,7 @@ func Decode(b []byte, m *Message) error {
 	if d.typ != tlvCommand || len(v) != commandLen || [4]byte(v[0:4]) != Identifier {
 		return &DecodeError{Type: d.typ, Err: ErrNotVIC}
 	}
-	if v[4] != Version {
+	if v[4] != framing {
 		return &DecodeError{Type: tlvCommand, Err: ErrVersion}
 	}
 	m.Command = Command(v[5])
@@ -609,11 +677,14 @@ func Decode(b []byte, m *Message) error {
 			d.fail(ErrDuplicate)
 			break
 		}
-		if d.typ > tlvVIFList {
+		if d.typ > tlvWideVIFList {
 			m.Unknown++
 			continue
 		}
 		f := Field(1) << (d.typ - 1)
+		if d.typ == tlvWideVIFList {
+			f = FieldVIFList // one of TLV 11 and 13, not both
+		}
 		if m.Present&f != 0 {
 			d.fail(ErrDuplicate)
 			break
@@ -640,7 +711,14 @@ func Decode(b []byte, m *Message) error {
 		case tlvVLAN:
 			m.VLAN = binary.BigEndian.Uint16(v)
 		case tlvVIF:
-			m.VIF = vntag.VIF(binary.BigEndian.Uint16(v))
+			switch len(v) {
+			case 2:
+				m.VIF = vntag.VIF(binary.BigEndian.Uint16(v))
+			case 4:
+				m.VIF = vntag.VIF(binary.BigEndian.Uint32(v))
+			default:
+				d.fail(ErrLength)
+			}
 		case tlvVEth:
 			m.VEth = binary.BigEndian.Uint32(v)
 		case tlvLink:
@@ -655,9 +733,24 @@ func Decode(b []byte, m *Message) error {
 				d.fail(ErrLength)
 				break
 			}
-			m.ListID = binary.BigEndian.Uint16(v)
+			m.ListID = uint32(binary.BigEndian.Uint16(v))
 			for i := 2; i < len(v); i += 2 {
 				m.Members = append(m.Members, vntag.VIF(binary.BigEndian.Uint16(v[i:])))
+			}
+		case tlvVersion:
+			m.Version = v[0]
+		case tlvWideVIFList:
+			if len(v) < 4 || (len(v)-4)%3 != 0 {
+				d.fail(ErrLength)
+				break
+			}
+			if v[0] > vntag.MaxGRP || v[1] > 0x0F {
+				d.fail(ErrRange)
+				break
+			}
+			m.ListID = uint32(v[0])<<20 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+			for i := 4; i < len(v); i += 3 {
+				m.Members = append(m.Members, vntag.VIF(v[i])<<16|vntag.VIF(v[i+1])<<8|vntag.VIF(v[i+2]))
 			}
 		}
 		if f, ok := m.check(); !ok {

@@ -59,6 +59,76 @@ var protocolExamples = []struct {
 		16 08 00 07 00 05 00 06 00 09`,
 		vic.Message{Command: vic.CmdVIFList, Session: 0x99aabbccddeeff00, TxID: 3,
 			Present: vic.FieldVIFList, ListID: 7, Members: []vntag.VIF{5, 6, 9}}},
+	{"P6 open request, version 2, E-Tag, 5000 VIFs", `fe 16 6e 69 76 63 01 01 00 00 11 22 33 44 55 66 77 88 00 00 00 01 00 00
+		02 06 02 00 13 88 03 e8
+		04 08 00 00 00 00 00 00 00 00
+		18 01 02`,
+		vic.Message{Command: vic.CmdOpen, Session: 0x1122334455667788, TxID: 1,
+			Present: vic.FieldCaps | vic.FieldPeerSession | vic.FieldVersion, Version: 2,
+			Caps: vic.Capabilities{Mode: vntag.ModeETag, MaxVIFs: 5000, KeepaliveMS: 1000}}},
+	{"P7 vif-alloc response, E-CID ext 42 base 5", `fe 16 6e 69 76 63 01 03 80 00 99 aa bb cc dd ee ff 00 00 00 00 02 01 00
+		0a 10 a1 41 28 57 60 f7 4c e1 e9 5a 21 64 94 3f 53 aa
+		0c 02 00 64
+		0e 04 00 02 a0 05
+		10 04 00 00 00 2a`,
+		vic.Message{Command: vic.CmdVIFAlloc, Response: true, Session: 0x99aabbccddeeff00, TxID: 2, Result: vic.ResultSuccess,
+			Present: vic.FieldInstance | vic.FieldVLAN | vic.FieldVIF | vic.FieldVEth, Instance: uuid1, VLAN: 100, VIF: 42<<12 | 5, VEth: 42}},
+	{"P8 wide vif-list, GRP 2 E-CID 0x12345", `fe 16 6e 69 76 63 01 07 00 00 99 aa bb cc dd ee ff 00 00 00 00 03 00 00
+		1a 0a 02 01 23 45 00 00 05 00 10 05`,
+		vic.Message{Command: vic.CmdVIFList, Session: 0x99aabbccddeeff00, TxID: 3,
+			Present: vic.FieldVIFList, ListID: vntag.Channel(2, 0x12345), Members: []vntag.VIF{5, 1<<12 | 5}}},
+}
+
+// A list that fits the version-1 TLV goes in it, GRP 1 E-channels
+// included (as the E-CID alone), so that a version-1 IV reads it; the
+// wide TLV is only for what version 1 cannot say.
+func TestListEncodings(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		list uint32
+		vifs []vntag.VIF
+		wide bool
+	}{
+		{"VNTag vif_list_id", 7, []vntag.VIF{5, 6}, false},
+		{"E-Tag GRP 1", vntag.Channel(1, 7), []vntag.VIF{5, 6}, false},
+		{"E-Tag GRP 2", vntag.Channel(2, 7), []vntag.VIF{5}, true},
+		{"E-Tag GRP 3", vntag.Channel(3, 7), nil, true},
+		{"E-CID with an ext part", vntag.Channel(1, 1<<16|7), []vntag.VIF{5}, true},
+		{"member with an ext part", vntag.Channel(1, 7), []vntag.VIF{5, 3<<12 | 5}, false},
+		{"member above 16383", vntag.Channel(1, 7), []vntag.VIF{5, 5 << 12}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.wide, vic.WideList(c.list, c.vifs))
+			m := vic.Message{Command: vic.CmdVIFList, Session: 1, TxID: 1, Present: vic.FieldVIFList, ListID: c.list, Members: c.vifs}
+			b, err := m.AppendBinary(nil)
+			require.NoError(t, err)
+			typ := b[24] >> 1
+			if c.wide {
+				assert.Equal(t, byte(13), typ)
+			} else {
+				assert.Equal(t, byte(11), typ)
+			}
+			var got vic.Message
+			require.NoError(t, vic.Decode(b, &got))
+			want := c.list
+			if !c.wide {
+				want = c.list & vntag.MaxECID // TLV 11 has no GRP
+			}
+			assert.Equal(t, want, got.ListID)
+			assert.Equal(t, len(c.vifs), len(got.Members))
+		})
+	}
+	// The wide TLV holds 169 members, the version-1 TLV 254.
+	m := vic.Message{Command: vic.CmdVIFList, Session: 1, TxID: 1, Present: vic.FieldVIFList, ListID: vntag.Channel(2, 7),
+		Members: make([]vntag.VIF, vic.MaxWideListMembers+1)}
+	for i := range m.Members {
+		m.Members[i] = vntag.VIF(i + 1)
+	}
+	_, err := m.AppendBinary(nil)
+	require.ErrorIs(t, err, vic.ErrRange)
+	m.Members = m.Members[:vic.MaxWideListMembers]
+	_, err = m.AppendBinary(nil)
+	require.NoError(t, err)
 }
 
 func TestProtocolExamples(t *testing.T) {
@@ -91,7 +161,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"VDP manager-id first", unhex(t, "0a 10 62 6c 61 62 6c 61 00 00 00 00 00 00 00 00 00 00"), vic.ErrNotVIC},
 		{"other identifier", mod(func(b []byte) []byte { b[4] = 0x77; return b }), vic.ErrNotVIC},
 		{"command TLV too short", mod(func(b []byte) []byte { b[1] = 0x15; return b }), vic.ErrNotVIC},
-		{"version 2", mod(func(b []byte) []byte { b[6] = 2; return b }), vic.ErrVersion},
+		{"framing 2", mod(func(b []byte) []byte { b[6] = 2; return b }), vic.ErrVersion},
 		{"command 0", mod(func(b []byte) []byte { b[7] = 0; return b }), vic.ErrCommand},
 		{"command 10", mod(func(b []byte) []byte { b[7] = 10; return b }), vic.ErrCommand},
 		{"reserved flag", mod(func(b []byte) []byte { b[8] = 0x01; return b }), vic.ErrReserved},

@@ -37,7 +37,7 @@ type model struct {
 	nIV     int
 	uuids   []vic.UUID
 	want    map[vic.UUID]*intent
-	lists   map[vic.PortID]map[uint16][]vntag.VIF
+	lists   map[vic.PortID]map[uint32][]vntag.VIF
 	loss    int
 	dup     int
 	delay   time.Duration
@@ -46,7 +46,7 @@ type model struct {
 }
 
 func newModel(t *rapid.T, nIV int) *model {
-	m := &model{nIV: nIV, want: map[vic.UUID]*intent{}, lists: map[vic.PortID]map[uint16][]vntag.VIF{}}
+	m := &model{nIV: nIV, want: map[vic.UUID]*intent{}, lists: map[vic.PortID]map[uint32][]vntag.VIF{}}
 	m.loss = rapid.IntRange(0, 30).Draw(t, "loss%")
 	m.dup = rapid.IntRange(0, 30).Draw(t, "dup%")
 	m.delay = time.Duration(rapid.IntRange(0, 5000).Draw(t, "maxDelayµs")) * time.Microsecond
@@ -154,10 +154,10 @@ func (m *model) actions() map[string]func(*rapid.T) {
 		},
 		"vifList": func(t *rapid.T) {
 			p := vic.PortID(rapid.IntRange(0, m.nIV-1).Draw(t, "port"))
-			list := uint16(rapid.IntRange(1, 2).Draw(t, "list"))
+			list := uint32(rapid.IntRange(1, 2).Draw(t, "list"))
 			members := rapid.SliceOfNDistinct(rapid.Custom(func(t *rapid.T) vntag.VIF { return vntag.VIF(rapid.Uint16Range(1, 64).Draw(t, "vif")) }), 0, 5, rapid.ID[vntag.VIF]).Draw(t, "members")
 			if m.lists[p] == nil {
-				m.lists[p] = map[uint16][]vntag.VIF{}
+				m.lists[p] = map[uint32][]vntag.VIF{}
 			}
 			m.lists[p][list] = members
 			m.s.visHandle(vic.VISEvent{Kind: vic.VISSetVIFList, Port: p, ListID: list, Members: members})

@@ -28,13 +28,13 @@ import (
 type ivCore struct {
 	vifs  map[vntag.VIF]vic.UUID
 	link  map[vntag.VIF]bool
-	lists map[uint16][]vntag.VIF
+	lists map[uint32][]vntag.VIF
 	real  *bind.IVProgrammer
 	fail  func(string, ...any)
 }
 
 func newIVCore(mode vntag.Mode, fail func(string, ...any)) *ivCore {
-	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint16][]vntag.VIF{},
+	return &ivCore{vifs: map[vntag.VIF]vic.UUID{}, link: map[vntag.VIF]bool{}, lists: map[uint32][]vntag.VIF{},
 		real: bind.NewIVProgrammer(iv.New(iv.Config{Mode: mode}), iv.FabricA, nil), fail: fail}
 }
 
@@ -72,7 +72,7 @@ func (c *ivCore) SetVIFLink(vif vntag.VIF, up bool) error {
 	return c.real.SetVIFLink(vif, up)
 }
 
-func (c *ivCore) SetVIFList(list uint16, members []vntag.VIF) error {
+func (c *ivCore) SetVIFList(list uint32, members []vntag.VIF) error {
 	c.lists[list] = append([]vntag.VIF(nil), members...)
 	return c.real.SetVIFList(list, members)
 }

@@ -17,6 +17,10 @@ const (
 	ProfileDisabled
 	// ProfileEnabled: vEths may bind to the profile.
 	ProfileEnabled
+	// ProfileFull: the profile is enabled and has as many vEths bound as
+	// it may take (NX-OS max-ports): a vEth bound to it stays, no other
+	// may bind.
+	ProfileFull
 )
 
 // Profiles is the narrow read-only view of the port-profile database the
@@ -93,8 +97,8 @@ const tombs = 256
 
 // portLists are the VIF lists the VIS core wants on one IV port.
 type portLists struct {
-	members map[uint16][]vntag.VIF
-	order   []uint16
+	members map[uint32][]vntag.VIF
+	order   []uint32
 }
 
 type tombKey struct {
@@ -166,6 +170,7 @@ type visPort struct {
 	open      bool
 	session   uint64
 	caps      Capabilities
+	version   uint8 // the IV's vic version (1 when its open had no version TLV)
 	hold      time.Duration
 	lastHeard time.Time
 	resync    time.Time // when stale VIFs get unbound; zero for none
@@ -182,7 +187,7 @@ type outReq struct {
 	cmd      Command
 	tx       uint32
 	deadline time.Time
-	list     uint16
+	list     uint32
 	rm       pendingRemove
 }
 
@@ -204,7 +209,7 @@ type VISEvent struct {
 	Kind    VISEventKind
 	Port    PortID
 	Msg     *Message
-	ListID  uint16
+	ListID  uint32
 	Members []vntag.VIF
 }
 
@@ -220,6 +225,8 @@ type VISMachine struct {
 	plist []*visPort
 	o     out
 	msg   Message
+	// refusedLists counts lists a version-1 IV could not be sent.
+	refusedLists int
 }
 
 // NewVISMachine returns a VIS machine over tab (nil: a new Table). A
@@ -265,7 +272,7 @@ func (s *VISMachine) port(id PortID) *visPort {
 	if p == nil {
 		l := s.tab.lists[id]
 		if l == nil {
-			l = &portLists{members: map[uint16][]vntag.VIF{}}
+			l = &portLists{members: map[uint32][]vntag.VIF{}}
 			s.tab.lists[id] = l
 		}
 		p = &visPort{id: id, used: make([]uint64, (MaxVIF+1)/64), lists: l, hold: s.t.Hold, session: s.tab.sessions[id]}
@@ -276,6 +283,10 @@ func (s *VISMachine) port(id PortID) *visPort {
 }
 
 func (p *visPort) reserve(vif vntag.VIF) {
+	if int(vif/64) >= len(p.used) {
+		// E-CIDs with an ext part (version 2): room for all 20 bits.
+		p.used = append(p.used, make([]uint64, (vntag.MaxECID+1)/64-len(p.used))...)
+	}
 	if p.used[vif/64]&(1<<(vif%64)) == 0 {
 		p.used[vif/64] |= 1 << (vif % 64)
 		p.nused++
@@ -283,7 +294,7 @@ func (p *visPort) reserve(vif vntag.VIF) {
 }
 
 func (p *visPort) free(vif vntag.VIF) {
-	if p.used[vif/64]&(1<<(vif%64)) != 0 {
+	if int(vif/64) < len(p.used) && p.used[vif/64]&(1<<(vif%64)) != 0 {
 		p.used[vif/64] &^= 1 << (vif % 64)
 		p.nused--
 	}
@@ -292,7 +303,7 @@ func (p *visPort) free(vif vntag.VIF) {
 // alloc returns a free VIF id, going round from the last one given out so
 // that a freed id is reused as late as possible.
 func (p *visPort) alloc() vntag.VIF {
-	top := vifTop(p.caps.Mode)
+	top := vifTop(p.caps.Mode, p.version, p.caps.MaxVIFs)
 	max := min(vntag.VIF(p.caps.MaxVIFs), top)
 	if max == 0 {
 		max = top
@@ -305,7 +316,7 @@ func (p *visPort) alloc() vntag.VIF {
 		if p.hint == 0 || p.hint > top {
 			p.hint = 1
 		}
-		if p.used[p.hint/64]&(1<<(p.hint%64)) == 0 {
+		if int(p.hint/64) >= len(p.used) || p.used[p.hint/64]&(1<<(p.hint%64)) == 0 {
 			p.reserve(p.hint)
 			return p.hint
 		}
@@ -466,7 +477,32 @@ func (s *VISMachine) transmit(p *visPort, r *outReq, now time.Time) {
 	s.o.send(p.id, m)
 }
 
-func (s *VISMachine) sendList(p *visPort, list uint16, now time.Time) {
+// listFits reports whether p's IV can take list as it stands: a list
+// that needs the wide TLV goes only to an IV of version 2. A list that
+// does not fit is counted (RefusedLists) and not sent.
+func (s *VISMachine) listFits(p *visPort, list uint32) bool {
+	if p.version >= 2 || !WideList(list, p.lists.members[list]) {
+		return true
+	}
+	s.refusedLists++
+	return false
+}
+
+// RefusedLists counts the VIF lists not sent because the IV speaks
+// version 1 and the list needs version 2 (a GRP 2 or 3 E-channel, or ids
+// above MaxVIF).
+func (s *VISMachine) RefusedLists() int { return s.refusedLists }
+
+func (s *VISMachine) sendList(p *visPort, list uint32, now time.Time) {
+	if !s.listFits(p, list) {
+		for i := range p.out {
+			if p.out[i].cmd == CmdVIFList && p.out[i].list == list {
+				p.out = append(p.out[:i], p.out[i+1:]...)
+				break
+			}
+		}
+		return
+	}
 	for i := range p.out {
 		if r := &p.out[i]; r.cmd == CmdVIFList && r.list == list {
 			s.transmit(p, r, now)
@@ -591,9 +627,18 @@ func (s *VISMachine) open(p *visPort, m *Message, now time.Time) {
 		s.tab.removes = keep
 	}
 	p.open, p.session, p.caps, p.lastHeard = true, m.Session, m.Caps, now
+	p.version = 1
+	if m.Has(FieldVersion) {
+		p.version = m.Version
+	}
 	s.tab.sessions[p.id] = m.Session
 	p.hold = 3 * time.Duration(m.Caps.KeepaliveMS) * time.Millisecond
 	r := s.reply(p, m, ResultSuccess, ReasonNone)
+	if p.version >= 2 {
+		// A version-1 IV gets version 1's answer, byte for byte.
+		r.Present |= FieldVersion
+		r.Version = Version
+	}
 	s.o.send(p.id, r)
 	s.o.add(Action{Kind: ActPeerUp, Port: p.id})
 	// Send again what the IV must hear from us: removals and VIF lists.
@@ -604,7 +649,9 @@ func (s *VISMachine) open(p *visPort, m *Message, now time.Time) {
 		}
 	}
 	for _, l := range p.lists.order {
-		p.out = append(p.out, outReq{cmd: CmdVIFList, list: l})
+		if s.listFits(p, l) {
+			p.out = append(p.out, outReq{cmd: CmdVIFList, list: l})
+		}
 	}
 	for i := range p.out {
 		s.transmit(p, &p.out[i], now)
@@ -665,6 +712,11 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 		case ProfileDisabled:
 			s.refuse(p, m, ReasonProfileDisabled)
 			return
+		case ProfileFull:
+			if v == nil || v.VNIC.Profile != n.Profile {
+				s.refuse(p, m, ReasonMaxPorts)
+				return
+			}
 		}
 	}
 	switch {

@@ -193,7 +193,7 @@ func TestConformDUT(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"conform", "--dut", strings.Join(local, ","), "--dut-control", sock,
-		"--settle", "60ms", "--timeout", "3s", suite}, nil, &stdout, &stderr)
+		"--settle", "120ms", "--timeout", "3s", suite}, nil, &stdout, &stderr)
 	t.Logf("niv conform over the wire:\n%s", stdout.String())
 	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stdout.String(), fmt.Sprintf("%d passed, 0 failed, %d cases", len(cases), len(cases)))

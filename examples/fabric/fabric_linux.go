@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nivkit/niv/internal/daemon/netlab"
@@ -69,6 +71,14 @@ func run(w io.Writer) error {
 		return err
 	}
 	defer l.Close()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-stop
+		fmt.Fprintln(os.Stderr, "fabric: interrupted; removing what it made")
+		l.Close()
+		os.Exit(130)
+	}()
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p := l.Prefix
 	step := func(format string, a ...any) { fmt.Fprintf(w, "\n== "+format+"\n", a...) }
@@ -174,12 +184,12 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stop, res := make(chan struct{}), make(chan [2]int)
+	halt, res := make(chan struct{}), make(chan [2]int)
 	go func() {
 		var sent, got int
 		for {
 			select {
-			case <-stop:
+			case <-halt:
 				res <- [2]int{sent, got}
 				return
 			case <-time.After(20 * time.Millisecond):
@@ -197,7 +207,7 @@ func run(w io.Writer) error {
 	}
 	say("$ niv vnic move vm1 --socket host1.sock --to host2.sock\n%s", out)
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
+	close(halt)
 	n := <-res
 	say("ping vm2 -> vm1 during the move: %d of %d answered", n[1], n[0])
 	out, _ = l.Niv("show", "interface", "vethernet", fmt.Sprint(veth), "-s", vis["a"].Sock)

@@ -14,9 +14,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
+	// A closed stdout (| head) or ^C must not skip the clean-up: with
+	// SIGPIPE caught, writes just fail; ^C stops the run, which removes
+	// what it made.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "fabric:", err)
 		os.Exit(1)

@@ -25,28 +25,34 @@ func TestProfiles(t *testing.T) {
 	assert.Equal(t, vic.ProfileUnknown, p.ProfileState("nope"))
 }
 
-// TestListIDs: vic carries 16-bit list ids; E-Tag lists are GRP 1
-// E-channels whose E-CID is the vic id, on both sides.
+// TestListIDs: vic list ids are the cores' (version 2): a VNTag
+// vif_list_id, or an E-channel GRP<<20 | E-CID with GRP 1-3, the same on
+// both sides; a list vic cannot carry in one message is refused.
 func TestListIDs(t *testing.T) {
 	l := bind.NewLists()
 	defer l.Close()
 	assert.NoError(t, l.SetVIFList(42, []vntag.VIF{1, 2}))
 	assert.NoError(t, l.SetVIFList(vntag.Channel(1, 300), []vntag.VIF{1}))
-	assert.ErrorIs(t, l.SetVIFList(vntag.Channel(2, 300), []vntag.VIF{1}), vis.ErrVIF, "GRP 2 has no vic id")
-	assert.ErrorIs(t, l.SetVIFList(70000, []vntag.VIF{1}), vis.ErrVIF)
+	assert.NoError(t, l.SetVIFList(vntag.Channel(2, 300), []vntag.VIF{1}), "GRP 2 goes in the wide list")
+	assert.NoError(t, l.SetVIFList(vntag.Channel(3, 0x12345), []vntag.VIF{1 << 12}), "20-bit E-CIDs")
+	assert.ErrorIs(t, l.SetVIFList(4<<20|300, []vntag.VIF{1}), vis.ErrVIF, "no GRP 4")
 	assert.ErrorIs(t, l.SetVIFList(1, make([]vntag.VIF, vic.MaxListMembers+1)), vis.ErrVIF)
+	assert.ErrorIs(t, l.SetVIFList(vntag.Channel(2, 1), make([]vntag.VIF, vic.MaxWideListMembers+1)), vis.ErrVIF)
 	assert.NoError(t, l.DeleteVIFList(42))
 
 	core := iv.New(iv.Config{Mode: vntag.ModeETag})
 	p := bind.NewIVProgrammer(core, iv.FabricA, nil)
 	require.NoError(t, p.BindVIF(7, vnic(1, "web", 1), 1))
-	require.NoError(t, p.SetVIFList(300, []vntag.VIF{7}))
-	got, ok := core.VIFList(vntag.Channel(1, 300))
-	require.True(t, ok)
-	assert.Equal(t, []vntag.VIF{7}, got)
-	require.NoError(t, p.SetVIFList(300, nil))
-	_, ok = core.VIFList(vntag.Channel(1, 300))
-	assert.False(t, ok, "no members deletes the list")
+	for grp := uint8(1); grp <= vntag.MaxGRP; grp++ {
+		list := vntag.Channel(grp, 300)
+		require.NoError(t, p.SetVIFList(list, []vntag.VIF{7}))
+		got, ok := core.VIFList(list)
+		require.True(t, ok)
+		assert.Equal(t, []vntag.VIF{7}, got)
+		require.NoError(t, p.SetVIFList(list, nil))
+		_, ok = core.VIFList(list)
+		assert.False(t, ok, "no members deletes the list")
+	}
 }
 
 // TestIVRebind: a VIF bound again to its vNIC is a no-op; a vNIC given
@@ -152,4 +158,26 @@ func pushTag(f port.Frame, t vntag.Tag) (port.Frame, error) {
 		return f, err
 	}
 	return port.FrameFrom(out), nil
+}
+
+// A profile with max-ports vEths bound is full: the VIS machine must
+// refuse a new vEth there (max-ports) instead of allocating one whose
+// binding the store then refuses. It failed before ProfileFull: Profiles
+// said "enabled" and the 33rd vEth of a default profile was allocated,
+// bound to no profile.
+func TestProfilesFull(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error {
+		if err := tx.Configure("port-profile type vethernet two\n  max-ports 2\n  state enabled\n"); err != nil {
+			return err
+		}
+		tx.Bind(1, "two")
+		return nil
+	})
+	require.NoError(t, err)
+	p := bind.Profiles{Store: store}
+	assert.Equal(t, vic.ProfileEnabled, p.ProfileState("two"))
+	_, err = store.Update(func(tx *profile.Txn) error { tx.Bind(2, "two"); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, vic.ProfileFull, p.ProfileState("two"))
 }

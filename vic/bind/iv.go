@@ -22,7 +22,7 @@ type IVProgrammer struct {
 	mu    sync.Mutex
 	vifs  map[vntag.VIF]*ivVNIC // bound VIF → vNIC
 	insts map[vic.UUID]*ivVNIC  // instance → vNIC
-	lists map[uint16]struct{}   // vif lists programmed
+	lists map[uint32]struct{}   // vif lists programmed
 }
 
 type ivVNIC struct {
@@ -39,7 +39,7 @@ type ivVNIC struct {
 // given to); it must not call back into the IV agent.
 func NewIVProgrammer(core *iv.IV, fabric iv.Fabric, onBind func(n vic.VNIC, vif vntag.VIF, port int)) *IVProgrammer {
 	return &IVProgrammer{core: core, fabric: fabric, onBind: onBind,
-		vifs: map[vntag.VIF]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint16]struct{}{}}
+		vifs: map[vntag.VIF]*ivVNIC{}, insts: map[vic.UUID]*ivVNIC{}, lists: map[uint32]struct{}{}}
 }
 
 // BindVIF attaches VIF vif to the core as the vNIC of n. Binding the VIF
@@ -106,14 +106,11 @@ func (p *IVProgrammer) SetVIFLink(vif vntag.VIF, up bool) error {
 	return nil
 }
 
-// SetVIFList programs the core's vif list; no members
-// deletes it. In E-Tag mode the vic list id is the E-CID of a GRP 1
-// E-channel, the lists a vis core floods to (see Lists).
-func (p *IVProgrammer) SetVIFList(list uint16, members []vntag.VIF) error {
-	id := uint32(list)
-	if p.core.Mode() == vntag.ModeETag {
-		id = vntag.Channel(1, vntag.VIF(list))
-	}
+// SetVIFList programs the core's vif list list (a VNTag vif_list_id, or
+// an E-channel GRP<<20 | E-CID in E-Tag mode, as the core names it); no
+// members deletes it.
+func (p *IVProgrammer) SetVIFList(list uint32, members []vntag.VIF) error {
+	id := list
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(members) == 0 {

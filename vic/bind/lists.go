@@ -17,15 +17,14 @@ import (
 // Lists only notes the newest members of each list and a goroutine of its
 // own hands them to the agent.
 //
-// List ids are vic's 16-bit ids: a VNTag vif_list_id, or in E-Tag mode the
-// E-CID of a GRP 1 E-channel (the only channels a vis core floods to).
-// A list of more than vic.MaxListMembers members is refused.
+// List ids are the core's, and vic's since version 2: a VNTag
+// vif_list_id, or in E-Tag mode the E-channel GRP<<20 | E-CID, GRP 1-3.
 type Lists struct {
 	mu      sync.Mutex
 	agent   *vic.VISAgent
 	port    vic.PortID
-	pending map[uint16][]vntag.VIF
-	order   []uint16
+	pending map[uint32][]vntag.VIF
+	order   []uint32
 	start   sync.Once
 	wake    chan struct{}
 	done    chan struct{}
@@ -33,7 +32,7 @@ type Lists struct {
 
 // NewLists returns a Lists that holds what the core programs until Attach.
 func NewLists() *Lists {
-	return &Lists{pending: map[uint16][]vntag.VIF{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Lists{pending: map[uint32][]vntag.VIF{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Attach starts sending the lists to agent's port p, those programmed so
@@ -57,46 +56,40 @@ func (l *Lists) Close() {
 	}
 }
 
-// SetVIFList implements vis.ListProgrammer.
+// SetVIFList implements vis.ListProgrammer. A list vic cannot carry in
+// one message — more than vic.MaxListMembers members, or more than
+// vic.MaxWideListMembers for a list that needs the wide TLV — is refused.
 func (l *Lists) SetVIFList(list uint32, vifs []vntag.VIF) error {
-	id, err := listID(list)
-	if err != nil {
-		return err
+	if list>>20 > vntag.MaxGRP {
+		return fmt.Errorf("%w: list %#x has no vic list id", vis.ErrVIF, list)
 	}
-	if len(vifs) > vic.MaxListMembers {
-		return fmt.Errorf("%w: list %d: %d members, vic carries %d", vis.ErrVIF, id, len(vifs), vic.MaxListMembers)
+	max := vic.MaxListMembers
+	if vic.WideList(list, vifs) {
+		max = vic.MaxWideListMembers
+	}
+	if len(vifs) > max {
+		return fmt.Errorf("%w: list %#x: %d members, vic carries %d", vis.ErrVIF, list, len(vifs), max)
 	}
 	for _, v := range vifs {
-		if v > vic.MaxVIF {
+		if v == 0 || v > vntag.MaxECID {
 			return fmt.Errorf("%w: VIF %d", vis.ErrVIF, v)
 		}
 	}
-	l.note(id, slices.Clone(vifs))
+	l.note(list, slices.Clone(vifs))
 	return nil
-}
-
-// listID returns the vic list id of a core's list id: a VNTag
-// vif_list_id, or the E-CID of a GRP 1 E-channel.
-func listID(list uint32) (uint16, error) {
-	id := list &^ (1 << 20)
-	if id > 0xFFFF {
-		return 0, fmt.Errorf("%w: list %#x has no vic list id", vis.ErrVIF, list)
-	}
-	return uint16(id), nil
 }
 
 // DeleteVIFList implements vis.ListProgrammer: the list is sent with no
 // members.
 func (l *Lists) DeleteVIFList(list uint32) error {
-	id, err := listID(list)
-	if err != nil {
-		return err
+	if list>>20 > vntag.MaxGRP {
+		return fmt.Errorf("%w: list %#x has no vic list id", vis.ErrVIF, list)
 	}
-	l.note(id, []vntag.VIF{})
+	l.note(list, []vntag.VIF{})
 	return nil
 }
 
-func (l *Lists) note(id uint16, m []vntag.VIF) {
+func (l *Lists) note(id uint32, m []vntag.VIF) {
 	l.mu.Lock()
 	if _, ok := l.pending[id]; !ok {
 		l.order = append(l.order, id)
@@ -122,7 +115,7 @@ func (l *Lists) run() {
 		}
 		l.mu.Lock()
 		pending, order := l.pending, l.order
-		l.pending, l.order = map[uint16][]vntag.VIF{}, nil
+		l.pending, l.order = map[uint32][]vntag.VIF{}, nil
 		agent, p := l.agent, l.port
 		l.mu.Unlock()
 		for _, id := range order {

@@ -186,7 +186,8 @@ func (discard) SetVIFList(uint32, []vntag.VIF) error { return nil }
 func (discard) DeleteVIFList(uint32) error           { return nil }
 
 // Profiles is the vic.Profiles view of a profile.Store: a profile is
-// enabled when it has "state enabled".
+// enabled when it has "state enabled", full when it has max-ports vEths
+// bound (NX-OS's default 32 if it sets none).
 type Profiles struct{ Store profile.Store }
 
 // ProfileState implements vic.Profiles.
@@ -197,6 +198,18 @@ func (p Profiles) ProfileState(name string) vic.ProfileState {
 		return vic.ProfileUnknown
 	case !pr.Enabled:
 		return vic.ProfileDisabled
+	}
+	max, n := int(pr.MaxPorts), 0
+	if max == 0 {
+		max = profile.DefaultMaxPorts
+	}
+	for _, b := range p.Store.Snapshot().Bindings {
+		if b == name {
+			n++
+		}
+	}
+	if n >= max {
+		return vic.ProfileFull
 	}
 	return vic.ProfileEnabled
 }

@@ -46,6 +46,9 @@ func checkInlineTagOps(rt *rapid.T, mode vntag.Mode) {
 	tail := rapid.IntRange(0, 80).Draw(rt, "tailroom")
 	dirty := func(b []byte) port.Frame {
 		buf := bytes.Repeat([]byte{0x5a}, head+len(b)+tail)
+		// The offload bytes of a finished frame are zero (port.Offload);
+		// the rest of the headroom and tailroom is not.
+		clear(buf[:min(port.VNetHdrLen, head)])
 		copy(buf[head:], b)
 		return port.Frame{Buf: buf[:head+len(b)], Off: head}
 	}

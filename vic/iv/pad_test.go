@@ -101,3 +101,24 @@ func TestUpstreamETagPriority(t *testing.T) {
 	assert.Equal(t, uint32(5), e.ECID())
 	assert.Equal(t, q[12:], tx.Frames[1].Bytes()[12+vntag.ETagLen:], "the 802.1Q tag stays")
 }
+
+// A frame with offload state is never moved to make room for its
+// padding: its offload positions count from the buffer's start. Without
+// tailroom it is dropped and counted, and its offload state stays as it
+// was.
+func TestPadNeverMovesOffloadedFrame(t *testing.T) {
+	v := newIV(t, vntag.ModeVNTag)
+	short := ethFrame(macB, macA, 3)[:54]
+	in := tagged(t, short, mustTag(t, vntag.TagFields{Direction: vntag.FromBridge, DVIF: 6}))
+	buf := make([]byte, port.VNetHdrLen+len(in))
+	copy(buf[port.VNetHdrLen:], in)
+	f := port.Frame{Buf: buf, Off: port.VNetHdrLen}
+	o := port.Offload{Flags: port.OffloadNeedsCsum, CsumStart: 34, CsumOffset: 6}
+	require.True(t, f.SetOffload(o))
+	tx := port.NewTx(16, 1<<16)
+	require.Equal(t, 1, v.Process(iv.UplinkA, []port.Frame{f}, 0, tx))
+	assert.Zero(t, tx.Len())
+	c, _ := v.Counters(6)
+	assert.Equal(t, uint64(1), c.Drops[iv.DropNoPadRoom])
+	assert.Equal(t, o, port.Frame{Buf: buf, Off: port.VNetHdrLen}.Offload())
+}

@@ -393,7 +393,9 @@ func padFrame(f *port.Frame) bool {
 	}
 	if cap(f.Buf)-f.Off < vntag.MinFrameLen {
 		off := cap(f.Buf) - vntag.MinFrameLen
-		if off < 0 {
+		if off < 0 || !f.Offload().IsZero() {
+			// A frame with offload state is never moved: its positions
+			// count from the buffer's start (port.Offload).
 			return false
 		}
 		buf := f.Buf[:cap(f.Buf)]

@@ -32,7 +32,13 @@ func (s *VIS) rebuild(pi int) error {
 			union.Union(&v.allowed)
 		}
 	}
-	flood := make([][]floodSet, 4096)
+	flood, on := vp.spare, vp.spareOn[:0]
+	if flood == nil {
+		flood = make([][]floodSet, 4096)
+	}
+	for _, vlan := range vp.spareOn {
+		flood[vlan] = nil
+	}
 	used := map[string]uint32{}
 	fresh := map[uint32][]vntag.VIF{} // new lists to program
 	for vlan := uint16(profile.MinVLAN); vlan <= profile.MaxVLAN; vlan++ {
@@ -68,6 +74,7 @@ func (s *VIS) rebuild(pi int) error {
 				if id, ok = vp.listByID[key]; !ok {
 					var err error
 					if id, err = s.allocList(vp, used); err != nil {
+						vp.spareOn = on // what the spare table now holds
 						return err
 					}
 					fresh[id] = set.vifs
@@ -75,11 +82,15 @@ func (s *VIS) rebuild(pi int) error {
 				used[key] = id
 			}
 			set.list = id
+			if len(flood[vlan]) == 0 {
+				on = append(on, vlan)
+			}
 			flood[vlan] = append(flood[vlan], set)
 		}
 	}
 	for id, vifs := range fresh {
 		if err := vp.lists.SetVIFList(id, vifs); err != nil {
+			vp.spareOn = on
 			return fmt.Errorf("%w: port %d (%s): list %d: %w", ErrLists, pi, vp.name, id, err)
 		}
 	}
@@ -93,7 +104,8 @@ func (s *VIS) rebuild(pi int) error {
 	s.foldFloodCounters(vp)
 	s.dropSubLists(vp)
 	vp.listByID = used
-	vp.flood = flood
+	vp.spare, vp.spareOn = vp.flood, vp.floodOn
+	vp.flood, vp.floodOn = flood, on
 	return nil
 }
 
@@ -165,7 +177,8 @@ func (s *VIS) foldFloodCounters(vp *vport) {
 		}
 		set.frames, set.bytes = 0, 0
 	}
-	for _, sets := range vp.flood {
+	for _, vlan := range vp.floodOn {
+		sets := vp.flood[vlan]
 		for i := range sets {
 			fold(&sets[i])
 		}
@@ -193,12 +206,14 @@ func (s *VIS) countersOf(i int32) Counters {
 			c.TxBytes += set.bytes
 		}
 	}
-	for _, sets := range s.ports[v.port].flood {
+	vp := s.ports[v.port]
+	for _, vlan := range vp.floodOn {
+		sets := vp.flood[vlan]
 		for j := range sets {
 			add(&sets[j])
 		}
 	}
-	for _, sub := range s.ports[v.port].sub {
+	for _, sub := range vp.sub {
 		add(sub)
 	}
 	c.TxFrames -= v.prunedFrames

@@ -790,7 +790,9 @@ func fit(fr *port.Frame, tagged bool, head int) bool {
 		return true
 	}
 	off := cap(fr.Buf) - end
-	if off < head {
+	if off < head || !fr.Offload().IsZero() {
+		// A frame with offload state is never moved: its positions count
+		// from the buffer's start (port.Offload).
 		return false
 	}
 	buf := fr.Buf[:cap(fr.Buf)]

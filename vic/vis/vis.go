@@ -196,7 +196,13 @@ type vport struct {
 	veths  []int32 // vEths bound here
 
 	flood    [][]floodSet      // by VLAN
+	floodOn  []uint16          // the VLANs whose flood entry is not empty
 	listByID map[string]uint32 // membership key → list id
+	// spare is the flood table before the last rebuild, with spareOn its
+	// VLANs: the next rebuild clears those entries and fills it, rather
+	// than allocating and clearing 4,096 entries for every vEth change.
+	spare   [][]floodSet
+	spareOn []uint16
 	nextList uint32
 	// sub holds the lists of the members a flood's outbound policies
 	// admitted (subList), by tagging and VIFs in set order, until the next

@@ -45,7 +45,7 @@ var (
 	nVIS      = flag.Int("vis", 16, "VIS instances")
 	nVEth     = flag.Int("veths", 10000, "vEths per VIS")
 	nEdits    = flag.Int("edits", 40, "profile edits to time")
-	leaves    = flag.Int("profiles", 16, "leaf port-profiles the vEths are spread over (all inherit one base)")
+	leaves    = flag.Int("profiles", 32, "leaf port-profiles the vEths are spread over (all inherit one base; max-ports is at most 1024 per VIS, and the standby takes a second VIS's vEths)")
 	perPort   = flag.Int("per-port", 250, "vEths per IV port")
 	workers   = flag.Int("workers", 4, "concurrent registry calls per VIS")
 	ttl       = flag.Duration("ttl", 5*time.Second, "lease TTL of each VIS")

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,11 @@ port-profile type vethernet web
   switchport mode access
   switchport access vlan 10
   state enabled
+port-profile type vethernet tiny
+  switchport mode access
+  switchport access vlan 20
+  max-ports 1
+  state enabled
 `, l.dir, p+"v1")), l.dir+"/vis.sock")
 	host := l.daemon("iv", h1, l.write("host1.conf", fmt.Sprintf(`niv store %[1]s/host1.db
 niv socket %[1]s/host1.sock
@@ -50,4 +56,19 @@ interface uplink1
 		assert.Equal(t, "Ethernet1/1", v.Interface)
 		assert.NotZero(t, v.Counters.RxFrames)
 	}
+
+	// max-ports 1: the second vNIC of profile tiny is refused, and says so.
+	for i, name := range []string{"t1", "t2"} {
+		_, err := l.niv("vnic", "add", name, "-s", host.sock, "--tap", p+name, "--mac", fmt.Sprintf("0252.5400.00%d0", i+1),
+			"--profile", "tiny", "--uuid", fmt.Sprintf("a1412857-60f7-4ce1-e95a-2164943f54%02d", i))
+		require.NoError(t, err)
+	}
+	f.bound(host, "t1")
+	require.Eventually(t, func() bool {
+		out, _ := l.niv("show", "vnic", "t2", "-s", host.sock)
+		return strings.Contains(out, "refused (max-ports)")
+	}, 5*time.Second, 20*time.Millisecond)
+	out, err = l.niv("show", "port-profile", "tiny", "-s", vis.sock)
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(out, "  Vethernet"), out)
 }

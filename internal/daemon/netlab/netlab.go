@@ -187,6 +187,8 @@ func (d *Daemon) Start() error {
 	}
 	d.cmd = exec.Command("ip", "netns", "exec", d.NS, d.l.Bin, d.Kind, "--config", d.Config, "--log-level", "debug")
 	d.cmd.Stdout, d.cmd.Stderr = f, f
+	// If the lab's process dies without Close, its daemons die with it.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err = d.cmd.Start()
 	f.Close()
 	if err != nil {

@@ -51,6 +51,9 @@ func (r *recorder) portName(p vic.PortID) string {
 }
 
 func (r *recorder) save(v *state.VEth) {
+	if r.restoring {
+		return // it is the store's record being replayed
+	}
 	if err := r.st.PutVEth(*v); err != nil {
 		r.log.Error("store: writing vEth", "veth", v.ID, "err", err)
 	}

@@ -180,7 +180,17 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			return d, fmt.Errorf("interface %s (%s): %w", pc.Name, pc.Linux, err)
 		}
 	}
-	// The core programmed as before the restart, counters aside.
+	// The core programmed as before the restart, counters aside: the
+	// profile bindings first, in one transaction (one per vEth costs a
+	// commit each); if that fails, vEth by vEth below says which.
+	if _, err := d.store.Update(func(tx *profile.Txn) error {
+		for _, v := range snap.VEths {
+			tx.Bind(profile.VEthID(v.ID), v.Profile)
+		}
+		return nil
+	}); err != nil {
+		log.Warn("restoring the vEths' profile bindings at once failed; one by one", "err", err)
+	}
 	d.rec.restoring = true
 	for _, v := range snap.VEths {
 		pid, known := ids[v.Port]

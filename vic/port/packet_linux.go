@@ -74,11 +74,12 @@ type PacketConfig struct {
 	// RxRing chooses how frames are read. 0 (the default) or a positive
 	// number: through a PACKET_RX_RING of that many slots (0: as many as
 	// DefaultRxRingBytes holds; rounded up to whole blocks of at least
-	// 128 KiB), the frames handed to the core where the
-	// kernel put them, without a copy; each slot, as large as the
-	// interface's largest frame (64 KB with Offload), goes back to the
-	// kernel when the next Read starts. A negative number: with
-	// recvmmsg(2), a copy into the batch's buffers.
+	// 128 KiB), each frame handed to the core where the kernel put it,
+	// without a copy. A slot is as large as the interface's largest frame
+	// when the port opens (64 KB with Offload; a longer frame is dropped
+	// and counted) and goes back to the kernel when the next Read starts.
+	// A negative number: with recvmmsg(2), a copy into the batch's
+	// buffers.
 	RxRing int
 	// TxRing, if above 0, is the number of slots of a PACKET_TX_RING
 	// (with PACKET_QDISC_BYPASS) that frames are written through: copied

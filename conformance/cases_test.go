@@ -147,6 +147,7 @@ func cases() []genCase {
 	cs = append(cs, ivCases()...)
 	cs = append(cs, vicCases()...)
 	cs = append(cs, rulesCases()...)
+	cs = append(cs, evbCases()...)
 	return cs
 }
 

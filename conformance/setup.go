@@ -44,6 +44,10 @@ const (
 	PortUplink
 	// PortVNIC is an IV's vNIC: untagged frames of one VM.
 	PortVNIC
+	// PortEVB is a VIS's evb port toward an edge relay (a hypervisor's
+	// VEPA): no NIV tag, the VMs told apart by their VSIs' MAC and VID
+	// (IEEE 802.1Qbg; vis.AddEVBPort).
+	PortEVB
 )
 
 // String names the kind as the setup spells it.
@@ -53,6 +57,8 @@ func (k PortKind) String() string {
 		return "iv"
 	case PortUplink:
 		return "uplink"
+	case PortEVB:
+		return "evb"
 	default:
 		return "vnic"
 	}
@@ -78,6 +84,17 @@ type VEth struct {
 	ID      uint32
 	Port    string
 	VIF     vntag.VIF
+	Profile string
+}
+
+// VSI is a VSI of a VIS case, associated before the first frame: a vEth
+// bound on an evb port to the frames with source MAC and VID on the link
+// (0: untagged), with a profile.
+type VSI struct {
+	ID      uint32
+	Port    string
+	MAC     [6]byte
+	VID     uint16
 	Profile string
 }
 
@@ -132,6 +149,7 @@ type Setup struct {
 	Device   DeviceKind
 	Ports    []Port
 	VEths    []VEth
+	VSIs     []VSI
 	Lists    []VIFList
 	Steps    []Step
 	Aging    time.Duration // 0: the device's default
@@ -218,6 +236,20 @@ func ParseSetup(text string) (*Setup, error) {
 				return nil, bad("bad vEth id or VIF")
 			}
 			s.VEths = append(s.VEths, VEth{ID: id, Port: w[3], VIF: vntag.VIF(vif), Profile: w[7]})
+		case "vsi":
+			// vsi ID port NAME mac MAC vid N profile NAME
+			if len(w) != 10 || w[2] != "port" || w[4] != "mac" || w[6] != "vid" || w[8] != "profile" {
+				return nil, bad("want: vsi ID port PORT mac MAC vid VID profile NAME")
+			}
+			id, err1 := parseUint(w[1], 1, 1<<31)
+			vid, err2 := parseUint(w[7], 0, 4094)
+			hw, err3 := net.ParseMAC(w[5])
+			if err1 != nil || err2 != nil || err3 != nil || len(hw) != 6 {
+				return nil, bad("bad vEth id, MAC or VID")
+			}
+			v := VSI{ID: id, Port: w[3], VID: uint16(vid), Profile: w[9]}
+			copy(v.MAC[:], hw)
+			s.VSIs = append(s.VSIs, v)
 		case "vif-list":
 			// vif-list ID [port NAME] vifs V...
 			l, err := parseList(w)
@@ -290,8 +322,9 @@ func parsePort(w []string) (Port, error) {
 	// port NAME iv vntag|etag
 	// port NAME uplink [a|b vntag|etag]
 	// port NAME vnic vif N
+	// port NAME evb
 	if len(w) < 3 {
-		return Port{}, fmt.Errorf("want: port NAME iv|uplink|vnic ARGS")
+		return Port{}, fmt.Errorf("want: port NAME iv|uplink|vnic|evb ARGS")
 	}
 	p := Port{Name: w[1]}
 	mode := func(s string) (vntag.Mode, error) {
@@ -330,8 +363,13 @@ func parsePort(w []string) (Port, error) {
 		var vif uint32
 		vif, err = parseUint(w[4], 1, vntag.MaxECID)
 		p.VIF = vntag.VIF(vif)
+	case "evb":
+		if len(w) != 3 {
+			return p, fmt.Errorf("want: port NAME evb")
+		}
+		p.Kind = PortEVB
 	default:
-		return p, fmt.Errorf("port kind %q: want iv, uplink or vnic", w[2])
+		return p, fmt.Errorf("port kind %q: want iv, uplink, vnic or evb", w[2])
 	}
 	return p, err
 }
@@ -457,6 +495,8 @@ func (s *Setup) check() error {
 	fabrics := map[string]bool{}
 	for _, p := range s.Ports {
 		switch {
+		case s.Device == DeviceIV && p.Kind == PortEVB:
+			return fail("port %s: an IV has no evb ports", p.Name)
 		case s.Device == DeviceVIS && p.Kind == PortVNIC:
 			return fail("port %s: a VIS has no vNICs", p.Name)
 		case s.Device == DeviceVIS && p.Kind == PortUplink && p.Fabric != "":
@@ -499,6 +539,16 @@ func (s *Setup) check() error {
 		}
 		if ids[v.ID] {
 			return fail("veth %d defined twice", v.ID)
+		}
+		ids[v.ID] = true
+	}
+	for _, v := range s.VSIs {
+		p, ok := s.Port(v.Port)
+		if !ok || p.Kind != PortEVB {
+			return fail("vsi %d: %s is not an evb port", v.ID, v.Port)
+		}
+		if ids[v.ID] {
+			return fail("vEth %d defined twice", v.ID)
 		}
 		ids[v.ID] = true
 	}

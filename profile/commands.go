@@ -141,6 +141,23 @@ var profileCommands = []command{
 		b := map[string]PortBinding{"static": Static, "dynamic": Dynamic, "ephemeral": Ephemeral}[c.arg(0)]
 		return p.edit(func(pr *Profile) { pr.Binding = b })
 	}),
+	cmd("vdp vsi-type <0-16777215> version <0-255>", func(p *parser, c *cmdCtx) error {
+		t := VSIType{ID: uint32(c.nums[0]), Version: uint8(c.nums[1])}
+		if other, ok := p.cfg.ProfileForVSIType(t); ok && other != p.name {
+			return c.fail(0, ErrDuplicate, "vdp vsi-type "+c.arg(0)+" version "+c.arg(1)+" is already mapped by port-profile "+other)
+		}
+		return p.edit(func(pr *Profile) { pr.HasVSIType, pr.VSIType = true, t })
+	}),
+	cmd("no vdp vsi-type", func(p *parser, c *cmdCtx) error {
+		return p.edit(func(pr *Profile) { pr.HasVSIType, pr.VSIType = false, VSIType{} })
+	}),
+	cmd("no vdp vsi-type <0-16777215> version <0-255>", func(p *parser, c *cmdCtx) error {
+		t := VSIType{ID: uint32(c.nums[0]), Version: uint8(c.nums[1])}
+		if pr := p.cfg.Profiles[p.name]; !pr.HasVSIType || pr.VSIType != t {
+			return c.fail(0, ErrNotFound, "vdp vsi-type "+c.arg(0)+" version "+c.arg(1)+" is not configured on port-profile "+p.name)
+		}
+		return p.edit(func(pr *Profile) { pr.HasVSIType, pr.VSIType = false, VSIType{} })
+	}),
 	cmd("no port-binding", func(p *parser, c *cmdCtx) error {
 		return p.edit(func(pr *Profile) { pr.Binding = Static })
 	}),

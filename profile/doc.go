@@ -15,7 +15,8 @@
 //	  inherit port-profile server
 //
 // Profile commands: description, inherit port-profile, state enabled,
-// max-ports, vmware port-group, port-binding, switchport mode
+// max-ports, vmware port-group, port-binding, vdp vsi-type ID version V
+// (the profile a VSI of that VDP type gets), switchport mode
 // access|trunk, switchport access vlan, switchport trunk allowed vlan
 // (LIST, add, remove, except, all, none), switchport trunk native vlan,
 // system vlan, ip|mac [port] access-group NAME in|out, service-policy type
@@ -29,7 +30,7 @@
 // A profile inherits one parent; for every attribute (Attrs) it does not
 // set, the nearest ancestor's value applies, else the default
 // (Config.Resolve, Resolved.Text). The profile's own properties (type,
-// description, state, max-ports, port-group, port-binding) are not
+// description, state, max-ports, port-group, port-binding, vdp vsi-type) are not
 // inherited. Cycles and chains of more than MaxInheritDepth (4, as NX-OS)
 // inherit links are refused; a vethernet profile inherits only vethernet
 // profiles. Deleting a profile that vEths use or that others inherit, or an

@@ -204,8 +204,34 @@ type Profile struct {
 	HasPortGroup bool
 	PortGroup    string
 	Binding      PortBinding
+	// VSIType is "vdp vsi-type ID version V": a VSI associated over VDP
+	// (package vdp) with this VSI Type ID and version (IEEE 802.1Qbg
+	// 41.2.5-6) gets this profile. At most one profile maps a given pair;
+	// HasVSIType says the line is there.
+	HasVSIType bool
+	VSIType    VSIType
 
 	Settings
+}
+
+// VSIType is a VSI Type ID (24 bits) and version, which name a VSI's
+// network configuration at the bridge in VDP (IEEE 802.1Qbg 41.2.5, 41.2.6).
+type VSIType struct {
+	ID      uint32
+	Version uint8
+}
+
+// MaxVSITypeID is the largest VSI Type ID (24 bits).
+const MaxVSITypeID = 1<<24 - 1
+
+// ProfileForVSIType returns the profile whose "vdp vsi-type" line maps t.
+func (c *Config) ProfileForVSIType(t VSIType) (string, bool) {
+	for name, p := range c.Profiles {
+		if p.HasVSIType && p.VSIType == t {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // maxPorts returns MaxPorts with its default applied.

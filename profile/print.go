@@ -72,6 +72,9 @@ func writeProfile(b *strings.Builder, p *Profile) {
 	if p.Binding != Static {
 		fmt.Fprintf(b, "  port-binding %s\n", p.Binding)
 	}
+	if p.HasVSIType {
+		fmt.Fprintf(b, "  vdp vsi-type %d version %d\n", p.VSIType.ID, p.VSIType.Version)
+	}
 	if p.HasPortGroup {
 		b.WriteString(strings.TrimRight("  vmware port-group "+p.PortGroup, " ") + "\n")
 	}

@@ -279,6 +279,12 @@ func TestParseErrors(t *testing.T) {
 		{"policy-map type qos q\n  police cir 10 mbps bc 100 bytes\n", 2, 25, profile.ErrValueRange, "one full-size frame", ""},
 		{"no port-profile ghost\n", 1, 17, profile.ErrNotFound, "does not exist", ""},
 		{"port-profile p\n  no ip access-group 500 in\n", 2, 22, profile.ErrNotFound, "is not configured", ""},
+		{"port-profile p\n  vdp vsi-type 16777216 version 1\n", 2, 16, profile.ErrValueRange, "vdp vsi-type 16777216 is out of range; use 0-16777215", ""},
+		{"port-profile p\n  vdp vsi-type 5 version 256\n", 2, 26, profile.ErrValueRange, "version 256 is out of range; use 0-255", ""},
+		{"port-profile p\n  vdp vsi-type 5\n", 2, 17, profile.ErrSyntax, "expected version", ""},
+		{"port-profile p\n  vdp vsi-typ 5 version 1\n", 2, 7, profile.ErrUnknownCommand, "", "vdp vsi-type 5 version 1"},
+		{"port-profile p\n  vdp vsi-type 5 version 1\nport-profile q\n  vdp vsi-type 5 version 1\n", 4, 16, profile.ErrDuplicate, "already mapped by port-profile p", ""},
+		{"port-profile p\n  vdp vsi-type 5 version 1\n  no vdp vsi-type 5 version 2\n", 3, 19, profile.ErrNotFound, "is not configured on port-profile p", ""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.src, "\n", `\n`), func(t *testing.T) {

@@ -233,6 +233,12 @@ func (a *VISAgent) SetVIFList(p PortID, id uint32, members []vntag.VIF) {
 	a.handle(VISEvent{Kind: VISSetVIFList, Port: p, ListID: id, Members: members})
 }
 
+// TakeAway unbinds the vEth of instance u, which another VIS bound at
+// placement epoch epoch (VISTakeAway).
+func (a *VISAgent) TakeAway(u UUID, epoch uint32) {
+	a.handle(VISEvent{Kind: VISTakeAway, Instance: u, Epoch: epoch})
+}
+
 // VEth returns the VIS's record of instance u.
 func (a *VISAgent) VEth(u UUID) (VEthRecord, bool) {
 	a.mu.Lock()

@@ -39,6 +39,12 @@ type VISConfig struct {
 	// MaxVEths caps the number of vEths (0: no cap).
 	MaxVEths int
 	Timing   Timing
+	// NewVEthID, if set, gives the id of a vEth the table does not have:
+	// a fleet's vEth registry, where an instance keeps its id across
+	// VISes (vic/registry). nil numbers vEths locally (Table.Next). An
+	// error refuses the VIF-alloc with ReasonMaxPorts
+	// (ResultInsufficientResources), which the IV retries.
+	NewVEthID func(VNIC) (uint32, error)
 }
 
 // VEthRecord is the VIS machine's record of one vEth, keyed by the VM
@@ -202,6 +208,11 @@ const (
 	VISSetVIFList
 	// VISTimer: time passed; send at or after VIS.Deadline.
 	VISTimer
+	// VISTakeAway: another VIS of the fleet bound the vEth of
+	// VISEvent.Instance at placement epoch VISEvent.Epoch (its VM moved
+	// behind that VIS; 0 if not known): unbind it here and tell its IV
+	// (VIF-remove), as a migration between two of this VIS's ports does.
+	VISTakeAway
 )
 
 // VISEvent is an input of VIS.Handle.
@@ -211,6 +222,9 @@ type VISEvent struct {
 	Msg     *Message
 	ListID  uint32
 	Members []vntag.VIF
+	// Instance and Epoch: VISTakeAway's vEth and its new epoch.
+	Instance UUID
+	Epoch    uint32
 }
 
 // VISMachine is the virtual interface switch's side of the vic protocol: one
@@ -362,6 +376,10 @@ func (s *VISMachine) Handle(ev VISEvent, now time.Time) []Action {
 		p.lists.members[ev.ListID] = append(p.lists.members[ev.ListID][:0:0], ev.Members...)
 		if p.open {
 			s.sendList(p, ev.ListID, now)
+		}
+	case VISTakeAway:
+		if v := s.tab.veths[ev.Instance]; v != nil && v.Bound {
+			s.takeAway(v, max(ev.Epoch, v.VNIC.Epoch), now)
 		}
 	}
 	s.timers(now)
@@ -734,8 +752,17 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 			s.refuse(p, m, ReasonVIFExhausted)
 			return
 		}
-		s.tab.next++
-		v = &VEthRecord{ID: s.tab.next, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
+		id := s.tab.next + 1
+		if s.cfg.NewVEthID != nil {
+			var err error
+			if id, err = s.cfg.NewVEthID(n); err != nil || id == 0 {
+				p.free(vif)
+				s.refuse(p, m, ReasonMaxPorts)
+				return
+			}
+		}
+		s.tab.next = max(s.tab.next, id)
+		v = &VEthRecord{ID: id, VNIC: n, Port: p.id, VIF: vif, Bound: true, session: m.Session, lastTx: m.TxID}
 		s.tab.veths[n.Instance] = v
 		s.tab.order = append(s.tab.order, n.Instance)
 		s.o.add(Action{Kind: ActVISVEth, VEth: v.ID, VNIC: v.VNIC})

@@ -2,61 +2,17 @@
 //
 //	niv decode [--json] FILE    decode the VNTag, E-Tag and VLAN headers of a capture
 //
-// Run `niv help` for the list of commands.
+// Run `niv help` for the list of commands. The same program with the
+// shared etcd store (niv vis --store etcd://...) is
+// github.com/nivkit/niv/etcdstore/cmd/niv.
 package main
 
 import (
-	"fmt"
-	"io"
 	"os"
+
+	"github.com/nivkit/niv/internal/cli"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-}
-
-// command is one subcommand of niv.
-type command struct {
-	name, usage, summary string
-	run                  func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
-}
-
-func commands() []command {
-	return []command{
-		{"decode", "niv decode [--json] FILE", "decode a pcap or pcapng capture (FILE, or - for stdin) with Wireshark's field names", runDecode},
-		{"conform", "niv conform [--dut MAP] DIR...", "run conformance cases on niv's cores or against a device under test", runConform},
-		{"bench", "niv bench [--time D] [--rounds N]", "measure two VMs joined by a Linux bridge, a TAP copy loop and the niv pair (root)", runBench},
-		{"vis", "niv vis --config FILE", "run the VIS daemon (or, with --port and --control, the conformance device)", runVIS},
-		{"iv", "niv iv --config FILE", "run the IV daemon of a host: uplinks to the VIS, vNICs as TAPs", runIV},
-		{"show", "niv show WHAT [--json]", "ask a daemon: interface [vethernet N], mac address-table, port-profile [NAME], vnic, running-config", runShow},
-		{"configure", "niv configure [FILE]", "apply NX-OS edits (FILE or stdin) to the VIS live, as one transaction", runConfigure},
-		{"vnic", "niv vnic add|delete|move NAME", "power a VM's vNIC on, off, or migrate it to another IV", runVNIC},
-	}
-}
-
-// run executes the command line args and returns the exit status.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(args[1:], stdin, stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "niv: unknown command %q\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: niv COMMAND [ARGS]")
-	fmt.Fprintln(w, "commands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-28s %s\n", c.usage, c.summary)
-	}
+	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

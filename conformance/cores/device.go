@@ -29,7 +29,7 @@ const (
 	// Ingress_E-CID=0), so the IV cannot prune the source.
 	SourcePruning Behaviour = "source-pruning"
 	// Hairpin: the VIS no longer sends a unicast frame back out of the
-	// port it came in on.
+	// port it came in on (on an evb port: reflective relay).
 	Hairpin Behaviour = "hairpin"
 )
 
@@ -57,6 +57,7 @@ type Device struct {
 	lists  conformance.Lists
 	offset int64
 	off    map[Behaviour]bool
+	evb    map[int]bool // the core's evb ports
 }
 
 // New builds the device setup describes on niv's cores, with the profile
@@ -155,6 +156,15 @@ func (d *Device) buildVIS() error {
 			d.name(d.vis.AddUplink(p.Name), p.Name)
 			continue
 		}
+		if p.Kind == conformance.PortEVB {
+			n := d.vis.AddEVBPort(p.Name)
+			d.name(n, p.Name)
+			if d.evb == nil {
+				d.evb = map[int]bool{}
+			}
+			d.evb[n] = true
+			continue
+		}
 		var n int
 		if cp == nil {
 			n, err = d.vis.AddIVPort(p.Name, p.Mode, d.recorder(p.Name))
@@ -179,9 +189,17 @@ func (d *Device) buildVIS() error {
 			return devErr("veth %d: %v", v.ID, err)
 		}
 	}
-	if len(d.setup.VEths) > 0 {
+	for _, v := range d.setup.VSIs {
+		if err := d.vis.AddVSI(profile.VEthID(v.ID), d.ports[v.Port], v.VID, v.MAC); err != nil {
+			return devErr("vsi %d: %v", v.ID, err)
+		}
+	}
+	if len(d.setup.VEths)+len(d.setup.VSIs) > 0 {
 		_, err := d.store.Update(func(tx *profile.Txn) error {
 			for _, v := range d.setup.VEths {
+				tx.Bind(profile.VEthID(v.ID), v.Profile)
+			}
+			for _, v := range d.setup.VSIs {
 				tx.Bind(profile.VEthID(v.ID), v.Profile)
 			}
 			return nil

@@ -23,7 +23,7 @@ func (c offCore) Process(in int, frames []port.Frame, now int64, tx *port.Tx) in
 		f, p := tx.Frames[i], tx.Ports[i]
 		b := f.Bytes()
 		kind := tagAt12(b)
-		if c.d.off[Hairpin] && p == in && kind != vntag.KindNone && !isList(b, kind) {
+		if c.d.off[Hairpin] && p == in && c.unicast(p, b, kind) {
 			continue // a unicast frame back out of its own port
 		}
 		if c.d.off[SourcePruning] {
@@ -34,6 +34,16 @@ func (c offCore) Process(in int, frames []port.Frame, now int64, tx *port.Tx) in
 	}
 	tx.Frames, tx.Ports = tx.Frames[:keep], tx.Ports[:keep]
 	return n
+}
+
+// unicast reports whether frame b, which the VIS sent out of port p, is a
+// unicast frame: on an IV port one with a NIV tag to a single VIF, on an
+// evb port (reflective relay) one to an individual address.
+func (c offCore) unicast(p int, b []byte, kind vntag.Kind) bool {
+	if c.d.evb[p] {
+		return len(b) > 0 && b[0]&1 == 0
+	}
+	return (kind == vntag.KindVNTag || kind == vntag.KindETag) && !isList(b, kind)
 }
 
 // tagAt12 returns the kind of NIV tag right after the MAC addresses.

@@ -26,4 +26,9 @@
 // that its counters survive a migration and a resync: an unbound vEth
 // (detached, or waiting for its IV to announce it again) is parked, shut,
 // on a port of its own that no frame reaches (ParkingPort).
+//
+// EVBPlane does the same for a vis core's evb ports: VDP's bridge machine
+// (package vdp) on one ECP speaker per port, deciding each VSI request by
+// its port-profile ("vdp vsi-type" or niv's profile TLV) and binding each
+// associated VSI as a vEth (vis.AddVSI, vis.MoveVSI on a migration).
 package bind

@@ -70,6 +70,10 @@ const (
 	// is there), counted on the vEth or port it was going to. It is never
 	// sent short, or without a tag it needs.
 	DropNoPadRoom
+	// DropUnknownVSI: a frame on an evb port whose source MAC and VID on
+	// the link match no VSI associated there (anti-spoof: a VM sending as
+	// another, or before its station associated it over VDP).
+	DropUnknownVSI
 	// NumDrops is the number of drop reasons, for counter arrays.
 	NumDrops
 )
@@ -78,7 +82,7 @@ var visDropNames = [...]string{
 	"malformed", "no NIV tag", "bad tag", "VIF not bound on this port", "administratively down",
 	"destination is the source", "uplink to uplink", "no room in Tx",
 	"reserved link-local destination", "group source address", "NIV tag behind the tag",
-	"no room to pad",
+	"no room to pad", "no VSI associated for source MAC and VID",
 }
 
 // String describes the reason.
@@ -192,7 +196,11 @@ func (s *VIS) ShowInterface(id profile.VEthID) (string, error) {
 	if vp.mode == vntag.ModeETag {
 		what = "E-CID"
 	}
-	fmt.Fprintf(&b, "  Bound to %s %d on port %d (%s, %v)\n", what, v.vif, v.port, vp.name, vp.mode)
+	if v.evb {
+		fmt.Fprintf(&b, "  Bound to VSI %s VID %d on port %d (%s, evb)\n", macList(v.vsiMACs), v.vsiVID, v.port, vp.name)
+	} else {
+		fmt.Fprintf(&b, "  Bound to %s %d on port %d (%s, %v)\n", what, v.vif, v.port, vp.name, vp.mode)
+	}
 	if v.profile != "" {
 		mode := "trunk, native VLAN " + fmt.Sprint(v.native)
 		if v.access {
@@ -212,4 +220,13 @@ func (s *VIS) ShowInterface(id profile.VEthID) (string, error) {
 		fmt.Fprintf(&b, "  MACs not learned (limit): %d\n", c.LearnRefused)
 	}
 	return b.String(), nil
+}
+
+// macList renders MACs as aa:bb:cc:dd:ee:ff, comma-separated.
+func macList(macs [][6]byte) string {
+	parts := make([]string, len(macs))
+	for i, m := range macs {
+		parts[i] = fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+	}
+	return strings.Join(parts, ",")
 }

@@ -55,3 +55,41 @@ func Example() {
 	//   Output: 1 frames, 60 bytes
 	//   Drops:  0
 }
+
+// An evb port toward a hypervisor's VEPA, with the VSIs of two VMs on it:
+// B announces itself, A's frame to B goes back out of the port it came in
+// on (reflective relay), and a frame from a MAC with no VSI is dropped.
+func ExampleVIS_AddEVBPort() {
+	store := profile.NewMemStore()
+	store.Update(func(tx *profile.Txn) error {
+		tx.Bind(1, "web")
+		tx.Bind(2, "web")
+		return tx.Configure("port-profile web\n  switchport access vlan 10\n  state enabled\n")
+	})
+	s, _ := vis.New(vis.Config{Store: store})
+	defer s.Close()
+	evb := s.AddEVBPort("eth1")
+	s.AddVSI(1, evb, 0, [6]byte{0x02, 0, 0, 0, 0, 0x0a}) // VM A, untagged on the link
+	s.AddVSI(2, evb, 0, [6]byte{0x02, 0, 0, 0, 0, 0x0b}) // VM B
+
+	send := func(dst, src byte) *port.Tx {
+		frame := make([]byte, 60)
+		copy(frame, []byte{0x02, 0, 0, 0, 0, dst, 0x02, 0, 0, 0, 0, src, 0x88, 0xb5})
+		if dst == 0xff {
+			copy(frame, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		}
+		tx := port.NewTx(16, 1<<16)
+		s.Process(evb, []port.Frame{port.FrameFrom(frame)}, 0, tx)
+		return tx
+	}
+	send(0xff, 0x0b) // B broadcasts: the VIS learns B on vEth 2
+	tx := send(0x0b, 0x0a)
+	fmt.Printf("A to B: %d frame out of port %d\n", tx.Len(), tx.Ports[0])
+	fmt.Printf("spoofed: %d frames\n", send(0x0b, 0x66).Len())
+	pc, _ := s.PortCounters(evb)
+	fmt.Printf("dropped: %d (%v)\n", pc.Drops[vis.DropUnknownVSI], vis.DropUnknownVSI)
+	// Output:
+	// A to B: 1 frame out of port 0
+	// spoofed: 0 frames
+	// dropped: 1 (no VSI associated for source MAC and VID)
+}

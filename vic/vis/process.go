@@ -25,6 +25,7 @@ const (
 	outVEth outKind = iota
 	outList
 	outUplink
+	outEVB // a flood out of an evb port (untagged or with the VLAN's tag)
 )
 
 // Process handles frames that arrived on port in and appends what the VIS
@@ -38,6 +39,9 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		return len(frames)
 	}
 	vp := s.ports[in]
+	if vp.kind == evbPort {
+		return s.processEVB(in, vp, frames, now, tx)
+	}
 	if s.slowOnly && vp.kind == uplinkPort {
 		return s.fromUplink(in, vp, frames, now, tx)
 	}
@@ -230,6 +234,13 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 		v.c.Drops[DropNIVTag]++
 		return
 	}
+	s.admitIn(v, idx, f, u, ePrio, pd, now)
+}
+
+// admitIn is the end of classify (and classifyEVB) for frame f, u its
+// bytes as the VM sent them, from vEth v (index idx) with tag priority
+// ePrio: the vEth's VLAN classification or inbound policy.
+func (s *VIS) admitIn(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, pd *pending, now int64) {
 	var (
 		vlan uint16
 		mark profile.Marking
@@ -481,6 +492,9 @@ func (s *VIS) toVEth(d int32, b []byte, vlan uint16, now int64, o *output) bool 
 		}
 		in, untagged, o.mark = true, vd.Untagged, vd.Mark
 	}
+	if v.evb {
+		in, untagged = v.evbOut(vlan, in)
+	}
 	if !in {
 		v.c.Drops[DropVLAN]++
 		return false
@@ -502,6 +516,10 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 			if src >= 0 {
 				outs = append(outs, output{port: pi, kind: outUplink})
 			}
+			continue
+		}
+		if p.kind == evbPort {
+			outs = s.floodEVB(pi, p, src, b, vlan, now, outs)
 			continue
 		}
 		sets := p.flood[vlan]
@@ -630,12 +648,22 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		v.c.TxFrames++
 		v.c.TxBytes += uint64(fr.Len())
 		var out []byte
-		if vp.mode == vntag.ModeETag {
+		switch vp.mode {
+		case vntag.ModeETag:
 			out, _ = vntag.PushETag(fr.Buf, fr.Off, pri.onETag(v.etag))
-		} else {
+		case vntag.ModeVNTag:
 			out, _ = vntag.Push(fr.Buf, fr.Off, v.tag)
+		default: // an evb port: no NIV tag
+			out = fr.Bytes()
 		}
 		setFrame(fr, out)
+	case outEVB:
+		if !fit(fr, !o.untagged, 0) {
+			vp.c.Drops[DropNoPadRoom]++
+			return
+		}
+		setVLAN(fr, !o.untagged, vlan, pri)
+		pad(fr)
 	case outList:
 		if !fit(fr, o.set.tagged, tagLen(vp.mode)) {
 			vp.c.Drops[DropNoPadRoom]++

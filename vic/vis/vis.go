@@ -12,6 +12,13 @@
 // port it arrived on is dropped and counted (DropUnknownVIF): a VM behind
 // one IV cannot claim a vEth behind another.
 //
+// An evb port (AddEVBPort) faces a hypervisor's edge relay — a VEPA, such
+// as Linux macvlan in vepa mode — over a link with no NIV tag (IEEE
+// 802.1Qbg): a vEth there is bound to its VSI's MACs and VID on the link
+// (AddVSI, MoveVSI), as VDP associated it, frames whose source MAC and VID
+// match no VSI are dropped (DropUnknownVSI), and a frame from one VSI to
+// another behind the same port goes back out of it (reflective relay).
+//
 // Each vEth carries the compiled policy of its port-profile from a
 // profile.Store and follows every change of it live: VLAN assignment and
 // filtering, mac and ip access-groups, CoS/DSCP marking, policing and port
@@ -172,6 +179,7 @@ type portKind uint8
 const (
 	ivPort portKind = iota
 	uplinkPort
+	evbPort
 )
 
 type vport struct {
@@ -195,14 +203,18 @@ type vport struct {
 	fastIn *[vntag.MaxSVIF + 1]inEntry
 	veths  []int32 // vEths bound here
 
+	// vsis holds, on an evb port, the vEths bound by (MAC, VID on the
+	// link) as a MAC table key (macKey).
+	vsis map[uint64]int32
+
 	flood    [][]floodSet      // by VLAN
 	floodOn  []uint16          // the VLANs whose flood entry is not empty
 	listByID map[string]uint32 // membership key → list id
 	// spare is the flood table before the last rebuild, with spareOn its
 	// VLANs: the next rebuild clears those entries and fills it, rather
 	// than allocating and clearing 4,096 entries for every vEth change.
-	spare   [][]floodSet
-	spareOn []uint16
+	spare    [][]floodSet
+	spareOn  []uint16
 	nextList uint32
 	// sub holds the lists of the members a flood's outbound policies
 	// admitted (subList), by tagging and VIFs in set order, until the next
@@ -267,6 +279,14 @@ type veth struct {
 	allowed    profile.VLANSet
 
 	macs int // MACs learned
+
+	// On an evb port: the VSI's MACs and the VID its frames carry on the
+	// link (0: untagged), and the VLAN they are classified to (evbVLAN;
+	// 0 while the policy does not admit vid).
+	evb     bool
+	vsiMACs [][6]byte
+	vsiVID  uint16
+	evbVLAN uint16
 	// Flooded frames of this vEth's own that went to a list it is a member
 	// of: counted in the list's frames but not delivered to it.
 	prunedFrames, prunedBytes uint64
@@ -572,9 +592,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 	if err != nil {
 		return err
 	}
-	vp := s.ports[v.port]
-	vp.unbind(v.vif)
-	vp.veths = slices.DeleteFunc(vp.veths, func(x int32) bool { return x == i })
+	s.detach(i, v)
 	s.flushOwner(uint32(i))
 	delete(s.byID, id)
 	s.veths[i] = nil
@@ -594,7 +612,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	if err != nil {
 		return err
 	}
-	if p == v.port && vif == v.vif {
+	if p == v.port && vif == v.vif && !v.evb {
 		return nil
 	}
 	if p < 0 || p >= len(s.ports) {
@@ -609,9 +627,8 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	}
 	tag, etag := np.tags(vif)
 	from := v.port
-	op := s.ports[from]
-	op.unbind(v.vif)
-	op.veths = slices.DeleteFunc(op.veths, func(x int32) bool { return x == i })
+	s.detach(i, v)
+	v.evb, v.vsiMACs, v.vsiVID, v.evbVLAN = false, nil, 0, 0
 	v.port, v.vif, v.tag, v.etag, v.down = p, vif, tag, etag, np.downBits(tag, etag)
 	np.bind(vif, i, s.hot[i])
 	np.veths = append(np.veths, i)
@@ -730,8 +747,16 @@ func (s *VIS) refresh(v *veth) {
 	if s.ports[v.port].mode == vntag.ModeETag {
 		h.flags |= hotETag
 	}
+	if v.evb {
+		// A vEth on an evb port is the general path's both ways.
+		h.flags = 0
+		v.evbVLAN = 0
+		if vlan, ok := v.classifyIn(v.vsiVID); ok && v.up {
+			v.evbVLAN = vlan
+		}
+	}
 	s.hot[v.idx] = h
-	if vp := s.ports[v.port]; v.vif < vntag.VIF(len(vp.low)) && vp.low[v.vif] == v.idx {
+	if vp := s.ports[v.port]; vp.kind == ivPort && v.vif < vntag.VIF(len(vp.low)) && vp.low[v.vif] == v.idx {
 		vp.fastIn[v.vif] = makeInEntry(v.idx, h)
 	}
 }

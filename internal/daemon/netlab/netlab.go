@@ -122,6 +122,25 @@ func (l *Lab) Link(a, na, b, nb string) error {
 	return nil
 }
 
+// LinkHere makes a veth pair, a in namespace na and b in the lab
+// process's own namespace, both up, b with IPv6 off (so that the kernel
+// sends nothing on it by itself). Both go when the lab closes.
+func (l *Lab) LinkHere(a, na, b string) error {
+	l.defer_(func() { exec.Command("ip", "link", "del", b).Run() })
+	for _, args := range [][]string{
+		{"link", "add", a, "mtu", "1600", "type", "veth", "peer", "name", b, "mtu", "1600"},
+		{"link", "set", a, "netns", na}, {"-n", na, "link", "set", a, "up"},
+	} {
+		if err := l.IP(args...); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+b+"/disable_ipv6", []byte("1"), 0o644); err != nil {
+		return err
+	}
+	return l.IP("link", "set", b, "up")
+}
+
 // VM makes a VM: namespace PREFIX-name whose one interface is a
 // persistent TAP (as a hypervisor makes), with mac and ip/24.
 func (l *Lab) VM(name, tap, mac, ip string) (string, error) {
@@ -166,15 +185,24 @@ func (l *Lab) NivIn(stdin string, args ...string) (string, error) {
 type Daemon struct {
 	l                      *Lab
 	Kind, NS, Config, Sock string
-	Log                    string
-	cmd                    *exec.Cmd
-	Done                   chan error
+	// Args are more command-line arguments (for example --store).
+	Args []string
+	Log  string
+	cmd  *exec.Cmd
+	Done chan error
 }
 
 // Daemon starts `niv KIND --config CONFIG` in namespace ns and waits until
 // its management socket sock answers.
 func (l *Lab) Daemon(kind, ns, config, sock string) (*Daemon, error) {
-	d := &Daemon{l: l, Kind: kind, NS: ns, Config: config, Sock: sock, Log: config + ".log"}
+	return l.DaemonArgs(kind, ns, config, sock)
+}
+
+// DaemonArgs is Daemon with more command-line arguments; ns "" runs it
+// in the lab process's own namespace (where a test's loopback servers,
+// such as etcd, are).
+func (l *Lab) DaemonArgs(kind, ns, config, sock string, args ...string) (*Daemon, error) {
+	d := &Daemon{l: l, Kind: kind, NS: ns, Config: config, Sock: sock, Args: args, Log: config + ".log"}
 	l.defer_(func() { d.Kill() })
 	return d, d.Start()
 }
@@ -185,7 +213,11 @@ func (d *Daemon) Start() error {
 	if err != nil {
 		return err
 	}
-	d.cmd = exec.Command("ip", "netns", "exec", d.NS, d.l.Bin, d.Kind, "--config", d.Config, "--log-level", "debug")
+	argv := append([]string{d.l.Bin, d.Kind, "--config", d.Config, "--log-level", "debug"}, d.Args...)
+	if d.NS != "" {
+		argv = append([]string{"ip", "netns", "exec", d.NS}, argv...)
+	}
+	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	// If the lab's process dies without Close, its daemons die with it.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -1,6 +1,8 @@
 package visd
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"sync"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
@@ -30,11 +33,17 @@ type recorder struct {
 	base      map[uint32]state.Counters // checkpointed before this start
 	names     map[vic.PortID]string
 	next      uint32
+	// reg is the fleet's vEth registry (nil: a VIS on its own). last is
+	// what the core had counted on each vEth at its last checkpoint to the
+	// registry, whose Checkpoint takes deltas.
+	reg  registry.Registry
+	core *vis.VIS
+	last map[uint32]vis.Counters
 }
 
 func newRecorder(inner *bind.VISProgrammer, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {
 	r := &recorder{inner: inner, st: st, log: log, veths: map[uint32]*state.VEth{}, base: snap.Counters,
-		names: map[vic.PortID]string{}, next: snap.Next}
+		names: map[vic.PortID]string{}, next: snap.Next, last: map[uint32]vis.Counters{}}
 	return r
 }
 
@@ -82,15 +91,110 @@ func (r *recorder) SetVEth(id uint32, n vic.VNIC) error {
 	}
 	v.Instance, v.MAC, v.Profile, v.VLAN, v.Epoch, v.Up = n.Instance, n.MAC, n.Profile, n.VLAN, n.Epoch, n.Up
 	r.save(v)
+	if r.reg != nil && v.Bound && !r.restoring {
+		r.fleetCall("set-config", id, func(ctx context.Context) error { return r.reg.SetConfig(ctx, v.Instance, vnicOf(*v)) })
+	}
 	return err
+}
+
+// fleetCall runs one registry call, logging its failure: the local
+// state and the core are already changed, the registry catches up at
+// the next bind.
+func (r *recorder) fleetCall(what string, id uint32, call func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+	defer cancel()
+	if err := call(ctx); err != nil {
+		r.log.Error("vEth registry: "+what, "veth", id, "err", err)
+	}
+}
+
+// delta returns what the core counted on vEth id since its last
+// checkpoint to the registry, and makes now the last checkpoint. r.mu
+// is held.
+func (r *recorder) delta(core *vis.VIS, id uint32) vis.Counters {
+	c, _ := core.Counters(profile.VEthID(id))
+	d := registry.SubCounters(c, r.last[id])
+	r.last[id] = c
+	return d
+}
+
+// release gives up vEth v in the registry with its last counts (or, if
+// another VIS took it meanwhile, checkpoints them). r.mu is held.
+func (r *recorder) release(v *state.VEth) {
+	if r.reg == nil || r.core == nil {
+		return
+	}
+	d := r.delta(r.core, v.ID)
+	r.fleetCall("release", v.ID, func(ctx context.Context) error {
+		err := r.reg.Release(ctx, v.Instance, d)
+		if errors.Is(err, registry.ErrNotHeld) {
+			err = r.reg.Checkpoint(ctx, v.Instance, d)
+		}
+		return err
+	})
+}
+
+// checkpointFleet adds vEth id's counts since its last checkpoint to the
+// registry.
+func (r *recorder) checkpointFleet(core *vis.VIS, id uint32) {
+	r.mu.Lock()
+	v := r.veths[id]
+	if v == nil {
+		r.mu.Unlock()
+		return
+	}
+	u := v.Instance
+	d := r.delta(core, id)
+	r.mu.Unlock()
+	r.fleetCall("checkpoint", id, func(ctx context.Context) error { return r.reg.Checkpoint(ctx, u, d) })
+}
+
+// claim binds vEth id in the registry if this VIS has it bound, and
+// reports whether it did.
+func (r *recorder) claim(id uint32) bool {
+	r.mu.Lock()
+	v := r.veths[id]
+	if v == nil || !v.Bound {
+		r.mu.Unlock()
+		return false
+	}
+	n, b := vnicOf(*v), registry.Binding{Port: v.Port, VIF: vntag.VIF(v.VIF), Epoch: v.Epoch}
+	r.mu.Unlock()
+	ok := true
+	r.fleetCall("claim", id, func(ctx context.Context) error {
+		if _, err := r.reg.Bind(ctx, n.Instance, b); err != nil {
+			ok = false
+			return err
+		}
+		return r.reg.SetConfig(ctx, n.Instance, n)
+	})
+	return ok
+}
+
+// byInstance returns the id of the vEth of instance u.
+func (r *recorder) byInstance(u vic.UUID) (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, v := range r.veths {
+		if v.Instance == u {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 // DeleteVEth implements vic.VISProgrammer.
 func (r *recorder) DeleteVEth(id uint32) error {
+	r.mu.Lock()
+	if v := r.veths[id]; v != nil && v.Bound {
+		r.release(v)
+	}
+	r.mu.Unlock()
 	err := r.inner.DeleteVEth(id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.veths, id)
+	delete(r.last, id)
 	delete(r.base, id)
 	if serr := r.st.DeleteVEth(id); serr != nil {
 		r.log.Error("store: deleting vEth", "veth", id, "err", serr)
@@ -108,6 +212,22 @@ func (r *recorder) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 		moved := v.Bound && v.Port != r.names[p]
 		v.Port, v.VIF, v.Bound = r.names[p], uint32(vif), true
 		r.save(v)
+		if r.reg != nil {
+			b := registry.Binding{Port: v.Port, VIF: vif, Epoch: v.Epoch}
+			n := vnicOf(*v)
+			r.fleetCall("bind", id, func(ctx context.Context) error {
+				if _, err := r.reg.Bind(ctx, n.Instance, b); errors.Is(err, registry.ErrHeld) {
+					// Its VIS died and its lease has not expired yet: the
+					// vEth forwards here, and is bound in the registry
+					// when it is orphaned (onRegistry).
+					r.log.Warn("vEth registry: held by another VIS; bound here when its lease expires", "veth", id)
+					return nil
+				} else if err != nil {
+					return err
+				}
+				return r.reg.SetConfig(ctx, n.Instance, n)
+			})
+		}
 		if !r.restoring {
 			r.log.Info("vEth bound", "veth", id, "interface", v.Port, "channel", vif, "moved", moved)
 		}
@@ -122,6 +242,7 @@ func (r *recorder) UnbindVIF(p vic.PortID, vif vntag.VIF) error {
 	defer r.mu.Unlock()
 	for _, v := range r.veths {
 		if v.Bound && v.Port == r.names[p] && v.VIF == uint32(vif) {
+			r.release(v)
 			v.Bound = false
 			r.save(v)
 			r.log.Info("vEth unbound", "veth", v.ID, "interface", v.Port, "channel", vif)
@@ -166,11 +287,34 @@ func (r *recorder) get(id uint32) (state.VEth, bool) {
 // counters returns vEth id's counters since it was created: those
 // checkpointed before this start plus the core's since.
 func (r *recorder) counters(core *vis.VIS, id uint32) state.Counters {
+	if r.reg != nil {
+		return r.fleetCounters(core, id)
+	}
 	r.mu.Lock()
 	b := r.base[id]
 	r.mu.Unlock()
 	c, _ := core.Counters(profile.VEthID(id))
 	return b.Add(state.Counters{RxFrames: c.RxFrames, RxBytes: c.RxBytes, TxFrames: c.TxFrames, TxBytes: c.TxBytes, Drops: c.Dropped()})
+}
+
+// fleetCounters returns vEth id's counters in a fleet: the sum of every
+// checkpoint of every VIS that held it (the registry's) plus what this
+// VIS counted since its last one.
+func (r *recorder) fleetCounters(core *vis.VIS, id uint32) state.Counters {
+	r.mu.Lock()
+	v, last := r.veths[id], r.last[id]
+	r.mu.Unlock()
+	c, _ := core.Counters(profile.VEthID(id))
+	c = registry.SubCounters(c, last)
+	if v != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+		rec, err := r.reg.Get(ctx, v.Instance)
+		cancel()
+		if err == nil {
+			c = registry.AddCounters(c, rec.Counters)
+		}
+	}
+	return state.Counters{RxFrames: c.RxFrames, RxBytes: c.RxBytes, TxFrames: c.TxFrames, TxBytes: c.TxBytes, Drops: c.Dropped()}
 }
 
 func (r *recorder) totals(core *vis.VIS) map[uint32]state.Counters {

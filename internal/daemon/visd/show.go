@@ -323,6 +323,9 @@ func (d *Daemon) configure(text string) mgmt.Response {
 		if errors.As(err, &pe) && strings.Contains(pe.Msg, "interface") {
 			err = fmt.Errorf("%w (niv configure edits port-profiles, access lists and policy-maps; interfaces are set in the configuration file)", err)
 		}
+		if d.fleet != nil && d.fleet.Conflict != nil && errors.Is(err, d.fleet.Conflict) {
+			err = fmt.Errorf("%w: other managers edited the fleet's port-profiles at the same time and this edit lost every retry; nothing committed, run niv configure again", err)
+		}
 		d.log.Warn("configure refused; nothing changed", "err", err)
 		return mgmt.Fail(err)
 	}

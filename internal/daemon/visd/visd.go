@@ -42,15 +42,20 @@ type Daemon struct {
 	// base is the profile text of the file the running profiles grew from.
 	base string
 
-	st      state.Store
-	store   *profile.MemStore
-	core    *vis.VIS
-	plane   *bind.VISPlane
-	rec     *recorder
-	ports   []*visPort // as configured
-	links   []port.Port
-	srv     *mgmt.Server
-	started time.Time
+	st state.Store
+	// store is the port-profile store: a local one, or the fleet's shared
+	// configuration (fleet != nil).
+	store profile.Store
+	fleet *Fleet
+	// unsubReg stops the fleet registry's events.
+	unsubReg func()
+	core     *vis.VIS
+	plane    *bind.VISPlane
+	rec      *recorder
+	ports    []*visPort // as configured
+	links    []port.Port
+	srv      *mgmt.Server
+	started  time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -103,7 +108,21 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		cfg.Socket = filepath.Join("/run/niv", name+".sock")
 	}
 	if o.Store != "" {
-		cfg.Store = o.Store
+		if open := fleetOpener(o.Store); open != nil {
+			// The fleet's store keeps the profiles and the vEth registry;
+			// the file's "niv store" stays this VIS's local record of the
+			// vEths it serves.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			d.fleet, err = open(ctx, o.Store, name, log)
+			cancel()
+			if err != nil {
+				return d, fmt.Errorf("store %s: %w", o.Store, err)
+			}
+		} else if strings.HasPrefix(o.Store, "etcd://") {
+			return d, fmt.Errorf("store %s: this niv has no etcd store; build the one of the nested module etcdstore (cd etcdstore && go build ./cmd/niv)", o.Store)
+		} else {
+			cfg.Store = o.Store
+		}
 	}
 	dirs := []string{filepath.Dir(cfg.Socket)}
 	if !strings.Contains(cfg.Store, "://") {
@@ -121,27 +140,11 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	if err != nil {
 		return d, err
 	}
-	// The port-profiles: the file's, unless the store has the running
-	// configuration that grew from this very file by live edits (niv
-	// configure), which a restart must not lose. A file edited since wins.
-	d.store = profile.NewMemStore()
-	running := cfg.Profiles
-	base := cfg.Profiles.Text()
-	if snap.Profiles != "" && snap.ProfilesBase == base {
-		if kept, perr := profile.Parse(snap.Profiles); perr == nil && kept.Validate() == nil {
-			running = kept
-			log.Info("port-profiles: the running configuration kept in the store (with its live edits)")
-		} else {
-			log.Error("port-profiles in the store do not parse; using the file's", "err", perr)
+	if d.fleet != nil {
+		if err := d.fleetProfiles(cfg); err != nil {
+			return d, err
 		}
-	} else if snap.Profiles != "" {
-		log.Info("port-profiles: the configuration file changed since the last run; its profiles replace the running ones")
-	}
-	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *running.Clone(); return nil }); err != nil {
-		return d, err
-	}
-	d.base = base
-	if err := d.st.PutProfiles(running.Text(), base); err != nil {
+	} else if err := d.localProfiles(cfg, snap); err != nil {
 		return d, err
 	}
 	if d.core, err = vis.New(vis.Config{Store: d.store}); err != nil {
@@ -157,6 +160,9 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			ids[pc.Name] = vic.PortID(i)
 		}
 	}
+	if d.fleet != nil {
+		d.dropTaken(snap)
+	}
 	for _, v := range snap.VEths {
 		pid, known := ids[v.Port]
 		tab.Restore(vic.VEthRecord{ID: v.ID, VNIC: vnicOf(v), Port: pid, VIF: vntag.VIF(v.VIF), Bound: v.Bound && known}, now)
@@ -166,9 +172,14 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	// programmer wrapped by the recorder that writes every change to the
 	// store.
 	d.plane, err = bind.NewVISPlaneWith(d.core, d.store,
-		vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)},
+		d.visConfig(cfg),
 		bind.VISPlaneOptions{Table: tab, Status: d.status, Program: func(p *bind.VISProgrammer) vic.VISProgrammer {
 			d.rec = newRecorder(p, d.st, snap, log)
+			d.rec.core = d.core
+			if d.fleet != nil {
+				d.rec.reg = d.fleet.Registry
+				d.rec.base = map[uint32]state.Counters{} // the registry's are the record
+			}
 			return d.rec
 		}})
 	if err != nil {
@@ -221,6 +232,9 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 				"file", fmt.Sprintf("%s %s/%d", cv.Profile, cv.Port, cv.Channel), "store", fmt.Sprintf("%s %s/%d", v.Profile, v.Port, v.VIF))
 		}
 	}
+	if d.fleet != nil {
+		d.unsubReg = d.fleet.Registry.Subscribe(d.onRegistry)
+	}
 	log.Info("state loaded", "store", cfg.Store, "veths", len(snap.VEths), "next", snap.Next)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -250,6 +264,96 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	log.Info("niv vis running", "hostname", cfg.Hostname, "ports", len(cfg.Ports), "socket", cfg.Socket,
 		"checkpoint", cfg.Checkpoint)
 	return d, nil
+}
+
+// localProfiles sets up a VIS's own port-profile store.
+func (d *Daemon) localProfiles(cfg *conf.VIS, snap *state.Snapshot) error {
+	log := d.log
+	d.store = profile.NewMemStore()
+	// The port-profiles: the file's, unless the store has the running
+	// configuration that grew from this very file by live edits (niv
+	// configure), which a restart must not lose. A file edited since wins.
+	running := cfg.Profiles
+	base := cfg.Profiles.Text()
+	if snap.Profiles != "" && snap.ProfilesBase == base {
+		if kept, perr := profile.Parse(snap.Profiles); perr == nil && kept.Validate() == nil {
+			running = kept
+			log.Info("port-profiles: the running configuration kept in the store (with its live edits)")
+		} else {
+			log.Error("port-profiles in the store do not parse; using the file's", "err", perr)
+		}
+	} else if snap.Profiles != "" {
+		log.Info("port-profiles: the configuration file changed since the last run; its profiles replace the running ones")
+	}
+	if _, err := d.store.Update(func(tx *profile.Txn) error { *tx.Config() = *running.Clone(); return nil }); err != nil {
+		return err
+	}
+	d.base = base
+	if err := d.st.PutProfiles(running.Text(), base); err != nil {
+		return err
+	}
+	return nil
+}
+
+// fleetProfiles makes the fleet's shared configuration the port-profile
+// store: it is the record, and the file's profiles only seed a fleet
+// whose configuration was never written.
+func (d *Daemon) fleetProfiles(cfg *conf.VIS) error {
+	d.store = d.fleet.Profiles
+	if rev := d.fleet.Profiles.ConfigRevision(); rev != 0 {
+		d.log.Info("port-profiles: the fleet's shared configuration (the file's are not used)", "revision", rev)
+		return nil
+	}
+	seeded := false
+	if _, err := d.store.Update(func(tx *profile.Txn) error {
+		seeded = false
+		if len(tx.Config().Text()) != 0 {
+			return nil // another VIS seeded it meanwhile
+		}
+		*tx.Config() = *cfg.Profiles.Clone()
+		seeded = true
+		return nil
+	}); err != nil {
+		return fmt.Errorf("seeding the fleet's port-profiles: %w", err)
+	}
+	if seeded {
+		d.log.Info("port-profiles: the file's seed the fleet's shared configuration")
+	}
+	return nil
+}
+
+func (d *Daemon) visConfig(cfg *conf.VIS) vic.VISConfig {
+	c := vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)}
+	if d.fleet != nil {
+		c.NewVEthID = d.allocID
+	}
+	return c
+}
+
+// dropTaken marks unbound the vEths of snap that another VIS of the
+// fleet holds now (their VMs moved, or this VIS's lease expired and
+// another took them over while it was down): the registry is the record
+// of where a vEth is bound. The others are bound again as they are
+// restored (BindVIF); a registry that cannot be reached leaves them as
+// the local store has them.
+func (d *Daemon) dropTaken(snap *state.Snapshot) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+	defer cancel()
+	for i := range snap.VEths {
+		v := &snap.VEths[i]
+		if !v.Bound {
+			continue
+		}
+		rec, err := d.fleet.Registry.Get(ctx, v.Instance)
+		if err != nil {
+			d.log.Warn("vEth registry: reading a vEth to restore", "veth", v.ID, "err", err)
+			continue
+		}
+		if rec.Held && rec.Binding.VIS != d.fleet.Registry.VIS() {
+			d.log.Info("vEth restored unbound: another VIS holds it now", "veth", v.ID, "vis", rec.Binding.VIS, "interface", rec.Binding.Port)
+			v.Bound = false
+		}
+	}
 }
 
 func timing(c conf.Daemon) vic.Timing {
@@ -337,6 +441,14 @@ func (d *Daemon) checkpoints(ctx context.Context) {
 }
 
 func (d *Daemon) checkpoint() {
+	if d.fleet != nil {
+		for _, v := range d.rec.list() {
+			if v.Bound {
+				d.rec.checkpointFleet(d.core, v.ID)
+			}
+		}
+		return
+	}
 	c := d.rec.totals(d.core)
 	if err := d.st.PutCounters(c); err != nil {
 		d.log.Error("counter checkpoint", "err", err)
@@ -356,6 +468,9 @@ func (d *Daemon) Reload() error {
 	if err != nil {
 		d.log.Error("reload refused: the configuration has errors; running configuration unchanged", "err", err)
 		return err
+	}
+	if d.fleet != nil {
+		return d.reloadFleet(cfg)
 	}
 	affected, first := 0, true
 	unsub := d.store.Subscribe(func(b profile.Batch) {
@@ -387,6 +502,23 @@ func (d *Daemon) Reload() error {
 	return nil
 }
 
+// reloadFleet is Reload with a fleet store: the shared configuration is
+// the record of the port-profiles (niv configure edits it), so the file's
+// are not applied.
+func (d *Daemon) reloadFleet(cfg *conf.VIS) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.cfg
+	if cfg.Profiles.Text() != old.Profiles.Text() {
+		d.log.Warn("reload: the port-profiles are the fleet's shared configuration; edit them with niv configure (the file's are not applied)")
+	}
+	if !samePorts(old.Ports, cfg.Ports) {
+		d.log.Warn("reload: interface changes take effect at the next start")
+	}
+	d.log.Info("configuration reloaded (nothing to apply)")
+	return nil
+}
+
 func samePorts(a, b []conf.Port) bool {
 	if len(a) != len(b) {
 		return false
@@ -403,6 +535,9 @@ func samePorts(a, b []conf.Port) bool {
 
 // saveProfiles records the running port-profiles in the store.
 func (d *Daemon) saveProfiles() {
+	if d.fleet != nil {
+		return // the fleet's store is the record
+	}
 	d.mu.Lock()
 	base := d.base
 	d.mu.Unlock()
@@ -441,6 +576,19 @@ func (d *Daemon) Close() error {
 	}
 	if d.core != nil {
 		d.core.Close()
+	}
+	if d.unsubReg != nil {
+		d.unsubReg()
+	}
+	if d.fleet != nil {
+		// A clean stop lets go of the bindings at once, so that the
+		// other fabric's VIS need not wait for the lease to expire.
+		ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+		if d.fleet.Revoke != nil {
+			errs = append(errs, d.fleet.Revoke(ctx))
+		}
+		cancel()
+		errs = append(errs, d.fleet.Close())
 	}
 	if d.st != nil {
 		errs = append(errs, d.st.Close())

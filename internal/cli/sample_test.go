@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -78,7 +78,7 @@ func TestSampleIsCurrent(t *testing.T) {
 	defer f.Close()
 	pk, err := capture.ReadAll(f)
 	require.NoError(t, err)
-	require.Len(t, pk, len(frames), "regenerate with: go test ./cmd/niv -run TestSampleIsCurrent -update")
+	require.Len(t, pk, len(frames), "regenerate with: go test ./internal/cli -run TestSampleIsCurrent -update")
 	for i := range frames {
 		require.Equal(t, frames[i], pk[i].Data, "frame %d; regenerate with -update", i+1)
 	}

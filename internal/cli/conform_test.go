@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -145,7 +145,7 @@ func TestConformDUT(t *testing.T) {
 	// The niv binary, built from this package.
 	goBin := needs.Tool(t, "go")
 	bin := filepath.Join(t.TempDir(), "niv")
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/nivkit/niv/cmd/niv").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
 	var rnd [3]byte

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -42,7 +42,7 @@ func runDaemon(kind string, args []string, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLog := fs.Bool("log-json", false, "log JSON lines instead of text")
 	check := fs.Bool("check", false, "check the configuration file and exit")
-	store := fs.String("store", "", "keep the state at `STORE` (a bbolt file path, or SCHEME://... of a registered store) instead of the file's \"niv store\"")
+	store := fs.String("store", "", "keep the state at `STORE` (a bbolt file path, or SCHEME://... of a registered store) instead of the file's \"niv store\"; a VIS built with a fleet store (etcdstore/cmd/niv) takes etcd://HOST:PORT,... for the shared port-profiles and vEth registry")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

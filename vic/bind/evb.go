@@ -1,0 +1,332 @@
+package bind
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp"
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic/vis"
+)
+
+// EVBPlane is the control plane of a vis core's evb ports, put together:
+// VDP's bridge machine over all of them (vdp.Bridge on a vdp.BridgeRunner,
+// one ECP speaker per port sharing the port's link with the data frames
+// through a Control), with the plane as its Decider, and the core's VSI
+// bindings kept in step with the machine's VSIs. Safe for concurrent use.
+//
+// A request is admitted when its VSI gets a vethernet port-profile that is
+// enabled: the one its niv port-profile TLV names (vdp.NivOUI), else the
+// one whose "vdp vsi-type ID version V" line maps its VSI Type ID and
+// version. Its filters must carry MACs (formats MAC/VID or GroupID/MAC/VID),
+// all in one VID, which the profile must admit: its access VLAN, or one of
+// its trunk's allowed VLANs; a wildcard VID (0) is filled with the access
+// VLAN (trunk: the native VLAN), and the VSI's frames then carry it on the
+// link — untagged when it is the port's PVID (EVBPort.PVID). Refusals, as the station sees them (802.1Qbg 41.2.3, Table 41-3):
+//
+//   - no such profile, or not a vethernet one: CodeOtherFailure (lldpad
+//     prints "Other failure");
+//   - a VID-only or GroupID-only filter, or entries in several VIDs:
+//     CodeInvalidFormat;
+//   - a VID the profile does not carry, or a MAC/VID another VSI has on
+//     the port: CodeInvalidFilter;
+//   - the profile disabled, its max-ports reached, or EVBConfig.MaxVSIs
+//     VSIs associated already: CodeInsufficientResources.
+//
+// A refusal of a VSI already granted keeps it as it was (Keep).
+//
+// An Associate becomes a vEth bound to (port, MACs, VID) in the core
+// (vis.AddVSI), bound to its profile in the store; an Associate of the
+// same VSIID on another port (a migration: the machine de-associates it
+// from the first) moves that vEth (vis.MoveVSI), which keeps its id, admin
+// state and counters. A pre-associated VSI has no vEth. When the VSI ends
+// — De-Associate, keep-alive timeout, port down — its vEth is removed and
+// its profile binding with it.
+type EVBPlane struct {
+	core   *vis.VIS
+	store  profile.Store
+	cfg    EVBConfig
+	ctl    *Control
+	sps    []*ecp.Speaker
+	ports  []int // VDP port → core port
+	pvids  []uint16
+	runner *vdp.BridgeRunner
+
+	mu   sync.Mutex
+	vsis map[evbKey]*evbVSI
+	next profile.VEthID
+}
+
+// EVBConfig configures an EVBPlane.
+type EVBConfig struct {
+	// Timers are each port's VDP timers (zero: vdp.DefaultTimers).
+	Timers vdp.Timers
+	// MaxVSIs is the most VSIs associated at once over all ports (0: no
+	// limit but the machine's table).
+	MaxVSIs int
+	// FirstVEth is the id of the first vEth the plane creates (0: 1<<24,
+	// above the vic machine's); each VSI associated anew gets the next.
+	FirstVEth profile.VEthID
+	// Control, if set, is the Control in front of the core that the evb
+	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
+	// plane puts its own in front of the core.
+	Control *Control
+}
+
+// EVBPort is one evb port of an EVBPlane: its name in the core, the writer
+// of its link (see Writer) and its ECP configuration.
+type EVBPort struct {
+	Name string
+	W    ecp.FrameWriter
+	ECP  ecp.Config
+	// PVID is the port's VLAN ID (IEEE 802.1Q 6.9): a VSI in this VID
+	// sends and receives its frames untagged on the link, as a VM on a
+	// Linux macvlan or macvtap without a VLAN device does. 0: none, every
+	// VSI's frames carry their VID.
+	PVID uint16
+}
+
+type evbKey struct {
+	f  vdp.VSIIDFormat
+	id vdp.VSIID
+}
+
+type evbVSI struct {
+	veth    profile.VEthID
+	port    int // VDP port it is bound on
+	profile string
+}
+
+// NewEVBPlane adds ports to core as evb ports and runs VDP's bridge
+// machine on them; the vEths it creates are bound to profiles of store
+// (the core's store). ports[i] is the machine's port i.
+func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVBPort) (*EVBPlane, error) {
+	if cfg.FirstVEth == 0 {
+		cfg.FirstVEth = 1 << 24
+	}
+	if cfg.Timers == (vdp.Timers{}) {
+		cfg.Timers = vdp.DefaultTimers
+	}
+	p := &EVBPlane{core: core, store: store, cfg: cfg, ctl: cfg.Control, vsis: map[evbKey]*evbVSI{}, next: cfg.FirstVEth}
+	if p.ctl == nil {
+		p.ctl = NewControl(core)
+	}
+	tx := make([]vdp.Sender, len(ports))
+	for i, pc := range ports {
+		sp, err := ecp.NewSpeaker(pc.W, pc.ECP)
+		if err != nil {
+			p.closeSpeakers()
+			return nil, fmt.Errorf("bind: evb port %s: %w", pc.Name, err)
+		}
+		p.sps = append(p.sps, sp)
+		tx[i] = sp
+		cp := core.AddEVBPort(pc.Name)
+		p.ports = append(p.ports, cp)
+		p.pvids = append(p.pvids, pc.PVID)
+		p.ctl.Attach(cp, sp)
+	}
+	br := vdp.NewBridge(vdp.BridgeConfig{Ports: len(ports), Timers: cfg.Timers, Decider: p})
+	p.runner = vdp.NewBridgeRunner(br, tx, p.onState)
+	for i, sp := range p.sps {
+		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
+	}
+	return p, nil
+}
+
+func (p *EVBPlane) closeSpeakers() {
+	for _, sp := range p.sps {
+		sp.Close()
+	}
+}
+
+// Core returns the port.Core to run in place of the vis core (the Control
+// the speakers are attached to).
+func (p *EVBPlane) Core() *Control { return p.ctl }
+
+// Runner returns the bridge machine's runner.
+func (p *EVBPlane) Runner() *vdp.BridgeRunner { return p.runner }
+
+// Port returns the core port of the machine's port i.
+func (p *EVBPlane) Port(i int) int { return p.ports[i] }
+
+// Speaker returns the ECP speaker of the machine's port i.
+func (p *EVBPlane) Speaker(i int) *ecp.Speaker { return p.sps[i] }
+
+// VEth returns the vEth of VSI (f, id), while it is associated.
+func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.vsis[evbKey{f, id}]
+	if !ok {
+		return 0, false
+	}
+	return v.veth, true
+}
+
+// Close stops the machine and the speakers. The core is the caller's.
+func (p *EVBPlane) Close() {
+	p.runner.Close()
+	p.closeSpeakers()
+}
+
+// errRefused carries the code of a refusal out of admit.
+type errRefused struct {
+	code vdp.ErrorCode
+	msg  string
+}
+
+func (e *errRefused) Error() string { return "bind: VSI refused: " + e.msg }
+
+func refused(code vdp.ErrorCode, format string, args ...any) error {
+	return &errRefused{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// Decide implements vdp.Decider: it is the machine's resource decision,
+// and for an Associate it binds the VSI in the core before admitting it.
+func (p *EVBPlane) Decide(port int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]
+	vid, err := p.admit(port, req)
+	if err != nil {
+		code := vdp.CodeOtherFailure
+		var r *errRefused
+		if errors.As(err, &r) {
+			code = r.code
+		}
+		return vdp.Decision{Code: code, Keep: known}
+	}
+	return vdp.Decision{VID: vid}
+}
+
+// admit checks req on VDP port port and, for an Associate, binds it; it
+// returns the VID that fills wildcards.
+func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
+	snap := p.store.Snapshot()
+	var name string
+	if b, ok := req.Profile(); ok {
+		name = string(b)
+	} else if n, ok := snap.Config.ProfileForVSIType(profile.VSIType{ID: req.TypeID, Version: req.TypeVersion}); ok {
+		name = n
+	} else {
+		return 0, refused(vdp.CodeOtherFailure, "no port-profile maps VSI type %d version %d", req.TypeID, req.TypeVersion)
+	}
+	pr, ok := snap.Config.Profiles[name]
+	if !ok || pr.Type != profile.Vethernet {
+		return 0, refused(vdp.CodeOtherFailure, "no vethernet port-profile %q", name)
+	}
+	if !pr.Enabled {
+		return 0, refused(vdp.CodeInsufficientResources, "port-profile %s is disabled", name)
+	}
+	res, err := snap.Config.Resolve(name)
+	if err != nil {
+		return 0, refused(vdp.CodeOtherFailure, "port-profile %s: %v", name, err)
+	}
+	st := res.Settings
+	fill := st.AccessVLAN
+	if st.Mode == profile.Trunk {
+		fill = st.NativeVLAN
+	}
+	if !req.FilterFormat.HasMAC() {
+		return 0, refused(vdp.CodeInvalidFormat, "filter format %d carries no MAC", req.FilterFormat)
+	}
+	var vid uint16
+	macs := make([][6]byte, 0, len(req.Filters))
+	for i, f := range req.Filters {
+		v := f.VID
+		if v == 0 {
+			v = fill
+		}
+		if i > 0 && v != vid {
+			return 0, refused(vdp.CodeInvalidFormat, "filters in VIDs %d and %d", vid, v)
+		}
+		vid = v
+		macs = append(macs, f.MAC)
+	}
+	carried := vid != 0 && vid == st.AccessVLAN
+	if st.Mode == profile.Trunk {
+		carried = vid != 0 && st.AllowedVLANs.Contains(vid)
+	}
+	if !carried {
+		return 0, refused(vdp.CodeInvalidFilter, "port-profile %s does not carry VID %d", name, vid)
+	}
+	if vid == p.pvids[port] {
+		// Untagged on the link: the profile must classify untagged frames
+		// to this VLAN.
+		if vid != fill {
+			return 0, refused(vdp.CodeInvalidFilter, "VID %d is the port's PVID but port-profile %s takes untagged frames into VLAN %d", vid, name, fill)
+		}
+		vid = 0
+	}
+	if req.Mode == vdp.TypeAssociate {
+		if err := p.bind(port, req, name, vid, macs); err != nil {
+			return 0, err
+		}
+	}
+	return fill, nil
+}
+
+// bind makes the core's vEth of req (new, or the one it has on any port)
+// bound on port to macs in vid, with profile name.
+func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs [][6]byte) error {
+	k := evbKey{req.IDFormat, req.ID}
+	v, known := p.vsis[k]
+	if !known {
+		if p.cfg.MaxVSIs > 0 && len(p.vsis) >= p.cfg.MaxVSIs {
+			return refused(vdp.CodeInsufficientResources, "%d VSIs associated", len(p.vsis))
+		}
+		v = &evbVSI{veth: p.next}
+	}
+	if !known || v.profile != name {
+		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, name); return nil }); err != nil {
+			if errors.Is(err, profile.ErrMaxPorts) {
+				return refused(vdp.CodeInsufficientResources, "%v", err)
+			}
+			return refused(vdp.CodeOtherFailure, "%v", err)
+		}
+	}
+	var err error
+	if known {
+		err = p.core.MoveVSI(v.veth, p.ports[port], vid, macs...)
+	} else {
+		err = p.core.AddVSI(v.veth, p.ports[port], vid, macs...)
+	}
+	if err != nil {
+		if !known {
+			_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
+		} else if v.profile != name {
+			_, _ = p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, v.profile); return nil })
+		}
+		if errors.Is(err, vis.ErrVSI) {
+			return refused(vdp.CodeInvalidFilter, "%v", err)
+		}
+		return err
+	}
+	if !known {
+		p.next++
+		p.vsis[k] = v
+	}
+	v.port, v.profile = port, name
+	return nil
+}
+
+// onState follows the machine's VSIs: one that is not associated on the
+// port it was bound on (ended, or pre-associated) loses its vEth, unless
+// it migrated (Decide has moved it already).
+func (p *EVBPlane) onState(a vdp.Action) {
+	if a.Mode == vdp.TypeAssociate || a.Reason == vdp.ReasonMigrated {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := evbKey{a.IDFormat, a.ID}
+	v, ok := p.vsis[k]
+	if !ok || v.port != a.Port {
+		return
+	}
+	delete(p.vsis, k)
+	_ = p.core.RemoveVEth(v.veth)
+	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
+}

@@ -1,0 +1,318 @@
+package bind_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp"
+	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/vis"
+)
+
+const evbProfiles = `
+port-profile type vethernet web
+  switchport mode access
+  switchport access vlan 10
+  vdp vsi-type 5 version 1
+  state enabled
+port-profile type vethernet db
+  switchport mode trunk
+  switchport trunk allowed vlan 20,30
+  switchport trunk native vlan 20
+  state enabled
+port-profile type vethernet trunk10
+  switchport mode trunk
+  switchport trunk allowed vlan 10,20
+  switchport trunk native vlan 20
+  state enabled
+port-profile type vethernet off
+  switchport access vlan 10
+  vdp vsi-type 6 version 1
+port-profile type vethernet small
+  switchport access vlan 10
+  vdp vsi-type 7 version 1
+  max-ports 1
+  state enabled
+`
+
+// chanWriter is an ecp.FrameWriter onto a channel.
+type chanWriter chan []byte
+
+func (w chanWriter) WriteFrame(b []byte) error {
+	w <- append([]byte(nil), b...)
+	return nil
+}
+
+// evbRig is a vis core with an EVBPlane of two evb ports, and a VDP
+// station (niv's) on each, joined by in-memory links.
+type evbRig struct {
+	t      *testing.T
+	store  *profile.MemStore
+	core   *vis.VIS
+	plane  *bind.EVBPlane
+	st     [2]*vdp.StationRunner
+	events [2]chan vdp.Action
+	done   chan struct{}
+}
+
+func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
+	r := &evbRig{t: t, store: profile.NewMemStore(), done: make(chan struct{})}
+	_, err := r.store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	r.core, err = vis.New(vis.Config{Store: r.store})
+	require.NoError(t, err)
+	t.Cleanup(r.core.Close)
+	var down, up [2]chanWriter
+	var ports []bind.EVBPort
+	for i := range 2 {
+		down[i], up[i] = make(chanWriter, 256), make(chanWriter, 256)
+		ports = append(ports, bind.EVBPort{Name: []string{"evb0", "evb1"}[i], W: down[i], ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, byte(i)})})
+	}
+	r.plane, err = bind.NewEVBPlane(r.core, r.store, cfg, ports...)
+	require.NoError(t, err)
+	for i := range 2 {
+		sp, err := ecp.NewSpeaker(up[i], ecp.DefaultConfig([6]byte{2, 0x5, 0, 0, 0, byte(i)}))
+		require.NoError(t, err)
+		r.events[i] = make(chan vdp.Action, 256)
+		ev := r.events[i]
+		r.st[i] = vdp.NewStationRunner(vdp.NewStation(vdp.StationConfig{Timers: vdp.DefaultTimers}), sp,
+			func(a vdp.Action) { a.Filters = append([]vdp.Filter(nil), a.Filters...); ev <- a })
+		sp.Register(ecp.SubtypeVDP, r.st[i])
+		cp := r.plane.Port(i)
+		go func() { // station → bridge, through the Control in front of the core
+			tx := port.NewTx(64, 1<<16)
+			for {
+				select {
+				case b := <-up[i]:
+					tx.Reset()
+					r.plane.Core().Process(cp, []port.Frame{port.FrameFrom(b)}, time.Now().UnixNano(), tx)
+				case <-r.done:
+					return
+				}
+			}
+		}()
+		go func() { // bridge → station
+			for {
+				select {
+				case b := <-down[i]:
+					sp.Receive(b)
+				case <-r.done:
+					return
+				}
+			}
+		}()
+		t.Cleanup(func() { r.st[i].Close(); sp.Close() })
+	}
+	t.Cleanup(func() { close(r.done); r.plane.Close() })
+	return r
+}
+
+var mgr = vdp.ManagerIDFromString("niv")
+
+func vsiID(b byte) vdp.VSIID { return vdp.VSIID{0xa1, 0x41, 15: b} }
+
+func vmMAC(b byte) [6]byte { return [6]byte{0x52, 0x54, 0, 0, 0, b} }
+
+func request(mode vdp.TLVType, typ uint32, id byte, vid uint16) *vdp.VSI {
+	return &vdp.VSI{Mode: mode, TypeID: typ, TypeVersion: 1, IDFormat: vdp.VSIIDUUID, ID: vsiID(id),
+		FilterFormat: vdp.FilterMACVID, Filters: []vdp.Filter{{MAC: vmMAC(id), VID: vid}}}
+}
+
+// ask sends v from station i and returns the station's state change.
+func (r *evbRig) ask(i int, v *vdp.VSI) vdp.Action {
+	r.t.Helper()
+	require.NoError(r.t, r.st[i].Request(mgr, v))
+	select {
+	case a := <-r.events[i]:
+		return a
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("no answer from the bridge")
+	}
+	return vdp.Action{}
+}
+
+func (r *evbRig) veth(id byte) (profile.VEthID, bool) {
+	return r.plane.VEth(vdp.VSIIDUUID, vsiID(id))
+}
+
+// send runs frame b through the plane's core as arriving on evb port i.
+func (r *evbRig) send(i int, b []byte) *port.Tx {
+	tx := port.NewTx(64, 1<<16)
+	r.plane.Core().Process(r.plane.Port(i), []port.Frame{port.FrameFrom(append(make([]byte, 0, 256), b...))}, time.Now().UnixNano(), tx)
+	return tx
+}
+
+func evbFrame(dst, src [6]byte, vid uint16) []byte {
+	b := append(append(dst[:], src[:]...), 0x81, 0, byte(vid>>8), byte(vid), 0x08, 0x00)
+	return append(b, make([]byte, 46)...)
+}
+
+func TestEVBPlaneAssociateAndRelay(t *testing.T) {
+	r := newEVBRig(t, bind.EVBConfig{})
+	for _, id := range []byte{1, 2} {
+		a := r.ask(0, request(vdp.TypeAssociate, 5, id, 10))
+		require.Equal(t, vdp.TypeAssociate, a.Mode)
+		require.Equal(t, vdp.CodeSuccess, a.Code)
+	}
+	v1, ok := r.veth(1)
+	require.True(t, ok)
+	assert.Equal(t, "web", r.store.Snapshot().Bindings[v1])
+	vsi, ok := r.core.VSIOf(v1)
+	require.True(t, ok)
+	assert.Equal(t, vis.VSI{Port: r.plane.Port(0), VID: 10, MACs: [][6]byte{vmMAC(1)}, VLAN: 10}, vsi)
+
+	// Reflective relay: VM 1 → VM 2 goes back out of evb0.
+	r.send(0, evbFrame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, vmMAC(2), 10))
+	tx := r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10))
+	require.Equal(t, 1, tx.Len())
+	assert.Equal(t, r.plane.Port(0), tx.Ports[0])
+	assert.Equal(t, evbFrame(vmMAC(2), vmMAC(1), 10), tx.Frames[0].Bytes())
+	// Anti-spoof: a MAC not associated.
+	assert.Zero(t, r.send(0, evbFrame(vmMAC(2), vmMAC(9), 10)).Len())
+	pc, _ := r.core.PortCounters(r.plane.Port(0))
+	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
+}
+
+func TestEVBPlaneRefusals(t *testing.T) {
+	r := newEVBRig(t, bind.EVBConfig{MaxVSIs: 3})
+	cases := []struct {
+		name string
+		v    *vdp.VSI
+		code vdp.ErrorCode
+	}{
+		{"unknown VSI type", request(vdp.TypeAssociate, 9, 1, 10), vdp.CodeOtherFailure},
+		{"profile disabled", request(vdp.TypeAssociate, 6, 1, 10), vdp.CodeInsufficientResources},
+		{"VID not in the profile", request(vdp.TypeAssociate, 5, 1, 20), vdp.CodeInvalidFilter},
+		{"VID-only filter", &vdp.VSI{Mode: vdp.TypeAssociate, TypeID: 5, TypeVersion: 1, IDFormat: vdp.VSIIDUUID, ID: vsiID(1),
+			FilterFormat: vdp.FilterVID, Filters: []vdp.Filter{{VID: 10}}}, vdp.CodeInvalidFormat},
+	}
+	for _, c := range cases {
+		a := r.ask(0, c.v)
+		assert.Equal(t, c.code, a.Code, c.name)
+		assert.Zero(t, a.Mode, c.name)
+		_, ok := r.veth(1)
+		assert.False(t, ok, c.name)
+	}
+	// max-ports 1 of profile small: the second VSI of it has no room.
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 7, 2, 10)).Code)
+	assert.Equal(t, vdp.CodeInsufficientResources, r.ask(0, request(vdp.TypeAssociate, 7, 3, 10)).Code)
+	// The MAC/VID of VSI 2 claimed by another VSIID.
+	dup := request(vdp.TypeAssociate, 5, 4, 10)
+	dup.Filters[0].MAC = vmMAC(2)
+	assert.Equal(t, vdp.CodeInvalidFilter, r.ask(0, dup).Code)
+	// MaxVSIs 3.
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 5, 5, 10)).Code)
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 5, 6, 10)).Code)
+	assert.Equal(t, vdp.CodeInsufficientResources, r.ask(0, request(vdp.TypeAssociate, 5, 7, 10)).Code)
+}
+
+func TestEVBPlaneWildcardAndOrgProfile(t *testing.T) {
+	r := newEVBRig(t, bind.EVBConfig{})
+	a := r.ask(0, request(vdp.TypeAssociate, 5, 1, 0))
+	require.Equal(t, vdp.CodeSuccess, a.Code)
+	require.Len(t, a.Filters, 1)
+	assert.EqualValues(t, 10, a.Filters[0].VID, "the wildcard filled from the profile's access VLAN")
+	v1, _ := r.veth(1)
+	vsi, _ := r.core.VSIOf(v1)
+	assert.EqualValues(t, 10, vsi.VID)
+
+	// By the niv port-profile TLV: profile db, whatever the type says.
+	req := request(vdp.TypeAssociate, 9, 2, 0)
+	org, err := vdp.ProfileOrg("db")
+	require.NoError(t, err)
+	req.Org = []vdp.Org{org}
+	a = r.ask(0, req)
+	require.Equal(t, vdp.CodeSuccess, a.Code)
+	assert.EqualValues(t, 20, a.Filters[0].VID, "a trunk's native VLAN")
+	v2, _ := r.veth(2)
+	assert.Equal(t, "db", r.store.Snapshot().Bindings[v2])
+	req = request(vdp.TypeAssociate, 9, 3, 30)
+	req.Org = []vdp.Org{org}
+	assert.Equal(t, vdp.CodeSuccess, r.ask(0, req).Code, "an allowed VLAN of the trunk")
+	v3, _ := r.veth(3)
+	vsi, _ = r.core.VSIOf(v3)
+	assert.EqualValues(t, 30, vsi.VLAN)
+}
+
+func TestEVBPlaneMigrationAndDeassociate(t *testing.T) {
+	r := newEVBRig(t, bind.EVBConfig{})
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 5, 1, 10)).Code)
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 5, 2, 10)).Code)
+	r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10))
+	v1, _ := r.veth(1)
+	before, _ := r.core.Counters(v1)
+	require.EqualValues(t, 1, before.RxFrames)
+
+	// The VM moves to the host behind evb1: its station associates the
+	// same VSIID there. The first station hears an unsolicited
+	// De-Associate.
+	require.Equal(t, vdp.CodeSuccess, r.ask(1, request(vdp.TypeAssociate, 5, 1, 10)).Code)
+	select {
+	case a := <-r.events[0]:
+		assert.Zero(t, a.Mode)
+		assert.Equal(t, vdp.ReasonUnsolicited, a.Reason)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no De-Associate on the first port")
+	}
+	moved, ok := r.veth(1)
+	require.True(t, ok)
+	assert.Equal(t, v1, moved, "the same vEth")
+	c, _ := r.core.Counters(v1)
+	assert.Equal(t, before, c, "its counters kept")
+	vsi, _ := r.core.VSIOf(v1)
+	assert.Equal(t, r.plane.Port(1), vsi.Port)
+	assert.Zero(t, r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10)).Len(), "no longer on evb0")
+	assert.Equal(t, 1, r.send(1, evbFrame(vmMAC(2), vmMAC(1), 10)).Len(), "on evb1, to VM 2 on evb0")
+
+	// De-associate: the vEth and its binding go.
+	a := r.ask(1, request(vdp.TypeDeAssociate, 5, 1, 10))
+	assert.Zero(t, a.Mode)
+	require.Eventually(t, func() bool { _, ok := r.veth(1); return !ok }, 5*time.Second, time.Millisecond)
+	_, ok = r.core.Counters(v1)
+	assert.False(t, ok)
+	_, bound := r.store.Snapshot().Bindings[v1]
+	assert.False(t, bound)
+	assert.Zero(t, r.send(1, evbFrame(vmMAC(2), vmMAC(1), 10)).Len())
+	pc, _ := r.core.PortCounters(r.plane.Port(1))
+	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
+}
+
+// A VSI in the port's PVID is untagged on the link.
+func TestEVBPlanePVID(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	defer core.Close()
+	w := make(chanWriter, 64)
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0}), PVID: 10})
+	require.NoError(t, err)
+	defer plane.Close()
+	for _, c := range []struct {
+		id   byte
+		vid  uint16
+		code vdp.ErrorCode
+	}{{1, 0, vdp.CodeSuccess}, {2, 10, vdp.CodeSuccess}} {
+		d := plane.Decide(0, mgr, request(vdp.TypeAssociate, 5, c.id, c.vid))
+		assert.Equal(t, c.code, d.Code)
+		assert.EqualValues(t, 10, d.VID)
+		v, ok := plane.VEth(vdp.VSIIDUUID, vsiID(c.id))
+		require.True(t, ok)
+		vsi, _ := core.VSIOf(v)
+		assert.Zero(t, vsi.VID, "untagged on the link")
+		assert.EqualValues(t, 10, vsi.VLAN)
+	}
+	// A trunk that carries VID 10 but whose native VLAN is 20: VID 10
+	// untagged would land in VLAN 20.
+	req := request(vdp.TypeAssociate, 9, 3, 10)
+	org, _ := vdp.ProfileOrg("trunk10")
+	req.Org = []vdp.Org{org}
+	assert.Equal(t, vdp.CodeInvalidFilter, plane.Decide(0, mgr, req).Code)
+}

@@ -1,0 +1,5 @@
+package bind_test
+
+import "syscall"
+
+var interruptSignal = syscall.SIGINT

@@ -1,0 +1,99 @@
+package vic_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/vic"
+)
+
+// TestNewVEthID (and VISTakeAway): with VISConfig.NewVEthID (a fleet's vEth registry) a new
+// vEth takes the id it gives, not the table's next; when it fails, the
+// VIF-alloc is refused (insufficient resources, max-ports), the VIF id
+// goes back to the port, and the IV's next request gets a vEth.
+func TestNewVEthID(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	ids := map[vic.UUID]uint32{{1}: 1000, {2}: 77}
+	var down bool
+	cfg := vic.VISConfig{Session: 2, NewVEthID: func(n vic.VNIC) (uint32, error) {
+		if down {
+			return 0, errors.New("registry unreachable")
+		}
+		return ids[n.Instance], nil
+	}}
+	iv := vic.NewIVMachine(vic.IVConfig{Session: 1, MaxVIFs: 2})
+	vis := vic.NewVISMachine(cfg, nil, now)
+	var msg vic.Message
+	var status []vic.Action
+	var pump func(acts []vic.Action, toVIS bool)
+	pump = func(acts []vic.Action, toVIS bool) {
+		var sends [][]byte
+		for _, a := range acts {
+			if a.Kind == vic.ActSend {
+				sends = append(sends, append([]byte(nil), a.Payload...))
+			}
+			if a.Kind == vic.ActStatus {
+				status = append(status, a)
+			}
+		}
+		for _, p := range sends {
+			require.NoError(t, vic.Decode(p, &msg))
+			if toVIS {
+				pump(vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &msg}, now), false)
+			} else {
+				pump(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now), true)
+			}
+		}
+	}
+	pump(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now), true)
+	ask := func(k byte) vic.Action {
+		status = nil
+		pump(iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: vic.VNIC{Instance: vic.UUID{k}, Profile: "web", Epoch: 1}}, now), true)
+		require.Len(t, status, 1)
+		return status[0]
+	}
+	a := ask(1)
+	assert.Equal(t, vic.ResultSuccess, a.Result)
+	assert.Equal(t, uint32(1000), a.VEth)
+
+	down = true
+	a = ask(2)
+	assert.Equal(t, vic.ResultInsufficientResources, a.Result)
+	assert.Equal(t, vic.ReasonMaxPorts, a.Reason)
+	assert.Equal(t, 1, vis.Table().Len())
+
+	down = false
+	a = ask(2) // the refused request's VIF was freed: MaxVIFs 2 still fits it
+	assert.Equal(t, vic.ResultSuccess, a.Result)
+	assert.Equal(t, uint32(77), a.VEth)
+	assert.Equal(t, uint32(1000), vis.Table().Next(), "Next is the highest id given")
+
+	// Another VIS of the fleet took vNIC 1's vEth (its VM moved there):
+	// it is unbound here and the IV told (VIF-remove), the vEth record
+	// kept.
+	acts := vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{1}, Epoch: 2}, now)
+	var unbound []uint32
+	for _, a := range acts {
+		if a.Kind == vic.ActVISUnbind {
+			unbound = append(unbound, a.VEth)
+		}
+	}
+	assert.Equal(t, []uint32{1000}, unbound)
+	pump(acts, false)
+	x, ok := iv.VNIC(vic.UUID{1})
+	require.True(t, ok)
+	assert.Equal(t, vic.VIFMoved, x.State, "the IV let go of it")
+	r, ok := vis.Table().Get(vic.UUID{1})
+	require.True(t, ok)
+	assert.False(t, r.Bound)
+	assert.Equal(t, uint32(1000), r.ID)
+	// An instance this VIS does not have, or has unbound: nothing.
+	assert.Empty(t, vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{9}}, now))
+	for _, a := range vis.Handle(vic.VISEvent{Kind: vic.VISTakeAway, Instance: vic.UUID{1}}, now) {
+		assert.NotEqual(t, vic.ActVISUnbind, a.Kind)
+	}
+}

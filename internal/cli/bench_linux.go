@@ -36,17 +36,21 @@ type benchOpts struct {
 	offload bool
 	linkMTU int
 	pin     bool
+	rxRing  int
+	txRing  int
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.batch, "batch", 64, "frames read at once per port")
 	fs.BoolVar(&o.offload, "offload", true, "TAPs with IFF_VNET_HDR and the link with PACKET_VNET_HDR: super-frames cross the pair as one frame")
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
+	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
+	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
 func (o *benchOpts) args() []string {
-	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU)}
+	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing)}
 }
 
 // runBench implements `niv bench`: two VM namespaces joined by a Linux
@@ -908,7 +912,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		return nil, nil, e
 	}
 	if ivSide {
-		up, err := port.OpenPacketWith(link[0], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload})
+		up, err := port.OpenPacketWith(link[0], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload, RxRing: o.rxRing, TxRing: o.txRing})
 		if err != nil {
 			return fail(err)
 		}
@@ -925,7 +929,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 	}
 	if visSide {
-		down, err := port.OpenPacketWith(link[1], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload})
+		down, err := port.OpenPacketWith(link[1], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload, RxRing: o.rxRing, TxRing: o.txRing})
 		if err != nil {
 			return fail(err)
 		}

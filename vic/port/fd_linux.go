@@ -71,6 +71,8 @@ type fdPort struct {
 	whdr   [VNetHdrLen]byte
 	soft   *Segmenter
 	gro    *coalescer
+	// txr is the transmit ring of an AF_PACKET port that has one.
+	txr *txRing
 }
 
 // maxMmsg is the most messages one recvmmsg or sendmmsg takes (the
@@ -442,6 +444,9 @@ func (p *fdPort) write(frames []Frame) (int, error) {
 }
 
 func (p *fdPort) writeReady(fd uintptr) bool {
+	if p.txr != nil {
+		return p.writeTxRing(int(fd))
+	}
 	if p.mmsg {
 		return p.writeMmsg(int(fd))
 	}

@@ -39,6 +39,7 @@ type PacketConfig struct {
 	Offload        bool
 	RcvBuf, SndBuf int
 	SegmentMTU     int
+	RxRing         int
 }
 
 // OpenPacketWith fails with ErrUnsupported: AF_PACKET exists on Linux only.

@@ -27,16 +27,24 @@ import (
 // link between VMs of MTU 1500 needs 1506, an E-Tag link 1508, or the kernel
 // refuses the largest frames (EMSGSIZE).
 //
-// A Read takes every frame ready, up to the batch's capacity, with one
-// recvmmsg(2); a Write hands its frames to the socket with sendmmsg(2),
-// as many per call as the socket's queue takes. Over a veth pair on this
-// project's 2-vCPU VM that moves 15-20 % more frames than a read(2) or
-// write(2) per frame (BenchmarkPacketVeth, about 300,000 frames/s one
-// way): the kernel's own work per frame dominates. A PACKET_MMAP ring
-// would save the copies too, and is left for later.
+// A Read takes every frame ready, up to the batch's capacity, from the
+// socket's receive ring (PACKET_RX_RING, TPACKET_V2; PacketConfig.RxRing):
+// the frames stay where the kernel put them, each with Headroom bytes in
+// front of it in its slot for the cores' tags, and the slots go back to the
+// kernel when the next Read starts. Without the ring, one recvmmsg(2)
+// copies them into the batch. A Write hands its frames to the socket with
+// sendmmsg(2), as many per call as the socket's queue takes, or copies them
+// into a transmit ring (PacketConfig.TxRing) and sends them with one
+// send(2). A blocked Read or Write waits in Go's network poller, not on a
+// thread of its own.
 type Packet struct {
 	*fdPort
 	kmu sync.Mutex // one PACKET_STATISTICS read at a time
+
+	// rings are the receive and transmit rings, if the port has either;
+	// ringFn is the receive ring's poller callback, made once.
+	rings  *rings
+	ringFn func(uintptr) bool
 }
 
 // PacketConfig tunes OpenPacketWith.
@@ -63,6 +71,21 @@ type PacketConfig struct {
 	// that is longer than this becomes a super-frame of segments this
 	// size again; a link of this MTU gets segments.
 	SegmentMTU int
+	// RxRing chooses how frames are read. 0 (the default) or a positive
+	// number: through a PACKET_RX_RING of that many slots (0: as many as
+	// DefaultRxRingBytes holds; rounded up to whole blocks of at least
+	// 128 KiB), each frame handed to the core where the kernel put it,
+	// without a copy. A slot is as large as the interface's largest frame
+	// when the port opens (64 KB with Offload; a longer frame is dropped
+	// and counted) and goes back to the kernel when the next Read starts.
+	// A negative number: with recvmmsg(2), a copy into the batch's
+	// buffers.
+	RxRing int
+	// TxRing, if above 0, is the number of slots of a PACKET_TX_RING
+	// (with PACKET_QDISC_BYPASS) that frames are written through: copied
+	// into the ring, then sent with one send(2) per batch. 0 (the
+	// default): sendmmsg(2).
+	TxRing int
 }
 
 // DefaultSocketBuf is the size of an AF_PACKET port's receive and send
@@ -134,15 +157,31 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 			}
 		}
 	}
+	var rg *rings
+	if cfg.RxRing >= 0 || cfg.TxRing > 0 {
+		maxLen := max(ifi.MTU+14+8, 1514)
+		if cfg.Offload {
+			maxLen = MaxSuperFrameLen
+		}
+		if rg, err = newRings(fd, maxLen, cfg.RxRing, cfg.TxRing, cfg.Offload); err != nil {
+			return fail("rings", err)
+		}
+	}
 	// Start counting kernel drops from here (reading the statistics
 	// resets them).
 	_, _ = unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
 	if err := unix.Bind(fd, sa); err != nil {
+		if rg != nil {
+			unix.Munmap(rg.mem)
+		}
 		return fail("bind", err)
 	}
 	p, err := newFDPort(ifname, fd, "packet")
 	if err != nil {
+		if rg != nil {
+			unix.Munmap(rg.mem)
+		}
 		return nil, err
 	}
 	p.mmsg = true
@@ -152,7 +191,47 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	if p.segMTU <= 0 {
 		p.segMTU = 1500
 	}
-	return &Packet{fdPort: p}, nil
+	pk := &Packet{fdPort: p, rings: rg}
+	if rg != nil && rg.rx != nil {
+		rg.rx.segMTU, rg.rx.stats = p.segMTU, &p.stats
+		pk.ringFn = pk.ringReady
+	}
+	if rg != nil && rg.tx != nil {
+		p.txr = rg.tx
+	}
+	return pk, nil
+}
+
+// Read waits for frames and returns those ready, up to the batch's
+// capacity. With a receive ring, the frames are where the kernel put them,
+// valid until the next Read on the port, which gives their slots back to
+// the kernel.
+func (p *Packet) Read(b *Batch) error {
+	if p.rings == nil || p.rings.rx == nil {
+		return p.fdPort.Read(b)
+	}
+	return p.readRing(b)
+}
+
+// Write writes the frames in order (see Port), through the transmit ring
+// if the port has one.
+func (p *Packet) Write(frames []Frame) (int, error) {
+	if p.rings == nil || p.rings.tx == nil {
+		return p.fdPort.Write(frames)
+	}
+	return p.writeRing(frames)
+}
+
+// Close closes the socket; blocked reads and writes return ErrClosed.
+// Stats keeps counting the drops the kernel reported until then. A
+// receive ring stays mapped while frames of the last Read are out, until
+// the next Read.
+func (p *Packet) Close() error {
+	p.Stats() // the kernel's drops so far, while the socket is open
+	if p.rings != nil {
+		p.closeRings()
+	}
+	return p.fdPort.Close()
 }
 
 // Stats returns the port's counters, with the frames the kernel dropped

@@ -11,7 +11,9 @@
 // or an 802.1Q tag by moving only the 12 MAC address bytes
 // (vntag.Push) and pad a short frame to 60 bytes (vntag.Pad) without
 // copying the payload. Ports read into a Batch, whose frames all carry
-// Headroom bytes of headroom and room for the largest frame.
+// Headroom bytes of headroom and room for the largest frame. An AF_PACKET
+// port with a receive ring hands out frames in the kernel's ring instead,
+// with as much headroom, valid until its next Read.
 //
 // # Offloads
 //
@@ -216,7 +218,9 @@ func (s Stats) String() string {
 // Port is batched frame I/O on one interface.
 //
 // Read blocks until at least one frame is there, then returns as many as
-// are ready, up to the batch's capacity, in b.Frames[:b.N]. Write sends
+// are ready, up to the batch's capacity, in b.Frames[:b.N]; they stay
+// valid until the next Read on the same port (a port may hand out frames
+// in its own memory rather than the batch's). Write sends
 // frames in order and returns how many it sent; frames are not kept after
 // it returns. Read and Write may be called concurrently with each other
 // and with Close; Close makes blocked and later calls return ErrClosed.

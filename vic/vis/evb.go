@@ -103,21 +103,7 @@ func (s *VIS) addVSI(id profile.VEthID, p int, vid uint16, macs [][6]byte, snap 
 		return err
 	}
 	v := &veth{id: id, port: p, adminUp: true, evb: true, vsiMACs: slices.Clone(macs), vsiVID: vid}
-	idx := int32(len(s.veths))
-	for i, x := range s.veths {
-		if x == nil {
-			idx = int32(i)
-			break
-		}
-	}
-	if int(idx) == len(s.veths) {
-		s.veths = append(s.veths, v)
-		s.hot = append(s.hot, hotVEth{})
-	} else {
-		s.veths[idx] = v
-	}
-	v.idx = idx
-	s.byID[id] = idx
+	idx := s.place(v)
 	s.attachVSI(vp, idx, v)
 	s.updateFanout()
 	s.setPolicy(idx, snap.Policy(id), snap.Revision)

@@ -536,6 +536,27 @@ func (s *VIS) AddVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	return nil
 }
 
+// place puts a new vEth in the first free slot of s.veths (or a new one,
+// with its hot entry) and indexes it by id.
+func (s *VIS) place(v *veth) int32 {
+	idx := int32(len(s.veths))
+	for i, x := range s.veths {
+		if x == nil {
+			idx = int32(i)
+			break
+		}
+	}
+	if int(idx) == len(s.veths) {
+		s.veths = append(s.veths, v)
+		s.hot = append(s.hot, hotVEth{})
+	} else {
+		s.veths[idx] = v
+	}
+	v.idx = idx
+	s.byID[v.id] = idx
+	return idx
+}
+
 func (s *VIS) addVEth(id profile.VEthID, p int, vif vntag.VIF, snap *profile.State) error {
 	if _, ok := s.byID[id]; ok {
 		return fmt.Errorf("%w: %v", ErrExists, id)
@@ -553,21 +574,7 @@ func (s *VIS) addVEth(id profile.VEthID, p int, vif vntag.VIF, snap *profile.Sta
 	}
 	v.tag, v.etag = vp.tags(vif)
 	v.down = vp.downBits(v.tag, v.etag)
-	idx := int32(len(s.veths))
-	for i, x := range s.veths {
-		if x == nil {
-			idx = int32(i)
-			break
-		}
-	}
-	if int(idx) == len(s.veths) {
-		s.veths = append(s.veths, v)
-		s.hot = append(s.hot, hotVEth{})
-	} else {
-		s.veths[idx] = v
-	}
-	v.idx = idx
-	s.byID[id] = idx
+	idx := s.place(v)
 	vp.bind(vif, idx, s.hot[idx])
 	vp.veths = append(vp.veths, idx)
 	s.updateFanout()

@@ -23,34 +23,10 @@ func TestRefusals(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	iv := vic.NewIVMachine(vic.IVConfig{Session: 1, MaxVIFs: 2})
 	vis := vic.NewVISMachine(vic.VISConfig{Session: 2, MaxVEths: 3, Profiles: profiles{"web": vic.ProfileEnabled, "old": vic.ProfileDisabled}}, nil, now)
+	l := newLockstep(t, iv, vis, now)
 	var msg vic.Message
-	var status []vic.Action
-	var pump func(acts []vic.Action, toVIS bool)
-	pump = func(acts []vic.Action, toVIS bool) {
-		var sends [][]byte
-		for _, a := range acts {
-			if a.Kind == vic.ActSend {
-				sends = append(sends, append([]byte(nil), a.Payload...))
-			}
-			if a.Kind == vic.ActStatus {
-				status = append(status, a)
-			}
-		}
-		for _, p := range sends {
-			require.NoError(t, vic.Decode(p, &msg))
-			if toVIS {
-				pump(vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &msg}, now), false)
-			} else {
-				pump(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now), true)
-			}
-		}
-	}
-	pump(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now), true)
 	ask := func(k byte, profile string) vic.Action {
-		status = nil
-		pump(iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: vic.VNIC{Instance: vic.UUID{k}, Profile: profile, Epoch: 1}}, now), true)
-		require.Len(t, status, 1)
-		return status[0]
+		return l.ask(vic.VNIC{Instance: vic.UUID{k}, Profile: profile, Epoch: 1})
 	}
 	for _, tc := range []struct {
 		k       byte
@@ -108,4 +84,54 @@ func TestRefusals(t *testing.T) {
 		assert.Equal(t, want, got.Reason, "vNIC %d", k)
 	}
 	assert.Equal(t, 3, vis.Table().Len())
+}
+
+// lockstep joins an IV machine and a VIS machine (the IV on port 0) so
+// that every message one sends reaches the other at once, and keeps the
+// IV's status actions.
+type lockstep struct {
+	t      *testing.T
+	iv     *vic.IVMachine
+	vis    *vic.VISMachine
+	now    time.Time
+	msg    vic.Message
+	status []vic.Action
+}
+
+// newLockstep starts the pair: the IV's first timer opens the session.
+func newLockstep(t *testing.T, iv *vic.IVMachine, vis *vic.VISMachine, now time.Time) *lockstep {
+	l := &lockstep{t: t, iv: iv, vis: vis, now: now}
+	l.pump(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now), true)
+	return l
+}
+
+// pump delivers the messages acts send (to the VIS when toVIS), and what
+// the answers send, until nothing more is sent.
+func (l *lockstep) pump(acts []vic.Action, toVIS bool) {
+	var sends [][]byte
+	for _, a := range acts {
+		if a.Kind == vic.ActSend {
+			sends = append(sends, append([]byte(nil), a.Payload...))
+		}
+		if a.Kind == vic.ActStatus {
+			l.status = append(l.status, a)
+		}
+	}
+	for _, p := range sends {
+		require.NoError(l.t, vic.Decode(p, &l.msg))
+		if toVIS {
+			l.pump(l.vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &l.msg}, l.now), false)
+		} else {
+			l.pump(l.iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &l.msg}, l.now), true)
+		}
+	}
+}
+
+// ask requests a vEth for n at the IV and returns the one status it
+// reports.
+func (l *lockstep) ask(n vic.VNIC) vic.Action {
+	l.status = nil
+	l.pump(l.iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: n}, l.now), true)
+	require.Len(l.t, l.status, 1)
+	return l.status[0]
 }

@@ -27,34 +27,9 @@ func TestNewVEthID(t *testing.T) {
 	}}
 	iv := vic.NewIVMachine(vic.IVConfig{Session: 1, MaxVIFs: 2})
 	vis := vic.NewVISMachine(cfg, nil, now)
-	var msg vic.Message
-	var status []vic.Action
-	var pump func(acts []vic.Action, toVIS bool)
-	pump = func(acts []vic.Action, toVIS bool) {
-		var sends [][]byte
-		for _, a := range acts {
-			if a.Kind == vic.ActSend {
-				sends = append(sends, append([]byte(nil), a.Payload...))
-			}
-			if a.Kind == vic.ActStatus {
-				status = append(status, a)
-			}
-		}
-		for _, p := range sends {
-			require.NoError(t, vic.Decode(p, &msg))
-			if toVIS {
-				pump(vis.Handle(vic.VISEvent{Kind: vic.VISReceive, Msg: &msg}, now), false)
-			} else {
-				pump(iv.Handle(vic.IVEvent{Kind: vic.IVReceive, Msg: &msg}, now), true)
-			}
-		}
-	}
-	pump(iv.Handle(vic.IVEvent{Kind: vic.IVTimer}, now), true)
+	l := newLockstep(t, iv, vis, now)
 	ask := func(k byte) vic.Action {
-		status = nil
-		pump(iv.Handle(vic.IVEvent{Kind: vic.IVRequest, VNIC: vic.VNIC{Instance: vic.UUID{k}, Profile: "web", Epoch: 1}}, now), true)
-		require.Len(t, status, 1)
-		return status[0]
+		return l.ask(vic.VNIC{Instance: vic.UUID{k}, Profile: "web", Epoch: 1})
 	}
 	a := ask(1)
 	assert.Equal(t, vic.ResultSuccess, a.Result)
@@ -83,7 +58,7 @@ func TestNewVEthID(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []uint32{1000}, unbound)
-	pump(acts, false)
+	l.pump(acts, false)
 	x, ok := iv.VNIC(vic.UUID{1})
 	require.True(t, ok)
 	assert.Equal(t, vic.VIFMoved, x.State, "the IV let go of it")

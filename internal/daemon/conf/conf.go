@@ -18,6 +18,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,6 +100,38 @@ type Daemon struct {
 	// timers ("niv vic keepalive MS", "niv vic request-timeout MS", "niv
 	// vic resync-hold MS", "niv vic retention S"); 0 for vic's default.
 	Keepalive, RequestTimeout, ResyncHold, Retention time.Duration
+}
+
+// Paths fills in the store and socket the file left out,
+// /var/lib/niv/NAME.db and /run/niv/NAME.sock, and returns NAME: the
+// hostname, or role when the file names none.
+func (d *Daemon) Paths(role string) string {
+	name := d.Hostname
+	if name == "" {
+		name = role
+	}
+	if d.Store == "" {
+		d.Store = filepath.Join("/var/lib/niv", name+".db")
+	}
+	if d.Socket == "" {
+		d.Socket = filepath.Join("/run/niv", name+".sock")
+	}
+	return name
+}
+
+// MakeDirs makes the socket's directory and, for a store that is a file
+// (not SCHEME://...), the store's, with mode 0700.
+func (d *Daemon) MakeDirs() error {
+	dirs := []string{filepath.Dir(d.Socket)}
+	if !strings.Contains(d.Store, "://") {
+		dirs = append(dirs, filepath.Dir(d.Store))
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DefaultCheckpoint is the counter checkpoint interval unless the file sets

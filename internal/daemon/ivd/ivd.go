@@ -15,9 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,27 +133,12 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			d = nil
 		}
 	}()
-	name := cfg.Hostname
-	if name == "" {
-		name = "iv"
-	}
-	if cfg.Store == "" {
-		cfg.Store = filepath.Join("/var/lib/niv", name+".db")
-	}
-	if cfg.Socket == "" {
-		cfg.Socket = filepath.Join("/run/niv", name+".sock")
-	}
+	cfg.Paths("iv")
 	if o.Store != "" {
 		cfg.Store = o.Store
 	}
-	dirs := []string{filepath.Dir(cfg.Socket)}
-	if !strings.Contains(cfg.Store, "://") {
-		dirs = append(dirs, filepath.Dir(cfg.Store))
-	}
-	for _, dir := range dirs {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return d, err
-		}
+	if err := cfg.MakeDirs(); err != nil {
+		return d, err
 	}
 	if d.st, err = state.Open(cfg.Store); err != nil {
 		return d, err

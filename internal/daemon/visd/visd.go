@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -97,16 +96,7 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			d = nil
 		}
 	}()
-	name := cfg.Hostname
-	if name == "" {
-		name = "vis"
-	}
-	if cfg.Store == "" {
-		cfg.Store = filepath.Join("/var/lib/niv", name+".db")
-	}
-	if cfg.Socket == "" {
-		cfg.Socket = filepath.Join("/run/niv", name+".sock")
-	}
+	name := cfg.Paths("vis")
 	if o.Store != "" {
 		if open := fleetOpener(o.Store); open != nil {
 			// The fleet's store keeps the profiles and the vEth registry;
@@ -124,14 +114,8 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			cfg.Store = o.Store
 		}
 	}
-	dirs := []string{filepath.Dir(cfg.Socket)}
-	if !strings.Contains(cfg.Store, "://") {
-		dirs = append(dirs, filepath.Dir(cfg.Store))
-	}
-	for _, dir := range dirs {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return d, err
-		}
+	if err := cfg.MakeDirs(); err != nil {
+		return d, err
 	}
 	if d.st, err = state.Open(cfg.Store); err != nil {
 		return d, err

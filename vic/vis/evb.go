@@ -165,7 +165,7 @@ func (s *VIS) MoveVSI(id profile.VEthID, p int, vid uint16, macs ...[6]byte) err
 	v.evb, v.vsiMACs, v.vsiVID = true, slices.Clone(macs), vid
 	s.attachVSI(np, i, v)
 	s.refresh(v)
-	s.flushOwner(uint32(i))
+	s.flushVEths(i)
 	s.updateFanout()
 	return s.rebuild(from)
 }

@@ -9,7 +9,7 @@ import (
 
 // TestMACTableModel checks the table against a map through random
 // inserts, lookups and removals (single ones, and sweeps like Age and
-// flushOwner that re-examine a slot after removing its entry), on tables
+// flushVEths that re-examine a slot after removing its entry), on tables
 // small enough to wrap and to fill, with keys drawn from a small set so
 // that homes collide: after every step each key is found exactly
 // where the map says, the count matches, and no slot from an entry's home

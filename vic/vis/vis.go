@@ -154,6 +154,9 @@ type VIS struct {
 	cancel func()
 
 	maxFanout int // most frames one input frame can become
+	// flushMark marks, by vEth index, the vEths flushVEths forgets the
+	// MACs of; all false between calls.
+	flushMark []bool
 	moves     uint64
 	fastGen   uint64 // changes whenever some vEth's fastOut does
 
@@ -530,7 +533,9 @@ func (s *VIS) AddVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.byID[id]; ok && snap.Revision > s.veths[i].rev {
-		s.setPolicy(i, snap.Policy(id), snap.Revision)
+		if s.setPolicy(i, snap.Policy(id), snap.Revision) {
+			s.flushVEths(i)
+		}
 		return s.rebuild(s.veths[i].port)
 	}
 	return nil
@@ -600,7 +605,7 @@ func (s *VIS) RemoveVEth(id profile.VEthID) error {
 		return err
 	}
 	s.detach(i, v)
-	s.flushOwner(uint32(i))
+	s.flushVEths(i)
 	delete(s.byID, id)
 	s.veths[i] = nil
 	s.hot[i] = hotVEth{}
@@ -640,7 +645,7 @@ func (s *VIS) MoveVEth(id profile.VEthID, p int, vif vntag.VIF) error {
 	np.bind(vif, i, s.hot[i])
 	np.veths = append(np.veths, i)
 	s.refresh(v)
-	s.flushOwner(uint32(i))
+	s.flushVEths(i)
 	s.updateFanout()
 	return errors.Join(s.rebuild(from), s.rebuild(p))
 }
@@ -660,7 +665,7 @@ func (s *VIS) SetAdminUp(id profile.VEthID, up bool) error {
 	}
 	v.adminUp = up
 	if !up {
-		s.flushOwner(uint32(i))
+		s.flushVEths(i)
 	}
 	s.refresh(v)
 	return s.rebuild(v.port)
@@ -687,6 +692,7 @@ func (s *VIS) onBatch(b profile.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dirty := map[int]bool{}
+	var flush []int32
 	for _, u := range b.Updates {
 		i, ok := s.byID[u.VEth]
 		if !ok || b.Revision <= s.veths[i].rev {
@@ -694,8 +700,12 @@ func (s *VIS) onBatch(b profile.Batch) {
 		}
 		if s.setPolicy(i, u.Policy, b.Revision) {
 			dirty[s.veths[i].port] = true
+			flush = append(flush, i)
 		}
 	}
+	// One pass over the MAC table for the whole batch: an edit of a
+	// profile that 10,000 vEths inherit is one scan, not 10,000.
+	s.flushVEths(flush...)
 	for p := range dirty {
 		// A failure is counted on the port; the lists keep their last
 		// programmed state.
@@ -706,7 +716,8 @@ func (s *VIS) onBatch(b profile.Batch) {
 }
 
 // setPolicy gives vEth i policy p (nil: unbound) from revision rev and
-// reports whether its VLAN membership or state changed.
+// reports whether its VLAN membership or state changed: then the caller
+// must forget its MACs (flushVEths).
 func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 	v := s.veths[i]
 	v.rev = rev
@@ -725,11 +736,7 @@ func (s *VIS) setPolicy(i int32, p *profile.Policy, rev uint64) bool {
 		v.inTrivial = st.IPAccessGroup[profile.In] == "" && st.MACAccessGroup[profile.In] == "" && st.ServicePolicy[profile.In] == "" && !st.PortSecurity
 	}
 	s.refresh(v)
-	changed := oldUp != v.up || oldAccess != v.access || oldVLAN != v.vlan || oldNative != v.native || oldAllowed != v.allowed
-	if changed {
-		s.flushOwner(uint32(i))
-	}
-	return changed
+	return oldUp != v.up || oldAccess != v.access || oldVLAN != v.vlan || oldNative != v.native || oldAllowed != v.allowed
 }
 
 // refresh recomputes what the data path reads of v's state: fastOut,
@@ -789,18 +796,36 @@ func makeInEntry(x int32, h hotVEth) inEntry {
 	return e
 }
 
-// flushOwner forgets every MAC learned on owner.
-func (s *VIS) flushOwner(owner uint32) {
+// flushVEths forgets every MAC learned on the vEths at indices idx, in
+// one pass over the MAC table whatever their number, and none when they
+// have no MAC learned (veth.macs).
+func (s *VIS) flushVEths(idx ...int32) {
+	n := 0
+	for _, i := range idx {
+		n += s.veths[i].macs
+	}
+	if n == 0 {
+		return
+	}
+	if cap(s.flushMark) < len(s.veths) {
+		s.flushMark = make([]bool, len(s.veths))
+	}
+	mark := s.flushMark[:len(s.veths)]
+	for _, i := range idx {
+		mark[i] = true
+	}
 	t := s.macs
-	for i := 0; i < len(t.slots); {
-		if t.slots[i].key != 0 && t.slots[i].owner == owner {
+	for i := 0; i < len(t.slots) && n > 0; {
+		if o := t.slots[i].owner; t.slots[i].key != 0 && o < uint32(len(mark)) && mark[o] {
 			t.remove(i) // the next entry may have moved into slot i
+			n--
 			continue
 		}
 		i++
 	}
-	if owner&uplinkBit == 0 && int(owner) < len(s.veths) && s.veths[owner] != nil {
-		s.veths[owner].macs = 0
+	for _, i := range idx {
+		mark[i] = false
+		s.veths[i].macs = 0
 	}
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/iv"
+	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
@@ -53,6 +54,7 @@ var (
 	dataDir   = flag.String("dir", "", "data directory of the embedded etcd (default: a temporary one)")
 	macTable  = flag.Int("mac-table", 1024, "MAC table size of each VIS core (vis.Config.MACTableSize)")
 	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
+	learn     = flag.Bool("learn", true, "before each edit (untimed), every vEth learns one MAC, so that the edit must forget them")
 )
 
 func main() {
@@ -96,6 +98,8 @@ type node struct {
 	reg   *etcdstore.Registry
 	core  *vis.VIS
 	ports map[string]int
+	// frames are one upstream frame from each vEth's MAC, by core port
+	frames map[int][][]byte
 
 	mu sync.Mutex
 	// access VLAN of base → when the store delivered it, when the core
@@ -119,7 +123,7 @@ func openNode(ctx context.Context, eps []string, name string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{name: name, cli: cli, ports: map[string]int{}, received: map[uint16]time.Time{}, applied: map[uint16]time.Time{}}
+	n := &node{name: name, cli: cli, ports: map[string]int{}, frames: map[int][][]byte{}, received: map[uint16]time.Time{}, applied: map[uint16]time.Time{}}
 	if n.prof, err = etcdstore.OpenProfiles(ctx, cli, etcdstore.ProfilesOptions{Retries: 64}); err != nil {
 		return nil, err
 	}
@@ -228,9 +232,48 @@ func (n *node) bindAll(ctx context.Context, todo []placed) error {
 			return err
 		}
 	}
+	for _, p := range todo {
+		cp := n.port(p.b.Port)
+		n.frames[cp] = append(n.frames[cp], upstream(p.cfg.MAC, p.b.VIF))
+	}
 	n.held.Add(int64(len(todo)))
 	log.Printf("%s: %d vEths: registry %v, profile bindings %v", n.name, len(todo), t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 	return nil
+}
+
+// upstream returns a broadcast frame from mac with the upstream VNTag of
+// vif, as the IV sends it.
+func upstream(mac [6]byte, vif vntag.VIF) []byte {
+	const room = 8 // for the tag
+	buf := make([]byte, room+60)
+	b := buf[room:]
+	copy(b, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(b[6:], mac[:])
+	b[12], b[13] = 0x08, 0x06 // ARP
+	tag, err := vntag.Upstream(uint16(vif))
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := vntag.Push(buf, room, tag)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return out
+}
+
+// learnAll has the core learn every vEth's MAC (one frame each) and
+// returns how many MACs it holds.
+func (n *node) learnAll() int {
+	bt := port.NewBatch(1)
+	tx := port.NewTx(64, 1<<20)
+	for cp, frames := range n.frames {
+		for _, f := range frames {
+			bt.Put(0, f)
+			n.core.Process(cp, bt.Frames, 0, tx)
+			tx.Reset()
+		}
+	}
+	return len(n.core.MACs(0))
 }
 
 func (n *node) close(kill bool) {
@@ -311,8 +354,20 @@ func run(eps []string) error {
 	// which every leaf inherits: every vEth of the fleet gets a new policy.
 	var lat, recv []time.Duration // one per VIS per edit, each standing for its vEths
 	t1 := time.Now()
+	macs := 0
 	for e := range *nEdits {
 		vlan := uint16(200 + e)
+		if *learn {
+			t := time.Now()
+			var wg sync.WaitGroup
+			var total atomic.Int64
+			for _, n := range nodes {
+				wg.Go(func() { total.Add(int64(n.learnAll())) })
+			}
+			wg.Wait()
+			macs = int(total.Load())
+			t1 = t1.Add(time.Since(t)) // untimed
+		}
 		start := time.Now()
 		if _, err := mprof.Update(func(tx *profile.Txn) error {
 			return tx.Configure(fmt.Sprintf("port-profile base\n  switchport access vlan %d\n", vlan))
@@ -339,7 +394,7 @@ func run(eps []string) error {
 	m2, _ := scrape(metricsURL)
 	slices.Sort(lat)
 	slices.Sort(recv)
-	fmt.Printf("\nprofile edit → every vEth of %d VISes × %d (%d edits; each VIS's time counts for each of its vEths):\n", *nVIS, *nVEth, *nEdits)
+	fmt.Printf("\nprofile edit → every vEth of %d VISes × %d (%d edits; each VIS's time counts for each of its vEths; MAC table %d, %d MACs learned before each edit):\n", *nVIS, *nVEth, *nEdits, *macTable, macs)
 	fmt.Printf("  delivered by the store (watch, recompiled): p50 %v  p99 %v  max %v\n", pct(recv, 50), pct(recv, 99), pct(recv, 100))
 	fmt.Printf("  applied to every vEth in the VIS core:       p50 %v  p99 %v  max %v\n", pct(lat, 50), pct(lat, 99), pct(lat, 100))
 	// Check that the data paths hold the last edit.

@@ -239,6 +239,12 @@ func (a *VISAgent) TakeAway(u UUID, epoch uint32) {
 	a.handle(VISEvent{Kind: VISTakeAway, Instance: u, Epoch: epoch})
 }
 
+// IDReady says that the vEth id of instance u, which NewVEthID said was
+// pending, is ready (VISIDReady).
+func (a *VISAgent) IDReady(u UUID) {
+	a.handle(VISEvent{Kind: VISIDReady, Instance: u})
+}
+
 // VEth returns the VIS's record of instance u.
 func (a *VISAgent) VEth(u UUID) (VEthRecord, bool) {
 	a.mu.Lock()

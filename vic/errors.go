@@ -5,6 +5,11 @@ import (
 	"fmt"
 )
 
+// ErrIDPending, returned by VISConfig.NewVEthID, says that the id is on
+// its way (a fleet registry's answer): the VIS machine keeps the
+// VIF-alloc unanswered and handles it again at VISIDReady.
+var ErrIDPending = errors.New("vic: vEth id pending")
+
 // Errors of the message codec. Every decoding error is a *DecodeError
 // wrapping one of these; every encoding error wraps one of them.
 var (

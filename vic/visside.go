@@ -1,6 +1,7 @@
 package vic
 
 import (
+	"errors"
 	"time"
 
 	"github.com/nivkit/niv/vntag"
@@ -43,7 +44,11 @@ type VISConfig struct {
 	// a fleet's vEth registry, where an instance keeps its id across
 	// VISes (vic/registry). nil numbers vEths locally (Table.Next). An
 	// error refuses the VIF-alloc with ReasonMaxPorts
-	// (ResultInsufficientResources), which the IV retries.
+	// (ResultInsufficientResources), which the IV retries; ErrIDPending
+	// keeps the VIF-alloc unanswered until a VISIDReady event for its
+	// instance, when the machine handles it again (and calls NewVEthID
+	// again), so that a registry's round trip need not hold up the
+	// machine.
 	NewVEthID func(VNIC) (uint32, error)
 }
 
@@ -213,6 +218,10 @@ const (
 	// behind that VIS; 0 if not known): unbind it here and tell its IV
 	// (VIF-remove), as a migration between two of this VIS's ports does.
 	VISTakeAway
+	// VISIDReady: the id of VISEvent.Instance, which NewVEthID said was
+	// pending (ErrIDPending), is ready: the VIF-alloc that waited for it is
+	// handled again.
+	VISIDReady
 )
 
 // VISEvent is an input of VIS.Handle.
@@ -222,7 +231,8 @@ type VISEvent struct {
 	Msg     *Message
 	ListID  uint32
 	Members []vntag.VIF
-	// Instance and Epoch: VISTakeAway's vEth and its new epoch.
+	// Instance and Epoch: VISTakeAway's vEth and its new epoch;
+	// Instance: VISIDReady's.
 	Instance UUID
 	Epoch    uint32
 }
@@ -241,6 +251,15 @@ type VISMachine struct {
 	msg   Message
 	// refusedLists counts lists a version-1 IV could not be sent.
 	refusedLists int
+	// waiting holds the last VIF-alloc of each instance whose id is
+	// pending (ErrIDPending), until VISIDReady.
+	waiting map[UUID]waitingAlloc
+}
+
+// waitingAlloc is a VIF-alloc waiting for its vEth id.
+type waitingAlloc struct {
+	port PortID
+	msg  Message
 }
 
 // NewVISMachine returns a VIS machine over tab (nil: a new Table). A
@@ -380,6 +399,13 @@ func (s *VISMachine) Handle(ev VISEvent, now time.Time) []Action {
 	case VISTakeAway:
 		if v := s.tab.veths[ev.Instance]; v != nil && v.Bound {
 			s.takeAway(v, max(ev.Epoch, v.VNIC.Epoch), now)
+		}
+	case VISIDReady:
+		if w, ok := s.waiting[ev.Instance]; ok {
+			delete(s.waiting, ev.Instance)
+			if p := s.ports[w.port]; p != nil && p.open && w.msg.Session == p.session {
+				s.alloc(p, &w.msg, now)
+			}
 		}
 	}
 	s.timers(now)
@@ -755,7 +781,11 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 		id := s.tab.next + 1
 		if s.cfg.NewVEthID != nil {
 			var err error
-			if id, err = s.cfg.NewVEthID(n); err != nil || id == 0 {
+			if id, err = s.cfg.NewVEthID(n); errors.Is(err, ErrIDPending) {
+				p.free(vif)
+				s.wait(p, m)
+				return
+			} else if err != nil || id == 0 {
 				p.free(vif)
 				s.refuse(p, m, ReasonMaxPorts)
 				return
@@ -798,6 +828,17 @@ func (s *VISMachine) alloc(p *visPort, m *Message, now time.Time) {
 	}
 	v.session, v.lastTx = m.Session, m.TxID
 	s.allocReply(p, m, v)
+}
+
+// wait keeps VIF-alloc m of port p, unanswered, until its id is ready.
+func (s *VISMachine) wait(p *visPort, m *Message) {
+	if s.waiting == nil {
+		s.waiting = map[UUID]waitingAlloc{}
+	}
+	w := waitingAlloc{port: p.id, msg: *m}
+	w.msg.Profile = append([]byte(nil), m.Profile...)
+	w.msg.Members = append([]vntag.VIF(nil), m.Members...)
+	s.waiting[m.Instance] = w
 }
 
 // takeAway unbinds v from its IV's port and tells that IV (VIF-remove);

@@ -92,7 +92,8 @@ func Open(ctx context.Context, addr, vis string, o Options) (*Fleet, error) {
 		cli.Close()
 		return nil, err
 	}
-	r, err := OpenRegistry(ctx, cli, RegistryOptions{Prefix: o.Prefix, VIS: vis, TTL: o.TTL, IDBlock: o.IDBlock, Logger: o.Logger})
+	r, err := OpenRegistry(ctx, cli, RegistryOptions{Prefix: o.Prefix, VIS: vis, TTL: o.TTL, IDBlock: o.IDBlock, Logger: o.Logger,
+		MaxPorts: p.MaxPorts})
 	if err != nil {
 		p.Close()
 		cli.Close()

@@ -56,7 +56,7 @@ func newMember(t *testing.T, name string, endpoints []string, ttl time.Duration)
 	m := &member{t: t, name: name, cli: cli, veths: map[vic.UUID]*local{}}
 	m.profiles, err = etcdstore.OpenProfiles(ctx, cli, etcdstore.ProfilesOptions{Retries: 16})
 	require.NoError(t, err)
-	m.reg, err = etcdstore.OpenRegistry(ctx, cli, etcdstore.RegistryOptions{VIS: name, TTL: ttl})
+	m.reg, err = etcdstore.OpenRegistry(ctx, cli, etcdstore.RegistryOptions{VIS: name, TTL: ttl, MaxPorts: m.profiles.MaxPorts})
 	require.NoError(t, err)
 	m.vis, err = vis.New(vis.Config{Store: m.profiles})
 	require.NoError(t, err)

@@ -112,6 +112,36 @@ func (p *Profiles) ConfigRevision() int64 {
 	return p.cfgRev
 }
 
+// MaxPorts returns the max-ports of port-profile name in the current
+// configuration (NX-OS's default 32 if it sets none), or 0 if there is no
+// such vethernet profile: RegistryOptions.MaxPorts.
+func (p *Profiles) MaxPorts(name string) int {
+	pr, ok := p.Snapshot().Config.Profiles[name]
+	if !ok || pr.Type != profile.Vethernet {
+		return 0
+	}
+	if pr.MaxPorts == 0 {
+		return profile.DefaultMaxPorts
+	}
+	return int(pr.MaxPorts)
+}
+
+// retired returns the vethernet profiles of old that cfg deletes or
+// disables: those no vEth of the fleet may be bound to when it commits.
+func retired(old, cfg *profile.Config) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(old.Profiles)) {
+		was := old.Profiles[name]
+		if was.Type != profile.Vethernet || !was.Enabled {
+			continue
+		}
+		if is, ok := cfg.Profiles[name]; !ok || !is.Enabled {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // Update runs edit on a transaction over the current state and commits it:
 // a changed configuration with a compare-and-swap on its etcd revision,
 // changed bindings locally. On a lost race edit runs again (so it must
@@ -136,17 +166,32 @@ func (p *Profiles) Update(edit func(*profile.Txn) error) (uint64, error) {
 		cfgChanged := !next.Config.Equal(base.Config)
 		var hdr int64
 		if cfgChanged {
+			// A profile deleted or disabled must have no vEth bound to it
+			// anywhere in the fleet: no key under its veth/use/ prefix
+			// (a compare on the whole prefix, in the same transaction).
+			cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(p.key), "=", baseRev)}
+			elses := []clientv3.Op{clientv3.OpGet(p.key)}
+			gone := retired(base.Config, next.Config)
+			for _, name := range gone {
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(usePrefix(p.opts.Prefix, name)), "=", 0).WithPrefix())
+				elses = append(elses, clientv3.OpGet(usePrefix(p.opts.Prefix, name), clientv3.WithPrefix(), clientv3.WithCountOnly()))
+			}
 			ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
-			resp, err := p.cli.Txn(ctx).
-				If(clientv3.Compare(clientv3.ModRevision(p.key), "=", baseRev)).
-				Then(clientv3.OpPut(p.key, next.Config.Text())).
-				Else(clientv3.OpGet(p.key)).
-				Commit()
+			resp, err := p.cli.Txn(ctx).If(cmps...).Then(clientv3.OpPut(p.key, next.Config.Text())).Else(elses...).Commit()
 			cancel()
 			if err != nil {
 				return 0, fmt.Errorf("etcdstore: committing the profile configuration: %w", err)
 			}
 			if !resp.Succeeded {
+				for j, name := range gone {
+					if n := resp.Responses[1+j].GetResponseRange().Count; n > 0 {
+						what := "delete"
+						if _, ok := next.Config.Profiles[name]; ok {
+							what = "disable"
+						}
+						return 0, fmt.Errorf("%w: port-profile %s: cannot %s it: %d vEths of the fleet are bound to it", profile.ErrInUse, name, what, n)
+					}
+				}
 				// Another manager committed first: take its configuration
 				// now (the watch may not have delivered it yet).
 				got := resp.Responses[0].GetResponseRange()

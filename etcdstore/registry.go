@@ -36,6 +36,11 @@ type RegistryOptions struct {
 	IDBlock int
 	// Logger gets lease losses and watch restarts (default: none).
 	Logger *slog.Logger
+	// MaxPorts returns the max-ports of a port-profile, the most vEths
+	// bound to it across the fleet (Allocate refuses more with
+	// registry.ErrProfileFull); nil or 0: no limit. Open takes it from
+	// the fleet's Profiles.
+	MaxPorts func(profile string) int
 }
 
 // Registry is the vEth registry of one VIS, shared by the fleet through
@@ -174,25 +179,36 @@ func (r *Registry) keep(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 	}
 }
 
-// rebind puts this VIS's bindings on its new lease.
+// rebind puts this VIS's bindings on its new lease, in batches.
 func (r *Registry) rebind() {
 	r.mu.Lock()
 	hs := maps.Clone(r.held)
 	r.mu.Unlock()
-	for _, u := range slices.SortedFunc(maps.Keys(hs), cmpUUID) {
-		for r.ctx.Err() == nil {
-			ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-			_, err := r.Bind(ctx, u, hs[u].b)
-			cancel()
-			if errors.Is(err, registry.ErrHeld) || errors.Is(err, registry.ErrNotFound) {
+	us := slices.SortedFunc(maps.Keys(hs), cmpUUID)
+	for r.ctx.Err() == nil && len(us) > 0 {
+		ops := make([]registry.Op, len(us))
+		for i, u := range us {
+			ops[i] = registry.Op{Kind: registry.OpBind, Instance: u, Binding: hs[u].b}
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+		errs := r.Apply(ctx, ops)
+		cancel()
+		var again []vic.UUID
+		for i, err := range errs {
+			u := us[i]
+			switch {
+			case err == nil, errors.Is(err, registry.ErrClosed):
+			case errors.Is(err, registry.ErrHeld), errors.Is(err, registry.ErrNotFound):
 				r.mu.Lock()
 				delete(r.held, u)
 				r.mu.Unlock()
 				r.emit(registry.Event{Kind: registry.Taken, Instance: u})
+			default:
+				again = append(again, u)
 			}
-			if err == nil || errors.Is(err, registry.ErrHeld) || errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrClosed) {
-				break
-			}
+		}
+		us = again
+		if len(us) > 0 {
 			pause(r.ctx, 200*time.Millisecond)
 		}
 	}
@@ -272,39 +288,6 @@ func (r *Registry) Get(ctx context.Context, u vic.UUID) (registry.Record, error)
 	return rec, err
 }
 
-// Allocate creates u's vEth with a fleet-wide id if absent; see
-// registry.Registry.
-func (r *Registry) Allocate(ctx context.Context, u vic.UUID, c vic.VNIC) (registry.Record, error) {
-	if rec, err := r.Get(ctx, u); !errors.Is(err, registry.ErrNotFound) {
-		return rec, err
-	}
-	id, err := r.nextID(ctx)
-	if err != nil {
-		return registry.Record{}, err
-	}
-	c.Instance = u
-	val, err := json.Marshal(record{ID: id, Config: c})
-	if err != nil {
-		return registry.Record{}, err
-	}
-	recKey, _, _ := r.keys(u)
-	resp, err := r.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.Version(recKey), "=", 0)).
-		Then(clientv3.OpPut(recKey, string(val))).
-		Else(r.gets(u)...).
-		Commit()
-	if err != nil {
-		return registry.Record{}, err
-	}
-	if resp.Succeeded {
-		return registry.Record{ID: id, Config: c}, nil
-	}
-	// Another VIS created it first: its id stands (ours goes unused).
-	g := ranges(resp, 0)
-	rec, _, _, err := read(g[0], g[1], g[2])
-	return rec, err
-}
-
 // nextID hands out an id from this VIS's block, reserving a new block of
 // IDBlock ids with a compare-and-swap on veth/ids when it is used up.
 func (r *Registry) nextID(ctx context.Context) (profile.VEthID, error) {
@@ -362,73 +345,14 @@ func (r *Registry) nextID(ctx context.Context) (profile.VEthID, error) {
 
 // Bind makes this VIS the holder of u's vEth; see registry.Registry.
 func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (registry.Record, error) {
-	if err := r.check(); err != nil {
-		return registry.Record{}, err
-	}
-	b.VIS = r.o.VIS
-	val, err := json.Marshal(b)
-	if err != nil {
-		return registry.Record{}, err
-	}
-	recKey, bindKey, _ := r.keys(u)
-	for {
-		r.mu.Lock()
-		lease := r.lease
-		r.mu.Unlock()
-		put := clientv3.OpPut(bindKey, string(val), clientv3.WithLease(lease))
-		resp, err := r.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.Version(recKey), ">", 0), clientv3.Compare(clientv3.CreateRevision(bindKey), "=", 0)).
-			Then(append([]clientv3.Op{put}, r.gets(u)...)...).
-			Else(r.gets(u)...).
-			Commit()
-		if r.leaseLost(ctx, err, lease) {
-			continue
-		}
-		if err != nil {
-			return registry.Record{}, err
-		}
-		from := 0
-		if resp.Succeeded {
-			from = 1
-		}
-		g := ranges(resp, from)
-		rec, curRev, ok, err := read(g[0], g[1], g[2])
-		if err != nil {
+	if err := r.Apply(ctx, []registry.Op{{Kind: registry.OpBind, Instance: u, Binding: b}})[0]; err != nil {
+		if errors.Is(err, registry.ErrHeld) {
+			rec, _ := r.Get(ctx, u)
 			return rec, err
 		}
-		if !ok {
-			return rec, fmt.Errorf("%w: %v", registry.ErrNotFound, u)
-		}
-		if !resp.Succeeded {
-			cur := rec.Binding
-			if cur.VIS != b.VIS && b.Epoch <= cur.Epoch {
-				return rec, fmt.Errorf("%w: %v is bound on %s at epoch %d (asked: epoch %d)", registry.ErrHeld, u, cur.VIS, cur.Epoch, b.Epoch)
-			}
-			// Ours on an older lease, or a migration to a newer epoch:
-			// replace that binding, if it is still the one we read.
-			resp, err = r.cli.Txn(ctx).
-				If(clientv3.Compare(clientv3.ModRevision(bindKey), "=", curRev)).
-				Then(append([]clientv3.Op{put}, r.gets(u)...)...).
-				Commit()
-			if r.leaseLost(ctx, err, lease) {
-				continue
-			}
-			if err != nil {
-				return registry.Record{}, err
-			}
-			if !resp.Succeeded {
-				continue
-			}
-			g = ranges(resp, 1)
-			if rec, _, _, err = read(g[0], g[1], g[2]); err != nil {
-				return rec, err
-			}
-		}
-		r.mu.Lock()
-		r.held[u] = held{b: b, modRev: resp.Responses[0].GetResponsePut().Header.Revision}
-		r.mu.Unlock()
-		return rec, nil
+		return registry.Record{}, err
 	}
+	return r.Get(ctx, u)
 }
 
 // leaseLost reports whether err says that lease expired (this VIS was cut
@@ -447,123 +371,20 @@ func (r *Registry) leaseLost(ctx context.Context, err error, lease clientv3.Leas
 	return false
 }
 
-// heldRev returns the revision of u's binding if this VIS holds u.
-func (r *Registry) heldRev(u vic.UUID) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return 0, registry.ErrClosed
-	}
-	h, ok := r.held[u]
-	if !ok {
-		return 0, fmt.Errorf("%w: %v", registry.ErrNotHeld, u)
-	}
-	return h.modRev, nil
-}
 
 // SetConfig replaces the configuration of a vEth this VIS holds.
 func (r *Registry) SetConfig(ctx context.Context, u vic.UUID, c vic.VNIC) error {
-	bindRev, err := r.heldRev(u)
-	if err != nil {
-		return err
-	}
-	recKey, bindKey, _ := r.keys(u)
-	for {
-		g, err := r.cli.Get(ctx, recKey)
-		if err != nil {
-			return err
-		}
-		rec, _, ok, err := read(g.Kvs, nil, nil)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: %v", registry.ErrNotFound, u)
-		}
-		c.Instance = u
-		val, err := json.Marshal(record{ID: rec.ID, Config: c})
-		if err != nil {
-			return err
-		}
-		resp, err := r.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(recKey), "=", g.Kvs[0].ModRevision),
-				clientv3.Compare(clientv3.ModRevision(bindKey), "=", bindRev)).
-			Then(clientv3.OpPut(recKey, string(val))).
-			Commit()
-		if err != nil {
-			return err
-		}
-		if resp.Succeeded {
-			return nil
-		}
-		if bindRev, err = r.heldRev(u); err != nil {
-			return err
-		}
-	}
+	return r.Apply(ctx, []registry.Op{{Kind: registry.OpSetConfig, Instance: u, Config: &c}})[0]
 }
 
 // Checkpoint adds delta to u's counters; see registry.Registry.
 func (r *Registry) Checkpoint(ctx context.Context, u vic.UUID, delta vis.Counters) error {
-	if err := r.check(); err != nil {
-		return err
-	}
-	return r.addCounters(ctx, u, delta, nil)
-}
-
-// addCounters adds delta to u's counters with a compare-and-swap,
-// together with the compare and op of also (a release), if any.
-func (r *Registry) addCounters(ctx context.Context, u vic.UUID, delta vis.Counters, also func() (clientv3.Cmp, clientv3.Op, error)) error {
-	_, _, countKey := r.keys(u)
-	for {
-		g, err := r.cli.Get(ctx, countKey)
-		if err != nil {
-			return err
-		}
-		var cur vis.Counters
-		var rev int64
-		if len(g.Kvs) > 0 {
-			if err := json.Unmarshal(g.Kvs[0].Value, &cur); err != nil {
-				return fmt.Errorf("etcdstore: %s: %w", countKey, err)
-			}
-			rev = g.Kvs[0].ModRevision
-		}
-		val, err := json.Marshal(registry.AddCounters(cur, delta))
-		if err != nil {
-			return err
-		}
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(countKey), "=", rev)}
-		ops := []clientv3.Op{clientv3.OpPut(countKey, string(val))}
-		if also != nil {
-			c, op, err := also()
-			if err != nil {
-				return err
-			}
-			cmps, ops = append(cmps, c), append(ops, op)
-		}
-		resp, err := r.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
-		if err != nil {
-			return err
-		}
-		if resp.Succeeded {
-			return nil
-		}
-	}
+	return r.Apply(ctx, []registry.Op{{Kind: registry.OpCheckpoint, Instance: u, Delta: delta}})[0]
 }
 
 // Release gives up u's vEth after adding delta to its counters.
 func (r *Registry) Release(ctx context.Context, u vic.UUID, delta vis.Counters) error {
-	_, bindKey, _ := r.keys(u)
-	err := r.addCounters(ctx, u, delta, func() (clientv3.Cmp, clientv3.Op, error) {
-		rev, err := r.heldRev(u)
-		return clientv3.Compare(clientv3.ModRevision(bindKey), "=", rev), clientv3.OpDelete(bindKey), err
-	})
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	delete(r.held, u)
-	r.mu.Unlock()
-	return nil
+	return r.Apply(ctx, []registry.Op{{Kind: registry.OpRelease, Instance: u, Delta: delta}})[0]
 }
 
 // Held returns the instances this VIS holds, in UUID order.

@@ -69,3 +69,64 @@ func Apply(ctx context.Context, r Registry, ops []Op) []error {
 	}
 	return errs
 }
+
+// Claim is one vEth to allocate (and, for a BindAll, to bind): its
+// instance, the configuration to create it with if it does not exist
+// (whose port-profile it counts against), and where to bind it.
+type Claim struct {
+	Instance vic.UUID
+	Config   vic.VNIC
+	Binding  Binding
+}
+
+// BatchAllocator is a Registry that allocates many vEths at once.
+type BatchAllocator interface {
+	// AllocateAll does what Allocate does for each claim; it returns a
+	// record and an error per claim.
+	AllocateAll(ctx context.Context, claims []Claim) ([]Record, []error)
+}
+
+// AllocateAll allocates claims through r: at once if r is a
+// BatchAllocator, else one by one.
+func AllocateAll(ctx context.Context, r Registry, claims []Claim) ([]Record, []error) {
+	if b, ok := r.(BatchAllocator); ok {
+		return b.AllocateAll(ctx, claims)
+	}
+	recs := make([]Record, len(claims))
+	errs := make([]error, len(claims))
+	for i, c := range claims {
+		recs[i], errs[i] = r.Allocate(ctx, c.Instance, c.Config)
+	}
+	return recs, errs
+}
+
+// Restorer is a Registry that can tell a VIS starting with no state of
+// its own which vEths it held.
+type Restorer interface {
+	// Restore returns the vEths this VIS held when it stopped and may
+	// bind again: those still bound to it (on a lease of an earlier run)
+	// and those whose binding expired since, with Binding where it held
+	// them (Held says whether that binding is still in place). Those
+	// another VIS holds now are not returned.
+	Restore(ctx context.Context) ([]Record, error)
+}
+
+// BatchGetter is a Registry that reads many vEths at once.
+type BatchGetter interface {
+	// GetAll does what Get does for each instance.
+	GetAll(ctx context.Context, us []vic.UUID) ([]Record, []error)
+}
+
+// GetAll reads us through r: at once if r is a BatchGetter, else one by
+// one.
+func GetAll(ctx context.Context, r Registry, us []vic.UUID) ([]Record, []error) {
+	if b, ok := r.(BatchGetter); ok {
+		return b.GetAll(ctx, us)
+	}
+	recs := make([]Record, len(us))
+	errs := make([]error, len(us))
+	for i, u := range us {
+		recs[i], errs[i] = r.Get(ctx, u)
+	}
+	return recs, errs
+}

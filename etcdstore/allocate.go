@@ -11,14 +11,8 @@ import (
 	"github.com/nivkit/niv/vic/registry"
 )
 
-// Claim is one vEth for AllocateAll and BindAll: its instance, the
-// configuration to create it with if it does not exist (and whose
-// port-profile it counts against), and where to bind it (BindAll).
-type Claim struct {
-	Instance vic.UUID
-	Config   vic.VNIC
-	Binding  registry.Binding
-}
+// Claim is one vEth for AllocateAll and BindAll (registry.Claim).
+type Claim = registry.Claim
 
 // Allocate creates u's vEth with a fleet-wide id if absent and counts it
 // against its port-profile's max-ports across the fleet; see
@@ -46,7 +40,8 @@ func (r *Registry) AllocateAll(ctx context.Context, claims []Claim) ([]registry.
 		}
 		return recs, errs
 	}
-	for start := 0; start < len(claims); start += instancesPerTxn {
+	chunks((len(claims)+instancesPerTxn-1)/instancesPerTxn, func(c int) {
+		start := c * instancesPerTxn
 		end := min(start+instancesPerTxn, len(claims))
 		for {
 			lost, err := r.allocateChunk(ctx, claims[start:end], recs[start:end], errs[start:end])
@@ -63,7 +58,7 @@ func (r *Registry) AllocateAll(ctx context.Context, claims []Claim) ([]registry.
 				break
 			}
 		}
-	}
+	})
 	return recs, errs
 }
 
@@ -190,4 +185,99 @@ func (r *Registry) BindAll(ctx context.Context, claims []Claim) ([]registry.Reco
 		}
 	}
 	return recs, nil
+}
+
+var (
+	_ registry.BatchAllocator = (*Registry)(nil)
+	_ registry.Restorer       = (*Registry)(nil)
+)
+
+// Restore returns the vEths this VIS held when it last stopped, from its
+// veth/home/VIS/ keys (see registry.Restorer): still bound to it, or
+// bound nowhere since its lease expired (Binding then is the one it had).
+// A home key of a vEth another VIS holds now is deleted.
+func (r *Registry) Restore(ctx context.Context) ([]registry.Record, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	prefix := r.homePrefix()
+	homes, err := r.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	var out []registry.Record
+	for start := 0; start < len(homes.Kvs); start += 40 {
+		kvs := homes.Kvs[start:min(start+40, len(homes.Kvs))]
+		var reads []clientv3.Op
+		us := make([]vic.UUID, len(kvs))
+		for i, kv := range kvs {
+			if us[i], err = parseUUID(string(kv.Key[len(prefix):])); err != nil {
+				return nil, fmt.Errorf("etcdstore: %s: %w", kv.Key, err)
+			}
+			reads = append(reads, r.gets(us[i])...)
+		}
+		got, err := r.cli.Txn(ctx).Then(reads...).Commit()
+		if err != nil {
+			return nil, err
+		}
+		g := ranges(got, 0)
+		for i, kv := range kvs {
+			rec, _, ok, err := read(g[3*i], g[3*i+1], g[3*i+2])
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case !ok:
+				continue
+			case rec.Held && rec.Binding.VIS != r.o.VIS:
+				r.cli.Delete(ctx, string(kv.Key))
+				continue
+			case !rec.Held:
+				if err := json.Unmarshal(kv.Value, &rec.Binding); err != nil {
+					return nil, fmt.Errorf("etcdstore: %s: %w", kv.Key, err)
+				}
+			}
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+var _ registry.BatchGetter = (*Registry)(nil)
+
+// GetAll does what Get does for each of us, 40 to a transaction.
+func (r *Registry) GetAll(ctx context.Context, us []vic.UUID) ([]registry.Record, []error) {
+	recs := make([]registry.Record, len(us))
+	errs := make([]error, len(us))
+	if err := r.check(); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return recs, errs
+	}
+	const per = 40
+	chunks((len(us)+per-1)/per, func(c int) {
+		start := c * per
+		end := min(start+per, len(us))
+		var reads []clientv3.Op
+		for _, u := range us[start:end] {
+			reads = append(reads, r.gets(u)...)
+		}
+		got, err := r.cli.Txn(ctx).Then(reads...).Commit()
+		if err != nil {
+			for i := start; i < end; i++ {
+				errs[i] = err
+			}
+			return
+		}
+		g := ranges(got, 0)
+		for k := range end - start {
+			rec, _, ok, err := read(g[3*k], g[3*k+1], g[3*k+2])
+			if err == nil && !ok {
+				err = fmt.Errorf("%w: %v", registry.ErrNotFound, us[start+k])
+			}
+			recs[start+k], errs[start+k] = rec, err
+		}
+	})
+	return recs, errs
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -83,7 +85,8 @@ func (r *Registry) Apply(ctx context.Context, ops []registry.Op) []error {
 		}
 		byU[op.Instance] = append(byU[op.Instance], i)
 	}
-	for start := 0; start < len(order); start += instancesPerTxn {
+	chunks((len(order)+instancesPerTxn-1)/instancesPerTxn, func(c int) {
+		start := c * instancesPerTxn
 		us := order[start:min(start+instancesPerTxn, len(order))]
 		for {
 			lost, err := r.applyChunk(ctx, us, byU, ops, errs)
@@ -107,8 +110,26 @@ func (r *Registry) Apply(ctx context.Context, ops []registry.Op) []error {
 				break
 			}
 		}
-	}
+	})
 	return errs
+}
+
+// chunkWorkers is how many transactions one Apply or AllocateAll has in
+// flight at once.
+const chunkWorkers = 4
+
+// chunks runs f(0) … f(n-1), chunkWorkers at a time.
+func chunks(n int, f func(int)) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(n, chunkWorkers) {
+		wg.Go(func() {
+			for c := int(next.Add(1) - 1); c < n; c = int(next.Add(1) - 1) {
+				f(c)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // applyChunk reads the instances us, folds their ops over what it read

@@ -13,6 +13,8 @@
 //	veth/rec/UUID      a vEth's id and configuration, by VM instance UUID
 //	veth/bind/UUID     where it is bound (VIS, port, VIF, epoch); on the VIS's lease
 //	veth/count/UUID    its counters: the sum of every checkpoint
+//	veth/use/P/UUID    the vEth counts against port-profile P; on the holder's lease
+//	veth/home/VIS/UUID where VIS held it (no lease): what a VIS restarting with no state takes back
 //
 // # Profiles
 //
@@ -29,8 +31,11 @@
 // The bindings vEth → profile of a Profiles are its own VIS's: they live
 // with the VIS (and in the Registry, as each vEth's configuration), not in
 // the shared configuration, which stays one small key whatever the number
-// of vEths. Deleting a profile that this VIS's vEths use, and max-ports,
-// are checked against them.
+// of vEths. What the fleet must agree on is checked through etcd: a
+// profile's max-ports counts the keys under veth/use/P/ (Allocate takes a
+// port with a compare on the whole prefix, so two VISes racing for the
+// last one cannot both win), and Update refuses to delete or disable a
+// profile while any key is there.
 //
 // # Registry
 //
@@ -43,5 +48,10 @@
 // ids, configuration and counters. A migration binds the vEth elsewhere
 // at a newer epoch; the old VIS is told (registry.Taken) and adds what it
 // counted since its last checkpoint. Counters are only ever added to
-// (Checkpoint), never overwritten, so none is counted twice.
+// (Checkpoint), never overwritten, so none is counted twice. Apply takes
+// many calls at once and groups them, 20 vEths to a transaction (one
+// read, one compare-and-swap write); a VIS daemon queues them on a
+// registry.Pipeline, so that its vic machine never waits for etcd. A VIS
+// that restarts with no local state reads what it held from its
+// veth/home/VIS/ keys (Restore) and binds it again.
 package etcdstore

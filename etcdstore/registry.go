@@ -371,7 +371,6 @@ func (r *Registry) leaseLost(ctx context.Context, err error, lease clientv3.Leas
 	return false
 }
 
-
 // SetConfig replaces the configuration of a vEth this VIS holds.
 func (r *Registry) SetConfig(ctx context.Context, u vic.UUID, c vic.VNIC) error {
 	return r.Apply(ctx, []registry.Op{{Kind: registry.OpSetConfig, Instance: u, Config: &c}})[0]

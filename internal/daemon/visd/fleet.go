@@ -61,21 +61,105 @@ func fleetOpener(spec string) FleetOpener {
 	return fleets[scheme]
 }
 
-// fleetTimeout bounds each registry call made while the VIS machine
-// waits for it.
+// fleetTimeout bounds each registry call made while the daemon waits
+// for it (start-up, show, stop).
 const fleetTimeout = 5 * time.Second
 
-// allocID is vic.VISConfig.NewVEthID with a fleet: the instance's
-// fleet-wide id, created if absent.
-func (d *Daemon) allocID(n vic.VNIC) (uint32, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-	defer cancel()
-	rec, err := d.fleet.Registry.Allocate(ctx, n.Instance, n)
-	if err != nil {
-		d.log.Error("vEth registry: allocating an id; VIF-alloc refused", "instance", uuidString(n.Instance), "err", err)
-		return 0, err
+// allocator gives the vic machine its vEth ids from the fleet's registry
+// without making it wait: NewVEthID queues the instance and answers
+// vic.ErrIDPending; a goroutine allocates what is queued in batches
+// (registry.AllocateAll: a shared registry's few transactions) and tells
+// the machine (VISAgent.IDReady), which asks again and gets the id, or
+// the error that refuses the VIF-alloc.
+type allocator struct {
+	reg   registry.Registry
+	ready func(vic.UUID)
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	queue   []registry.Claim
+	results map[vic.UUID]*allocResult
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+type allocResult struct {
+	done bool
+	id   uint32
+	err  error
+}
+
+func newAllocator(reg registry.Registry, log *slog.Logger) *allocator {
+	a := &allocator{reg: reg, log: log, results: map[vic.UUID]*allocResult{},
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	return a
+}
+
+func (a *allocator) start(ready func(vic.UUID)) {
+	a.ready = ready
+	go a.run()
+}
+
+// newVEthID is vic.VISConfig.NewVEthID.
+func (a *allocator) newVEthID(n vic.VNIC) (uint32, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r, ok := a.results[n.Instance]; ok {
+		if !r.done {
+			return 0, vic.ErrIDPending
+		}
+		delete(a.results, n.Instance)
+		return r.id, r.err
 	}
-	return uint32(rec.ID), nil
+	a.results[n.Instance] = &allocResult{}
+	a.queue = append(a.queue, registry.Claim{Instance: n.Instance, Config: n})
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return 0, vic.ErrIDPending
+}
+
+func (a *allocator) run() {
+	defer close(a.done)
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-a.wake:
+		}
+		for {
+			a.mu.Lock()
+			claims := a.queue
+			a.queue = nil
+			a.mu.Unlock()
+			if len(claims) == 0 {
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			recs, errs := registry.AllocateAll(ctx, a.reg, claims)
+			cancel()
+			a.mu.Lock()
+			for i, c := range claims {
+				if errs[i] != nil {
+					a.log.Error("vEth registry: allocating an id; VIF-alloc refused", "instance", uuidString(c.Instance), "err", errs[i])
+				}
+				if r := a.results[c.Instance]; r != nil {
+					r.done, r.id, r.err = true, uint32(recs[i].ID), errs[i]
+				}
+			}
+			a.mu.Unlock()
+			for _, c := range claims {
+				a.ready(c.Instance)
+			}
+		}
+	}
+}
+
+func (a *allocator) close() {
+	close(a.stop)
+	<-a.done
 }
 
 // onRegistry acts on the fleet's events: a vEth taken by another VIS (its

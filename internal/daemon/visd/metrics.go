@@ -44,16 +44,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(name string, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(descs[name], prometheus.CounterValue, float64(v), labels...)
 	}
-	for _, v := range c.d.rec.list() {
-		i := c.d.vethInfo(v)
-		l := []string{strconv.FormatUint(uint64(v.ID), 10), v.Profile, i.Interface}
+	for _, i := range c.d.vethInfos() {
+		l := []string{strconv.FormatUint(uint64(i.ID), 10), i.Profile, i.Interface}
 		counter("veth_rx_packets", i.Counters.RxFrames, l...)
 		counter("veth_rx_bytes", i.Counters.RxBytes, l...)
 		counter("veth_tx_packets", i.Counters.TxFrames, l...)
 		counter("veth_tx_bytes", i.Counters.TxBytes, l...)
 		counter("veth_drops", i.Counters.Drops, l...)
 		bound := 0.0
-		if v.Bound {
+		if i.Bound {
 			bound = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descs["veth_bound"], prometheus.GaugeValue, bound, l...)

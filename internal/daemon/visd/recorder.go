@@ -39,6 +39,8 @@ type recorder struct {
 	reg  registry.Registry
 	core *vis.VIS
 	last map[uint32]vis.Counters
+	// pipe applies the registry calls in batches, off the vic machine.
+	pipe *registry.Pipeline
 }
 
 func newRecorder(inner *bind.VISProgrammer, st state.Store, snap *state.Snapshot, log *slog.Logger) *recorder {
@@ -92,20 +94,24 @@ func (r *recorder) SetVEth(id uint32, n vic.VNIC) error {
 	v.Instance, v.MAC, v.Profile, v.VLAN, v.Epoch, v.Up = n.Instance, n.MAC, n.Profile, n.VLAN, n.Epoch, n.Up
 	r.save(v)
 	if r.reg != nil && v.Bound && !r.restoring {
-		r.fleetCall("set-config", id, func(ctx context.Context) error { return r.reg.SetConfig(ctx, v.Instance, vnicOf(*v)) })
+		n := vnicOf(*v)
+		r.fleet(registry.Op{Kind: registry.OpSetConfig, Instance: v.Instance, Config: &n}, "set-config", id, nil)
 	}
 	return err
 }
 
-// fleetCall runs one registry call, logging its failure: the local
-// state and the core are already changed, the registry catches up at
-// the next bind.
-func (r *recorder) fleetCall(what string, id uint32, call func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-	defer cancel()
-	if err := call(ctx); err != nil {
-		r.log.Error("vEth registry: "+what, "veth", id, "err", err)
-	}
+// fleet queues one registry call and logs its failure (unless onErr,
+// if set, takes the error and returns nil): the local state and the core
+// are already changed, the registry catches up at the next bind.
+func (r *recorder) fleet(op registry.Op, what string, id uint32, onErr func(error) error) {
+	r.pipe.Queue(op, func(err error) {
+		if err != nil && onErr != nil {
+			err = onErr(err)
+		}
+		if err != nil {
+			r.log.Error("vEth registry: "+what, "veth", id, "err", err)
+		}
+	})
 }
 
 // delta returns what the core counted on vEth id since its last
@@ -125,10 +131,12 @@ func (r *recorder) release(v *state.VEth) {
 		return
 	}
 	d := r.delta(r.core, v.ID)
-	r.fleetCall("release", v.ID, func(ctx context.Context) error {
-		err := r.reg.Release(ctx, v.Instance, d)
+	u, id := v.Instance, v.ID
+	r.fleet(registry.Op{Kind: registry.OpRelease, Instance: u, Delta: d}, "release", id, func(err error) error {
 		if errors.Is(err, registry.ErrNotHeld) {
-			err = r.reg.Checkpoint(ctx, v.Instance, d)
+			// Another VIS took it meanwhile: the counts still go in.
+			r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
+			return nil
 		}
 		return err
 	})
@@ -146,7 +154,7 @@ func (r *recorder) checkpointFleet(core *vis.VIS, id uint32) {
 	u := v.Instance
 	d := r.delta(core, id)
 	r.mu.Unlock()
-	r.fleetCall("checkpoint", id, func(ctx context.Context) error { return r.reg.Checkpoint(ctx, u, d) })
+	r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
 }
 
 // claim binds vEth id in the registry if this VIS has it bound, and
@@ -160,15 +168,8 @@ func (r *recorder) claim(id uint32) bool {
 	}
 	n, b := vnicOf(*v), registry.Binding{Port: v.Port, VIF: vntag.VIF(v.VIF), Epoch: v.Epoch}
 	r.mu.Unlock()
-	ok := true
-	r.fleetCall("claim", id, func(ctx context.Context) error {
-		if _, err := r.reg.Bind(ctx, n.Instance, b); err != nil {
-			ok = false
-			return err
-		}
-		return r.reg.SetConfig(ctx, n.Instance, n)
-	})
-	return ok
+	r.fleet(registry.Op{Kind: registry.OpBind, Instance: n.Instance, Binding: b, Config: &n}, "claim", id, nil)
+	return true
 }
 
 // byInstance returns the id of the vEth of instance u.
@@ -215,17 +216,15 @@ func (r *recorder) BindVIF(p vic.PortID, vif vntag.VIF, id uint32) error {
 		if r.reg != nil {
 			b := registry.Binding{Port: v.Port, VIF: vif, Epoch: v.Epoch}
 			n := vnicOf(*v)
-			r.fleetCall("bind", id, func(ctx context.Context) error {
-				if _, err := r.reg.Bind(ctx, n.Instance, b); errors.Is(err, registry.ErrHeld) {
+			r.fleet(registry.Op{Kind: registry.OpBind, Instance: n.Instance, Binding: b, Config: &n}, "bind", id, func(err error) error {
+				if errors.Is(err, registry.ErrHeld) {
 					// Its VIS died and its lease has not expired yet: the
 					// vEth forwards here, and is bound in the registry
 					// when it is orphaned (onRegistry).
 					r.log.Warn("vEth registry: held by another VIS; bound here when its lease expires", "veth", id)
 					return nil
-				} else if err != nil {
-					return err
 				}
-				return r.reg.SetConfig(ctx, n.Instance, n)
+				return err
 			})
 		}
 		if !r.restoring {
@@ -307,6 +306,7 @@ func (r *recorder) fleetCounters(core *vis.VIS, id uint32) state.Counters {
 	c, _ := core.Counters(profile.VEthID(id))
 	c = registry.SubCounters(c, last)
 	if v != nil {
+		r.pipe.Flush() // the checkpoints queued so far are in the registry's sum
 		ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
 		rec, err := r.reg.Get(ctx, v.Instance)
 		cancel()
@@ -318,9 +318,37 @@ func (r *recorder) fleetCounters(core *vis.VIS, id uint32) state.Counters {
 }
 
 func (r *recorder) totals(core *vis.VIS) map[uint32]state.Counters {
+	return r.countersOf(core, r.list())
+}
+
+// countersOf returns counters for each of vs, reading the fleet's
+// registry, if any, in one batch (registry.GetAll) rather than a round
+// trip per vEth.
+func (r *recorder) countersOf(core *vis.VIS, vs []state.VEth) map[uint32]state.Counters {
 	out := map[uint32]state.Counters{}
-	for _, v := range r.list() {
-		out[v.ID] = r.counters(core, v.ID)
+	if r.reg == nil {
+		for _, v := range vs {
+			out[v.ID] = r.counters(core, v.ID)
+		}
+		return out
+	}
+	r.pipe.Flush() // the checkpoints queued so far are in the registry's sums
+	us := make([]vic.UUID, len(vs))
+	for i, v := range vs {
+		us[i] = v.Instance
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+	recs, errs := registry.GetAll(ctx, r.reg, us)
+	cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, v := range vs {
+		c, _ := core.Counters(profile.VEthID(v.ID))
+		c = registry.SubCounters(c, r.last[v.ID])
+		if errs[i] == nil {
+			c = registry.AddCounters(c, recs[i].Counters)
+		}
+		out[v.ID] = state.Counters{RxFrames: c.RxFrames, RxBytes: c.RxBytes, TxFrames: c.TxFrames, TxBytes: c.TxBytes, Drops: c.Dropped()}
 	}
 	return out
 }

@@ -63,10 +63,25 @@ func (d *Daemon) handle(req mgmt.Request) mgmt.Response {
 }
 
 func (d *Daemon) vethInfo(v state.VEth) VEthInfo {
+	return d.vethInfoWith(v, d.rec.counters(d.core, v.ID))
+}
+
+// vethInfos returns the info of every vEth, their counters read at once.
+func (d *Daemon) vethInfos() []VEthInfo {
+	vs := d.rec.list()
+	cs := d.rec.countersOf(d.core, vs)
+	infos := make([]VEthInfo, len(vs))
+	for i, v := range vs {
+		infos[i] = d.vethInfoWith(v, cs[v.ID])
+	}
+	return infos
+}
+
+func (d *Daemon) vethInfoWith(v state.VEth, c state.Counters) VEthInfo {
 	first, _, _ := strings.Cut(mustShow(d, v.ID), "\n")
 	st := strings.TrimPrefix(first, profile.VEthID(v.ID).String()+" is ")
 	info := VEthInfo{ID: v.ID, Name: profile.VEthID(v.ID).String(), State: st, Profile: v.Profile, Bound: v.Bound,
-		MAC: conf.FormatMAC(v.MAC), Instance: conf.FormatUUID(v.Instance), Epoch: v.Epoch, Counters: d.rec.counters(d.core, v.ID)}
+		MAC: conf.FormatMAC(v.MAC), Instance: conf.FormatUUID(v.Instance), Epoch: v.Epoch, Counters: c}
 	if v.Bound {
 		info.Interface, info.Channel = v.Port, v.VIF
 	}
@@ -103,14 +118,12 @@ func vethText(i VEthInfo) string {
 func (d *Daemon) showInterface(args []string) mgmt.Response {
 	switch {
 	case len(args) == 0:
-		var infos []VEthInfo
 		var b strings.Builder
 		for _, p := range d.portInfos() {
 			b.WriteString(portText(p))
 		}
-		for _, v := range d.rec.list() {
-			i := d.vethInfo(v)
-			infos = append(infos, i)
+		infos := d.vethInfos()
+		for _, i := range infos {
 			b.WriteString(vethText(i))
 		}
 		return mgmt.Answer(b.String(), map[string]any{"ethernet": d.portInfos(), "vethernet": infos})

@@ -27,6 +27,7 @@ import (
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/port"
+	"github.com/nivkit/niv/vic/registry"
 	"github.com/nivkit/niv/vic/vis"
 	"github.com/nivkit/niv/vntag"
 )
@@ -48,13 +49,17 @@ type Daemon struct {
 	fleet *Fleet
 	// unsubReg stops the fleet registry's events.
 	unsubReg func()
-	core     *vis.VIS
-	plane    *bind.VISPlane
-	rec      *recorder
-	ports    []*visPort // as configured
-	links    []port.Port
-	srv      *mgmt.Server
-	started  time.Time
+	// alloc and pipe take the fleet registry's round trips off the vic
+	// machine: vEth ids, and every other registry call.
+	alloc   *allocator
+	pipe    *registry.Pipeline
+	core    *vis.VIS
+	plane   *bind.VISPlane
+	rec     *recorder
+	ports   []*visPort // as configured
+	links   []port.Port
+	srv     *mgmt.Server
+	started time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -145,7 +150,7 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		}
 	}
 	if d.fleet != nil {
-		d.dropTaken(snap)
+		d.fleetRestore(snap)
 	}
 	for _, v := range snap.VEths {
 		pid, known := ids[v.Port]
@@ -162,12 +167,17 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 			d.rec.core = d.core
 			if d.fleet != nil {
 				d.rec.reg = d.fleet.Registry
+				d.pipe = registry.NewPipeline(d.fleet.Registry, registry.PipelineOptions{})
+				d.rec.pipe = d.pipe
 				d.rec.base = map[uint32]state.Counters{} // the registry's are the record
 			}
 			return d.rec
 		}})
 	if err != nil {
 		return d, err
+	}
+	if d.alloc != nil {
+		d.alloc.start(d.plane.Agent().IDReady)
 	}
 	d.links = []port.Port{nil} // core port 0: the parking port
 	for i, pc := range cfg.Ports {
@@ -309,23 +319,64 @@ func (d *Daemon) fleetProfiles(cfg *conf.VIS) error {
 func (d *Daemon) visConfig(cfg *conf.VIS) vic.VISConfig {
 	c := vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)}
 	if d.fleet != nil {
-		c.NewVEthID = d.allocID
+		d.alloc = newAllocator(d.fleet.Registry, d.log)
+		c.NewVEthID = d.alloc.newVEthID
 	}
 	return c
 }
 
-// dropTaken marks unbound the vEths of snap that another VIS of the
-// fleet holds now (their VMs moved, or this VIS's lease expired and
-// another took them over while it was down): the registry is the record
-// of where a vEth is bound. The others are bound again as they are
-// restored (BindVIF); a registry that cannot be reached leaves them as
-// the local store has them.
-func (d *Daemon) dropTaken(snap *state.Snapshot) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+// fleetRestore makes snap, the local store's vEths, agree with the
+// fleet's registry, which is the record of where a vEth is bound:
+//
+//   - the vEths the registry says this VIS held when it stopped and that
+//     the local store does not have (its file lost, or a new machine
+//     under the same name) are added, with their ids, VIFs,
+//     configuration and counters, bound (they are bound again in the
+//     registry as they are restored, BindVIF), and written to the local
+//     store;
+//   - those of snap that another VIS holds now (their VMs moved, or this
+//     VIS's lease expired and another took them over while it was down)
+//     are restored unbound.
+//
+// A registry that cannot be reached leaves snap as the local store has it.
+func (d *Daemon) fleetRestore(snap *state.Snapshot) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	mine := map[vic.UUID]bool{}
+	if rs, ok := d.fleet.Registry.(registry.Restorer); ok {
+		recs, err := rs.Restore(ctx)
+		if err != nil {
+			d.log.Warn("vEth registry: reading the vEths this VIS held; restoring from the local store only", "err", err)
+			return
+		}
+		have := map[vic.UUID]bool{}
+		ids := map[uint32]bool{}
+		for _, v := range snap.VEths {
+			have[v.Instance], ids[v.ID] = true, true
+		}
+		n := 0
+		for _, rec := range recs {
+			mine[rec.Config.Instance] = true
+			if have[rec.Config.Instance] || ids[uint32(rec.ID)] {
+				continue
+			}
+			c := rec.Config
+			v := state.VEth{ID: uint32(rec.ID), Instance: c.Instance, MAC: c.MAC, Profile: c.Profile, VLAN: c.VLAN, Epoch: max(c.Epoch, rec.Binding.Epoch), Up: c.Up,
+				Port: rec.Binding.Port, VIF: uint32(rec.Binding.VIF), Bound: true}
+			snap.VEths = append(snap.VEths, v)
+			if err := d.st.PutVEth(v); err != nil {
+				d.log.Error("store: writing vEth", "veth", v.ID, "err", err)
+			}
+			n++
+		}
+		sort.Slice(snap.VEths, func(i, j int) bool { return snap.VEths[i].ID < snap.VEths[j].ID })
+		if n > 0 {
+			d.log.Info("vEths restored from the fleet's registry (the local store did not have them)", "veths", n)
+		}
+	}
 	for i := range snap.VEths {
 		v := &snap.VEths[i]
-		if !v.Bound {
+		if !v.Bound || mine[v.Instance] {
 			continue
 		}
 		rec, err := d.fleet.Registry.Get(ctx, v.Instance)
@@ -554,6 +605,12 @@ func (d *Daemon) Close() error {
 	}
 	if d.core != nil && d.st != nil && d.rec != nil {
 		d.checkpoint()
+	}
+	if d.alloc != nil && d.alloc.ready != nil {
+		d.alloc.close()
+	}
+	if d.pipe != nil {
+		d.pipe.Close() // what is queued goes to the registry first
 	}
 	if d.srv != nil {
 		d.srv.Close()

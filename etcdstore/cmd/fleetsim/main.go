@@ -46,7 +46,7 @@ var (
 	nVIS      = flag.Int("vis", 16, "VIS instances")
 	nVEth     = flag.Int("veths", 10000, "vEths per VIS")
 	nEdits    = flag.Int("edits", 40, "profile edits to time")
-	leaves    = flag.Int("profiles", 32, "leaf port-profiles the vEths are spread over (all inherit one base; max-ports is at most 1024 per VIS, and the standby takes a second VIS's vEths)")
+	leaves    = flag.Int("profiles", 0, "leaf port-profiles the vEths are spread over, all inheriting one base (default: enough for max-ports 1024 each, which is fleet-wide)")
 	perPort   = flag.Int("per-port", 250, "vEths per IV port")
 	workers   = flag.Int("workers", 4, "concurrent registry calls per VIS")
 	ttl       = flag.Duration("ttl", 5*time.Second, "lease TTL of each VIS")
@@ -59,6 +59,9 @@ var (
 
 func main() {
 	flag.Parse()
+	if *leaves == 0 {
+		*leaves = max(1, (*nVIS**nVEth+999)/1000)
+	}
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	if *cpuProf != "" {
 		f, err := os.Create(*cpuProf)
@@ -116,7 +119,10 @@ func uuidOf(n, i int) vic.UUID {
 	return u
 }
 
-func leaf(i int) string { return "leaf" + strconv.Itoa(i%*leaves) }
+// leaf names the profile of a VIS's i-th vEth: VIS k's vEths go to
+// leaves k, k+nVIS, …, so that each leaf's vEths across the fleet stay
+// under its max-ports.
+func leaf(k, i int) string { return "leaf" + strconv.Itoa((k+i**nVIS)%*leaves) }
 
 func openNode(ctx context.Context, eps []string, name string) (*node, error) {
 	cli, err := etcdstore.DialEndpoints(eps)
@@ -306,7 +312,7 @@ func run(eps []string) error {
 	var conf strings.Builder
 	conf.WriteString("port-profile base\n  switchport mode access\n  switchport access vlan 100\n  state enabled\n")
 	for i := range *leaves {
-		fmt.Fprintf(&conf, "port-profile %s\n  inherit port-profile base\n  max-ports 1024\n  state enabled\n", leaf(i))
+		fmt.Fprintf(&conf, "port-profile %s\n  inherit port-profile base\n  max-ports 1024\n  state enabled\n", "leaf"+strconv.Itoa(i))
 	}
 	if _, err := mprof.Update(func(tx *profile.Txn) error { return tx.Configure(conf.String()) }); err != nil {
 		return err
@@ -333,7 +339,7 @@ func run(eps []string) error {
 			for i := range todo {
 				u := uuidOf(k, i)
 				todo[i] = placed{u: u,
-					cfg: vic.VNIC{Instance: u, MAC: [6]byte{0x02, byte(k), byte(i >> 16), byte(i >> 8), byte(i)}, Profile: leaf(i), Epoch: 1, Up: true},
+					cfg: vic.VNIC{Instance: u, MAC: [6]byte{0x02, byte(k), byte(i >> 16), byte(i >> 8), byte(i)}, Profile: leaf(k, i), Epoch: 1, Up: true},
 					b:   registry.Binding{Port: fmt.Sprintf("fabA-%d", i / *perPort), VIF: vntag.VIF(i%*perPort + 1), Epoch: 1}}
 			}
 			errs[k] = n.bindAll(ctx, todo)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/registry"
+	"github.com/nivkit/niv/vic/vis"
 )
 
 // instancesPerTxn keeps an Apply transaction within etcd's default limit
@@ -196,7 +197,9 @@ func (r *Registry) applyChunk(ctx context.Context, us []vic.UUID, byU map[vic.UU
 				c.Instance = u
 				cfg, cfgChanged = c, true
 			case registry.OpCheckpoint:
-				counters, counted = registry.AddCounters(counters, op.Delta), true
+				if op.Delta != (vis.Counters{}) {
+					counters, counted = registry.AddCounters(counters, op.Delta), true
+				}
 			case registry.OpRelease:
 				if !bound {
 					errs[i] = fmt.Errorf("%w: %v", registry.ErrNotHeld, u)

@@ -157,4 +157,13 @@ func TestApplyBatches(t *testing.T) {
 	errs := a.reg.Apply(ctx, []registry.Op{{Kind: registry.OpRelease, Instance: uuid(0), Delta: vis.Counters{RxFrames: 1}}})
 	assert.ErrorIs(t, errs[0], registry.ErrNotHeld)
 	assert.Equal(t, uint64(1000), getRec(t, a, uuid(0)).Counters.RxFrames)
+
+	// A checkpoint of nothing writes nothing.
+	key := "/niv/veth/count/" + uuid(1).String()
+	before, err := a.cli.Get(ctx, key)
+	require.NoError(t, err)
+	require.NoError(t, a.reg.Apply(ctx, []registry.Op{{Kind: registry.OpCheckpoint, Instance: uuid(1)}})[0])
+	after, err := a.cli.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, before.Kvs[0].ModRevision, after.Kvs[0].ModRevision)
 }

@@ -154,6 +154,9 @@ func (r *recorder) checkpointFleet(core *vis.VIS, id uint32) {
 	u := v.Instance
 	d := r.delta(core, id)
 	r.mu.Unlock()
+	if d == (vis.Counters{}) {
+		return // nothing counted since the last one: no write
+	}
 	r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
 }
 

@@ -369,8 +369,8 @@ func (p *parser) checkPorts(c *VIS, lines []line) {
 		switch {
 		case pt.Control == ControlVDP && pt.Kind != KindEVB:
 			p.errf(at, 1, errSyntax, "%s: control-plane vdp runs on evb ports, not on a %v port", pt.Name, pt.Kind)
-		case pt.Kind == KindEVB && pt.Control != ControlVDP && pt.Control != ControlNone:
-			p.errf(at, 1, errSyntax, "%s: an evb port runs control-plane vdp (or none)", pt.Name)
+		case pt.Kind == KindEVB && pt.Control != ControlVDP:
+			p.errf(at, 1, errSyntax, "%s: an evb port runs control-plane vdp (without it no VSI is associated, and the port drops every frame)", pt.Name)
 		case pt.Control == ControlVIC && pt.Kind != KindVNTag && pt.Kind != KindETag:
 			p.errf(at, 1, errSyntax, "%s: control-plane vic runs on vntag and etag ports, not on a %v port", pt.Name, pt.Kind)
 		}

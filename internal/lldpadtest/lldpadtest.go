@@ -59,6 +59,15 @@ func NewLink(t *testing.T, prefix string) *Link {
 	return l
 }
 
+// Attach returns the Link of an interface the test made itself: lldpad
+// will run on theirs, in namespace ns (a macvlan host's NIC, say). Ours
+// is "": the test knows its end.
+func Attach(t *testing.T, ns, theirs string) *Link {
+	t.Helper()
+	needs.Root(t)
+	return &Link{NS: ns, Theirs: theirs, ip: needs.Tool(t, "ip")}
+}
+
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -165,6 +174,17 @@ func (p *LLDPad) Stop() {
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
+	p.cmd = nil
+}
+
+// Kill ends lldpad with SIGKILL, as a crash would: it tells its peer
+// nothing (no De-Associate, no TTL-0 LLDPDU).
+func (p *LLDPad) Kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
 	p.cmd = nil
 }
 

@@ -105,6 +105,9 @@ type EVBVEth struct {
 	// carry it on the link unless it is the port's PVID.
 	VID  uint16
 	MACs [][6]byte
+	// Reason says why the VSI ended (Unbound only): a De-Associate, a
+	// keep-alive timeout, the port going down.
+	Reason vdp.Reason
 }
 
 // EVBVSI is one VSI of the bridge machine, with its vEth if it has one.
@@ -461,6 +464,8 @@ func (p *EVBPlane) onState(a vdp.Action) {
 	_ = p.core.RemoveVEth(v.VEth)
 	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
 	if p.cfg.Unbound != nil {
-		p.cfg.Unbound(v.EVBVEth)
+		e := v.EVBVEth
+		e.Reason = a.Reason
+		p.cfg.Unbound(e)
 	}
 }

@@ -73,7 +73,7 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 		Control: d.plane.Core(),
 		VEthID:  d.vsiVEthID,
 		Bound:   func(v bind.EVBVEth) { d.rec.putVSI(vsiRecord(v, d.evbPorts[v.Port].cfg.Name)) },
-		Unbound: func(v bind.EVBVEth) { d.rec.dropVSI(uint32(v.VEth), "VSI ended") },
+		Unbound: func(v bind.EVBVEth) { d.rec.dropVSI(uint32(v.VEth), "VSI ended ("+v.Reason.String()+")") },
 	}, ports...)
 	if err != nil {
 		return err

@@ -122,7 +122,9 @@ func TestEVBLLDPadStation(t *testing.T) {
 	visNS, hostNS := l.ns("vis"), l.ns("kvm")
 	p := l.pfx
 	e0, e1 := p+"e0", p+"e1"
-	sysctl := func(ns, kv string) { require.NoError(t, exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", kv).Run()) }
+	sysctl := func(ns, kv string) {
+		require.NoError(t, exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", kv).Run())
+	}
 	// No IPv6 on the host: nothing but the VMs' frames reaches the VIS.
 	sysctl(hostNS, "net.ipv6.conf.all.disable_ipv6=1")
 	sysctl(hostNS, "net.ipv6.conf.default.disable_ipv6=1")

@@ -18,7 +18,9 @@ import (
 // VDP's bridge machine over all of them (vdp.Bridge on a vdp.BridgeRunner,
 // one ECP speaker per port sharing the port's link with the data frames
 // through a Control), with the plane as its Decider, and the core's VSI
-// bindings kept in step with the machine's VSIs. Safe for concurrent use.
+// bindings kept in step with the machine's VSIs; on the ports that ask
+// for it (EVBPort.LLDP), an LLDP agent sending the bridge's EVB TLV,
+// whose negotiation sets the port's VDP timers. Safe for concurrent use.
 //
 // A request is admitted when its VSI gets a vethernet port-profile that is
 // enabled: the one its niv port-profile TLV names (vdp.NivOUI), else the

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,6 +120,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 	needs.Tool(t, "ping")
 	iperf := needs.Tool(t, "iperf3")
 	start := time.Now()
+	mark := func(what string) { t.Logf("%5.1f s: %s", time.Since(start).Seconds(), what) }
 	l := newLabPrefix(t, fmt.Sprintf("evbd%d", os.Getpid()%1000))
 	visNS, hostNS := l.ns("vis"), l.ns("kvm")
 	p := l.pfx
@@ -150,25 +153,33 @@ func TestEVBLLDPadStation(t *testing.T) {
 		return nil
 	}
 
-	// The VIS's side of the link, captured: LLDP and ECP.
-	pcap := filepath.Join(l.dir, "evb.pcap")
-	capCmd := exec.Command("ip", "netns", "exec", visNS, tcpdump, "-i", e0, "-U", "-w", pcap, "ether proto 0x8940 or ether proto 0x88cc")
-	capErr := &strings.Builder{}
-	capCmd.Stderr = capErr
-	require.NoError(t, capCmd.Start())
-	stopCapture := func() {
-		if capCmd.ProcessState == nil {
-			time.Sleep(200 * time.Millisecond)
-			_ = capCmd.Process.Signal(os.Interrupt)
-			_ = capCmd.Wait()
+	// tcpdump on the VIS's side of the link.
+	capture := func(file string, args ...string) (stop func()) {
+		cmd := exec.Command("ip", append([]string{"netns", "exec", visNS, tcpdump, "-i", e0, "-U", "-w", file}, args...)...)
+		var errb lockedBuffer
+		cmd.Stderr = &errb
+		require.NoError(t, cmd.Start())
+		stopped := false
+		stop = func() {
+			if !stopped {
+				stopped = true
+				time.Sleep(200 * time.Millisecond)
+				_ = cmd.Process.Signal(os.Interrupt)
+				_ = cmd.Wait()
+			}
 		}
+		t.Cleanup(stop)
+		require.Eventually(t, func() bool { return strings.Contains(errb.String(), "listening on") }, 5*time.Second, 20*time.Millisecond)
+		return stop
 	}
-	t.Cleanup(stopCapture)
-	require.Eventually(t, func() bool { return strings.Contains(capErr.String(), "listening on") }, 5*time.Second, 20*time.Millisecond)
+	// LLDP and ECP, all along.
+	pcap := filepath.Join(l.dir, "evb.pcap")
+	stopCapture := capture(pcap, "ether proto 0x8940 or ether proto 0x88cc")
 
 	sock := l.dir + "/evbvis.sock"
 	vis := l.daemon("vis", visNS, l.write("evbvis.conf", evbVISConfig(l.dir, e0)), sock)
-	ll := lldpadtest.Start(t, lldpadtest.Attach(t, hostNS, e1), lldpadtest.Conf{RRReq: true, R: 7, RTE: 14, RWD: 20, RKA: 18})
+	mark("niv vis up (niv built, lab made)")
+	ll := lldpadtest.Start(t, lldpadtest.Attach(t, hostNS, e1), lldpadtest.Conf{RRReq: true, R: 3, RTE: 14, RWD: 20, RKA: 18})
 	ll.WaitUp(t, 15*time.Second)
 
 	// lldpad took the VIS's bridge EVB TLV: reflective relay on.
@@ -177,6 +188,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 		evbOut, _ = ll.EVB()
 		return strings.Contains(evbOut, "bridge:rrcap,rrctr")
 	}, 15*time.Second, 200*time.Millisecond, "lldpad never took the VIS's EVB TLV")
+	mark("lldpad took the VIS's EVB TLV")
 	t.Logf("lldptool -V evb:\n%s", evbOut)
 
 	// Before any association the VIS relays nothing and counts the drops.
@@ -199,6 +211,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 		}, 30*time.Second, time.Second, "vdptool assoc VM %d: %s", i+1, out)
 		t.Logf("vdptool assoc VM %d:\n%s", i+1, out)
 	}
+	mark("both VMs associated")
 	out, err := ll.VDPTool("-t", "-V", "assoc")
 	require.NoError(t, err)
 	t.Logf("vdptool -t:\n%s", out)
@@ -228,9 +241,32 @@ func TestEVBLLDPadStation(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("niv show evb vsi:\n%s", text)
 
-	// Through the reflective relay: ping both ways, then TCP.
+	// Through the reflective relay: ping both ways, each frame seen going
+	// up to the VIS and coming back, the same frame; then TCP.
+	upPcap, downPcap := filepath.Join(l.dir, "up.pcap"), filepath.Join(l.dir, "down.pcap")
+	stopUp, stopDown := capture(upPcap, "-Q", "in", "icmp"), capture(downPcap, "-Q", "out", "icmp")
 	require.NoError(t, ping(0, 1), "VM 1 → VM 2 through the relay")
 	require.NoError(t, ping(1, 0), "VM 2 → VM 1")
+	stopUp()
+	stopDown()
+	icmp := func(file string) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		fs, err := tshark.Fields(ctx, tsharkBin, file, []string{"eth.src", "eth.dst", "vlan.id", "ip.src", "ip.dst", "icmp.type", "icmp.seq"})
+		require.NoError(t, err)
+		var lines []string
+		for _, f := range fs {
+			lines = append(lines, fmt.Sprint(f["eth.src"], f["eth.dst"], f["vlan.id"], f["ip.src"], f["ip.dst"], f["icmp.type"], f["icmp.seq"]))
+		}
+		slices.Sort(lines)
+		return slices.Compact(lines)
+	}
+	up, down := icmp(upPcap), icmp(downPcap)
+	assert.Len(t, up, 12, "3 requests and 3 replies each way went up")
+	assert.Equal(t, up, down, "and each came back out of the same port")
+	for _, line := range up {
+		assert.Contains(t, line, " [] [10.77.0.", "untagged on the link (PVID 10): %s", line)
+	}
 	srv := inVM(1, iperf, "-s", "-1", "-B", evbVMs[1].ip)
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
@@ -262,8 +298,9 @@ func TestEVBLLDPadStation(t *testing.T) {
 	assert.Contains(t, out, "mode = deassoc")
 
 	// kill -9 the VIS right after both VSIs' keep-alives (lldpad gives a
-	// keep-alive up to R+1 = 8 ECP transmissions 164 ms apart, and no
-	// second one: the VIS must be back before the next), then restart it.
+	// keep-alive R+1 = 4 ECP transmissions 164 ms apart and, unanswered,
+	// drops the VSI: the VIS must be back before the next keep-alive, 2.6
+	// s later), then restart it.
 	time.Sleep(1200 * time.Millisecond) // past a counter checkpoint since the traffic
 	base := vsis()
 	var c0 vethJSON
@@ -277,6 +314,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 		}
 		return true
 	}, 10*time.Second, 30*time.Millisecond)
+	mark("kill -9")
 	vis.kill9()
 	killed := time.Now()
 	vis.start()
@@ -329,14 +367,16 @@ func TestEVBLLDPadStation(t *testing.T) {
 	assert.Regexp(t, fmt.Sprintf(`niv_vdp_vsi_requests_total\{interface="Ethernet1/5",veth="%d",vsiid="%s"\} [1-9]`, before[evbVMs[1].uuid].VEth, evbVMs[1].uuid), string(body))
 
 	// lldpad crashes: VM 2's VSI expires at the VIS (keep-alive timeout,
-	// 1.5 × (15 × 164 ms + 2.6 s) = 7.6 s), which sends the unsolicited
-	// De-Associate and removes the vEth.
+	// 1.5 × (7 × 164 ms + 2.6 s) = 5.65 s after its last keep-alive), which
+	// sends the unsolicited De-Associate and removes the vEth.
+	mark("VM 1 de-associated; lldpad killed")
 	ll.Kill()
 	require.Eventually(t, func() bool { return len(vsis()) == 0 }, 15*time.Second, 100*time.Millisecond)
 	l.json(&e, "show", "evb", "-s", sock)
 	assert.NotZero(t, e.Counters.Expired)
 	assert.Contains(t, vis.logText(), "VSI ended (keep-alive timeout)")
 
+	mark("VM 2's VSI expired")
 	// tshark and niv's decoder agree on every ECP/VDP field of the capture.
 	stopCapture()
 	compareECP(t, tsharkBin, pcap)
@@ -399,4 +439,23 @@ func compareECP(t *testing.T, bin, pcap string) {
 	t.Logf("capture: %d LLDP frames, %d ECP frames (%d VDPDUs); tshark agreed with niv on every ecp/vdp21 field", nLLDP, nECP, nVDP)
 	assert.Greater(t, nVDP, 10)
 	assert.Greater(t, nLLDP, 2)
+}
+
+// lockedBuffer is a strings.Builder safe for a process's output and a
+// reader at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -116,7 +115,7 @@ func vdptoolArgs(mode, typeid, uuid, filter string) []string {
 func TestEVBLLDPadStation(t *testing.T) {
 	needs.Tool(t, "lldpad")
 	tsharkBin := needs.Tool(t, "tshark")
-	tcpdump := needs.Tool(t, "tcpdump")
+	needs.Tool(t, "tcpdump")
 	needs.Tool(t, "ping")
 	iperf := needs.Tool(t, "iperf3")
 	start := time.Now()
@@ -155,22 +154,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 
 	// tcpdump on the VIS's side of the link.
 	capture := func(file string, args ...string) (stop func()) {
-		cmd := exec.Command("ip", append([]string{"netns", "exec", visNS, tcpdump, "-i", e0, "-U", "-w", file}, args...)...)
-		var errb lockedBuffer
-		cmd.Stderr = &errb
-		require.NoError(t, cmd.Start())
-		stopped := false
-		stop = func() {
-			if !stopped {
-				stopped = true
-				time.Sleep(200 * time.Millisecond)
-				_ = cmd.Process.Signal(os.Interrupt)
-				_ = cmd.Wait()
-			}
-		}
-		t.Cleanup(stop)
-		require.Eventually(t, func() bool { return strings.Contains(errb.String(), "listening on") }, 5*time.Second, 20*time.Millisecond)
-		return stop
+		return lldpadtest.CaptureIn(t, visNS, e0, file, args...)
 	}
 	// LLDP and ECP, all along.
 	pcap := filepath.Join(l.dir, "evb.pcap")
@@ -439,23 +423,4 @@ func compareECP(t *testing.T, bin, pcap string) {
 	t.Logf("capture: %d LLDP frames, %d ECP frames (%d VDPDUs); tshark agreed with niv on every ecp/vdp21 field", nLLDP, nECP, nVDP)
 	assert.Greater(t, nVDP, 10)
 	assert.Greater(t, nLLDP, 2)
-}
-
-// lockedBuffer is a strings.Builder safe for a process's output and a
-// reader at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -324,7 +324,7 @@ func Capture(t *testing.T, ifname, path string) (stop func()) {
 func CaptureIn(t *testing.T, ns, ifname, path string, args ...string) (stop func()) {
 	t.Helper()
 	bin := needs.Tool(t, "tcpdump")
-	argv := append([]string{bin, "-i", ifname, "-U", "-w", path}, args...)
+	argv := append([]string{bin, "-i", ifname, "--immediate-mode", "-U", "-w", path}, args...)
 	if ns != "" {
 		argv = append([]string{needs.Tool(t, "ip"), "netns", "exec", ns}, argv...)
 	}

@@ -526,6 +526,10 @@ func (d *Daemon) Reload() error {
 		d.log.Warn("reload: interface changes take effect at the next start")
 		cfg.Ports = old.Ports
 	}
+	if cfg.EVB != old.EVB {
+		d.log.Warn("reload: evb timer changes take effect at the next start")
+		cfg.EVB = old.EVB
+	}
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "revision", rev, "veths_updated", affected)

@@ -19,6 +19,7 @@ import (
 
 	pcapfile "github.com/nivkit/niv/internal/capture"
 	"github.com/nivkit/niv/internal/daemon/conf"
+	"github.com/nivkit/niv/internal/daemon/state"
 	"github.com/nivkit/niv/internal/daemon/wire"
 	"github.com/nivkit/niv/internal/dissect"
 	"github.com/nivkit/niv/internal/lldpadtest"
@@ -432,4 +433,44 @@ func compareECP(t *testing.T, bin, pcap string) {
 	t.Logf("capture: %d LLDP frames, %d ECP frames (%d VDPDUs); tshark agreed with niv on every ecp/vdp21 field", nLLDP, nECP, nVDP)
 	assert.Greater(t, nVDP, 10)
 	assert.Greater(t, nLLDP, 2)
+}
+
+// TestEVBStaleVSIDropped: a VIS restarted with a VSI's vEth in its store
+// keeps it, unbound and waiting for its station; when no station
+// re-associates it within twice the keep-alive timeout (here, with keep-alive
+// exponent 16, 2 × 1.5 × (7 × 2.56 ms + 655 ms) = 2.02 s), the vEth is
+// deleted from the store.
+func TestEVBStaleVSIDropped(t *testing.T) {
+	l := newLabPrefix(t, fmt.Sprintf("evbs%d", os.Getpid()%1000))
+	visNS, hostNS := l.ns("vis"), l.ns("kvm")
+	e0, e1 := l.pfx+"e0", l.pfx+"e1"
+	l.link(e0, visNS, e1, hostNS)
+	src := strings.Replace(evbVISConfig(l.dir, e0), "evb keep-alive 18", "evb keep-alive 16", 1)
+	uuid := [16]byte{0xa1, 0x41, 0x28, 0x57, 15: 0x77}
+	st, err := state.Open(l.dir + "/evbvis.db")
+	require.NoError(t, err)
+	require.NoError(t, st.PutVEth(state.VEth{ID: 7, Instance: uuid, MAC: [6]byte{2, 0xe5, 0, 0, 0x10, 7}, Profile: "web", VLAN: 10, Up: true,
+		Port: "Ethernet1/5", Bound: true, VSI: &state.VSI{IDFormat: 5, TypeID: 5, TypeVersion: 1, MACs: [][6]byte{{2, 0xe5, 0, 0, 0x10, 7}}}}))
+	require.NoError(t, st.PutNext(7))
+	require.NoError(t, st.Close())
+
+	sock := l.dir + "/evbvis.sock"
+	started := time.Now()
+	vis := l.daemon("vis", visNS, l.write("evbvis.conf", src), sock)
+	var v vethJSON
+	l.json(&v, "show", "interface", "vethernet", "7", "-s", sock)
+	assert.False(t, v.Bound, "restored, not bound until its station re-associates it")
+	text, _ := l.niv("show", "interface", "vethernet", "7", "-s", sock)
+	assert.Contains(t, text, "waiting for its station's keep-alive")
+	require.Eventually(t, func() bool {
+		_, err := l.niv("show", "interface", "vethernet", "7", "-s", sock)
+		return err != nil
+	}, 10*time.Second, 50*time.Millisecond, "the stale VSI vEth was never dropped")
+	t.Logf("stale VSI vEth dropped %v after the start", time.Since(started).Round(10*time.Millisecond))
+	assert.Contains(t, vis.logText(), "VSI not re-associated after the restart: vEth deleted")
+	// Gone from the store too: a second restart does not bring it back.
+	vis.kill9()
+	vis.start()
+	_, err = l.niv("show", "interface", "vethernet", "7", "-s", sock)
+	assert.Error(t, err)
 }

@@ -322,6 +322,10 @@ func (p *parser) number(l line, tok int, lo, hi uint64) (uint64, bool) {
 	return n, true
 }
 
+// EthernetName normalises an ethernet interface name as NX-OS writes it
+// ("eth1/1", "ethernet1/1" → "Ethernet1/1").
+func EthernetName(s string) (string, bool) { return ethernetName(s) }
+
 // ethernetName normalises "ethernet1/1", "Ethernet1/1", "eth1/1" to
 // "Ethernet1/1" (slot/port, each 1-255).
 func ethernetName(s string) (string, bool) {

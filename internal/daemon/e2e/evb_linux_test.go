@@ -225,6 +225,16 @@ func TestEVBLLDPadStation(t *testing.T) {
 	text, err := l.niv("show", "evb", "vsi", "-s", sock)
 	require.NoError(t, err)
 	t.Logf("niv show evb vsi:\n%s", text)
+	var one []evbVSIJSON
+	l.json(&one, "show", "evb", "vsi", "mac", nxMAC(evbVMs[1].mac), "interface", "ethernet1/5", "-s", sock)
+	require.Len(t, one, 1, "show evb vsi mac M interface I")
+	assert.Equal(t, evbVMs[1].uuid, one[0].VSIID)
+	text, err = l.niv("show", "evb", "vsi", "detail", "mac", evbVMs[0].mac, "-s", sock)
+	require.NoError(t, err)
+	assert.Contains(t, text, "VSI "+evbVMs[0].uuid+" (format UUID) on Ethernet1/5\n  Manager ID: niv\n  VSI type: 5 version 1\n  State: assoc\n")
+	assert.Contains(t, text, "Total VSIs: 1")
+	_, err = l.niv("show", "evb", "vsi", "colour", "-s", sock)
+	assert.Error(t, err, "a bad show evb vsi argument is refused")
 
 	// Through the reflective relay: ping both ways, each frame seen going
 	// up to the VIS and coming back, the same frame; then TCP.

@@ -175,11 +175,11 @@ func parseEVBFilter(args []string) (evbFilter, error) {
 				return f, fmt.Errorf("interface: expected ethernetS/P")
 			}
 			name := strings.Join(args[i+1:], "")
-			p, ok := (&conf.VIS{Ports: []conf.Port{{Name: name}}}).Port(name)
+			n, ok := conf.EthernetName(name)
 			if !ok {
 				return f, fmt.Errorf("interface %q: not an ethernet interface", name)
 			}
-			f.port, i = p.Name, len(args)
+			f.port, i = n, len(args)
 		default:
 			return f, fmt.Errorf("%w: %q (expected summary, detail, mac MAC, interface ETH)", mgmt.ErrUnknown, args[i])
 		}

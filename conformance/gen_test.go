@@ -117,8 +117,8 @@ func (c *genCase) readme(setup *conformance.Setup, ports []string) string {
 				"tshark's vdp21 dissector is checked where it is right (§6): TLV types and lengths,\n" +
 				"Manager ID, status bits, VSI type and version, VSIID and filter formats. It\n" +
 				"mis-decodes the filter entries (it reads the entry count as part of the MAC), so\n" +
-				"the entries are stated in the frame descriptions, as the standard reads them, and\n" +
-				"compared byte for byte.\n")
+				"the entries are stated below, as the standard reads them, and compared byte for\n" +
+				"byte. The VDP frames of want.pcapng:\n\n")
 			break
 		}
 		if f.f.ecp != nil {
@@ -127,6 +127,13 @@ func (c *genCase) readme(setup *conformance.Setup, ports []string) string {
 				"encoder (TestVICEncoder checks it against PROTOCOL.md's examples); tshark shows\n" +
 				"the ULPDU, padding included, as data.data.\n")
 			break
+		}
+	}
+	vdpCount := map[string]int{}
+	for _, f := range c.want {
+		vdpCount[f.port]++
+		if f.f.vdp != nil {
+			fmt.Fprintf(&b, "- %s %d: %s\n", f.port, vdpCount[f.port], vdpDescribe(f.f.vdp))
 		}
 	}
 	b.WriteString("\n```expect\n")

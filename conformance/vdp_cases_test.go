@@ -323,7 +323,7 @@ func stAck(src mac, seq uint16) *fb {
 	return vdpECP(src, 1, seq, nil).say(fmt.Sprintf("ECP ack of the VIS's seq %d", seq))
 }
 func visVDP(seq uint16, p vdpPDU) *fb { return vdpECP(macVIS, 0, seq, &p) }
-func visVDPAck(seq uint16) *fb      { return vdpECP(macVIS, 1, seq, nil) }
+func visVDPAck(seq uint16) *fb        { return vdpECP(macVIS, 1, seq, nil) }
 
 const vdpDesc = " The device runs VDP's bridge (IEEE 802.1Qbg 41) over ECP subtype 1 on its evb ports; the tester plays " +
 	"the stations (ECP address 02:00:00:00:00:e1 on evb1, 02:00:00:00:00:e2 on evb2), the VIS answers from " +

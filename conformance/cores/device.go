@@ -299,6 +299,13 @@ func (d *Device) Core() port.Core {
 	return offCore{d}
 }
 
+// VIS returns the device's vis core (nil for an IV).
+func (d *Device) VIS() *vis.VIS { return d.vis }
+
+// EVBPlane returns the VDP bridge of the device's evb ports (nil unless
+// the setup says control-plane vdp).
+func (d *Device) EVBPlane() *bind.EVBPlane { return d.evbp }
+
 // NumPorts returns the number of the core's ports.
 func (d *Device) NumPorts() int { return len(d.names) }
 

@@ -155,6 +155,11 @@ func (l *Target) Describe() string {
 	return l.dev.Describe()
 }
 
+// Device returns the device of the case last started, until the next
+// Start or Close (nil before the first), for tests that look at its state
+// after a case.
+func (l *Target) Device() *Device { return l.dev }
+
 // Close releases the last case's device.
 func (l *Target) Close() {
 	if l.dev != nil {

@@ -175,8 +175,11 @@ type Setup struct {
 // as the source of its ECP frames: untagged ECP frames (EtherType 0x8940)
 // on an evb port go to it, and what it sends leaves by the same port. A
 // VSI it associates becomes a vEth on the port, its profile chosen by the
-// "vdp vsi-type ID version V" line of a port-profile. Its ECP
-// acknowledgement timer is 10 µs × 2^20 (about 10.5 s), as for vic.
+// "vdp vsi-type ID version V" line of a port-profile. Its EVB values
+// are R 3, RTE 20, RWD 20, RKA 20: the ECP acknowledgement timer is
+// 10 µs × 2^20 (about 10.5 s), as for vic, and the keep-alive timeout
+// 125.83 s; both run on the case's clock and fire at the advance step
+// that makes them due.
 type VDPPlane struct {
 	MAC [6]byte
 }

@@ -436,6 +436,37 @@ func vdpCases() []genCase {
 		want: []gf{on("evb1", visVDPAck(1)), on("evb1", visVDP(1, okA)), on("evb1", visVDPAck(1)),
 			on("evb1", visVDPAck(2)), on("evb1", visVDP(2, okA)),
 			on("up1", frame(bcast, macA).vlan(10))},
+	}, {
+		name:  "vis-evb-vdp-ecp-retransmit",
+		title: "VDP over ECP: the VIS sends its answer again when the station does not acknowledge it",
+		desc: "The station associates VM A but does not acknowledge the VIS's answer (ECP sequence 1). When the " +
+			"ECP acknowledgement timer, 10 µs × 2^RTE = 10.49 s at the case's RTE 20 (802.1Qbg 43.3.6.1; vdp-ecp.md " +
+			"§2), has passed (the step advance 11s), the VIS sends the same ECP PDU again, sequence 1 unchanged. " +
+			"The station acknowledges it, and A's broadcast goes out of up1." + vdpDesc,
+		behaviours: []string{"evb", "vdp", "ecp", "flooding"},
+		setup:      vdpSetup + "after 1 advance 11s\n", profile: vdpProfiles,
+		in: []gf{on("evb1", stReq(macSt1, 1, assocA, sayA)), on("evb1", stAck(macSt1, 1)), on("evb1", aBcast10)},
+		want: []gf{on("evb1", visVDPAck(1)), on("evb1", visVDP(1, okA)), on("evb1", visVDP(1, okA)),
+			on("up1", frame(bcast, macA).vlan(10))},
+	}, {
+		name:  "vis-evb-vdp-keepalive-expiry",
+		title: "VDP: a VSI lives as long as its keep-alives come, and is de-associated when they stop",
+		desc: "The station associates VM A, whose broadcast goes out of up1. 100 s later it sends a keep-alive (the " +
+			"same Associate, ECP sequence 2), answered as before. 100 s after that A is still associated: its " +
+			"broadcast goes out of up1. 26 s later no keep-alive has come for 126 s, longer than the bridge's " +
+			"keep-alive timeout, 1.5 × ((2R+1) × 10·2^RTE + 10·2^RKA) µs = 125.83 s at the case's R 3, RTE 20, RKA 20 " +
+			"(802.1Qbg 41.5.5.9; vdp-ecp.md §4): the VIS de-associates A and tells the station with an unsolicited " +
+			"De-Associate (status 0x00, the VSI as granted) as its ECP sequence 3. A's next broadcast is dropped " +
+			"(vis.DropUnknownVSI)." + vdpDesc,
+		behaviours: []string{"evb", "vdp", "ecp", "keepalive", "anti-spoof", "flooding"},
+		setup:      vdpSetup + "after 3 advance 100s\nafter 5 advance 100s\nafter 6 advance 26s\n", profile: vdpProfiles,
+		in: cat(vdpAssocIn(1, assocA, sayA, 1), []gf{on("evb1", aBcast10),
+			on("evb1", stReq(macSt1, 2, assocA.withVID(10), "the same Associate with the VID granted, a keep-alive")), on("evb1", stAck(macSt1, 2)),
+			on("evb1", aBcast10.say("A broadcasts, 100 s after the keep-alive")),
+			on("evb1", stAck(macSt1, 3)), on("evb1", aBcast10.say("A broadcasts after the De-Associate"))}),
+		want: cat(vdpAssocOut(1, okA, 1), vdpAssocOut(2, okA, 2), []gf{
+			on("up1", frame(bcast, macA).vlan(10)), on("up1", frame(bcast, macA).vlan(10)),
+			on("evb1", visVDP(3, okA.mode(vdpDeAssoc).unsolicited()))}),
 	}}
 }
 

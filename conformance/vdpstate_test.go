@@ -133,7 +133,7 @@ func TestVDPControlPlaneNeeded(t *testing.T) {
 			assert.Contains(t, res.Diff.String(), "evb1", c.Name)
 		}
 	}
-	assert.Equal(t, 5, n)
+	assert.Equal(t, 7, n)
 }
 
 // TestVDPSetup checks the control-plane vdp statement and its errors.
@@ -155,4 +155,27 @@ func TestVDPSetup(t *testing.T) {
 		_, err := conformance.ParseSetup(bad)
 		assert.ErrorIs(t, err, conformance.ErrSetup, "%q", bad)
 	}
+}
+
+// TestVDPKeepAliveExpiryRemovesVEth checks, after
+// vis-evb-vdp-keepalive-expiry, that the bridge counted one expiry and
+// the vEth is gone.
+func TestVDPKeepAliveExpiryRemovesVEth(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-keepalive-expiry")
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.False(t, ok)
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI])
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(1), br.Counters().Expired)
+		assert.Equal(t, uint64(1), br.Counters().KeepAlives)
+	})
+	assert.Zero(t, d.EVBPlane().Speaker(0).Counters().Retransmits, "every answer was acknowledged in time")
+}
+
+// TestVDPRetransmitOnce checks, after vis-evb-vdp-ecp-retransmit, that
+// the VIS retransmitted once and VDP answered once.
+func TestVDPRetransmitOnce(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-ecp-retransmit")
+	assert.Equal(t, uint64(1), d.EVBPlane().Speaker(0).Counters().Retransmits)
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) { assert.Equal(t, uint64(1), br.Counters().PDUsOut) })
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nivkit/niv/conformance"
 	"github.com/nivkit/niv/profile"
@@ -58,6 +59,7 @@ type Device struct {
 	mu     sync.Mutex
 	lists  conformance.Lists
 	offset int64
+	real   func() int64 // the real clock the offset is added to (SetClock)
 	off    map[Behaviour]bool
 	evb    map[int]bool // the core's evb ports
 }
@@ -67,7 +69,8 @@ type Device struct {
 // off are switched off (see Behaviour). Give it its ports with Attach
 // before the first frame.
 func New(setup *conformance.Setup, files map[string]string, off ...Behaviour) (*Device, error) {
-	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: conformance.Lists{}, off: map[Behaviour]bool{}}
+	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: conformance.Lists{}, off: map[Behaviour]bool{},
+		real: func() int64 { return time.Now().UnixNano() }}
 	for _, b := range off {
 		if !slices.Contains(Behaviours, b) {
 			return nil, devErr("unknown behaviour %q (have %v)", b, Behaviours)
@@ -187,7 +190,7 @@ func (d *Device) buildVIS() error {
 		d.name(n, p.Name)
 	}
 	if evbPorts != nil {
-		cfg := bind.EVBConfig{Timers: vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}}
+		cfg := bind.EVBConfig{Timers: VDPTimers, Clock: d.clock}
 		if d.plane != nil {
 			cfg.Control = d.plane.Core()
 		}
@@ -324,6 +327,24 @@ func (d *Device) PortNumber(name string) (int, bool) {
 	return p, ok
 }
 
+// SetClock sets the real clock (in ns) that the device's own clock adds
+// the case's advances to: the control planes' timers read it. The default
+// is time.Now; the in-memory Target's is its constant Epoch. Call it
+// before the first frame.
+func (d *Device) SetClock(real func() int64) {
+	d.mu.Lock()
+	d.real = real
+	d.mu.Unlock()
+}
+
+// clock is the device's clock: the real clock plus the advances.
+func (d *Device) clock() time.Time {
+	d.mu.Lock()
+	real, off := d.real, d.offset
+	d.mu.Unlock()
+	return time.Unix(0, real()+off)
+}
+
 // Now returns the device's clock for the real time real (in ns): real plus
 // every conformance.StepAdvance so far.
 func (d *Device) Now(real int64) int64 {
@@ -353,6 +374,9 @@ func (d *Device) Apply(st conformance.Step) error {
 		d.mu.Lock()
 		d.offset += st.Duration.Nanoseconds()
 		d.mu.Unlock()
+		if d.evbp != nil {
+			d.evbp.Tick() // what the advance made due happens now
+		}
 	case conformance.StepConfigure:
 		if d.store == nil {
 			return devErr("%s: an IV has no profiles", st.Line)
@@ -429,6 +453,12 @@ func (d *Device) Describe() string {
 // real link, which acknowledges the VIS's requests only with its next
 // input frame, is never overtaken by a retransmission.
 const controlRTE = 20
+
+// VDPTimers are the EVB values of a case's VDP bridge (IEEE 802.1Qbg
+// 41.5.5, vdp-ecp.md §4): R 3, RTE 20 as its ECP speakers' timer, RWD 20,
+// RKA 20. With them a VSI the station does not refresh is de-associated
+// 1.5 × ((2R+1)·10·2^RTE + 10·2^RKA) µs = 125.83 s after its last request.
+var VDPTimers = vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}
 
 // ecpConfig returns the ECP configuration of a case's control plane, with
 // mac as the source of its frames.

@@ -437,6 +437,25 @@ func vdpCases() []genCase {
 			on("evb1", visVDPAck(2)), on("evb1", visVDP(2, okA)),
 			on("up1", frame(bcast, macA).vlan(10))},
 	}, {
+		name:  "vis-evb-vdp-preassociate",
+		title: "VDP: a pre-associated VSI sends nothing until it is associated",
+		desc: "The station on evb1 pre-associates VM A (a Pre-Associate TLV, type 1: the bridge reserves what the " +
+			"VSI needs, as before a migration, 802.1Qbg 41.1; wildcard VID). The VIS answers Pre-Associate with " +
+			"status 0x40 and the VID filled with 10. A's broadcast is dropped: a pre-associated VSI is not yet " +
+			"associated with the port, and its frames match no VSI (vis.DropUnknownVSI). The station then " +
+			"associates A with the VID it got; the answer is Associate, 0x40, and A's next broadcast goes out of up1. " +
+			"tshark shows nothing of a Pre-Associate TLV's body (vdp-ecp.md §6, mis-decode 3): its expected frame " +
+			"states the TLV types and lengths and the Manager ID only; the body is as described and compared byte " +
+			"for byte." + vdpDesc,
+		behaviours: []string{"evb", "vdp", "ecp", "anti-spoof", "flooding"},
+		setup:      vdpSetup, profile: vdpProfiles,
+		in: cat(vdpAssocIn(1, assocA.mode(vdpPreAssoc), "Pre-Associate VSI a1412857-… (type 5 version 4 → vm10), MAC "+macA.String()+" VID 0 (wildcard)", 1),
+			[]gf{on("evb1", aBcast10.say("A broadcasts while pre-associated"))},
+			vdpAssocIn(2, assocA.withVID(10), "Associate VSI a1412857-…, MAC "+macA.String()+" VID 10", 2),
+			[]gf{on("evb1", aBcast10.say("A broadcasts, associated"))}),
+		want: cat(vdpAssocOut(1, okA.mode(vdpPreAssoc), 1), vdpAssocOut(2, okA, 2),
+			[]gf{on("up1", frame(bcast, macA).vlan(10))}),
+	}, {
 		name:  "vis-evb-vdp-ecp-retransmit",
 		title: "VDP over ECP: the VIS sends its answer again when the station does not acknowledge it",
 		desc: "The station associates VM A but does not acknowledge the VIS's answer (ECP sequence 1). When the " +

@@ -133,7 +133,7 @@ func TestVDPControlPlaneNeeded(t *testing.T) {
 			assert.Contains(t, res.Diff.String(), "evb1", c.Name)
 		}
 	}
-	assert.Equal(t, 7, n)
+	assert.Equal(t, 8, n)
 }
 
 // TestVDPSetup checks the control-plane vdp statement and its errors.
@@ -178,4 +178,17 @@ func TestVDPRetransmitOnce(t *testing.T) {
 	_, d := runOnCores(t, "vis-evb-vdp-ecp-retransmit")
 	assert.Equal(t, uint64(1), d.EVBPlane().Speaker(0).Counters().Retransmits)
 	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) { assert.Equal(t, uint64(1), br.Counters().PDUsOut) })
+}
+
+// TestVDPPreAssociateNoVEth checks, after vis-evb-vdp-preassociate, that
+// the VSI got its vEth only with the Associate, and the frame sent while
+// pre-associated was dropped as an unknown VSI.
+func TestVDPPreAssociateNoVEth(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-preassociate")
+	id, ok := d.EVBPlane().VEth(vsiA())
+	require.True(t, ok)
+	assert.Equal(t, firstVEth, id)
+	c, _ := d.VIS().Counters(id)
+	assert.Equal(t, uint64(1), c.RxFrames)
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI])
 }

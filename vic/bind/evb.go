@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
@@ -79,6 +80,11 @@ type EVBConfig struct {
 	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
 	// plane puts its own in front of the core.
 	Control *Control
+	// Clock, if set, is the clock of the machine and the speakers in
+	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
+	// a clock that jumps, such as a conformance case's, with Tick called
+	// after each jump.
+	Clock func() time.Time
 	// VEthID, if set, gives the vEth id of a VSI the plane has no vEth
 	// for: a daemon keeps a VSIID's vEth id in its store, so that the
 	// station's keep-alive after a restart re-associates it onto the same
@@ -196,6 +202,12 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	}
 	br := vdp.NewBridge(vdp.BridgeConfig{Ports: len(ports), Timers: cfg.Timers, Decider: p})
 	p.runner = vdp.NewBridgeRunner(br, tx, p.onState)
+	if cfg.Clock != nil {
+		p.runner.SetClock(cfg.Clock)
+		for _, sp := range p.sps {
+			sp.SetClock(cfg.Clock)
+		}
+	}
 	for i, sp := range p.sps {
 		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
 	}
@@ -276,6 +288,16 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 		return 0, false
 	}
 	return v.VEth, true
+}
+
+// Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
+// the machine's first (keep-alive timeouts, resource waits), then each
+// port's ECP acknowledgement timer, in port order.
+func (p *EVBPlane) Tick() {
+	p.runner.Tick()
+	for _, sp := range p.sps {
+		sp.Tick()
+	}
 }
 
 // Close stops the machine, the LLDP agents (each sends its TTL-0 LLDPDU,

@@ -413,3 +413,79 @@ func TestEVBPlaneHooks(t *testing.T) {
 	assert.Equal(t, 1, asked)
 	assert.Empty(t, r.plane.VSIs())
 }
+
+// TestEVBPlaneClock: with EVBConfig.Clock, the plane's timers follow that
+// clock and fire on Tick: the VIS's unacknowledged answer is sent again
+// after 10 µs × 2^RTE, and a VSI with no keep-alive is de-associated
+// (unsolicited De-Associate, vEth removed) after the bridge's keep-alive
+// timeout — neither a nanosecond earlier.
+func TestEVBPlaneClock(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	defer core.Close()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	out := make(chanWriter, 16)
+	cfg := ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0})
+	cfg.RTE = 20
+	tm := vdp.Timers{R: 3, RTE: 20, RWD: 20, RKA: 20}
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{Timers: tm, Clock: clock},
+		bind.EVBPort{Name: "evb0", W: out, ECP: cfg})
+	require.NoError(t, err)
+	defer plane.Close()
+
+	st := [6]byte{2, 5, 0, 0, 0, 0}
+	ncb := [6]byte{0x01, 0x80, 0xc2, 0, 0, 0}
+	pdu, err := (&vdp.PDU{ManagerID: mgr, VSIs: []vdp.VSI{*request(vdp.TypeAssociate, 5, 1, 10)}}).AppendBinary(nil)
+	require.NoError(t, err)
+	req, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpRequest, Subtype: ecp.SubtypeVDP, Seq: 1}, pdu, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(req)
+	got := func() (frames [][]byte) {
+		for {
+			select {
+			case f := <-out:
+				frames = append(frames, f)
+			default:
+				return frames
+			}
+		}
+	}
+	first := got()
+	require.Len(t, first, 2, "the ack and the answer")
+	answer := first[1]
+	_, ok := plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+
+	now = now.Add(ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	assert.Equal(t, [][]byte{answer}, got(), "the answer again, same sequence number")
+
+	ack, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpAck, Subtype: ecp.SubtypeVDP, Seq: 1}, nil, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(ack)
+	now = now.Add(tm.BridgeKeepAlive() - ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	sent := got()
+	require.Len(t, sent, 1, "the unsolicited De-Associate")
+	p, err := ecp.Decode(sent[0])
+	require.NoError(t, err)
+	var d vdp.PDU
+	require.NoError(t, d.Decode(p.Payload))
+	require.Len(t, d.VSIs, 1)
+	assert.Equal(t, vdp.TypeDeAssociate, d.VSIs[0].Mode)
+	assert.Zero(t, d.VSIs[0].Status)
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	assert.False(t, ok, "its vEth removed")
+}

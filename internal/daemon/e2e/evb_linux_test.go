@@ -448,14 +448,14 @@ func compareECP(t *testing.T, bin, pcap string) {
 // TestEVBStaleVSIDropped: a VIS restarted with a VSI's vEth in its store
 // keeps it, unbound and waiting for its station; when no station
 // re-associates it within twice the keep-alive timeout (here, with keep-alive
-// exponent 16, 2 × 1.5 × (7 × 2.56 ms + 655 ms) = 2.02 s), the vEth is
+// exponent 14, 2 × 1.5 × (7 × 164 ms + 164 ms) = 3.9 s), the vEth is
 // deleted from the store.
 func TestEVBStaleVSIDropped(t *testing.T) {
 	l := newLabPrefix(t, fmt.Sprintf("evbs%d", os.Getpid()%1000))
 	visNS, hostNS := l.ns("vis"), l.ns("kvm")
 	e0, e1 := l.pfx+"e0", l.pfx+"e1"
 	l.link(e0, visNS, e1, hostNS)
-	src := strings.Replace(evbVISConfig(l.dir, e0), "evb keep-alive 18", "evb keep-alive 16", 1)
+	src := strings.Replace(evbVISConfig(l.dir, e0), "evb keep-alive 18", "evb keep-alive 14", 1)
 	uuid := [16]byte{0xa1, 0x41, 0x28, 0x57, 15: 0x77}
 	st, err := state.Open(l.dir + "/evbvis.db")
 	require.NoError(t, err)

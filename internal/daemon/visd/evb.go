@@ -30,11 +30,24 @@ import (
 // unsolicited De-Associate), or, for one restored from the store, no
 // keep-alive within staleAfter of the start.
 
+// evbRTE is the ECP retransmission exponent of the evb ports' speakers,
+// and the one their EVB TLV advertises: 164 ms, patient with a station
+// that a loaded host makes slow to acknowledge (lldpad's default, 8, gives
+// up on an answer after 4 × 2.56 ms).
+const evbRTE = 14
+
+// evbECP is an evb port's ECP configuration.
+func evbECP(mac [6]byte) ecp.Config {
+	c := ecp.DefaultConfig(mac)
+	c.RTE = evbRTE
+	return c
+}
+
 // evbTimers are the VDP timers an evb port starts from: the ECP
 // speaker's R and RTE, the file's RWD and RKA. The EVB exchange with the
 // station replaces them with the larger of each.
 func evbTimers(e conf.EVB) vdp.Timers {
-	c := ecp.DefaultConfig([6]byte{})
+	c := evbECP([6]byte{})
 	return vdp.Timers{R: c.MaxRetries, RTE: c.RTE, RWD: e.RWD, RKA: e.RKA}
 }
 
@@ -58,7 +71,7 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 		d.links = append(d.links, link)
 		d.evbPorts = append(d.evbPorts, &visPort{cfg: pc, id: vic.PortID(i), core: len(d.links) - 1})
 		t := evbTimers(cfg.EVB)
-		ports = append(ports, bind.EVBPort{Name: pc.Name, W: bind.Writer{Port: link}, ECP: ecp.DefaultConfig(mac), PVID: pc.PVID,
+		ports = append(ports, bind.EVBPort{Name: pc.Name, W: bind.Writer{Port: link}, ECP: evbECP(mac), PVID: pc.PVID,
 			LLDP: &lldp.Config{EVB: evb.TLV{Mode: evb.ModeBridge, RRCAP: true, R: t.R, RTE: t.RTE, RWD: t.RWD, RKA: t.RKA}}})
 	}
 	if len(ports) == 0 {

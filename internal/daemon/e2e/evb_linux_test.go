@@ -44,7 +44,7 @@ type evbVSIJSON struct {
 
 type evbJSON struct {
 	Counters struct {
-		Admitted, Refused, KeepAlives, Expired uint64
+		Admitted, Refused, KeepAlives, Expired, Migrations uint64
 	} `json:"counters"`
 	Interfaces []struct {
 		Interface       string `json:"interface"`
@@ -483,4 +483,105 @@ func TestEVBStaleVSIDropped(t *testing.T) {
 	vis.start()
 	_, err = l.niv("show", "interface", "vethernet", "7", "-s", sock)
 	assert.Error(t, err)
+}
+
+// TestEVBMigration: a VM moves between two KVM hosts on two evb ports of
+// one VIS, each host with lldpad as its station. The VM's VSI associated
+// on the second host keeps its vEth — id, profile, counters — bound now on
+// the second port; the first host's lldpad gets the unsolicited
+// De-Associate and drops the VSI; the VM reaches its peer on the second
+// host through that port's reflective relay.
+func TestEVBMigration(t *testing.T) {
+	needs.Tool(t, "lldpad")
+	needs.Tool(t, "ping")
+	l := newLabPrefix(t, fmt.Sprintf("evbm%d", os.Getpid()%1000))
+	visNS := l.ns("vis")
+	p := l.pfx
+	hosts := [2]string{l.ns("kvma"), l.ns("kvmb")}
+	nics := [2]string{p + "a1", p + "b1"}
+	sysctl := func(ns, kv string) {
+		require.NoError(t, exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", kv).Run())
+	}
+	for i, h := range hosts {
+		sysctl(h, "net.ipv6.conf.all.disable_ipv6=1")
+		sysctl(h, "net.ipv6.conf.default.disable_ipv6=1")
+		l.link([2]string{p + "a0", p + "b0"}[i], visNS, nics[i], h)
+	}
+	src := strings.Replace(evbVISConfig(l.dir, p+"a0"), "!\nport-profile", "!\ninterface ethernet1/6\n  switchport mode evb\n  switchport trunk native vlan 10\n  linux-interface "+p+"b0\n!\nport-profile", 1)
+	sock := l.dir + "/evbvis.sock"
+	l.daemon("vis", visNS, l.write("evbvis.conf", src), sock)
+	// VM 1 starts on host A, VM 2 lives on host B.
+	var vmNS [2]string
+	plug := func(vm, host int) {
+		dev := fmt.Sprintf("%sm%d", p, vm+1)
+		l.ip("-n", hosts[host], "link", "add", "link", nics[host], "name", dev, "address", evbVMs[vm].mac, "mtu", "1500", "type", "macvlan", "mode", "vepa")
+		l.ip("-n", hosts[host], "link", "set", dev, "netns", vmNS[vm])
+		l.ip("-n", vmNS[vm], "addr", "add", evbVMs[vm].ip+"/24", "dev", dev)
+		l.ip("-n", vmNS[vm], "link", "set", dev, "up")
+	}
+	for i := range 2 {
+		vmNS[i] = l.ns(fmt.Sprintf("vm%d", i+1))
+		sysctl(vmNS[i], "net.ipv6.conf.all.disable_ipv6=1")
+		plug(i, i)
+	}
+	var ll [2]*lldpadtest.LLDPad
+	for i, h := range hosts {
+		ll[i] = lldpadtest.Start(t, lldpadtest.Attach(t, h, nics[i]), lldpadtest.Conf{RRReq: true, R: 3, RTE: 14, RWD: 20, RKA: 18})
+	}
+	for i := range ll {
+		ll[i].WaitUp(t, 15*time.Second)
+	}
+	assoc := func(host, vm int) {
+		var out string
+		require.Eventually(t, func() bool {
+			out, _ = ll[host].VDPTool(vdptoolArgs("assoc", "5", evbVMs[vm].uuid, "10-"+evbVMs[vm].mac)...)
+			return strings.Contains(out, "mode = assoc")
+		}, 30*time.Second, time.Second, "vdptool assoc VM %d on host %d: %s", vm+1, host, out)
+	}
+	assoc(0, 0)
+	assoc(1, 1)
+	ping := func() error {
+		out, err := exec.Command("ip", "netns", "exec", vmNS[0], "ping", "-c", "3", "-i", "0.2", "-W", "1", evbVMs[1].ip).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	require.NoError(t, ping(), "host A's VM 1 → host B's VM 2, across the VIS")
+	vsi := func() evbVSIJSON {
+		var list []evbVSIJSON
+		l.json(&list, "show", "evb", "vsi", "mac", evbVMs[0].mac, "-s", sock)
+		require.Len(t, list, 1)
+		return list[0]
+	}
+	before := vsi()
+	assert.Equal(t, "Ethernet1/5", before.Interface)
+	var c0 vethJSON
+	l.json(&c0, "show", "interface", "vethernet", fmt.Sprint(before.VEth), "-s", sock)
+	require.NotZero(t, c0.Counters.RxFrames)
+
+	// The migration: VM 1's vNIC leaves host A and appears on host B,
+	// whose station associates the same VSI.
+	l.ip("-n", vmNS[0], "link", "del", fmt.Sprintf("%sm1", p))
+	plug(0, 1)
+	assoc(1, 0)
+	after := vsi()
+	assert.Equal(t, "Ethernet1/6", after.Interface, "bound on host B's port now")
+	assert.Equal(t, before.VEth, after.VEth, "the same vEth")
+	var c1 vethJSON
+	l.json(&c1, "show", "interface", "vethernet", fmt.Sprint(after.VEth), "-s", sock)
+	assert.Equal(t, "Ethernet1/6", c1.Interface)
+	assert.Equal(t, "web", c1.Profile)
+	assert.GreaterOrEqual(t, c1.Counters.RxFrames, c0.Counters.RxFrames, "its counters came along")
+	require.Eventually(t, func() bool {
+		out, err := ll[0].VDPTool("-t", "-V", "assoc")
+		return err == nil && !strings.Contains(out, evbVMs[0].uuid)
+	}, 10*time.Second, 200*time.Millisecond, "host A's lldpad got the unsolicited De-Associate")
+	require.NoError(t, ping(), "VM 1 → VM 2, both on host B now: through its port's reflective relay")
+	var e evbJSON
+	l.json(&e, "show", "evb", "-s", sock)
+	assert.EqualValues(t, 1, e.Counters.Migrations)
+	require.Len(t, e.Interfaces, 2)
+	assert.Equal(t, 0, e.Interfaces[0].VSIs)
+	assert.Equal(t, 2, e.Interfaces[1].VSIs)
 }

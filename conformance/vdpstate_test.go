@@ -111,31 +111,6 @@ func TestVDPDuplicateOnce(t *testing.T) {
 	})
 }
 
-// TestVDPControlPlaneNeeded runs the VDP cases on a device without the
-// VDP bridge: the evb ports' core drops the ECP frames (they are
-// link-local), nothing is associated, and every case fails on evb1.
-func TestVDPControlPlaneNeeded(t *testing.T) {
-	lib := &cores.Target{}
-	defer lib.Close()
-	r := conformance.Runner{Target: lib}
-	n := 0
-	for _, c := range loadAll(t) {
-		if c.Setup.VDP == nil {
-			continue
-		}
-		n++
-		require.True(t, r.Run(c).Pass, c.Name)
-		c.Setup.VDP = nil
-		res := r.Run(c)
-		require.NoError(t, res.Err)
-		assert.False(t, res.Pass, "%s passes without the VDP bridge", c.Name)
-		if assert.NotNil(t, res.Diff, c.Name) {
-			assert.Contains(t, res.Diff.String(), "evb1", c.Name)
-		}
-	}
-	assert.Equal(t, 8, n)
-}
-
 // TestVDPSetup checks the control-plane vdp statement and its errors.
 func TestVDPSetup(t *testing.T) {
 	s, err := conformance.ParseSetup(vdpSetup)

@@ -10,13 +10,19 @@ import (
 	"github.com/nivkit/niv/conformance/cores"
 )
 
-// TestControlPlaneSetup checks the control-plane statement and its errors.
+// TestControlPlaneSetup checks the control-plane statements (vic, vdp)
+// and their errors.
 func TestControlPlaneSetup(t *testing.T) {
 	s, err := conformance.ParseSetup(vicSetup)
 	require.NoError(t, err)
 	require.NotNil(t, s.Control)
 	assert.Equal(t, uint64(0x99aabbccddeeff00), s.Control.Session)
 	assert.Equal(t, [6]byte{2, 0, 0, 0, 0, 0xf0}, s.Control.MAC)
+	s, err = conformance.ParseSetup(vdpSetup)
+	require.NoError(t, err)
+	require.NotNil(t, s.VDP)
+	assert.Equal(t, [6]byte{2, 0, 0, 0, 0, 0xf0}, s.VDP.MAC)
+	assert.Nil(t, s.Control)
 	for _, bad := range []string{
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 0 mac 02:00:00:00:00:f0\n",
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 7 mac nope\n",
@@ -24,6 +30,13 @@ func TestControlPlaneSetup(t *testing.T) {
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 7\n",
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 7 mac 02:00:00:00:00:f0\ncontrol-plane vic session 8 mac 02:00:00:00:00:f0\n",
 		"device iv\nport fab-a uplink a vntag\ncontrol-plane vic session 7 mac 02:00:00:00:00:f0\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac nope\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 01:00:00:00:00:f0\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp session 7 mac 02:00:00:00:00:f0\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\ncontrol-plane vdp mac 02:00:00:00:00:f1\n",
+		"device vis\nport iv1 iv vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
+		"device iv\nport fab-a uplink a vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
 	} {
 		_, err := conformance.ParseSetup(bad)
 		assert.ErrorIs(t, err, conformance.ErrSetup, "%q", bad)

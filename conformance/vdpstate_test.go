@@ -111,52 +111,6 @@ func TestVDPDuplicateOnce(t *testing.T) {
 	})
 }
 
-// TestVDPControlPlaneNeeded runs the VDP cases on a device without the
-// VDP bridge: the evb ports' core drops the ECP frames (they are
-// link-local), nothing is associated, and every case fails on evb1.
-func TestVDPControlPlaneNeeded(t *testing.T) {
-	lib := &cores.Target{}
-	defer lib.Close()
-	r := conformance.Runner{Target: lib}
-	n := 0
-	for _, c := range loadAll(t) {
-		if c.Setup.VDP == nil {
-			continue
-		}
-		n++
-		require.True(t, r.Run(c).Pass, c.Name)
-		c.Setup.VDP = nil
-		res := r.Run(c)
-		require.NoError(t, res.Err)
-		assert.False(t, res.Pass, "%s passes without the VDP bridge", c.Name)
-		if assert.NotNil(t, res.Diff, c.Name) {
-			assert.Contains(t, res.Diff.String(), "evb1", c.Name)
-		}
-	}
-	assert.Equal(t, 8, n)
-}
-
-// TestVDPSetup checks the control-plane vdp statement and its errors.
-func TestVDPSetup(t *testing.T) {
-	s, err := conformance.ParseSetup(vdpSetup)
-	require.NoError(t, err)
-	require.NotNil(t, s.VDP)
-	assert.Equal(t, [6]byte{2, 0, 0, 0, 0, 0xf0}, s.VDP.MAC)
-	assert.Nil(t, s.Control)
-	for _, bad := range []string{
-		"device vis\nport evb1 evb\ncontrol-plane vdp\n",
-		"device vis\nport evb1 evb\ncontrol-plane vdp mac nope\n",
-		"device vis\nport evb1 evb\ncontrol-plane vdp mac 01:00:00:00:00:f0\n",
-		"device vis\nport evb1 evb\ncontrol-plane vdp session 7 mac 02:00:00:00:00:f0\n",
-		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\ncontrol-plane vdp mac 02:00:00:00:00:f1\n",
-		"device vis\nport iv1 iv vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
-		"device iv\nport fab-a uplink a vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
-	} {
-		_, err := conformance.ParseSetup(bad)
-		assert.ErrorIs(t, err, conformance.ErrSetup, "%q", bad)
-	}
-}
-
 // TestVDPKeepAliveExpiryRemovesVEth checks, after
 // vis-evb-vdp-keepalive-expiry, that the bridge counted one expiry and
 // the vEth is gone.

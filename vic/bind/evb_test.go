@@ -64,12 +64,9 @@ type evbRig struct {
 }
 
 func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
-	r := &evbRig{t: t, store: profile.NewMemStore(), done: make(chan struct{})}
-	_, err := r.store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
-	require.NoError(t, err)
-	r.core, err = vis.New(vis.Config{Store: r.store})
-	require.NoError(t, err)
-	t.Cleanup(r.core.Close)
+	r := &evbRig{t: t, done: make(chan struct{})}
+	r.store, r.core = evbCore(t)
+	var err error
 	var down, up [2]chanWriter
 	var ports []bind.EVBPort
 	for i := range 2 {
@@ -285,14 +282,20 @@ func TestEVBPlaneMigrationAndDeassociate(t *testing.T) {
 	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
 }
 
-// A VSI in the port's PVID is untagged on the link.
-func TestEVBPlanePVID(t *testing.T) {
+// evbCore is a vis core on a store holding evbProfiles.
+func evbCore(t *testing.T) (*profile.MemStore, *vis.VIS) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
 	require.NoError(t, err)
 	core, err := vis.New(vis.Config{Store: store})
 	require.NoError(t, err)
-	defer core.Close()
+	t.Cleanup(core.Close)
+	return store, core
+}
+
+// A VSI in the port's PVID is untagged on the link.
+func TestEVBPlanePVID(t *testing.T) {
+	store, core := evbCore(t)
 	w := make(chanWriter, 64)
 	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0}), PVID: 10})
 	require.NoError(t, err)
@@ -420,12 +423,7 @@ func TestEVBPlaneHooks(t *testing.T) {
 // (unsolicited De-Associate, vEth removed) after the bridge's keep-alive
 // timeout — neither a nanosecond earlier.
 func TestEVBPlaneClock(t *testing.T) {
-	store := profile.NewMemStore()
-	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
-	require.NoError(t, err)
-	core, err := vis.New(vis.Config{Store: store})
-	require.NoError(t, err)
-	defer core.Close()
+	store, core := evbCore(t)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	out := make(chanWriter, 16)

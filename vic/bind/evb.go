@@ -141,7 +141,9 @@ type EVBPort struct {
 	// configuration (its EVB TLV a bridge's, mode evb.ModeBridge; Addr 0:
 	// the ECP address): a station such as lldpad uses VDP only once it has
 	// heard the bridge's EVB TLV (802.1Qbg 41.5.4), and the EVB exchange
-	// gives the port's VDP timers (RWD, RKA: the larger of the two sides').
+	// gives the port's VDP timers (R, RTE, RWD, RKA: the larger of the two
+	// sides', 41.5.5.7) and its ECP speaker's R and RTE (the speaker starts
+	// at ECP's).
 	// Its frames are split off in front of the core (Control.AttachLLDP).
 	LLDP *lldp.Config
 }

@@ -357,8 +357,8 @@ func TestEVBPlaneLLDP(t *testing.T) {
 	assert.True(t, sent.RRCAP)
 	assert.EqualValues(t, 17, sent.RKA)
 
-	// A station (RKA 20, RRREQ) heard through the Control.
-	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 3, RTE: 14, RWD: 20, RKA: 20}})
+	// A station (RKA 20, R 5, RTE 16, RRREQ) heard through the Control.
+	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 5, RTE: 16, RWD: 20, RKA: 20}})
 	require.NoError(t, err)
 	var frame []byte
 	for _, a := range st.Handle(lldp.Event{Kind: lldp.EvBegin}, time.Now()) {
@@ -378,6 +378,10 @@ func TestEVBPlaneLLDP(t *testing.T) {
 	assert.True(t, peer)
 	assert.EqualValues(t, 20, got.RKA, "the larger RKA, the station's")
 	assert.True(t, got.RRCTR, "reflective relay on: the station asked")
+	// The port's ECP speaker retransmits at the negotiated R and RTE, the
+	// station's larger ones (802.1Qbg 41.5.5.7).
+	c := plane.Speaker(0).Config()
+	assert.Equal(t, [2]uint8{16, 5}, [2]uint8{c.RTE, c.MaxRetries}, "speaker RTE, R")
 }
 
 // TestEVBPlaneHooks: VEthID numbers a VSI's vEth, Bound hears it bound

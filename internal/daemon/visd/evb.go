@@ -30,10 +30,14 @@ import (
 // unsolicited De-Associate), or, for one restored from the store, no
 // keep-alive within staleAfter of the start.
 
-// evbRTE is the ECP retransmission exponent of the evb ports' speakers,
-// and the one their EVB TLV advertises: 164 ms, patient with a station
-// that a loaded host makes slow to acknowledge (lldpad's default, 8, gives
-// up on an answer after 4 × 2.56 ms).
+// evbRTE is the ECP retransmission exponent the evb ports' speakers start
+// at and their EVB TLV advertises. Each side of the EVB exchange uses the
+// larger of its own and the peer's R and RTE (802.1Qbg 41.5.5.7; lldpad's
+// rule, evb.Negotiate), and bind.EVBPlane gives the negotiated ones to the
+// port's speaker, so this is a floor: 14 (164 ms apart, R 3: four tries
+// over 655 ms) is patient with a station that a loaded host makes slow to
+// acknowledge — lldpad's default, 8, gives up on an answer after 4 × 2.56
+// ms — and a station that asks for a larger one gets it.
 const evbRTE = 14
 
 // evbECP is an evb port's ECP configuration.

@@ -23,6 +23,7 @@ type Pipeline struct {
 	idle    *sync.Cond
 	busy    bool
 	closed  bool
+	drain   context.Context // after Close: bounds what is left
 	done    chan struct{}
 	batches int
 	applied int
@@ -89,8 +90,9 @@ func (p *Pipeline) Stats() (batches, ops int) {
 	return p.batches, p.applied
 }
 
-// Close applies what is queued, then stops; later ops fail with
-// ErrClosed.
+// Close applies what is queued, within the Apply timeout in all (what
+// is left then fails with its context's error), then stops; later ops
+// fail with ErrClosed.
 func (p *Pipeline) Close() {
 	p.mu.Lock()
 	if p.closed {
@@ -98,6 +100,9 @@ func (p *Pipeline) Close() {
 		return
 	}
 	p.closed = true
+	var cancel context.CancelFunc
+	p.drain, cancel = context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -123,13 +128,17 @@ func (p *Pipeline) run() {
 		batch := p.queue[:n:n]
 		p.queue = p.queue[n:]
 		p.busy = true
+		parent := p.drain
 		p.mu.Unlock()
+		if parent == nil {
+			parent = context.Background()
+		}
 
 		ops := make([]Op, len(batch))
 		for i, q := range batch {
 			ops[i] = q.op
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		ctx, cancel := context.WithTimeout(parent, p.timeout)
 		errs := Apply(ctx, p.reg, ops)
 		cancel()
 		for i, q := range batch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +63,36 @@ func TestPipeline(t *testing.T) {
 	var after error
 	p.Queue(registry.Op{Kind: registry.OpCheckpoint, Instance: us[0]}, func(err error) { after = err })
 	assert.ErrorIs(t, after, registry.ErrClosed)
+}
+
+// stuck is a registry that cannot be reached: every Checkpoint waits
+// until its context ends.
+type stuck struct{ *registry.Mem }
+
+func (stuck) Checkpoint(ctx context.Context, _ vic.UUID, _ vis.Counters) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestPipelineCloseUnreachable: Close on a registry that cannot be
+// reached gives what is queued one Apply timeout in all, not one per
+// batch: every op left fails with the deadline and Close returns.
+func TestPipelineCloseUnreachable(t *testing.T) {
+	p := registry.NewPipeline(stuck{registry.NewMem("vis-a")}, registry.PipelineOptions{Max: 1, Timeout: 300 * time.Millisecond})
+	var mu sync.Mutex
+	var errs []error
+	for i := range byte(40) {
+		p.Queue(registry.Op{Kind: registry.OpCheckpoint, Instance: vic.UUID{i}}, func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() })
+	}
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // 40 batches × 300 ms would be 12 s; one bound is 300 ms
+		t.Fatal("Close did not return")
+	}
+	require.Len(t, errs, 40)
+	for _, err := range errs {
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	}
 }

@@ -80,7 +80,8 @@ type allocator struct {
 	queue   []registry.Claim
 	results map[vic.UUID]*allocResult
 	wake    chan struct{}
-	stop    chan struct{}
+	ctx     context.Context // ends at close: so does an allocation under way
+	stop    context.CancelFunc
 	done    chan struct{}
 }
 
@@ -92,7 +93,8 @@ type allocResult struct {
 
 func newAllocator(reg registry.Registry, log *slog.Logger) *allocator {
 	a := &allocator{reg: reg, log: log, results: map[vic.UUID]*allocResult{},
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a.ctx, a.stop = context.WithCancel(context.Background())
 	return a
 }
 
@@ -125,7 +127,7 @@ func (a *allocator) run() {
 	defer close(a.done)
 	for {
 		select {
-		case <-a.stop:
+		case <-a.ctx.Done():
 			return
 		case <-a.wake:
 		}
@@ -137,7 +139,7 @@ func (a *allocator) run() {
 			if len(claims) == 0 {
 				break
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
 			recs, errs := registry.AllocateAll(ctx, a.reg, claims)
 			cancel()
 			a.mu.Lock()
@@ -158,7 +160,7 @@ func (a *allocator) run() {
 }
 
 func (a *allocator) close() {
-	close(a.stop)
+	a.stop()
 	<-a.done
 }
 

@@ -248,8 +248,9 @@ func segments(f *port.Frame, n int) (frames, bytes uint64) {
 	return uint64(k), uint64(o.SegmentBytes(l) - k*(l-n))
 }
 
-// superFrame reports whether f may be a super-frame, which the fast
-// passes leave to the general path (it counts its segments).
+// superFrame reports whether f may be a super-frame (its Offload has a
+// GSO type: a frame whose checksum alone is left to do is not one), which
+// the fast passes leave to the general path (it counts its segments).
 func superFrame(f *port.Frame) bool {
-	return f.Off >= port.VNetHdrLen && f.Buf[0]|f.Buf[1] != 0
+	return f.Off >= port.VNetHdrLen && f.Buf[1] != 0
 }

@@ -38,6 +38,7 @@ type benchOpts struct {
 	pin     bool
 	rxRing  int
 	txRing  int
+	queues  int
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -46,11 +47,12 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
+	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own; iperf3 runs that many streams (-P) through every setup")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
 func (o *benchOpts) args() []string {
-	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing)}
+	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing), "--queues", strconv.Itoa(o.queues)}
 }
 
 // runBench implements `niv bench`: two VM namespaces joined by a Linux
@@ -471,13 +473,18 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 		}
 	}()
 	args := []string{"netns", "exec", nss[0], "iperf3", "-c", ipB, "-t", strconv.FormatFloat(b.dur.Seconds(), 'f', -1, 64), "-J"}
+	streams := max(b.opts.queues, 1)
+	if streams > 1 {
+		args = append(args, "-P", strconv.Itoa(streams))
+	}
 	udp := strings.HasPrefix(t, "udp64")
 	if udp {
 		// 22 bytes of payload: 64-byte frames (14 + 20 + 8 + 22).
 		rate := "0"
 		if _, r, ok := strings.Cut(t, "@"); ok {
+			// iperf3's rate is per stream.
 			n, _ := strconv.Atoi(r)
-			rate = strconv.Itoa(n * 22 * 8)
+			rate = strconv.Itoa(n * 22 * 8 / streams)
 		}
 		args = append(args, "-u", "-l", "22", "-b", rate)
 	}
@@ -918,7 +925,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 		ivPorts = []port.Port{up, nil}
 		for _, name := range taps {
-			t, err := port.OpenTAPWith(name, port.TAPConfig{Offload: o.offload})
+			t, err := port.OpenTAPWith(name, port.TAPConfig{Offload: o.offload, Queues: o.queues})
 			if err != nil {
 				return fail(err)
 			}

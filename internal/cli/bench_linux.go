@@ -39,6 +39,7 @@ type benchOpts struct {
 	rxRing  int
 	txRing  int
 	queues  int
+	streams int
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -47,7 +48,8 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
-	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own; iperf3 runs that many streams (-P) through every setup")
+	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
+	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
@@ -473,7 +475,10 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 		}
 	}()
 	args := []string{"netns", "exec", nss[0], "iperf3", "-c", ipB, "-t", strconv.FormatFloat(b.dur.Seconds(), 'f', -1, 64), "-J"}
-	streams := max(b.opts.queues, 1)
+	streams := b.opts.streams
+	if streams <= 0 {
+		streams = max(b.opts.queues, 1)
+	}
 	if streams > 1 {
 		args = append(args, "-P", strconv.Itoa(streams))
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
@@ -73,6 +74,11 @@ type EVBConfig struct {
 	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
 	// plane puts its own in front of the core.
 	Control *Control
+	// Clock, if set, is the clock of the machine and the speakers in
+	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
+	// a clock that jumps, such as a conformance case's, with Tick called
+	// after each jump.
+	Clock func() time.Time
 }
 
 // EVBPort is one evb port of an EVBPlane: its name in the core, the writer
@@ -129,6 +135,12 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	}
 	br := vdp.NewBridge(vdp.BridgeConfig{Ports: len(ports), Timers: cfg.Timers, Decider: p})
 	p.runner = vdp.NewBridgeRunner(br, tx, p.onState)
+	if cfg.Clock != nil {
+		p.runner.SetClock(cfg.Clock)
+		for _, sp := range p.sps {
+			sp.SetClock(cfg.Clock)
+		}
+	}
 	for i, sp := range p.sps {
 		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
 	}
@@ -163,6 +175,16 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 		return 0, false
 	}
 	return v.veth, true
+}
+
+// Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
+// the machine's first (keep-alive timeouts, resource waits), then each
+// port's ECP acknowledgement timer, in port order.
+func (p *EVBPlane) Tick() {
+	p.runner.Tick()
+	for _, sp := range p.sps {
+		sp.Tick()
+	}
 }
 
 // Close stops the machine and the speakers. The core is the caller's.

@@ -62,12 +62,9 @@ type evbRig struct {
 }
 
 func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
-	r := &evbRig{t: t, store: profile.NewMemStore(), done: make(chan struct{})}
-	_, err := r.store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
-	require.NoError(t, err)
-	r.core, err = vis.New(vis.Config{Store: r.store})
-	require.NoError(t, err)
-	t.Cleanup(r.core.Close)
+	r := &evbRig{t: t, done: make(chan struct{})}
+	r.store, r.core = evbCore(t)
+	var err error
 	var down, up [2]chanWriter
 	var ports []bind.EVBPort
 	for i := range 2 {
@@ -283,14 +280,20 @@ func TestEVBPlaneMigrationAndDeassociate(t *testing.T) {
 	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
 }
 
-// A VSI in the port's PVID is untagged on the link.
-func TestEVBPlanePVID(t *testing.T) {
+// evbCore is a vis core on a store holding evbProfiles.
+func evbCore(t *testing.T) (*profile.MemStore, *vis.VIS) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
 	require.NoError(t, err)
 	core, err := vis.New(vis.Config{Store: store})
 	require.NoError(t, err)
-	defer core.Close()
+	t.Cleanup(core.Close)
+	return store, core
+}
+
+// A VSI in the port's PVID is untagged on the link.
+func TestEVBPlanePVID(t *testing.T) {
+	store, core := evbCore(t)
 	w := make(chanWriter, 64)
 	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0}), PVID: 10})
 	require.NoError(t, err)
@@ -315,4 +318,75 @@ func TestEVBPlanePVID(t *testing.T) {
 	org, _ := vdp.ProfileOrg("trunk10")
 	req.Org = []vdp.Org{org}
 	assert.Equal(t, vdp.CodeInvalidFilter, plane.Decide(0, mgr, req).Code)
+}
+
+// TestEVBPlaneClock: with EVBConfig.Clock, the plane's timers follow that
+// clock and fire on Tick: the VIS's unacknowledged answer is sent again
+// after 10 µs × 2^RTE, and a VSI with no keep-alive is de-associated
+// (unsolicited De-Associate, vEth removed) after the bridge's keep-alive
+// timeout — neither a nanosecond earlier.
+func TestEVBPlaneClock(t *testing.T) {
+	store, core := evbCore(t)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	out := make(chanWriter, 16)
+	cfg := ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0})
+	cfg.RTE = 20
+	tm := vdp.Timers{R: 3, RTE: 20, RWD: 20, RKA: 20}
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{Timers: tm, Clock: clock},
+		bind.EVBPort{Name: "evb0", W: out, ECP: cfg})
+	require.NoError(t, err)
+	defer plane.Close()
+
+	st := [6]byte{2, 5, 0, 0, 0, 0}
+	ncb := [6]byte{0x01, 0x80, 0xc2, 0, 0, 0}
+	pdu, err := (&vdp.PDU{ManagerID: mgr, VSIs: []vdp.VSI{*request(vdp.TypeAssociate, 5, 1, 10)}}).AppendBinary(nil)
+	require.NoError(t, err)
+	req, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpRequest, Subtype: ecp.SubtypeVDP, Seq: 1}, pdu, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(req)
+	got := func() (frames [][]byte) {
+		for {
+			select {
+			case f := <-out:
+				frames = append(frames, f)
+			default:
+				return frames
+			}
+		}
+	}
+	first := got()
+	require.Len(t, first, 2, "the ack and the answer")
+	answer := first[1]
+	_, ok := plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+
+	now = now.Add(ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	assert.Equal(t, [][]byte{answer}, got(), "the answer again, same sequence number")
+
+	ack, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpAck, Subtype: ecp.SubtypeVDP, Seq: 1}, nil, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(ack)
+	now = now.Add(tm.BridgeKeepAlive() - ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	sent := got()
+	require.Len(t, sent, 1, "the unsolicited De-Associate")
+	p, err := ecp.Decode(sent[0])
+	require.NoError(t, err)
+	var d vdp.PDU
+	require.NoError(t, d.Decode(p.Payload))
+	require.Len(t, d.VSIs, 1)
+	assert.Equal(t, vdp.TypeDeAssociate, d.VSIs[0].Mode)
+	assert.Zero(t, d.VSIs[0].Status)
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	assert.False(t, ok, "its vEth removed")
 }

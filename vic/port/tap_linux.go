@@ -59,8 +59,8 @@ type TAPConfig struct {
 
 // DefaultTAPQueueLen is the length of a TAP's queues unless TAPConfig
 // says otherwise: 4,096 frames, for the reader's scheduling delays on a
-// busy machine (the kernel's default for a TAP is 500, 25 ms of 64-byte
-// frames at 20,000 frames/s).
+// busy machine (the kernel's default for a TAP is 1,000, 50 ms of frames
+// at 20,000 frames/s).
 const DefaultTAPQueueLen = 4096
 
 // Offload flags of TUNSETOFFLOAD (linux/if_tun.h) that x/sys/unix does not

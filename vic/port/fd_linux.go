@@ -580,7 +580,7 @@ func (p *fdPort) writeMmsg(fd int) bool {
 			p.werr = ErrTooLong
 			return true
 		}
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.wmsgs[0])), uintptr(m), 0, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.wmsgs[0])), uintptr(m), 0, 0, 0)
 		switch {
 		case e == unix.EINTR:
 			continue

@@ -1045,6 +1045,23 @@ func (s *niv2Setup) start(ctx context.Context) (nics [2]string, err error) {
 	return nics, nil
 }
 
+// dropsSoFar asks each process for the drops its ports counted so far
+// (SIGUSR1) and reads its answer.
+func (s *niv2Setup) dropsSoFar() map[string]uint64 {
+	d := map[string]uint64{}
+	for i, p := range s.procs {
+		if p.Process.Signal(syscall.SIGUSR1) != nil {
+			continue
+		}
+		line, err := s.outs[i].ReadString('\n')
+		if who, n, ok := strings.Cut(strings.TrimSpace(line), " drops "); err == nil && ok {
+			v, _ := strconv.ParseUint(n, 10, 64)
+			d[who+" ports"] += v
+		}
+	}
+	return d
+}
+
 func (s *niv2Setup) stop() map[string]uint64 {
 	d := map[string]uint64{}
 	for i, p := range s.procs {
@@ -1085,6 +1102,11 @@ func runBenchRole(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGUSR1: print the drops so far (niv2Setup.dropsSoFar); before the
+	// ready line, so that none is missed.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	cfg := port.RunConfig{Batch: o.batch}
 	var (
 		core  port.Core
@@ -1120,15 +1142,23 @@ func runBenchRole(args []string, stdout, stderr io.Writer) int {
 		core = v
 		fmt.Fprintln(stdout, "ready")
 	}
-	err = port.Run(ctx, core, ports, cfg)
-	var drops uint64
-	for _, p := range ports {
-		if p != nil {
-			st := p.Stats()
-			drops += st.RxDropped + st.TxDropped
+	drops := func() uint64 {
+		var n uint64
+		for _, p := range ports {
+			if p != nil {
+				st := p.Stats()
+				n += st.RxDropped + st.TxDropped
+			}
 		}
+		return n
 	}
-	fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops)
+	go func() {
+		for range usr1 {
+			fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops())
+		}
+	}()
+	err = port.Run(ctx, core, ports, cfg)
+	fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops())
 	if err != nil {
 		fmt.Fprintf(stderr, "niv bench role %s: %v\n", role, err)
 		return 1

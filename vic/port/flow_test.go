@@ -10,21 +10,19 @@ import (
 // flowFrame is an IPv4 (or IPv6) TCP frame from sport to dport.
 func flowFrame(v6 bool, src, dst byte, sport, dport uint16) []byte {
 	b := make([]byte, 14+40+20)
+	et, l4 := uint16(0x0800), 14+20
+	ip := b[14:]
 	if v6 {
-		binary.BigEndian.PutUint16(b[12:], 0x86dd)
-		ip := b[14:]
+		et, l4 = 0x86dd, 14+40
 		ip[0], ip[6] = 0x60, 6
 		ip[23], ip[39] = src, dst
-		binary.BigEndian.PutUint16(ip[40:], sport)
-		binary.BigEndian.PutUint16(ip[42:], dport)
-		return b
+	} else {
+		ip[0], ip[9] = 0x45, 6
+		ip[15], ip[19] = src, dst
 	}
-	binary.BigEndian.PutUint16(b[12:], 0x0800)
-	ip := b[14:]
-	ip[0], ip[9] = 0x45, 6
-	ip[15], ip[19] = src, dst
-	binary.BigEndian.PutUint16(ip[20:], sport)
-	binary.BigEndian.PutUint16(ip[22:], dport)
+	binary.BigEndian.PutUint16(b[12:], et)
+	binary.BigEndian.PutUint16(b[l4:], sport)
+	binary.BigEndian.PutUint16(b[l4+2:], dport)
 	return b
 }
 

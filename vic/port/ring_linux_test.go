@@ -3,6 +3,7 @@
 package port_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +18,18 @@ import (
 // cfg (the NIV filter on both); they close when the test ends.
 func ringPair(t *testing.T, prefix string, cfg port.PacketConfig) (*port.Packet, *port.Packet) {
 	t.Helper()
+	return ringPairMTU(t, prefix, 0, cfg)
+}
+
+// ringPairMTU is ringPair with the veth's MTU set to mtu (0: vethPair's).
+func ringPairMTU(t *testing.T, prefix string, mtu int, cfg port.PacketConfig) (*port.Packet, *port.Packet) {
+	t.Helper()
 	a, b := vethPair(t, prefix)
+	if mtu > 0 {
+		for _, d := range []string{a, b} {
+			run(t, "ip", "link", "set", d, "mtu", strconv.Itoa(mtu))
+		}
+	}
 	cfg.Filter = port.NIVFilter()
 	pa, err := port.OpenPacketWith(a, cfg)
 	require.NoError(t, err)
@@ -260,16 +272,7 @@ func BenchmarkPacketRings(b *testing.B) {
 // super-frame — still arrives whole and in its place in the order,
 // through the socket's queue (PACKET_COPY_THRESH).
 func TestPacketRingOffloadBurst(t *testing.T) {
-	a, b := vethPair(t, "pathrb")
-	run(t, "ip", "link", "set", a, "mtu", "9000")
-	run(t, "ip", "link", "set", b, "mtu", "9000")
-	cfg := port.PacketConfig{Filter: port.NIVFilter(), Offload: true}
-	pa, err := port.OpenPacketWith(a, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { pa.Close() })
-	pb, err := port.OpenPacketWith(b, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { pb.Close() })
+	pa, pb := ringPairMTU(t, "pathrb", 9000, port.PacketConfig{Offload: true})
 
 	const total = 3000
 	size := func(i int) int {

@@ -18,20 +18,7 @@ import (
 // it up: its Offload says so, counted from the tagged frame.
 func superTCP(t *testing.T, l *lab, dst, src [6]byte, svif vntag.VIF, dport uint16, payload, mss int) port.Frame {
 	t.Helper()
-	b := make([]byte, 14+20+20+payload)
-	copy(b, dst[:])
-	copy(b[6:], src[:])
-	binary.BigEndian.PutUint16(b[12:], 0x0800)
-	ip := b[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 6
-	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
-	copy(ip[12:], []byte{10, 0, 0, src[5]})
-	copy(ip[16:], []byte{10, 0, 0, dst[5]})
-	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
-	binary.BigEndian.PutUint16(ip[20:], 40000)
-	binary.BigEndian.PutUint16(ip[22:], dport)
-	ip[32] = 5 << 4
-	f := port.FrameFrom(l.tag(b, svif))
+	f := port.FrameFrom(l.tag(tcpFrame(dst, src, dport, payload), svif))
 	require.True(t, f.SetOffload(port.Offload{Flags: port.OffloadNeedsCsum, GSOType: port.GSOTCPv4,
 		HdrLen: 14 + 6 + 40, GSOSize: uint16(mss), CsumStart: 14 + 6 + 20, CsumOffset: 16}))
 	return f
@@ -92,10 +79,9 @@ port-profile web
 	assert.Equal(t, uint64(1), l.counters(1).Drops[profile.DropPolicer], "policed by its segments' bytes")
 }
 
-// superUplink returns an untagged-by-NIV TCP super-frame from src to dst
-// with an 802.1Q tag of vid, as an uplink with offloads reads it.
-func superUplink(t *testing.T, dst, src [6]byte, vid uint16, payload, mss int) port.Frame {
-	t.Helper()
+// tcpFrame returns an untagged TCP/IPv4 frame from src to dst with
+// payload bytes of payload.
+func tcpFrame(dst, src [6]byte, dport uint16, payload int) []byte {
 	b := make([]byte, 14+20+20+payload)
 	copy(b, dst[:])
 	copy(b[6:], src[:])
@@ -103,9 +89,20 @@ func superUplink(t *testing.T, dst, src [6]byte, vid uint16, payload, mss int) p
 	ip := b[14:]
 	ip[0], ip[8], ip[9] = 0x45, 64, 6
 	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	copy(ip[12:], []byte{10, 0, 0, src[5]})
+	copy(ip[16:], []byte{10, 0, 0, dst[5]})
 	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
+	binary.BigEndian.PutUint16(ip[20:], 40000)
+	binary.BigEndian.PutUint16(ip[22:], dport)
 	ip[32] = 5 << 4
-	f := port.FrameFrom(dot1q(b, vid))
+	return b
+}
+
+// superUplink returns an untagged-by-NIV TCP super-frame from src to dst
+// with an 802.1Q tag of vid, as an uplink with offloads reads it.
+func superUplink(t *testing.T, dst, src [6]byte, vid uint16, payload, mss int) port.Frame {
+	t.Helper()
+	f := port.FrameFrom(dot1q(tcpFrame(dst, src, 5201, payload), vid))
 	require.True(t, f.SetOffload(port.Offload{Flags: port.OffloadNeedsCsum, GSOType: port.GSOTCPv4,
 		HdrLen: 18 + 40, GSOSize: uint16(mss), CsumStart: 18 + 20, CsumOffset: 16}))
 	return f

@@ -305,3 +305,42 @@ func TestPacketRingOffloadBurst(t *testing.T) {
 	assert.Equal(t, uint64(total), st.RxFrames)
 	assert.Zero(t, st.RxDropped)
 }
+
+// Frames longer than a slot wait whole in the socket's queue; when that
+// is full the kernel leaves only the slot's cut-short copy, which is
+// dropped and counted, never handed on: every frame written is read
+// whole or counted in RxDropped.
+func TestPacketRingCopyOverflowCounted(t *testing.T) {
+	pa, pb := ringPairMTU(t, "pathrc", 9000, port.PacketConfig{Offload: true, RcvBuf: 64 << 10})
+	const total = 40
+	for i := range total {
+		n, err := pa.Write([]port.Frame{port.FrameFrom(ringFrame(i, 8000))})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	time.Sleep(100 * time.Millisecond)
+	batch := port.NewBatchSize(64, pb.ReadLen())
+	read := 0
+	for {
+		done := make(chan error, 1)
+		go func() { done <- pb.Read(batch) }()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			for _, f := range batch.Valid() {
+				i := int(f.Bytes()[20])<<8 | int(f.Bytes()[21])
+				require.Equal(t, ringFrame(i, 8000), f.Bytes(), "frame %d", i)
+				read++
+			}
+			continue
+		case <-time.After(300 * time.Millisecond):
+			pb.Close()
+			<-done
+		}
+		break
+	}
+	st := pb.Stats()
+	t.Logf("read %d, %v", read, st)
+	assert.Positive(t, st.RxDropped, "the socket's queue of 64 KB held only a few")
+	assert.Equal(t, uint64(total), uint64(read)+st.RxDropped, "every frame read whole or counted")
+}

@@ -187,7 +187,7 @@ func (t *TAP) Queues() []Port { return t.qports }
 // Write writes the frames in order, each on the queue of its flow (see
 // TAPConfig.Queues), and returns how many it wrote.
 func (t *TAP) Write(frames []Frame) (int, error) {
-	if len(t.queues) <= 1 {
+	if len(t.queues) <= 1 || len(frames) == 0 {
 		return t.fdPort.Write(frames)
 	}
 	t.wmu.Lock()

@@ -26,3 +26,6 @@ func CoalesceAll(frames []Frame) []Frame {
 	}
 	return all
 }
+
+// FlowQueue is the queue of n a multi-queue TAP writes frame b on.
+func FlowQueue(b []byte, n int) int { return flowQueue(b, n) }

@@ -326,14 +326,29 @@ type benchEnv struct {
 	drops   map[string]uint64
 }
 
-// udpSockBuf is the socket buffer size iperf3 asks for in the UDP runs
-// (-w; the kernel caps it at net.core.rmem_max and wmem_max, which a
-// network namespace cannot raise). With the default of 212,992 bytes,
-// about 270 datagrams of 64 bytes, the iperf3 server's socket overflows
-// whenever the server is not scheduled for 15 ms at 20,000 frames/s, and
-// the loss the fixed-rate runs measure is the receiving VM's, whatever
-// the setup.
-const udpSockBuf = 4 << 20
+// udpSockBuf returns the socket buffer size iperf3 asks for in the UDP
+// runs (-w), or 0 for none: 4 MiB, or net.core.rmem_max or wmem_max if
+// either is less (iperf3 fails a run whose buffer the kernel capped, and a
+// network namespace cannot raise them). With the default of 212,992
+// bytes, about 270 datagrams of 64 bytes, the iperf3 server's socket
+// overflows whenever the server is not scheduled for 15 ms at 20,000
+// frames/s, and the loss the fixed-rate runs measure is the receiving
+// VM's, whatever the setup.
+func udpSockBuf() int {
+	n := 4 << 20
+	for _, f := range []string{"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0
+		}
+		n = min(n, v)
+	}
+	return n
+}
 
 // vmIP6 is VM i's IPv6 address.
 func vmIP6(i int) string { return fmt.Sprintf("fd00:78::%d", i+1) }
@@ -506,7 +521,10 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 			n, _ := strconv.Atoi(r)
 			rate = strconv.Itoa(n * 22 * 8 / streams)
 		}
-		args = append(args, "-u", "-l", "22", "-b", rate, "-w", strconv.Itoa(udpSockBuf))
+		args = append(args, "-u", "-l", "22", "-b", rate)
+		if w := udpSockBuf(); w > 0 {
+			args = append(args, "-w", strconv.Itoa(w))
+		}
 	}
 	var cliOut []byte
 	var cli *exec.Cmd

@@ -149,6 +149,7 @@ func cases() []genCase {
 	cs = append(cs, rulesCases()...)
 	cs = append(cs, evbCases()...)
 	cs = append(cs, vdpCases()...)
+	cs = append(cs, vdpMoreCases()...)
 	return cs
 }
 

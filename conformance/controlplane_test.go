@@ -60,7 +60,7 @@ func TestControlPlaneNeeded(t *testing.T) {
 		cases int
 	}{
 		{"vic", func(s *conformance.Setup) bool { return s.Control != nil }, func(s *conformance.Setup) { s.Control = nil }, "iv1", 7},
-		{"vdp", func(s *conformance.Setup) bool { return s.VDP != nil }, func(s *conformance.Setup) { s.VDP = nil }, "evb1", 8},
+		{"vdp", func(s *conformance.Setup) bool { return s.VDP != nil }, func(s *conformance.Setup) { s.VDP = nil }, "evb1", 12},
 	} {
 		t.Run(pl.name, func(t *testing.T) {
 			n := 0

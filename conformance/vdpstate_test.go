@@ -146,3 +146,66 @@ func TestVDPPreAssociateNoVEth(t *testing.T) {
 	assert.Equal(t, uint64(1), c.RxFrames)
 	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI])
 }
+
+// TestVDPPreAssociateRRReserves checks, after
+// vis-evb-vdp-preassociate-rr, that A holds vm10's one port (the first
+// vEth id, now in the core) and B got nothing.
+func TestVDPPreAssociateRRReserves(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-preassociate-rr")
+	id, ok := d.EVBPlane().VEth(vsiA())
+	require.True(t, ok)
+	assert.Equal(t, firstVEth, id, "the vEth id reserved at the Pre-Associate-RR")
+	_, ok = d.EVBPlane().VEth(vdp.VSIIDUUID, vdp.VSIID(uuidB))
+	assert.False(t, ok, "B was refused")
+	c, _ := d.VIS().Counters(id)
+	assert.Equal(t, uint64(1), c.RxFrames, "only the broadcast sent once associated")
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI], "the broadcast sent while pre-associated")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(2), br.Counters().Admitted)
+		assert.Equal(t, uint64(1), br.Counters().Refused)
+	})
+}
+
+// TestVDPHintsKeepAlive checks, after vis-evb-vdp-hints, that the
+// Associate with the M bit was admitted once and the refresh with the S
+// bit was counted as a keep-alive, not as a new request.
+func TestVDPHintsKeepAlive(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-hints")
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok)
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(1), br.Counters().Admitted)
+		assert.Equal(t, uint64(1), br.Counters().KeepAlives)
+		assert.Zero(t, br.Counters().Refused)
+	})
+}
+
+// TestVDPECPFailureCounted checks, after vis-evb-vdp-ecp-failure, that
+// ECP retransmitted 3 times (R), then counted one failure, and that the
+// bridge still holds A associated with its vEth.
+func TestVDPECPFailureCounted(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-ecp-failure")
+	cn := d.EVBPlane().Speaker(0).Counters()
+	assert.Equal(t, uint64(3), cn.Retransmits)
+	assert.Equal(t, uint64(1), cn.TxFailures)
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok, "ECP's failure does not end the VSI")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		f, id := vsiA()
+		e, ok := br.VSI(0, f, id)
+		require.True(t, ok)
+		assert.Equal(t, vdp.TypeAssociate, e.Mode)
+		assert.Equal(t, uint64(1), br.Counters().KeepAlives)
+	})
+}
+
+// TestVDPOrgProfile checks, after vis-evb-vdp-org-tlv, that A's vEth is
+// in vm20's VLAN, the profile its niv port-profile TLV named.
+func TestVDPOrgProfile(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-org-tlv")
+	id, ok := d.EVBPlane().VEth(vsiA())
+	require.True(t, ok)
+	v, ok := d.VIS().VSIOf(id)
+	require.True(t, ok)
+	assert.Equal(t, uint16(20), v.VID)
+}

@@ -42,9 +42,13 @@ import (
 // (vis.AddVSI), bound to its profile in the store; an Associate of the
 // same VSIID on another port (a migration: the machine de-associates it
 // from the first) moves that vEth (vis.MoveVSI), which keeps its id, admin
-// state and counters. A pre-associated VSI has no vEth. When the VSI ends
-// — De-Associate, keep-alive timeout, port down — its vEth is removed and
-// its profile binding with it.
+// state and counters. A pre-associated VSI has no vEth. A Pre-Associate
+// with resource reservation (802.1Qbg 41.2: the resources the Associate
+// will need are held) binds the VSI's vEth id to its profile in the store
+// — taking one of the profile's max-ports — but puts nothing in the core
+// until the Associate. When the VSI ends — De-Associate, keep-alive
+// timeout, port down — its vEth is removed and its profile binding with
+// it.
 type EVBPlane struct {
 	core   *vis.VIS
 	store  profile.Store
@@ -103,6 +107,9 @@ type evbVSI struct {
 	veth    profile.VEthID
 	port    int // VDP port it is bound on
 	profile string
+	// inCore: the vEth is in the core (associated); false: only its
+	// profile binding is held (Pre-Associate with resource reservation).
+	inCore bool
 }
 
 // NewEVBPlane adds ports to core as evb ports and runs VDP's bridge
@@ -166,7 +173,8 @@ func (p *EVBPlane) Port(i int) int { return p.ports[i] }
 // Speaker returns the ECP speaker of the machine's port i.
 func (p *EVBPlane) Speaker(i int) *ecp.Speaker { return p.sps[i] }
 
-// VEth returns the vEth of VSI (f, id), while it is associated.
+// VEth returns the vEth of VSI (f, id), while it is associated or holds
+// its profile by a Pre-Associate with resource reservation.
 func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -282,7 +290,7 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 		}
 		vid = 0
 	}
-	if req.Mode == vdp.TypeAssociate {
+	if req.Mode == vdp.TypeAssociate || req.Mode == vdp.TypePreAssociateRR {
 		if err := p.bind(port, req, name, vid, macs); err != nil {
 			return 0, err
 		}
@@ -291,10 +299,15 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 }
 
 // bind makes the core's vEth of req (new, or the one it has on any port)
-// bound on port to macs in vid, with profile name.
+// bound on port to macs in vid, with profile name; for a Pre-Associate
+// with resource reservation it only holds the profile binding.
 func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs [][6]byte) error {
 	k := evbKey{req.IDFormat, req.ID}
 	v, known := p.vsis[k]
+	reserve := req.Mode == vdp.TypePreAssociateRR
+	if reserve && known && v.port != port {
+		return nil // held for its association elsewhere already
+	}
 	if !known {
 		if p.cfg.MaxVSIs > 0 && len(p.vsis) >= p.cfg.MaxVSIs {
 			return refused(vdp.CodeInsufficientResources, "%d VSIs associated", len(p.vsis))
@@ -310,9 +323,13 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 		}
 	}
 	var err error
-	if known {
+	switch {
+	case reserve && v.inCore:
+		err = p.core.RemoveVEth(v.veth) // back from associated to reserved
+	case reserve:
+	case v.inCore:
 		err = p.core.MoveVSI(v.veth, p.ports[port], vid, macs...)
-	} else {
+	default:
 		err = p.core.AddVSI(v.veth, p.ports[port], vid, macs...)
 	}
 	if err != nil {
@@ -330,15 +347,16 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 		p.next++
 		p.vsis[k] = v
 	}
-	v.port, v.profile = port, name
+	v.port, v.profile, v.inCore = port, name, !reserve
 	return nil
 }
 
-// onState follows the machine's VSIs: one that is not associated on the
-// port it was bound on (ended, or pre-associated) loses its vEth, unless
-// it migrated (Decide has moved it already).
+// onState follows the machine's VSIs: one that is neither associated nor
+// pre-associated with reservation on the port it was bound on (ended, or
+// pre-associated) loses its vEth, unless it migrated (Decide has moved it
+// already).
 func (p *EVBPlane) onState(a vdp.Action) {
-	if a.Mode == vdp.TypeAssociate || a.Reason == vdp.ReasonMigrated {
+	if a.Mode == vdp.TypeAssociate || a.Mode == vdp.TypePreAssociateRR || a.Reason == vdp.ReasonMigrated {
 		return
 	}
 	p.mu.Lock()

@@ -47,7 +47,7 @@ const (
 	vdpPreAssoc   = 1
 	vdpPreAssocRR = 2
 	vdpAssoc      = 3
-	vdpDeAssoc  = 4
+	vdpDeAssoc    = 4
 
 	vdpResponse = 0x40
 	vdpKeep     = 0x20

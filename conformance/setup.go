@@ -164,6 +164,25 @@ type Setup struct {
 	// VDP, when set, runs VDP's bridge over ECP on the VIS's evb ports
 	// (statement control-plane vdp).
 	VDP *VDPPlane
+	// Unreachable holds the VSI types of the setup statement
+	//
+	//	vsi-manager unreachable vsi-type 7 version 1
+	//
+	// which says that the VIS's VDP bridge cannot reach the VSI manager of that VSI
+	// type (802.1Qbg 41.1: the bridge gets a VSI type's definition from the
+	// VSI Manager): it defers each request of the type (niv: a
+	// bind.EVBConfig.Manager that answers vdp.Decision{Pending: true}) and,
+	// when the resource wait delay, 10 µs × 2^RWD = 10.49 s at RWD 20, has
+	// passed, answers error code 3, unable to contact VSI manager — with
+	// Keep when the VSI had been granted a state before. It needs
+	// control-plane vdp.
+	Unreachable []VSIType
+}
+
+// VSIType is a VSI Type ID and version (IEEE 802.1Qbg 41.2.4).
+type VSIType struct {
+	ID      uint32
+	Version uint8
 }
 
 // VDPPlane is the setup statement
@@ -279,6 +298,20 @@ func ParseSetup(text string) (*Setup, error) {
 				return nil, bad("%v", err)
 			}
 			s.Lists = append(s.Lists, l)
+		case "vsi-manager":
+			// vsi-manager unreachable vsi-type ID version V
+			if len(w) != 6 || w[1] != "unreachable" || w[2] != "vsi-type" || w[4] != "version" {
+				return nil, bad("want: vsi-manager unreachable vsi-type ID version V")
+			}
+			id, err := parseUint(w[3], 0, 1<<24-1)
+			if err != nil {
+				return nil, bad("vsi-type: %v", err)
+			}
+			ver, err := parseUint(w[5], 0, 255)
+			if err != nil {
+				return nil, bad("version: %v", err)
+			}
+			s.Unreachable = append(s.Unreachable, VSIType{ID: id, Version: uint8(ver)})
 		case "aging-time":
 			if len(w) != 2 {
 				return nil, bad("want: aging-time DURATION")
@@ -567,6 +600,9 @@ func (s *Setup) check() error {
 	}
 	if s.Control != nil && s.Device != DeviceVIS {
 		return fail("control-plane: only a VIS runs it")
+	}
+	if len(s.Unreachable) > 0 && s.VDP == nil {
+		return fail("vsi-manager: needs control-plane vdp")
 	}
 	if s.VDP != nil {
 		if s.Device != DeviceVIS {

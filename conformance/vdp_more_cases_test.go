@@ -44,7 +44,34 @@ func vdpMoreCases() []genCase {
 	orgA := vsiReq(vdpAssoc, 99, 1, instA, macA, 0)
 	orgA.org = [][]byte{orgNivProfile("vm20"), orgIANA}
 
+	waitA := vsiReq(vdpAssoc, 7, 1, instA, macA, 10)
+	waitB := vsiReq(vdpAssoc, 7, 1, uuidB, macB, 10)
 	return []genCase{{
+		name:  "vis-evb-vdp-resource-wait",
+		title: "VDP: a request the bridge cannot decide in the resource wait delay is answered \"unable to contact VSI manager\"",
+		desc: "The VIS cannot reach the VSI manager of VSI type 7 version 1 (setup: vsi-manager unreachable): it " +
+			"must ask it before deciding a request of that type (802.1Qbg 41.1), and it has the resource wait " +
+			"delay, 10 µs × 2^RWD = 10.49 s at the case's RWD 20, to answer (41.5.5.7; vdp-ecp.md §4). The " +
+			"station associates VM A (type 5 version 4, vm10; VID 10 for the wildcard), and A's broadcast goes out " +
+			"of up1. It then asks to associate A as type 7: the VIS acknowledges the ECP request and answers " +
+			"nothing until the delay has passed (the step advance 11s), then status 0x63: response, Keep, error " +
+			"code 3, unable to contact VSI manager — Keep because A had been granted a state, which stays " +
+			"(lldpad's bridge: PROCESS → KEEP on the resource timeout). A's next broadcast still goes out of up1. " +
+			"Then the station associates VM B as type 7: acknowledged, and after the delay answered 0x43 (code 3, " +
+			"no Keep: B had no state, DEASSOCIATED); B's broadcast is dropped (vis.DropUnknownVSI). " +
+			"TestVDPResourceWaitTimesOut checks the counters." + vdpDesc,
+		behaviours: []string{"evb", "vdp", "ecp", "anti-spoof", "flooding"},
+		setup:      vdpSetup + "vsi-manager unreachable vsi-type 7 version 1\nafter 4 advance 11s\nafter 7 advance 11s\n", profile: vdpProfiles,
+		in: cat(vdpAssocIn(1, assocA, sayA, 1), []gf{on("evb1", aBcast10),
+			on("evb1", stReq(macSt1, 2, waitA, "Associate VSI a1412857-… as type 7 version 1 (its VSI manager unreachable), MAC "+macA.String()+" VID 10")),
+			on("evb1", stAck(macSt1, 2)), on("evb1", aBcast10.say("A broadcasts after the refusal with Keep")),
+			on("evb1", stReq(macSt1, 3, waitB, "Associate VSI b2522f3c-… type 7 version 1, MAC "+macB.String()+" VID 10")),
+			on("evb1", stAck(macSt1, 3)), on("evb1", frame(bcast, macB).vlan(10).say("B broadcasts, VID 10"))}),
+		want: cat(vdpAssocOut(1, okA, 1), []gf{on("up1", frame(bcast, macA).vlan(10)),
+			on("evb1", visVDPAck(2)), on("evb1", visVDP(2, waitA.response(3, true, false))),
+			on("up1", frame(bcast, macA).vlan(10)),
+			on("evb1", visVDPAck(3)), on("evb1", visVDP(3, waitB.response(3, false, false)))}),
+	}, {
 		name:  "vis-evb-vdp-preassociate-rr",
 		title: "VDP: Pre-Associate with resource reservation holds the profile's port for the VSI, which then associates",
 		desc: "Profile vm10 (VSI type 5 version 4) has max-ports 1. The station on evb1 pre-associates VM A with " +

@@ -209,3 +209,25 @@ func TestVDPOrgProfile(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, uint16(20), v.VID)
 }
+
+// TestVDPResourceWaitTimesOut checks, after vis-evb-vdp-resource-wait,
+// that both type-7 requests were deferred and timed out, A kept its vEth
+// and state as granted (type 5), and B has none.
+func TestVDPResourceWaitTimesOut(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-resource-wait")
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok, "A kept its vEth")
+	_, ok = d.EVBPlane().VEth(vdp.VSIIDUUID, vdp.VSIID(uuidB))
+	assert.False(t, ok)
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI], "B's broadcast")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		c := br.Counters()
+		assert.Equal(t, uint64(2), c.Deferred)
+		assert.Equal(t, uint64(2), c.ResourceTimeouts)
+		f, id := vsiA()
+		e, ok := br.VSI(0, f, id)
+		require.True(t, ok)
+		assert.Equal(t, uint32(5), e.VSI.TypeID, "A as granted")
+		assert.Equal(t, 1, br.Len())
+	})
+}

@@ -191,6 +191,12 @@ func (d *Device) buildVIS() error {
 	}
 	if evbPorts != nil {
 		cfg := bind.EVBConfig{Timers: VDPTimers, Clock: d.clock}
+		if u := d.setup.Unreachable; len(u) > 0 {
+			cfg.Manager = vdp.DecideFunc(func(_ int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+				t := conformance.VSIType{ID: req.TypeID, Version: req.TypeVersion}
+				return vdp.Decision{Pending: slices.Contains(u, t)}
+			})
+		}
 		if d.plane != nil {
 			cfg.Control = d.plane.Core()
 		}

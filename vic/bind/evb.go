@@ -78,6 +78,16 @@ type EVBConfig struct {
 	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
 	// plane puts its own in front of the core.
 	Control *Control
+	// Manager, if set, is the VSI manager the plane asks about each
+	// request before its own admission (802.1Qbg 41.1: the bridge gets a
+	// VSI type's definition from the VSI Manager). A refusal it returns is
+	// the answer. Pending defers the request: the machine ignores the
+	// VSI's requests meanwhile, and when the resource wait delay
+	// (10·2^RWD µs) has passed it answers code 3, unable to contact VSI
+	// manager, with Keep if the VSI had a state (vdp.Decision.Pending).
+	// The plane takes no late answer yet: Pending is a manager that
+	// cannot be reached.
+	Manager vdp.Decider
 	// Clock, if set, is the clock of the machine and the speakers in
 	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
 	// a clock that jumps, such as a conformance case's, with Tick called
@@ -215,7 +225,12 @@ func refused(code vdp.ErrorCode, format string, args ...any) error {
 
 // Decide implements vdp.Decider: it is the machine's resource decision,
 // and for an Associate it binds the VSI in the core before admitting it.
-func (p *EVBPlane) Decide(port int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+	if p.cfg.Manager != nil {
+		if d := p.cfg.Manager.Decide(port, mgr, req); d.Pending || d.Code != vdp.CodeSuccess {
+			return d
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]

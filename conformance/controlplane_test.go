@@ -66,7 +66,7 @@ func TestControlPlaneNeeded(t *testing.T) {
 		port  string
 		cases int
 	}{
-		{"vic", func(s *conformance.Setup) bool { return s.Control != nil }, func(s *conformance.Setup) { s.Control = nil }, "iv1", 7},
+		{"vic", func(s *conformance.Setup) bool { return s.Control != nil }, func(s *conformance.Setup) { s.Control = nil }, "iv1", 8},
 		{"vdp", func(s *conformance.Setup) bool { return s.VDP != nil }, func(s *conformance.Setup) { s.VDP = nil }, "evb1", 13},
 	} {
 		t.Run(pl.name, func(t *testing.T) {

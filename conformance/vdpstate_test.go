@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,7 @@ import (
 	"github.com/nivkit/niv/conformance/cores"
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
+	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -230,4 +232,18 @@ func TestVDPResourceWaitTimesOut(t *testing.T) {
 		assert.Equal(t, uint32(5), e.VSI.TypeID, "A as granted")
 		assert.Equal(t, 1, br.Len())
 	})
+}
+
+// TestVICDeadPeerOnCaseClock checks, after vic-dead-peer, that the VIS
+// closed iv1's session and unbound A's vEth at the case's clock: 42 s
+// after its start (the two advances), not at the real time.
+func TestVICDeadPeerOnCaseClock(t *testing.T) {
+	_, d := runOnCores(t, "vic-dead-peer")
+	a := d.VISPlane().Agent()
+	st, _ := a.Session(0)
+	assert.Equal(t, vic.SessionOpening, st, "no session open on iv1")
+	v, ok := a.VEth(vic.UUID(instA))
+	require.True(t, ok, "the vEth's record is retained")
+	assert.False(t, v.Bound)
+	assert.Equal(t, time.Unix(0, cores.Epoch).Add(42*time.Second), v.Unbound)
 }

@@ -150,7 +150,7 @@ func (d *Device) buildVIS() error {
 	d.core = d.vis
 	cp := d.setup.Control
 	if cp != nil {
-		if d.plane, err = bind.NewVISPlane(d.vis, d.store, vic.VISConfig{Session: cp.Session}); err != nil {
+		if d.plane, err = bind.NewVISPlaneWith(d.vis, d.store, vic.VISConfig{Session: cp.Session}, bind.VISPlaneOptions{Clock: d.clock}); err != nil {
 			return devErr("control-plane: %v", err)
 		}
 		d.core = d.plane.Core()
@@ -311,6 +311,10 @@ func (d *Device) Core() port.Core {
 // VIS returns the device's vis core (nil for an IV).
 func (d *Device) VIS() *vis.VIS { return d.vis }
 
+// VISPlane returns the vic control plane of the device's IV ports (nil
+// unless the setup says control-plane vic).
+func (d *Device) VISPlane() *bind.VISPlane { return d.plane }
+
 // EVBPlane returns the VDP bridge of the device's evb ports (nil unless
 // the setup says control-plane vdp).
 func (d *Device) EVBPlane() *bind.EVBPlane { return d.evbp }
@@ -380,8 +384,11 @@ func (d *Device) Apply(st conformance.Step) error {
 		d.mu.Lock()
 		d.offset += st.Duration.Nanoseconds()
 		d.mu.Unlock()
+		if d.plane != nil {
+			d.plane.Tick() // what the advance made due happens now
+		}
 		if d.evbp != nil {
-			d.evbp.Tick() // what the advance made due happens now
+			d.evbp.Tick()
 		}
 	case conformance.StepConfigure:
 		if d.store == nil {

@@ -3,12 +3,15 @@ package bind
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -16,7 +19,9 @@ import (
 // VDP's bridge machine over all of them (vdp.Bridge on a vdp.BridgeRunner,
 // one ECP speaker per port sharing the port's link with the data frames
 // through a Control), with the plane as its Decider, and the core's VSI
-// bindings kept in step with the machine's VSIs. Safe for concurrent use.
+// bindings kept in step with the machine's VSIs; on the ports that ask
+// for it (EVBPort.LLDP), an LLDP agent sending the bridge's EVB TLV,
+// whose negotiation sets the port's VDP timers. Safe for concurrent use.
 //
 // A request is admitted when its VSI gets a vethernet port-profile that is
 // enabled: the one its niv port-profile TLV names (vdp.NivOUI), else the
@@ -55,7 +60,8 @@ type EVBPlane struct {
 	cfg    EVBConfig
 	ctl    *Control
 	sps    []*ecp.Speaker
-	ports  []int // VDP port → core port
+	lldps  []*lldp.Runner // nil where the port runs no LLDP agent
+	ports  []int          // VDP port → core port
 	pvids  []uint16
 	runner *vdp.BridgeRunner
 
@@ -93,6 +99,45 @@ type EVBConfig struct {
 	// a clock that jumps, such as a conformance case's, with Tick called
 	// after each jump.
 	Clock func() time.Time
+	// VEthID, if set, gives the vEth id of a VSI the plane has no vEth
+	// for: a daemon keeps a VSIID's vEth id in its store, so that the
+	// station's keep-alive after a restart re-associates it onto the same
+	// vEth. 0 refuses the VSI (Insufficient Resources). nil: FirstVEth
+	// and up.
+	VEthID func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID
+	// Bound, if set, hears every vEth bound in the core (created, moved,
+	// or its profile changed), and Unbound every one removed. Both are
+	// called with the plane's lock held, Bound before the station's
+	// answer goes out: a daemon records the vEth there.
+	Bound, Unbound func(EVBVEth)
+}
+
+// EVBVEth is a VSI the plane made a vEth for.
+type EVBVEth struct {
+	VEth profile.VEthID
+	// Port is the machine's port it is bound on.
+	Port        int
+	Manager     vdp.ManagerID
+	IDFormat    vdp.VSIIDFormat
+	ID          vdp.VSIID
+	TypeID      uint32
+	TypeVersion uint8
+	Profile     string
+	// VID is the VSI's VID as granted (a wildcard filled); its frames
+	// carry it on the link unless it is the port's PVID.
+	VID  uint16
+	MACs [][6]byte
+	// Reason says why the VSI ended (Unbound only): a De-Associate, a
+	// keep-alive timeout, the port going down.
+	Reason vdp.Reason
+}
+
+// EVBVSI is one VSI of the bridge machine, with its vEth if it has one.
+type EVBVSI struct {
+	vdp.BridgeVSI
+	// VEth is the VSI's vEth (VEth.VEth 0: none, as for a pre-associated
+	// VSI).
+	VEth EVBVEth
 }
 
 // EVBPort is one evb port of an EVBPlane: its name in the core, the writer
@@ -106,6 +151,13 @@ type EVBPort struct {
 	// Linux macvlan or macvtap without a VLAN device does. 0: none, every
 	// VSI's frames carry their VID.
 	PVID uint16
+	// LLDP, if set, runs an LLDP agent on the port with this
+	// configuration (its EVB TLV a bridge's, mode evb.ModeBridge; Addr 0:
+	// the ECP address): a station such as lldpad uses VDP only once it has
+	// heard the bridge's EVB TLV (802.1Qbg 41.5.4), and the EVB exchange
+	// gives the port's VDP timers (RWD, RKA: the larger of the two sides').
+	// Its frames are split off in front of the core (Control.AttachLLDP).
+	LLDP *lldp.Config
 }
 
 type evbKey struct {
@@ -114,9 +166,7 @@ type evbKey struct {
 }
 
 type evbVSI struct {
-	veth    profile.VEthID
-	port    int // VDP port it is bound on
-	profile string
+	EVBVEth
 	// inCore: the vEth is in the core (associated); false: only its
 	// profile binding is held (Pre-Associate with resource reservation).
 	inCore bool
@@ -137,6 +187,23 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 		p.ctl = NewControl(core)
 	}
 	tx := make([]vdp.Sender, len(ports))
+	agents := make([]*lldp.Agent, len(ports))
+	for i, pc := range ports {
+		if pc.LLDP != nil {
+			lc := *pc.LLDP
+			if lc.Addr == ([6]byte{}) {
+				lc.Addr = pc.ECP.Addr
+			}
+			if lc.EVB.Mode == 0 {
+				lc.EVB.Mode = evb.ModeBridge
+			}
+			a, err := lldp.NewAgent(lc)
+			if err != nil {
+				return nil, fmt.Errorf("bind: evb port %s: LLDP: %w", pc.Name, err)
+			}
+			agents[i] = a
+		}
+	}
 	for i, pc := range ports {
 		sp, err := ecp.NewSpeaker(pc.W, pc.ECP)
 		if err != nil {
@@ -161,6 +228,17 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	for i, sp := range p.sps {
 		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
 	}
+	p.lldps = make([]*lldp.Runner, len(ports))
+	for i, a := range agents {
+		if a == nil {
+			continue
+		}
+		i := i
+		r := lldp.NewRunner(a, ports[i].W, func(t evb.TLV, _ bool) { p.runner.SetTimers(i, vdp.TimersFrom(t)) })
+		p.lldps[i] = r
+		p.ctl.AttachLLDP(p.ports[i], r)
+		r.Begin()
+	}
 	return p, nil
 }
 
@@ -168,6 +246,41 @@ func (p *EVBPlane) closeSpeakers() {
 	for _, sp := range p.sps {
 		sp.Close()
 	}
+}
+
+// LLDP returns the LLDP runner of the machine's port i (nil if the port
+// runs none).
+func (p *EVBPlane) LLDP(i int) *lldp.Runner { return p.lldps[i] }
+
+// Ports returns the number of the plane's ports.
+func (p *EVBPlane) Ports() int { return len(p.ports) }
+
+// VSIs returns the bridge machine's VSIs on every port, each with its
+// vEth if it has one.
+func (p *EVBPlane) VSIs() []EVBVSI {
+	var out []EVBVSI
+	p.runner.Do(func(b *vdp.Bridge) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		b.Each(func(e *vdp.BridgeVSI) {
+			x := EVBVSI{BridgeVSI: *e}
+			x.VSI.Filters = append([]vdp.Filter(nil), e.VSI.Filters...)
+			x.VSI.Org = nil
+			if v, ok := p.vsis[evbKey{e.VSI.IDFormat, e.VSI.ID}]; ok && v.Port == e.Port && v.inCore {
+				x.VEth = v.EVBVEth
+				x.VEth.MACs = append([][6]byte(nil), v.MACs...)
+			}
+			out = append(out, x)
+		})
+	})
+	return out
+}
+
+// BridgeCounters returns the bridge machine's totals.
+func (p *EVBPlane) BridgeCounters() vdp.BridgeCounters {
+	var c vdp.BridgeCounters
+	p.runner.Do(func(b *vdp.Bridge) { c = b.Counters() })
+	return c
 }
 
 // Core returns the port.Core to run in place of the vis core (the Control
@@ -192,7 +305,7 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 	if !ok {
 		return 0, false
 	}
-	return v.veth, true
+	return v.VEth, true
 }
 
 // Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
@@ -205,8 +318,15 @@ func (p *EVBPlane) Tick() {
 	}
 }
 
-// Close stops the machine and the speakers. The core is the caller's.
+// Close stops the machine, the LLDP agents (each sends its TTL-0 LLDPDU,
+// 802.1AB 9.2.7.7.1) and the speakers. The core is the caller's.
 func (p *EVBPlane) Close() {
+	for _, r := range p.lldps {
+		if r != nil {
+			r.Shutdown()
+			r.Close()
+		}
+	}
 	p.runner.Close()
 	p.closeSpeakers()
 }
@@ -234,7 +354,7 @@ func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decisio
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]
-	vid, err := p.admit(port, req)
+	vid, err := p.admit(port, mgr, req)
 	if err != nil {
 		code := vdp.CodeOtherFailure
 		var r *errRefused
@@ -248,7 +368,7 @@ func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decisio
 
 // admit checks req on VDP port port and, for an Associate, binds it; it
 // returns the VID that fills wildcards.
-func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
+func (p *EVBPlane) admit(port int, mgr vdp.ManagerID, req *vdp.VSI) (uint16, error) {
 	snap := p.store.Snapshot()
 	var name string
 	if b, ok := req.Profile(); ok {
@@ -297,6 +417,7 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 	if !carried {
 		return 0, refused(vdp.CodeInvalidFilter, "port-profile %s does not carry VID %d", name, vid)
 	}
+	granted := vid
 	if vid == p.pvids[port] {
 		// Untagged on the link: the profile must classify untagged frames
 		// to this VLAN.
@@ -306,7 +427,7 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 		vid = 0
 	}
 	if req.Mode == vdp.TypeAssociate || req.Mode == vdp.TypePreAssociateRR {
-		if err := p.bind(port, req, name, vid, macs); err != nil {
+		if err := p.bind(port, mgr, req, name, granted, vid, macs); err != nil {
 			return 0, err
 		}
 	}
@@ -314,23 +435,30 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 }
 
 // bind makes the core's vEth of req (new, or the one it has on any port)
-// bound on port to macs in vid, with profile name; for a Pre-Associate
-// with resource reservation it only holds the profile binding.
-func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs [][6]byte) error {
+// bound on port to macs in vid (granted: the VSI's VID, vid its VID on
+// the link), with profile name; for a Pre-Associate with resource
+// reservation it only holds the profile binding.
+func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, granted, vid uint16, macs [][6]byte) error {
 	k := evbKey{req.IDFormat, req.ID}
 	v, known := p.vsis[k]
 	reserve := req.Mode == vdp.TypePreAssociateRR
-	if reserve && known && v.port != port {
+	if reserve && known && v.Port != port {
 		return nil // held for its association elsewhere already
 	}
 	if !known {
 		if p.cfg.MaxVSIs > 0 && len(p.vsis) >= p.cfg.MaxVSIs {
 			return refused(vdp.CodeInsufficientResources, "%d VSIs associated", len(p.vsis))
 		}
-		v = &evbVSI{veth: p.next}
+		id := p.next
+		if p.cfg.VEthID != nil {
+			if id = p.cfg.VEthID(req.IDFormat, req.ID); id == 0 {
+				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI")
+			}
+		}
+		v = &evbVSI{EVBVEth: EVBVEth{VEth: id}}
 	}
-	if !known || v.profile != name {
-		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, name); return nil }); err != nil {
+	if !known || v.Profile != name {
+		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.VEth, name); return nil }); err != nil {
 			if errors.Is(err, profile.ErrMaxPorts) {
 				return refused(vdp.CodeInsufficientResources, "%v", err)
 			}
@@ -340,18 +468,18 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 	var err error
 	switch {
 	case reserve && v.inCore:
-		err = p.core.RemoveVEth(v.veth) // back from associated to reserved
+		err = p.core.RemoveVEth(v.VEth) // back from associated to reserved
 	case reserve:
 	case v.inCore:
-		err = p.core.MoveVSI(v.veth, p.ports[port], vid, macs...)
+		err = p.core.MoveVSI(v.VEth, p.ports[port], vid, macs...)
 	default:
-		err = p.core.AddVSI(v.veth, p.ports[port], vid, macs...)
+		err = p.core.AddVSI(v.VEth, p.ports[port], vid, macs...)
 	}
 	if err != nil {
 		if !known {
-			_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
-		} else if v.profile != name {
-			_, _ = p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, v.profile); return nil })
+			_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
+		} else if v.Profile != name {
+			_, _ = p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.VEth, v.Profile); return nil })
 		}
 		if errors.Is(err, vis.ErrVSI) {
 			return refused(vdp.CodeInvalidFilter, "%v", err)
@@ -359,10 +487,23 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 		return err
 	}
 	if !known {
-		p.next++
+		if p.cfg.VEthID == nil {
+			p.next++
+		}
 		p.vsis[k] = v
 	}
-	v.port, v.profile, v.inCore = port, name, !reserve
+	wasInCore := v.inCore
+	v.inCore = !reserve
+	changed := !wasInCore || v.Port != port || v.Profile != name || v.VID != granted || v.Manager != mgr ||
+		v.TypeID != req.TypeID || v.TypeVersion != req.TypeVersion || !slices.Equal(v.MACs, macs)
+	v.Port, v.Profile, v.Manager, v.IDFormat, v.ID = port, name, mgr, req.IDFormat, req.ID
+	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
+	switch {
+	case reserve && wasInCore && p.cfg.Unbound != nil:
+		p.cfg.Unbound(v.EVBVEth)
+	case !reserve && changed && p.cfg.Bound != nil:
+		p.cfg.Bound(v.EVBVEth)
+	}
 	return nil
 }
 
@@ -378,10 +519,17 @@ func (p *EVBPlane) onState(a vdp.Action) {
 	defer p.mu.Unlock()
 	k := evbKey{a.IDFormat, a.ID}
 	v, ok := p.vsis[k]
-	if !ok || v.port != a.Port {
+	if !ok || v.Port != a.Port {
 		return
 	}
 	delete(p.vsis, k)
-	_ = p.core.RemoveVEth(v.veth)
-	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
+	if v.inCore {
+		_ = p.core.RemoveVEth(v.VEth)
+	}
+	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
+	if v.inCore && p.cfg.Unbound != nil {
+		e := v.EVBVEth
+		e.Reason = a.Reason
+		p.cfg.Unbound(e)
+	}
 }

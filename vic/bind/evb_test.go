@@ -10,6 +10,8 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
@@ -318,6 +320,101 @@ func TestEVBPlanePVID(t *testing.T) {
 	org, _ := vdp.ProfileOrg("trunk10")
 	req.Org = []vdp.Org{org}
 	assert.Equal(t, vdp.CodeInvalidFilter, plane.Decide(0, mgr, req).Code)
+}
+
+// TestEVBPlaneLLDP: an evb port with an LLDP agent sends LLDPDUs with a
+// bridge EVB TLV; a station's LLDPDU reaches the agent through the Control
+// in front of the core (the core never sees it), and the negotiation
+// gives the port's VDP timers.
+func TestEVBPlaneLLDP(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	t.Cleanup(core.Close)
+	w := make(chanWriter, 64)
+	addr := [6]byte{2, 0xb, 0, 0, 0, 1}
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig(addr),
+		LLDP: &lldp.Config{EVB: evb.TLV{RRCAP: true, R: 3, RTE: 14, RWD: 20, RKA: 17}}})
+	require.NoError(t, err)
+	t.Cleanup(plane.Close)
+
+	// The agent began: an LLDPDU from the port's address with the bridge TLV.
+	var pdu lldp.PDU
+	var sent evb.TLV
+	select {
+	case b := <-w:
+		require.NoError(t, pdu.Decode(b))
+		assert.Equal(t, addr, pdu.Src)
+		require.Len(t, pdu.Org, 1)
+		sent, err = evb.Parse(pdu.Org[0])
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no LLDPDU from the evb port")
+	}
+	assert.Equal(t, evb.ModeBridge, sent.Mode)
+	assert.True(t, sent.RRCAP)
+	assert.EqualValues(t, 17, sent.RKA)
+
+	// A station (RKA 20, RRREQ) heard through the Control.
+	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 3, RTE: 14, RWD: 20, RKA: 20}})
+	require.NoError(t, err)
+	var frame []byte
+	for _, a := range st.Handle(lldp.Event{Kind: lldp.EvBegin}, time.Now()) {
+		if a.Kind == lldp.ActTransmit {
+			frame = append(frame, a.Frame...)
+		}
+	}
+	require.NotEmpty(t, frame)
+	tx := port.NewTx(8, 1<<12)
+	n := plane.Core().Process(plane.Port(0), []port.Frame{port.FrameFrom(frame)}, time.Now().UnixNano(), tx)
+	assert.Equal(t, 1, n)
+	assert.Zero(t, tx.Len())
+	pc, _ := core.PortCounters(plane.Port(0))
+	assert.Zero(t, pc.RxFrames, "the core never saw the LLDPDU")
+	assert.Zero(t, pc.Drops[vis.DropLinkLocal])
+	got, peer := plane.LLDP(0).EVB()
+	assert.True(t, peer)
+	assert.EqualValues(t, 20, got.RKA, "the larger RKA, the station's")
+	assert.True(t, got.RRCTR, "reflective relay on: the station asked")
+}
+
+// TestEVBPlaneHooks: VEthID numbers a VSI's vEth, Bound hears it bound
+// with what a daemon records, Unbound hears it go.
+func TestEVBPlaneHooks(t *testing.T) {
+	var bound, unbound []bind.EVBVEth
+	asked := 0
+	r := newEVBRig(t, bind.EVBConfig{
+		VEthID:  func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID { asked++; return profile.VEthID(40 + int(id[15])) },
+		Bound:   func(v bind.EVBVEth) { bound = append(bound, v) },
+		Unbound: func(v bind.EVBVEth) { unbound = append(unbound, v) },
+	})
+	a := r.ask(0, request(vdp.TypeAssociate, 5, 3, 0))
+	require.Equal(t, vdp.CodeSuccess, a.Code)
+	v, ok := r.veth(3)
+	require.True(t, ok)
+	assert.EqualValues(t, 43, v)
+	require.Len(t, bound, 1)
+	b := bound[0]
+	assert.EqualValues(t, 43, b.VEth)
+	assert.Equal(t, "web", b.Profile)
+	assert.EqualValues(t, 10, b.VID, "the wildcard filled")
+	assert.Equal(t, [][6]byte{vmMAC(3)}, b.MACs)
+	assert.Equal(t, vsiID(3), b.ID)
+	assert.Equal(t, mgr, b.Manager)
+	assert.EqualValues(t, 5, b.TypeID)
+	vsis := r.plane.VSIs()
+	require.Len(t, vsis, 1)
+	assert.EqualValues(t, 43, vsis[0].VEth.VEth)
+	assert.Equal(t, vdp.TypeAssociate, vsis[0].Mode)
+
+	r.ask(0, request(vdp.TypeDeAssociate, 5, 3, 0))
+	require.Eventually(t, func() bool { _, ok := r.veth(3); return !ok }, 5*time.Second, 10*time.Millisecond)
+	require.Len(t, unbound, 1)
+	assert.EqualValues(t, 43, unbound[0].VEth)
+	assert.Equal(t, 1, asked)
+	assert.Empty(t, r.plane.VSIs())
 }
 
 // TestEVBPlaneClock: with EVBConfig.Clock, the plane's timers follow that

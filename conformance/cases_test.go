@@ -150,6 +150,7 @@ func cases() []genCase {
 	cs = append(cs, evbCases()...)
 	cs = append(cs, vdpCases()...)
 	cs = append(cs, vdpMoreCases()...)
+	cs = append(cs, lldpCases()...)
 	return cs
 }
 

@@ -199,8 +199,24 @@ type VSIType struct {
 // 10 µs × 2^20 (about 10.5 s), as for vic, and the keep-alive timeout
 // 125.83 s; both run on the case's clock and fire at the advance step
 // that makes them due.
+//
+// With the word lldp at the end (control-plane vdp mac MAC lldp) the VIS
+// also runs an LLDP agent on every evb port (802.1AB; niv:
+// bind.EVBPort.LLDP), its chassis and port IDs MAC (MAC-address
+// subtypes), TTL 121 s, and the bridge's EVB TLV (802.1Qbg D.2.13): RRCAP
+// set, R 3, RTE 20, RWD 20, RKA 20. An LLDPDU with a station's EVB TLV
+// (EtherType 0x88CC) on the port goes to it; it answers at once with the
+// negotiated TLV (each of R, RTE, RWD, RKA the larger of the two, ROL set
+// where the station's was taken, the station's status octet echoed, RRCTR
+// = RRCAP ∧ RRREQ: lldpad's rule, vdp/evb.Negotiate), sends it again
+// every second four times (msgFastTx, txFastInit) — on the case's clock,
+// one at each advance step — and the port's VDP timers then follow the
+// negotiated values. The first LLDPDU it sends when it starts goes
+// nowhere: the case's ports are not attached yet.
 type VDPPlane struct {
 	MAC [6]byte
+	// LLDP: run the LLDP agent with the EVB TLV.
+	LLDP bool
 }
 
 // ControlPlane is the setup statement
@@ -331,10 +347,11 @@ func ParseSetup(text string) (*Setup, error) {
 			}
 			s.MACLimit = int(v)
 		case "control-plane":
-			// control-plane vdp mac MAC
+			// control-plane vdp mac MAC [lldp]
 			if len(w) > 1 && w[1] == "vdp" {
-				if len(w) != 4 || w[2] != "mac" {
-					return nil, bad("want: control-plane vdp mac MAC")
+				withLLDP := len(w) == 5 && w[4] == "lldp"
+				if (len(w) != 4 && !withLLDP) || w[2] != "mac" {
+					return nil, bad("want: control-plane vdp mac MAC [lldp]")
 				}
 				if s.VDP != nil {
 					return nil, bad("control-plane vdp given twice")
@@ -343,7 +360,7 @@ func ParseSetup(text string) (*Setup, error) {
 				if err != nil || len(hw) != 6 || hw[0]&1 != 0 {
 					return nil, bad("bad MAC %q (an individual address)", w[3])
 				}
-				s.VDP = &VDPPlane{MAC: [6]byte(hw)}
+				s.VDP = &VDPPlane{MAC: [6]byte(hw), LLDP: withLLDP}
 				continue
 			}
 			// control-plane vic session N mac MAC

@@ -247,3 +247,24 @@ func TestVICDeadPeerOnCaseClock(t *testing.T) {
 	assert.False(t, v.Bound)
 	assert.Equal(t, time.Unix(0, cores.Epoch).Add(42*time.Second), v.Unbound)
 }
+
+// TestVDPLLDPNegotiated checks, after vis-evb-vdp-lldp-evb, that evb1's
+// LLDP agent holds the station as its peer with the negotiated values the
+// case's frames carry, and that the type-7 request waited the negotiated
+// resource wait delay (one deferral, one timeout, 22 s in).
+func TestVDPLLDPNegotiated(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-lldp-evb")
+	got, peer := d.EVBPlane().LLDP(0).EVB()
+	require.True(t, peer, "the station was heard")
+	assert.Equal(t, uint8(21), got.RWD)
+	assert.True(t, got.ROLRWD)
+	assert.Equal(t, uint8(20), got.RKA)
+	assert.True(t, got.RRCTR)
+	assert.Equal(t, 20970*time.Millisecond, vdp.TimersFrom(got).BridgeResourceWait().Round(10*time.Millisecond))
+	_, peer = d.EVBPlane().LLDP(1).EVB()
+	assert.False(t, peer, "nothing heard on evb2")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(1), br.Counters().Deferred)
+		assert.Equal(t, uint64(1), br.Counters().ResourceTimeouts)
+	})
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/iv"
@@ -164,7 +166,11 @@ func (d *Device) buildVIS() error {
 		}
 		if p.Kind == conformance.PortEVB {
 			if d.setup.VDP != nil {
-				evbPorts = append(evbPorts, bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)})
+				ep := bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)}
+				if d.setup.VDP.LLDP {
+					ep.LLDP = &lldp.Config{EVB: VDPEVB}
+				}
+				evbPorts = append(evbPorts, ep)
 				continue // the plane adds it to the core
 			}
 			d.addEVB(d.vis.AddEVBPort(p.Name), p.Name)
@@ -472,6 +478,11 @@ const controlRTE = 20
 // RKA 20. With them a VSI the station does not refresh is de-associated
 // 1.5 × ((2R+1)·10·2^RTE + 10·2^RKA) µs = 125.83 s after its last request.
 var VDPTimers = vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}
+
+// VDPEVB is the EVB TLV of the bridge's LLDP agent on the evb ports
+// (control-plane vdp ... lldp): reflective relay capable, VDPTimers'
+// values.
+var VDPEVB = evb.TLV{Mode: evb.ModeBridge, RRCAP: true, R: VDPTimers.R, RTE: VDPTimers.RTE, RWD: VDPTimers.RWD, RKA: VDPTimers.RKA}
 
 // ecpConfig returns the ECP configuration of a case's control plane, with
 // mac as the source of its frames.

@@ -94,8 +94,9 @@ type EVBConfig struct {
 	// The plane takes no late answer yet: Pending is a manager that
 	// cannot be reached.
 	Manager vdp.Decider
-	// Clock, if set, is the clock of the machine and the speakers in
-	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
+	// Clock, if set, is the clock of the machine, the speakers and the
+	// LLDP agents in place of time.Now (ecp.Speaker.SetClock,
+	// vdp.BridgeRunner.SetClock, lldp.Runner.SetClock):
 	// a clock that jumps, such as a conformance case's, with Tick called
 	// after each jump.
 	Clock func() time.Time
@@ -237,6 +238,9 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 		r := lldp.NewRunner(a, ports[i].W, func(t evb.TLV, _ bool) { p.runner.SetTimers(i, vdp.TimersFrom(t)) })
 		p.lldps[i] = r
 		p.ctl.AttachLLDP(p.ports[i], r)
+		if cfg.Clock != nil {
+			r.SetClock(cfg.Clock)
+		}
 		r.Begin()
 	}
 	return p, nil
@@ -310,11 +314,17 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 
 // Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
 // the machine's first (keep-alive timeouts, resource waits), then each
-// port's ECP acknowledgement timer, in port order.
+// port's ECP acknowledgement timer, then each port's LLDP agent, in port
+// order.
 func (p *EVBPlane) Tick() {
 	p.runner.Tick()
 	for _, sp := range p.sps {
 		sp.Tick()
+	}
+	for _, r := range p.lldps {
+		if r != nil {
+			r.Tick()
+		}
 	}
 }
 

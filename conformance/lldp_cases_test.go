@@ -100,9 +100,11 @@ func TestEVBEncoder(t *testing.T) {
 // no bridge yet, as lldpad sends it), R 3, RTE 20, mode station, RWD 21
 // — one more than the VIS's 20 — and RKA 20; TTL 121 s.
 var (
-	stEVB   = evbTLV{station: 0x07, r: 3, rte: 20, mode: 2, rwd: 21, rka: 20}
-	stLLDP  = lldpDU{chassis: macSt1, port: macSt1, ttl: 121, evb: stEVB}
-	visLLDP = lldpDU{chassis: macVIS, port: macVIS, ttl: 121,
+	stEVB  = evbTLV{station: 0x07, r: 3, rte: 20, mode: 2, rwd: 21, rka: 20}
+	stLLDP = lldpDU{chassis: macSt1, port: macSt1, ttl: 121, evb: stEVB}
+	// TTL 3601: the VIS's agent sends every hour in a case
+	// (cores.VDPLLDPInterval), TxHold 1.
+	visLLDP = lldpDU{chassis: macVIS, port: macVIS, ttl: 3601,
 		// The bridge's reply (lldpad's rule, vdp-ecp.md §5): RRCAP and
 		// RRCTR (= RRCAP ∧ the station's RRREQ), the station's octet
 		// echoed, R 3 and RTE 20 (the larger of both), mode bridge, RWD
@@ -119,17 +121,17 @@ func lldpCases() []genCase {
 			"RRCAP, R 3, RTE 20, RWD 20, RKA 20). The station on evb1 sends its LLDPDU: chassis and port ID its MAC, TTL " +
 			"121, EVB TLV 00 07 74 95 14 (RRREQ, RRSTAT 3: no bridge heard yet; R 3, RTE 20; mode station, RWD 21; RKA " +
 			"20). The VIS answers at once (802.1AB: what it sends changed) with its LLDPDU — chassis and port ID " +
-			"02:00:00:00:00:f0, TTL 121 — carrying the negotiated EVB TLV 03 07 74 75 34: RRCAP and RRCTR (RRCAP ∧ " +
-			"the station's RRREQ), the station's status octet echoed, R 3 and RTE 20 (the larger of each), mode " +
-			"bridge, RWD 21 with ROL (the station's, larger), RKA 20 with ROL (equal: taken from the station, as " +
-			"lldpad does) (vdp-ecp.md §5; vdp/evb.Negotiate). The station then associates VM B with VSI type 7, " +
-			"whose VSI manager the VIS cannot reach (vsi-manager unreachable): the VIS acknowledges and has the " +
-			"resource wait delay, now 10 µs × 2^21 = 20.97 s by the negotiated RWD (it would be 10.49 s at its own " +
-			"20), to answer. 11 s later (advance 11s) it has not answered, and sends its second fast LLDPDU (the " +
-			"same bytes; msgFastTx 1 s, one per advance on the case's clock); 22 s after the request (advance 11s) " +
-			"it answers 0x43 (code 3, unable to contact VSI manager) and sends its third LLDPDU. tshark names the " +
-			"EVB TLV but does not decode its octets (vdp-ecp.md §5): the expected LLDPDUs state the TLV types, IDs, " +
-			"TTL and the 802.1 subtype; the EVB octets are as described and compared byte for byte." + vdpDesc,
+			"02:00:00:00:00:f0, TTL 3601 (the case's agent sends hourly) — carrying the negotiated EVB TLV 03 07 74 75 34: " +
+			"RRCAP and RRCTR (RRCAP ∧ the station's RRREQ), the station's status octet echoed, R 3 and RTE 20 (the " +
+			"larger of each), mode bridge, RWD 21 with ROL (the station's, larger), RKA 20 with ROL (equal: taken " +
+			"from the station, as lldpad does) (vdp-ecp.md §5; vdp/evb.Negotiate). The station then associates VM B " +
+			"with VSI type 7, whose VSI manager the VIS cannot reach (vsi-manager unreachable): the VIS acknowledges " +
+			"and has the resource wait delay, now 10 µs × 2^21 = 20.97 s by the negotiated RWD (it would be 10.49 s " +
+			"at its own 20), to answer. 11 s later (advance 11s) it has not answered; 22 s after the request " +
+			"(advance 11s) it answers 0x43 (code 3, unable to contact VSI manager; no Keep, B had no state). tshark " +
+			"names the EVB TLV but does not decode its octets (vdp-ecp.md §5): the expected LLDPDU states the TLV " +
+			"types, IDs, TTL, OUI and 802.1 subtype; the EVB octets are as described and compared byte for byte " +
+			"(TestVDPLLDPNegotiated checks the agent's state)." + vdpDesc,
 		behaviours: []string{"evb", "vdp", "ecp"},
 		setup: "device vis\nport evb1 evb\nport evb2 evb\nport up1 uplink\ncontrol-plane vdp mac 02:00:00:00:00:f0 lldp\n" +
 			"vsi-manager unreachable vsi-type 7 version 1\nafter 3 advance 11s\nafter 3 advance 11s\n",
@@ -137,7 +139,7 @@ func lldpCases() []genCase {
 		in: []gf{on("evb1", lldpFrame(macSt1, stLLDP).say("the station's LLDPDU with its EVB TLV")),
 			on("evb1", stReq(macSt1, 1, waitB, "Associate VSI b2522f3c-… type 7 version 1 (its VSI manager unreachable), MAC "+macB.String()+" VID 10")),
 			on("evb1", stAck(macSt1, 1))},
-		want: []gf{on("evb1", lldpFrame(macVIS, visLLDP)), on("evb1", visVDPAck(1)), on("evb1", lldpFrame(macVIS, visLLDP)),
-			on("evb1", visVDP(1, waitB.response(3, false, false))), on("evb1", lldpFrame(macVIS, visLLDP))},
+		want: []gf{on("evb1", lldpFrame(macVIS, visLLDP)), on("evb1", visVDPAck(1)),
+			on("evb1", visVDP(1, waitB.response(3, false, false)))},
 	}}
 }

@@ -203,16 +203,17 @@ type VSIType struct {
 // With the word lldp at the end (control-plane vdp mac MAC lldp) the VIS
 // also runs an LLDP agent on every evb port (802.1AB; niv:
 // bind.EVBPort.LLDP), its chassis and port IDs MAC (MAC-address
-// subtypes), TTL 121 s, and the bridge's EVB TLV (802.1Qbg D.2.13): RRCAP
-// set, R 3, RTE 20, RWD 20, RKA 20. An LLDPDU with a station's EVB TLV
-// (EtherType 0x88CC) on the port goes to it; it answers at once with the
-// negotiated TLV (each of R, RTE, RWD, RKA the larger of the two, ROL set
-// where the station's was taken, the station's status octet echoed, RRCTR
-// = RRCAP ∧ RRREQ: lldpad's rule, vdp/evb.Negotiate), sends it again
-// every second four times (msgFastTx, txFastInit) — on the case's clock,
-// one at each advance step — and the port's VDP timers then follow the
-// negotiated values. The first LLDPDU it sends when it starts goes
-// nowhere: the case's ports are not attached yet.
+// subtypes), and the bridge's EVB TLV (802.1Qbg D.2.13): RRCAP set, R 3,
+// RTE 20, RWD 20, RKA 20. An LLDPDU with a station's EVB TLV (EtherType
+// 0x88CC) on the port goes to it; it answers at once with the negotiated
+// TLV (each of R, RTE, RWD, RKA the larger of the two, ROL set where the
+// station's was taken, the station's status octet echoed, RRCTR = RRCAP ∧
+// RRREQ: lldpad's rule, vdp/evb.Negotiate), and the port's VDP timers
+// then follow the negotiated values. Its msgTxInterval and msgFastTx are
+// an hour (TTL 3601 s), so that it sends nothing else within a case, in
+// memory or on a device under test whose timers run in real time. The
+// first LLDPDU it sends when it starts goes nowhere: the case's ports are
+// not attached yet.
 type VDPPlane struct {
 	MAC [6]byte
 	// LLDP: run the LLDP agent with the EVB TLV.

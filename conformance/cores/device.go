@@ -168,7 +168,7 @@ func (d *Device) buildVIS() error {
 			if d.setup.VDP != nil {
 				ep := bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)}
 				if d.setup.VDP.LLDP {
-					ep.LLDP = &lldp.Config{EVB: VDPEVB}
+					ep.LLDP = &lldp.Config{EVB: VDPEVB, TxInterval: VDPLLDPInterval, FastTx: VDPLLDPInterval, TxHold: 1}
 				}
 				evbPorts = append(evbPorts, ep)
 				continue // the plane adds it to the core
@@ -478,6 +478,13 @@ const controlRTE = 20
 // RKA 20. With them a VSI the station does not refresh is de-associated
 // 1.5 × ((2R+1)·10·2^RTE + 10·2^RKA) µs = 125.83 s after its last request.
 var VDPTimers = vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}
+
+// VDPLLDPInterval is the LLDP agent's msgTxInterval and msgFastTx on the
+// evb ports (control-plane vdp ... lldp), TxHold 1: the agent sends when
+// what it sends changes, and not again within a case, whose real time
+// (a device under test runs its timers in real time too) and advances
+// stay far below an hour. The TTL it sends is 3601 s.
+const VDPLLDPInterval = time.Hour
 
 // VDPEVB is the EVB TLV of the bridge's LLDP agent on the evb ports
 // (control-plane vdp ... lldp): reflective relay capable, VDPTimers'

@@ -13,6 +13,22 @@ type Sender interface {
 	Send(st ecp.Subtype, payload []byte) error
 }
 
+// ECPTimers is what a runner uses, when its Sender has it (ecp.Speaker
+// does), to give ECP the R and RTE of new EVB timers: both ends retransmit
+// 10 µs × 2^RTE apart, at most R times, at the values the EVB TLV exchange
+// settled on (802.1Qbg 41.5.5.7, 43.3.6.1).
+type ECPTimers interface {
+	SetTimers(rte, maxRetries uint8) error
+}
+
+// setECPTimers hands tx t's R and RTE, in the EVB TLV fields' ranges as
+// the VDP timers read them, if tx takes them.
+func setECPTimers(tx Sender, t Timers) {
+	if e, ok := tx.(ECPTimers); ok {
+		_ = e.SetTimers(t.RTE&ecp.MaxRTE, t.R&ecp.MaxMaxRetries) // in range: cannot fail
+	}
+}
+
 // StationRunner runs a Station on an ECP Sender: it is the ecp.Upper of
 // subtype 1 (register it with Speaker.Register), arms the machine's
 // deadline with a time.Timer (so testing/synctest controls it), and
@@ -50,8 +66,12 @@ func (r *StationRunner) Request(mgr ManagerID, v *VSI) error {
 	return err
 }
 
-// SetTimers hands the machine new EVB timers (from an lldp.Agent).
-func (r *StationRunner) SetTimers(t Timers) { r.run(Event{Kind: EvTimers, Timers: t}, nil) }
+// SetTimers hands the machine new EVB timers (from an lldp.Agent), and
+// their R and RTE to the Sender if it is an ECPTimers.
+func (r *StationRunner) SetTimers(t Timers) {
+	setECPTimers(r.tx, t)
+	r.run(Event{Kind: EvTimers, Timers: t}, nil)
+}
 
 // Deliver implements ecp.Upper: a VDPDU from the bridge.
 func (r *StationRunner) Deliver(p []byte) { r.run(Event{Kind: EvPDU, PDU: p}, nil) }
@@ -143,8 +163,12 @@ func (p bridgePort) Failed([]byte, error) {}
 // Port returns the ecp.Upper of port i.
 func (r *BridgeRunner) Port(i int) ecp.Upper { return bridgePort{r, i} }
 
-// SetTimers hands port i new EVB timers.
+// SetTimers hands port i new EVB timers, and their R and RTE to the
+// port's Sender if it is an ECPTimers.
 func (r *BridgeRunner) SetTimers(port int, t Timers) {
+	if port >= 0 && port < len(r.tx) {
+		setECPTimers(r.tx[port], t)
+	}
 	r.run(Event{Kind: EvTimers, Port: port, Timers: t})
 }
 

@@ -49,7 +49,7 @@ func pump(w *wire, to *ecp.Speaker, done chan struct{}) {
 type pair struct {
 	st       *vdp.StationRunner
 	br       *vdp.BridgeRunner
-	bsp      *ecp.Speaker
+	bsp, ssp *ecp.Speaker
 	up, dn   *wire
 	stEvents chan vdp.Action
 	brEvents chan vdp.Action
@@ -73,7 +73,7 @@ func newPair(t *testing.T, tm vdp.Timers) *pair {
 	p.br = vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: tm}), []vdp.Sender{bs}, func(a vdp.Action) { p.brEvents <- a })
 	ss.Register(ecp.SubtypeVDP, p.st)
 	bs.Register(ecp.SubtypeVDP, p.br.Port(0))
-	p.bsp = bs
+	p.bsp, p.ssp = bs, ss
 	pump(p.up, bs, p.done)
 	pump(p.dn, ss, p.done)
 	t.Cleanup(func() {
@@ -150,6 +150,25 @@ func TestRunnerResponseTimeout(t *testing.T) {
 		a := next(t, p.stEvents)
 		assert.Equal(t, vdp.ReasonTimeout, a.Reason)
 		assert.Equal(t, 17448960*time.Microsecond, time.Since(start))
+	})
+}
+
+// TestRunnerECPTimers: new EVB timers given to either runner reach its
+// ECP speaker's R and RTE (ECP's acknowledgement timer is 10 µs × 2^RTE
+// at the negotiated RTE, 802.1Qbg 43.3.6.1), so the station's and the
+// bridge's retransmissions follow the EVB TLV exchange.
+func TestRunnerECPTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, tm)
+		nt := tm
+		nt.R, nt.RTE = 6, 17
+		p.st.SetTimers(nt)
+		c := p.ssp.Config()
+		assert.Equal(t, [2]uint8{17, 6}, [2]uint8{c.RTE, c.MaxRetries}, "station speaker")
+		nt.R, nt.RTE = 2, 11
+		p.br.SetTimers(0, nt)
+		c = p.bsp.Config()
+		assert.Equal(t, [2]uint8{11, 2}, [2]uint8{c.RTE, c.MaxRetries}, "bridge speaker")
 	})
 }
 

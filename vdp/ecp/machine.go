@@ -257,6 +257,26 @@ func NewMachine(cfg Config) (*Machine, error) {
 // Config returns the machine's configuration, defaults filled in.
 func (m *Machine) Config() Config { return m.cfg }
 
+// SetTimers changes the retransmission exponent and the retry count, as
+// when the EVB TLV exchange (802.1Qbg 41.5.5.7: each side uses the larger
+// of its own and the peer's R and RTE) settles on new ones. A running
+// acknowledgement timer keeps its deadline; every transmission after the
+// call, a retransmission of the outstanding ULPDU included, is timed at
+// 10 µs × 2^rte, and the outstanding ULPDU's retries are counted against
+// the new maxRetries. Values outside the EVB TLV's fields (RTE 0..31, R
+// 0..7) are refused with a *FieldError wrapping ErrRange and change
+// nothing.
+func (m *Machine) SetTimers(rte, maxRetries uint8) error {
+	if rte > MaxRTE {
+		return &FieldError{Field: "RTE", Value: uint64(rte), Err: ErrRange}
+	}
+	if maxRetries > MaxMaxRetries {
+		return &FieldError{Field: "MaxRetries", Value: uint64(maxRetries), Err: ErrRange}
+	}
+	m.cfg.RTE, m.cfg.MaxRetries, m.ack = rte, maxRetries, AckTimeout(rte)
+	return nil
+}
+
 // TxState returns the transmit machine's state.
 func (m *Machine) TxState() TxState { return m.tx }
 

@@ -269,3 +269,24 @@ func TestMachineNoAllocs(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(1000, step))
 	assert.EqualValues(t, 1002, b.Counters().Delivered, "AllocsPerRun runs once more to warm up")
 }
+
+// TestMachineSetTimers: a machine's R and RTE change between events; the
+// outstanding ULPDU keeps its deadline and the next transmission is
+// timed at the new RTE.
+func TestMachineSetTimers(t *testing.T) {
+	m, err := ecp.NewMachine(ecp.DefaultConfig(station))
+	require.NoError(t, err)
+	m.Handle(ecp.Event{Kind: ecp.EvSend, Subtype: ecp.SubtypeVDP, Payload: []byte("x")}, t0)
+	require.NoError(t, m.SetTimers(20, 1))
+	d, ok := m.Deadline()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(ecp.AckTimeout(8)), d, "the running timer keeps its deadline")
+	m.Handle(ecp.Event{Kind: ecp.EvTimer}, d)
+	d2, _ := m.Deadline()
+	assert.Equal(t, d.Add(ecp.AckTimeout(20)), d2)
+	acts := m.Handle(ecp.Event{Kind: ecp.EvTimer}, d2)
+	require.NotEmpty(t, acts)
+	assert.Equal(t, ecp.ActFailed, acts[0].Kind, "R 1: one retransmission, then the ULPDU fails")
+	assert.Equal(t, [2]uint8{20, 1}, [2]uint8{m.Config().RTE, m.Config().MaxRetries})
+	assert.ErrorIs(t, m.SetTimers(0, 8), ecp.ErrRange)
+}

@@ -191,6 +191,25 @@ func (s *Speaker) Tick() {
 	}
 }
 
+// SetTimers gives the running speaker a new retransmission exponent and
+// retry count, such as the ones an LLDP agent's EVB TLV exchange
+// negotiated (Machine.SetTimers says when they take effect). It is safe
+// to call at any time, from any goroutine; a closed speaker takes them
+// too.
+func (s *Speaker) SetTimers(rte, maxRetries uint8) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.SetTimers(rte, maxRetries)
+}
+
+// Config returns the speaker's configuration, its current R and RTE
+// included.
+func (s *Speaker) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.Config()
+}
+
 // Counters returns the port's ECP statistics.
 func (s *Speaker) Counters() Counters {
 	s.mu.Lock()

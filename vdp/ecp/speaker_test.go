@@ -224,3 +224,57 @@ func TestSpeakerClock(t *testing.T) {
 		assert.EqualValues(t, 1, s.Counters().Retransmits)
 	})
 }
+
+// TestSpeakerSetTimers: R and RTE negotiated while a ULPDU is outstanding
+// (the EVB TLV exchange, 802.1Qbg 41.5.5.7) take effect at the next
+// transmission: the running acknowledgement timer ends at the old value,
+// the retransmissions after it are 10 µs × 2^RTE apart at the new one, and
+// the new R bounds how many there are. The next ULPDU starts at the new
+// value too. Values out of the EVB TLV's range are refused and change
+// nothing.
+func TestSpeakerSetTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		cfg := ecp.DefaultConfig(station) // RTE 8, R 3
+		s, err := ecp.NewSpeaker(rec, cfg)
+		require.NoError(t, err)
+		defer s.Close()
+		u := &upper{}
+		s.Register(ecp.SubtypePECSP, u)
+		start := time.Now()
+		require.NoError(t, s.Send(ecp.SubtypePECSP, []byte("one")))
+		old, nu := ecp.AckTimeout(8), ecp.AckTimeout(14)
+
+		var fe *ecp.FieldError
+		require.ErrorAs(t, s.SetTimers(32, 5), &fe)
+		assert.ErrorIs(t, fe, ecp.ErrRange)
+		assert.ErrorIs(t, s.SetTimers(14, 8), ecp.ErrRange)
+		c := s.Config()
+		assert.Equal(t, [2]uint8{8, 3}, [2]uint8{c.RTE, c.MaxRetries}, "a refused change changes nothing")
+
+		require.NoError(t, s.SetTimers(14, 5))
+		c = s.Config()
+		assert.Equal(t, [2]uint8{14, 5}, [2]uint8{c.RTE, c.MaxRetries})
+		time.Sleep(old + 6*nu + nu/2)
+		synctest.Wait()
+
+		frames, at := rec.sent()
+		require.Len(t, frames, 1+5, "R 5: six transmissions")
+		assert.Equal(t, time.Duration(0), at[0].Sub(start))
+		for i := 1; i < len(at); i++ {
+			assert.Equal(t, old+time.Duration(i-1)*nu, at[i].Sub(start), "transmission %d", i)
+		}
+		_, failed, failedAt, _ := u.snapshot()
+		require.Equal(t, []string{"one"}, failed)
+		assert.Equal(t, old+5*nu, failedAt[0].Sub(start))
+
+		// The next ULPDU: its first timer is the new one.
+		start = time.Now()
+		require.NoError(t, s.Send(ecp.SubtypePECSP, []byte("two")))
+		time.Sleep(nu + nu/2)
+		synctest.Wait()
+		frames, at = rec.sent()
+		require.Len(t, frames, 6+2)
+		assert.Equal(t, nu, at[7].Sub(start))
+	})
+}

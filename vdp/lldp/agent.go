@@ -89,6 +89,28 @@ type Counters struct {
 	ShutdownReceived uint64
 }
 
+// Neighbor is what the last LLDPDU from the port's peer said: the part of
+// 802.1AB's remote systems MIB (9.2.7) an EVB port shows — who the
+// station is. ChassisID and PortID hold the subtype byte and the ID
+// (8.5.2, 8.5.3); TTL is the one it sent (8.5.4); SystemName is empty when
+// the LLDPDU had no System Name TLV (8.5.6). Heard is when it arrived.
+type Neighbor struct {
+	Src        [6]byte
+	ChassisID  []byte
+	PortID     []byte
+	TTL        uint16
+	SystemName []byte
+	Heard      time.Time
+}
+
+// clone returns n with its own copies of the byte slices.
+func (n Neighbor) clone() Neighbor {
+	n.ChassisID = append([]byte(nil), n.ChassisID...)
+	n.PortID = append([]byte(nil), n.PortID...)
+	n.SystemName = append([]byte(nil), n.SystemName...)
+	return n
+}
+
 // Agent is one port's LLDP agent for EVB, a pure transition: no I/O, no
 // clock inside.
 type Agent struct {
@@ -99,6 +121,9 @@ type Agent struct {
 	peer     evb.TLV
 	havePeer bool
 	peerExp  time.Time
+	nb       Neighbor
+	haveNb   bool
+	nbExp    time.Time
 	sent     evb.TLV
 	fast     int
 	nextTx   time.Time
@@ -145,6 +170,11 @@ func (a *Agent) TTL() uint16 {
 // known.
 func (a *Agent) EVB() (evb.TLV, bool) { return a.current(), a.havePeer }
 
+// Neighbor returns what the peer's last LLDPDU said, and false if no peer
+// is known (none heard since EvBegin, its TTL ran out, or it shut down).
+// The slices are the agent's, valid until its next Handle.
+func (a *Agent) Neighbor() (Neighbor, bool) { return a.nb, a.haveNb }
+
 // Counters returns the statistics.
 func (a *Agent) Counters() Counters { return a.c }
 
@@ -156,6 +186,9 @@ func (a *Agent) Deadline() (time.Time, bool) {
 	d := a.nextTx
 	if a.havePeer && a.peerExp.Before(d) {
 		d = a.peerExp
+	}
+	if a.haveNb && a.nbExp.Before(d) {
+		d = a.nbExp
 	}
 	return d, true
 }
@@ -179,7 +212,7 @@ func (a *Agent) Handle(ev Event, now time.Time) []Action {
 	a.acts = a.acts[:0]
 	switch ev.Kind {
 	case EvBegin:
-		a.running, a.havePeer = true, false
+		a.running, a.havePeer, a.haveNb = true, false, false
 		a.sent = a.current()
 		a.fast = a.cfg.TxFastInit
 		a.transmit(now, a.TTL())
@@ -196,10 +229,19 @@ func (a *Agent) Handle(ev Event, now time.Time) []Action {
 		if !a.running {
 			break
 		}
+		// One remote system: its neighbor record and EVB TLV age out
+		// together (the same TTL) and count once.
+		aged := false
+		if a.haveNb && !now.Before(a.nbExp) {
+			a.haveNb, aged = false, true
+		}
 		if a.havePeer && !now.Before(a.peerExp) {
-			a.c.AgeoutsTotal++
+			aged = true
 			a.lose()
 			a.changed(now)
+		}
+		if aged {
+			a.c.AgeoutsTotal++
 		}
 		if !now.Before(a.nextTx) {
 			a.transmit(now, a.TTL())
@@ -242,6 +284,7 @@ func (a *Agent) receive(frame []byte, now time.Time) {
 	}
 	a.c.FramesInTotal++
 	if a.pdu.TTL == 0 {
+		a.haveNb = false
 		a.c.ShutdownReceived++
 		if a.havePeer {
 			a.lose()
@@ -249,6 +292,7 @@ func (a *Agent) receive(frame []byte, now time.Time) {
 		}
 		return
 	}
+	a.heard(now)
 	for _, v := range a.pdu.Org {
 		if len(v) < 4 || [3]byte(v) != evb.OUI8021 || v[3] != evb.Subtype {
 			continue
@@ -268,4 +312,15 @@ func (a *Agent) receive(frame []byte, now time.Time) {
 		a.changed(now)
 		return
 	}
+}
+
+// heard records the LLDPDU just decoded as the neighbor, in the agent's
+// own buffers.
+func (a *Agent) heard(now time.Time) {
+	p := &a.pdu
+	a.nb.Src, a.nb.TTL, a.nb.Heard = p.Src, p.TTL, now
+	a.nb.ChassisID = append(a.nb.ChassisID[:0], p.ChassisID...)
+	a.nb.PortID = append(a.nb.PortID[:0], p.PortID...)
+	a.nb.SystemName = append(a.nb.SystemName[:0], p.SysName...)
+	a.haveNb, a.nbExp = true, now.Add(time.Duration(p.TTL)*time.Second)
 }

@@ -163,3 +163,75 @@ func TestDecodeErrors(t *testing.T) {
 	bad = append(bad, 0x04, 0x09, 3)
 	assert.ErrorIs(t, p.Decode(bad), lldp.ErrShortBuffer)
 }
+
+// TestAgentNeighbor: the agent keeps what the peer's last LLDPDU said —
+// its source, Chassis ID, Port ID, TTL and System Name (802.1AB 8.5.2,
+// 8.5.3, 8.5.4, 8.5.6) — with or without an EVB TLV; a newer LLDPDU
+// replaces it, and it goes when the TTL runs out (counted as an ageout)
+// or a TTL-0 LLDPDU says the peer is shutting down. Receiving allocates
+// nothing once the buffers have grown.
+func TestAgentNeighbor(t *testing.T) {
+	br, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 0, 0, 0, 0, 2}, EVB: evb.TLV{RRCAP: true, R: 3, RTE: 14, Mode: evb.ModeBridge, RWD: 20, RKA: 20}})
+	require.NoError(t, err)
+	br.Handle(lldp.Event{Kind: lldp.EvBegin}, t0)
+	_, ok := br.Neighbor()
+	assert.False(t, ok, "nobody heard yet")
+
+	src := [6]byte{0x52, 0x54, 0, 0xaa, 0xbb, 0x01}
+	chassis := append([]byte{lldp.ChassisMAC}, src[:]...)
+	portID := append([]byte{lldp.PortIfName}, "eth0"...)
+	name := "kvm-host-a"
+	sysName := append([]byte{lldp.TypeSystemName << 1, byte(len(name))}, name...)
+	evbTLV := evb.TLV{RRREQ: true, R: 3, RTE: 14, Mode: evb.ModeStation, RWD: 20, RKA: 20}.AppendTLV(nil)
+	fr, err := lldp.AppendFrame(nil, lldp.NearestCustomerBridge, src, chassis, portID, 120, sysName, evbTLV)
+	require.NoError(t, err)
+	// The bytes as 802.1AB lays them out: chassis TLV 02 07 04 <mac>, port
+	// TLV 04 05 05 "eth0", TTL 06 02 00 78, System Name 0a 0a "kvm-host-a".
+	assert.Equal(t, "020704525400aabb01"+"04050565746830"+"06020078"+"0a0a"+hex.EncodeToString([]byte(name)), hex.EncodeToString(fr[14:14+9+7+4+12]))
+
+	br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: fr}, t0)
+	n, ok := br.Neighbor()
+	require.True(t, ok)
+	assert.Equal(t, src, n.Src)
+	assert.Equal(t, chassis, n.ChassisID)
+	assert.Equal(t, portID, n.PortID)
+	assert.EqualValues(t, 120, n.TTL)
+	assert.Equal(t, name, string(n.SystemName))
+	assert.Equal(t, t0, n.Heard)
+
+	// A newer LLDPDU without System Name or EVB TLV replaces it all.
+	fr2, err := lldp.AppendFrame(nil, lldp.NearestCustomerBridge, src, chassis, []byte{lldp.PortMAC, 1, 2, 3, 4, 5, 6}, 30)
+	require.NoError(t, err)
+	t1 := t0.Add(10 * time.Second)
+	br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: fr2}, t1)
+	n, ok = br.Neighbor()
+	require.True(t, ok)
+	assert.Equal(t, []byte{lldp.PortMAC, 1, 2, 3, 4, 5, 6}, n.PortID)
+	assert.EqualValues(t, 30, n.TTL)
+	assert.Empty(t, n.SystemName)
+	assert.Equal(t, t1, n.Heard)
+
+	allocs := testing.AllocsPerRun(100, func() { br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: fr}, t1) })
+	assert.Zero(t, allocs, "receiving an LLDPDU")
+	br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: fr2}, t1)
+
+	// TTL 30 from t1: aged out at t1+30 s (the EVB peer's TTL of 120 s
+	// from t1 runs out later and counts as the same remote system's).
+	d, ok := br.Deadline()
+	require.True(t, ok)
+	assert.False(t, d.After(t1.Add(30*time.Second)))
+	br.Handle(lldp.Event{Kind: lldp.EvTimer}, t1.Add(30*time.Second))
+	_, ok = br.Neighbor()
+	assert.False(t, ok, "aged out")
+	assert.EqualValues(t, 1, br.Counters().AgeoutsTotal)
+
+	// Heard again, then a shutdown LLDPDU.
+	br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: fr}, t1)
+	_, ok = br.Neighbor()
+	require.True(t, ok)
+	bye, err := lldp.AppendFrame(nil, lldp.NearestCustomerBridge, src, chassis, portID, 0)
+	require.NoError(t, err)
+	br.Handle(lldp.Event{Kind: lldp.EvFrame, Frame: bye}, t1)
+	_, ok = br.Neighbor()
+	assert.False(t, ok, "shut down")
+}

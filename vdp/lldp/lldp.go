@@ -24,7 +24,9 @@ const (
 	TypeChassisID = 1
 	TypePortID    = 2
 	TypeTTL       = 3
-	TypeOrg       = 127
+	// TypeSystemName is the System Name TLV (8.5.6), read from a peer.
+	TypeSystemName = 5
+	TypeOrg        = 127
 	// ChassisMAC is the Chassis ID subtype "MAC address" (4).
 	ChassisMAC = 4
 	// PortMAC is the Port ID subtype "MAC address" (3).
@@ -107,6 +109,8 @@ type PDU struct {
 	ChassisID []byte // subtype byte and ID
 	PortID    []byte // subtype byte and ID
 	TTL       uint16
+	// SysName is the System Name TLV's value, nil if there is none.
+	SysName []byte
 	// Org lists the organizationally specific TLV values (OUI on).
 	Org [][]byte
 }
@@ -115,7 +119,7 @@ type PDU struct {
 // into p, reusing p.Org. It fails with ErrShortBuffer, ErrEtherType or
 // ErrMandatory.
 func (p *PDU) Decode(frame []byte) error {
-	p.Org = p.Org[:0]
+	p.Org, p.SysName = p.Org[:0], nil
 	if len(frame) < 14 {
 		return ErrShortBuffer
 	}
@@ -138,6 +142,8 @@ func (p *PDU) Decode(frame []byte) error {
 			return ErrMandatory
 		case d.Type() == TypeOrg:
 			p.Org = append(p.Org, v)
+		case d.Type() == TypeSystemName:
+			p.SysName = v
 		}
 		i++
 	}

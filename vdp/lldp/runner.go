@@ -74,6 +74,18 @@ func (r *Runner) Tick() {
 	}
 }
 
+// Neighbor returns what the peer's last LLDPDU said (a copy), and false
+// if no peer is known.
+func (r *Runner) Neighbor() (Neighbor, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.a.Neighbor()
+	if !ok {
+		return Neighbor{}, false
+	}
+	return n.clone(), true
+}
+
 // Close stops the timer; later events are ignored.
 func (r *Runner) Close() {
 	r.mu.Lock()

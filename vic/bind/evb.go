@@ -128,6 +128,11 @@ type EVBVEth struct {
 	// carry it on the link unless it is the port's PVID.
 	VID  uint16
 	MACs [][6]byte
+	// Timers are the port's EVB timers when the VSI was bound: the LLDP
+	// agent's negotiated ones, or the plane's where the port runs no
+	// agent. A daemon that restores the VSI after a restart waits for the
+	// station's keep-alive by them (their BridgeKeepAlive).
+	Timers vdp.Timers
 	// Reason says why the VSI ended (Unbound only): a De-Associate, a
 	// keep-alive timeout, the port going down.
 	Reason vdp.Reason
@@ -156,7 +161,9 @@ type EVBPort struct {
 	// configuration (its EVB TLV a bridge's, mode evb.ModeBridge; Addr 0:
 	// the ECP address): a station such as lldpad uses VDP only once it has
 	// heard the bridge's EVB TLV (802.1Qbg 41.5.4), and the EVB exchange
-	// gives the port's VDP timers (RWD, RKA: the larger of the two sides').
+	// gives the port's VDP timers (R, RTE, RWD, RKA: the larger of the two
+	// sides', 41.5.5.7) and its ECP speaker's R and RTE (the speaker starts
+	// at ECP's).
 	// Its frames are split off in front of the core (Control.AttachLLDP).
 	LLDP *lldp.Config
 }
@@ -189,6 +196,7 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	}
 	tx := make([]vdp.Sender, len(ports))
 	agents := make([]*lldp.Agent, len(ports))
+	p.lldps = make([]*lldp.Runner, len(ports))
 	for i, pc := range ports {
 		if pc.LLDP != nil {
 			lc := *pc.LLDP
@@ -229,7 +237,6 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	for i, sp := range p.sps {
 		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
 	}
-	p.lldps = make([]*lldp.Runner, len(ports))
 	for i, a := range agents {
 		if a == nil {
 			continue
@@ -504,9 +511,10 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 	}
 	wasInCore := v.inCore
 	v.inCore = !reserve
+	tm := p.portTimers(port)
 	changed := !wasInCore || v.Port != port || v.Profile != name || v.VID != granted || v.Manager != mgr ||
-		v.TypeID != req.TypeID || v.TypeVersion != req.TypeVersion || !slices.Equal(v.MACs, macs)
-	v.Port, v.Profile, v.Manager, v.IDFormat, v.ID = port, name, mgr, req.IDFormat, req.ID
+		v.TypeID != req.TypeID || v.TypeVersion != req.TypeVersion || !slices.Equal(v.MACs, macs) || v.Timers != tm
+	v.Port, v.Profile, v.Manager, v.IDFormat, v.ID, v.Timers = port, name, mgr, req.IDFormat, req.ID, tm
 	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
 	switch {
 	case reserve && wasInCore && p.cfg.Unbound != nil:
@@ -515,6 +523,17 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		p.cfg.Bound(v.EVBVEth)
 	}
 	return nil
+}
+
+// portTimers are port's EVB timers: its LLDP agent's in use (negotiated
+// once a station was heard), else the plane's. It takes only the LLDP
+// runner's lock, so the bridge machine's callbacks may call it.
+func (p *EVBPlane) portTimers(port int) vdp.Timers {
+	if r := p.lldps[port]; r != nil {
+		t, _ := r.EVB()
+		return vdp.TimersFrom(t)
+	}
+	return p.cfg.Timers
 }
 
 // onState follows the machine's VSIs: one that is neither associated nor

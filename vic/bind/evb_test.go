@@ -63,7 +63,11 @@ type evbRig struct {
 	done   chan struct{}
 }
 
-func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
+func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig { return newEVBRigLLDP(t, cfg, nil) }
+
+// newEVBRigLLDP is newEVBRig with an LLDP agent of configuration lc on
+// each port (nil: none); the stations run none.
+func newEVBRigLLDP(t *testing.T, cfg bind.EVBConfig, lc *lldp.Config) *evbRig {
 	r := &evbRig{t: t, done: make(chan struct{})}
 	r.store, r.core = evbCore(t)
 	var err error
@@ -71,7 +75,7 @@ func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
 	var ports []bind.EVBPort
 	for i := range 2 {
 		down[i], up[i] = make(chanWriter, 256), make(chanWriter, 256)
-		ports = append(ports, bind.EVBPort{Name: []string{"evb0", "evb1"}[i], W: down[i], ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, byte(i)})})
+		ports = append(ports, bind.EVBPort{Name: []string{"evb0", "evb1"}[i], W: down[i], ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, byte(i)}), LLDP: lc})
 	}
 	r.plane, err = bind.NewEVBPlane(r.core, r.store, cfg, ports...)
 	require.NoError(t, err)
@@ -357,8 +361,8 @@ func TestEVBPlaneLLDP(t *testing.T) {
 	assert.True(t, sent.RRCAP)
 	assert.EqualValues(t, 17, sent.RKA)
 
-	// A station (RKA 20, RRREQ) heard through the Control.
-	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 3, RTE: 14, RWD: 20, RKA: 20}})
+	// A station (RKA 20, R 5, RTE 16, RRREQ) heard through the Control.
+	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 5, RTE: 16, RWD: 20, RKA: 20}})
 	require.NoError(t, err)
 	var frame []byte
 	for _, a := range st.Handle(lldp.Event{Kind: lldp.EvBegin}, time.Now()) {
@@ -378,6 +382,23 @@ func TestEVBPlaneLLDP(t *testing.T) {
 	assert.True(t, peer)
 	assert.EqualValues(t, 20, got.RKA, "the larger RKA, the station's")
 	assert.True(t, got.RRCTR, "reflective relay on: the station asked")
+	// The port's ECP speaker retransmits at the negotiated R and RTE, the
+	// station's larger ones (802.1Qbg 41.5.5.7).
+	c := plane.Speaker(0).Config()
+	assert.Equal(t, [2]uint8{16, 5}, [2]uint8{c.RTE, c.MaxRetries}, "speaker RTE, R")
+}
+
+// TestEVBPlaneBoundTimers: a VSI bound on a port with an LLDP agent is
+// reported with the agent's EVB timers in use (here its own, RKA 22: no
+// station TLV heard), which a daemon keeps to time the VSI's restore.
+func TestEVBPlaneBoundTimers(t *testing.T) {
+	var bound []bind.EVBVEth
+	r := newEVBRigLLDP(t, bind.EVBConfig{Bound: func(v bind.EVBVEth) { bound = append(bound, v) }},
+		&lldp.Config{EVB: evb.TLV{RRCAP: true, R: 3, RTE: 14, RWD: 20, RKA: 22}})
+	a := r.ask(1, request(vdp.TypeAssociate, 5, 4, 0))
+	require.Equal(t, vdp.CodeSuccess, a.Code)
+	require.Len(t, bound, 1)
+	assert.Equal(t, vdp.Timers{R: 3, RTE: 14, RWD: 20, RKA: 22}, bound[0].Timers)
 }
 
 // TestEVBPlaneHooks: VEthID numbers a VSI's vEth, Bound hears it bound
@@ -401,6 +422,7 @@ func TestEVBPlaneHooks(t *testing.T) {
 	assert.Equal(t, "web", b.Profile)
 	assert.EqualValues(t, 10, b.VID, "the wildcard filled")
 	assert.Equal(t, [][6]byte{vmMAC(3)}, b.MACs)
+	assert.Equal(t, vdp.DefaultTimers, b.Timers, "no LLDP agent: the plane's timers")
 	assert.Equal(t, vsiID(3), b.ID)
 	assert.Equal(t, mgr, b.Manager)
 	assert.EqualValues(t, 5, b.TypeID)

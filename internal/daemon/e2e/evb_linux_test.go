@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -294,6 +295,30 @@ func TestEVBLLDPadStation(t *testing.T) {
 	text, _ = l.niv("show", "evb", "hosts", "-s", sock)
 	t.Logf("niv show evb hosts:\n%s", text)
 	assert.Contains(t, text, "Total hosts: 2")
+	// The station is lldpad on the host's NIC: its LLDPDUs come from the
+	// NIC's MAC, the Chassis ID a MAC address (subtype 4).
+	nicOut, err := exec.Command("ip", "-n", hostNS, "-br", "link", "show", "dev", e1).Output()
+	require.NoError(t, err)
+	nic := nxMAC(strings.Fields(string(nicOut))[2])
+	assert.Regexp(t, `Ethernet1/5 +`+regexp.QuoteMeta(nic)+` `, text, "the station's chassis MAC on Ethernet1/5")
+	var hosts []struct {
+		MAC     string `json:"mac"`
+		Station *struct {
+			ChassisID        string `json:"chassis_id"`
+			ChassisIDSubtype uint8  `json:"chassis_id_subtype"`
+			TTL              uint16 `json:"ttl"`
+			MAC              string `json:"source_mac"`
+		} `json:"station"`
+	}
+	l.json(&hosts, "show", "evb", "hosts", "-s", sock)
+	require.Len(t, hosts, 2)
+	for _, h := range hosts {
+		require.NotNil(t, h.Station, "host %s: its station", h.MAC)
+		assert.Equal(t, nic, h.Station.MAC)
+		assert.Equal(t, nic, h.Station.ChassisID)
+		assert.EqualValues(t, 4, h.Station.ChassisIDSubtype)
+		assert.NotZero(t, h.Station.TTL)
+	}
 
 	// A VSI type the VIS does not map: lldpad prints the bridge's error.
 	out, _ = ll.VDPTool(vdptoolArgs("assoc", "9", "a1412857-60f7-4ce1-e95a-2164943f5309", "10-02:e5:00:00:10:09")...)

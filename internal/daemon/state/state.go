@@ -53,6 +53,12 @@ type VSI struct {
 	TypeVersion uint8
 	Manager     [16]byte
 	MACs        [][6]byte
+	// R, RTE and RKA are the EVB exponents its port used when it was
+	// bound (802.1Qbg 41.5.5: the EVB TLV exchange's), which time its
+	// bridge keep-alive; all zero in a record that predates them.
+	R   uint8 `json:",omitempty"`
+	RTE uint8 `json:",omitempty"`
+	RKA uint8 `json:",omitempty"`
 }
 
 // VNIC is an IV's record of one vNIC it serves.

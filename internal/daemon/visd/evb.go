@@ -30,10 +30,14 @@ import (
 // unsolicited De-Associate), or, for one restored from the store, no
 // keep-alive within staleAfter of the start.
 
-// evbRTE is the ECP retransmission exponent of the evb ports' speakers,
-// and the one their EVB TLV advertises: 164 ms, patient with a station
-// that a loaded host makes slow to acknowledge (lldpad's default, 8, gives
-// up on an answer after 4 × 2.56 ms).
+// evbRTE is the ECP retransmission exponent the evb ports' speakers start
+// at and their EVB TLV advertises. Each side of the EVB exchange uses the
+// larger of its own and the peer's R and RTE (802.1Qbg 41.5.5.7; lldpad's
+// rule, evb.Negotiate), and bind.EVBPlane gives the negotiated ones to the
+// port's speaker, so this is a floor: 14 (164 ms apart, R 3: four tries
+// over 655 ms) is patient with a station that a loaded host makes slow to
+// acknowledge — lldpad's default, 8, gives up on an answer after 4 × 2.56
+// ms — and a station that asks for a larger one gets it.
 const evbRTE = 14
 
 // evbECP is an evb port's ECP configuration.
@@ -51,10 +55,22 @@ func evbTimers(e conf.EVB) vdp.Timers {
 	return vdp.Timers{R: c.MaxRetries, RTE: c.RTE, RWD: e.RWD, RKA: e.RKA}
 }
 
-// staleAfter is how long a VSI restored from the store waits for its
-// station's keep-alive: twice the bridge's keep-alive timeout at the
-// configured exponents.
-func staleAfter(e conf.EVB) time.Duration { return 2 * evbTimers(e).BridgeKeepAlive() }
+// staleAfter is how long the VSIs restored from the store wait for their
+// stations' keep-alives: twice the bridge's keep-alive timeout, at the
+// configured exponents or, where a record has them, at the exponents its
+// port had negotiated when it was bound (a station that asked for a
+// larger RKA keeps alive more slowly) — the larger.
+func staleAfter(e conf.EVB, restored []state.VEth) time.Duration {
+	d := evbTimers(e).BridgeKeepAlive()
+	for _, v := range restored {
+		if v.VSI != nil && v.VSI.RKA != 0 {
+			t := evbTimers(e)
+			t.R, t.RTE, t.RKA = v.VSI.R, v.VSI.RTE, v.VSI.RKA
+			d = max(d, t.BridgeKeepAlive())
+		}
+	}
+	return 2 * d
+}
 
 // addEVBPorts opens the evb ports of cfg and starts the EVB plane on
 // them. The ports' core numbers follow the links opened before.
@@ -103,7 +119,8 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 // vsiRecord is the store's record of v's vEth on port.
 func vsiRecord(v bind.EVBVEth, port string) state.VEth {
 	r := state.VEth{ID: uint32(v.VEth), Instance: v.ID, Profile: v.Profile, VLAN: v.VID, Up: true, Port: port, Bound: true,
-		VSI: &state.VSI{IDFormat: uint8(v.IDFormat), TypeID: v.TypeID, TypeVersion: v.TypeVersion, Manager: v.Manager, MACs: v.MACs}}
+		VSI: &state.VSI{IDFormat: uint8(v.IDFormat), TypeID: v.TypeID, TypeVersion: v.TypeVersion, Manager: v.Manager, MACs: v.MACs,
+			R: v.Timers.R, RTE: v.Timers.RTE, RKA: v.Timers.RKA}}
 	if len(v.MACs) > 0 {
 		r.MAC = v.MACs[0]
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nivkit/niv/internal/daemon/state"
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -65,6 +66,22 @@ type EVBPortInfo struct {
 	RKA             uint8  `json:"rka"`
 	VSIs            int    `json:"vsis"`
 	UnknownVSIDrops uint64 `json:"unknown_vsi_drops"`
+	// Neighbor is the station's last LLDPDU, nil if none is known.
+	Neighbor *StationInfo `json:"station_lldp,omitempty"`
+}
+
+// StationInfo is who the station on an evb port is, from its last LLDPDU
+// (802.1AB 8.5.2–8.5.6): the Chassis ID and Port ID with their subtypes
+// (a MAC address subtype written as NX-OS writes MACs), the TTL it
+// sent, its System Name if it sent one, and the frames' source.
+type StationInfo struct {
+	ChassisID        string `json:"chassis_id"`
+	ChassisIDSubtype uint8  `json:"chassis_id_subtype"`
+	PortID           string `json:"port_id"`
+	PortIDSubtype    uint8  `json:"port_id_subtype"`
+	TTL              uint16 `json:"ttl"`
+	SystemName       string `json:"system_name,omitempty"`
+	MAC              string `json:"source_mac"`
 }
 
 // HostInfo is one host (a MAC in a VLAN of a VSI) in `niv show evb hosts`.
@@ -75,6 +92,54 @@ type HostInfo struct {
 	VSIID     string `json:"vsiid"`
 	Mode      string `json:"mode"`
 	VEth      uint32 `json:"veth,omitempty"`
+	// Station is the LLDP identity of the station on Interface, nil if
+	// none is known.
+	Station *StationInfo `json:"station,omitempty"`
+}
+
+// Chassis ID subtype 4 and Port ID subtype 3 are MAC addresses; subtype 5
+// of the Chassis ID and 4 of the Port ID network addresses, an IANA
+// address family (1 IPv4, 2 IPv6) first (802.1AB 8.5.2.2, 8.5.3.2).
+func lldpIDString(id []byte, macSub, addrSub uint8) string {
+	if len(id) < 2 {
+		return ""
+	}
+	v := id[1:]
+	switch id[0] {
+	case macSub:
+		if len(v) == 6 {
+			return conf.FormatMAC([6]byte(v))
+		}
+	case addrSub:
+		if a, ok := netip.AddrFromSlice(v[1:]); ok && ((v[0] == 1 && a.Is4()) || (v[0] == 2 && a.Is6())) {
+			return a.String()
+		}
+	}
+	for _, c := range v {
+		if c < 0x20 || c > 0x7e {
+			return hex.EncodeToString(v)
+		}
+	}
+	return string(v)
+}
+
+// stationOf is the LLDP identity of the station on evb port n, nil if the
+// port runs no LLDP agent or has heard none.
+func (d *Daemon) stationOf(n int) *StationInfo {
+	if d.evb == nil || n < 0 || n >= d.evb.Ports() {
+		return nil
+	}
+	r := d.evb.LLDP(n)
+	if r == nil {
+		return nil
+	}
+	nb, ok := r.Neighbor()
+	if !ok {
+		return nil
+	}
+	return &StationInfo{ChassisID: lldpIDString(nb.ChassisID, lldp.ChassisMAC, 5), ChassisIDSubtype: nb.ChassisID[0],
+		PortID: lldpIDString(nb.PortID, lldp.PortMAC, 4), PortIDSubtype: nb.PortID[0], TTL: nb.TTL,
+		SystemName: string(nb.SystemName), MAC: conf.FormatMAC(nb.Src)}
 }
 
 func vsiidString(f vdp.VSIIDFormat, id vdp.VSIID) string {
@@ -241,6 +306,23 @@ func (d *Daemon) showEVBHosts(args []string) mgmt.Response {
 	}
 	out := []HostInfo{}
 	var b strings.Builder
+	stations := map[string]*StationInfo{}
+	b.WriteString("EVB stations (LLDP)\n")
+	b.WriteString("Interface      Chassis ID                 Port ID                    Hold-time  System Name\n")
+	b.WriteString("-------------  -------------------------  -------------------------  ---------  -----------\n")
+	for n, p := range d.evbPorts {
+		st := d.stationOf(n)
+		if st == nil || f.port != "" && !strings.EqualFold(p.cfg.Name, f.port) {
+			continue
+		}
+		stations[p.cfg.Name] = st
+		name := st.SystemName
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(&b, "%-13s  %-25s  %-25s  %-9d  %s\n", p.cfg.Name, st.ChassisID, st.PortID, st.TTL, name)
+	}
+	fmt.Fprintf(&b, "Total stations: %d\n\n", len(stations))
 	b.WriteString("Interface      MAC Address     VLAN  VSIID                                 State        vEth\n")
 	b.WriteString("-------------  --------------  ----  ------------------------------------  -----------  ------------\n")
 	for _, v := range d.vsiInfos() {
@@ -248,7 +330,7 @@ func (d *Daemon) showEVBHosts(args []string) mgmt.Response {
 			if !f.keep(v.Interface, []string{m}) {
 				continue
 			}
-			h := HostInfo{Interface: v.Interface, MAC: m, VLAN: v.VLAN, VSIID: v.VSIID, Mode: v.Mode, VEth: v.VEth}
+			h := HostInfo{Interface: v.Interface, MAC: m, VLAN: v.VLAN, VSIID: v.VSIID, Mode: v.Mode, VEth: v.VEth, Station: stations[v.Interface]}
 			out = append(out, h)
 			veth := "-"
 			if h.VEth != 0 {
@@ -281,6 +363,7 @@ func (d *Daemon) evbInfo() EVBInfo {
 			pi.Station, pi.ReflectiveRelay = peer, t.RRCTR
 			pi.R, pi.RTE, pi.RWD, pi.RKA = t.R, t.RTE, t.RWD, t.RKA
 		}
+		pi.Neighbor = d.stationOf(n)
 		c, _ := d.core.PortCounters(p.core)
 		pi.UnknownVSIDrops = c.Drops[vis.DropUnknownVSI]
 		i.Ports = append(i.Ports, pi)

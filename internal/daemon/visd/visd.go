@@ -208,7 +208,7 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		return d, err
 	}
 	if len(vsiVEths) > 0 {
-		d.stale = time.AfterFunc(staleAfter(cfg.EVB), d.dropStale)
+		d.stale = time.AfterFunc(staleAfter(cfg.EVB, vsiVEths), d.dropStale)
 	}
 	// The core programmed as before the restart, counters aside: the
 	// profile bindings first, in one transaction (one per vEth costs a

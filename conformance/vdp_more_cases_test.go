@@ -43,6 +43,10 @@ func vdpMoreCases() []genCase {
 
 	orgA := vsiReq(vdpAssoc, 99, 1, instA, macA, 0)
 	orgA.org = [][]byte{orgNivProfile("vm20"), orgIANA}
+	// The station on evb2 sends the other organization's TLV with bytes
+	// of its own (05 06 07 08).
+	orgA2 := orgA.withVID(20)
+	orgA2.org = [][]byte{orgNivProfile("vm20"), {0x00, 0x00, 0x5e, 0x05, 0x06, 0x07, 0x08}}
 
 	waitA := vsiReq(vdpAssoc, 7, 1, instA, macA, 10)
 	waitB := vsiReq(vdpAssoc, 7, 1, uuidB, macB, 10)
@@ -136,7 +140,7 @@ func vdpMoreCases() []genCase {
 			on("evb1", visVDPAck(2)), on("evb1", visVDP(2, okA))},
 	}, {
 		name:  "vis-evb-vdp-org-tlv",
-		title: "VDP: niv's port-profile TLV picks the VSI's profile; organizationally defined TLVs come back as they were sent",
+		title: "VDP: niv's port-profile TLV picks the VSI's profile; organizationally defined TLVs come back as they were sent, also in the De-Associate of a migration",
 		desc: "The station on evb1 associates VM A with VSI type 99 version 1, which no port-profile maps, and two " +
 			"organizationally defined TLVs (type 127, 802.1Qbg 41.2.9) after the VSI TLV: niv's port-profile TLV " +
 			"(OUI 0A-6E-76, subtype 1, the name \"vm20\"; go doc github.com/nivkit/niv/vdp.NivOUI) and one of an " +
@@ -144,12 +148,20 @@ func vdpMoreCases() []genCase {
 			"over the VSI type: A gets vm20, its wildcard filled with vm20's access VLAN 20, status 0x40. The " +
 			"response carries both org TLVs back as they came, in their order (lldpad's bridge echoes them too; " +
 			"vdp-ecp.md §3). tshark decodes each org TLV's OUI (vdp21.org_oui, printed as a number). A's " +
-			"broadcast then carries VID 20 and goes out of up1 in VLAN 20." + vdpDesc,
-		behaviours: []string{"evb", "vdp", "ecp", "flooding"},
+			"broadcast then carries VID 20 and goes out of up1 in VLAN 20. A then moves to the host behind evb2, " +
+			"whose station associates it with VID 20, niv's TLV and the other organization's TLV with bytes of " +
+			"its own (05 06 07 08): the VIS answers on evb2 with evb2's TLVs, and sends evb1's station the " +
+			"unsolicited De-Associate (status 0x00) of the VSI as it was granted there, with evb1's org TLVs as " +
+			"they were sent (01 02 03 04; TestBridgeKeepsOrgBytes: the bridge keeps its own copy of them)." + vdpDesc,
+		behaviours: []string{"evb", "vdp", "ecp", "migration", "flooding"},
 		setup:      vdpSetup, profile: vdpProfiles,
 		in: cat(vdpAssocIn(1, orgA, "Associate VSI a1412857-… type 99 version 1 with niv's port-profile TLV \"vm20\" and an org TLV of OUI 00-00-5E, MAC "+macA.String()+" VID 0 (wildcard)", 1),
-			[]gf{on("evb1", frame(bcast, macA).vlan(20).say("A broadcasts, VID 20 on the link"))}),
+			[]gf{on("evb1", frame(bcast, macA).vlan(20).say("A broadcasts, VID 20 on the link")),
+				on("evb2", stReq(macSt2, 1, orgA2, "the station on evb2: the same Associate with VID 20, its own org TLV bytes")),
+				on("evb2", stAck(macSt2, 1)), on("evb1", stAck(macSt1, 2))}),
 		want: cat(vdpAssocOut(1, orgA.withVID(20).response(0, false, false), 1),
-			[]gf{on("up1", frame(bcast, macA).vlan(20))}),
+			[]gf{on("up1", frame(bcast, macA).vlan(20)),
+				on("evb2", visVDPAck(1)), on("evb1", visVDP(2, orgA.withVID(20).mode(vdpDeAssoc).unsolicited())),
+				on("evb2", visVDP(1, orgA2.response(0, false, false)))}),
 	}}
 }

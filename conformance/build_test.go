@@ -77,6 +77,7 @@ type fb struct {
 	note     string
 	ecp      *ecpHdr // an ECP frame: raw is its header and ULPDU
 	vdp      *vdpPDU // the VDPDU of an ECP subtype-1 request
+	lldp     *lldpDU // an LLDPDU: raw is its TLVs
 }
 
 // frame starts an IPv4/UDP frame from src to dst whose untagged form is 60
@@ -397,6 +398,9 @@ func (f *fb) expect(port string, n int) string {
 			add("data.data", hex.EncodeToString(f.bytes()[18:]))
 		}
 	}
+	if l := f.lldp; l != nil {
+		w = append(w, l.expect()...)
+	}
 	add("frame.len", len(f.bytes()))
 	return fmt.Sprintf("%s %d: %s", port, n, strings.Join(w, " "))
 }
@@ -433,6 +437,8 @@ func (f *fb) describe() string {
 		s = append(s, fmt.Sprintf("IPv4 %v → %v %s dport %d dscp %d", ip4(f.ip.src), ip4(f.ip.dst), proto, f.ip.dport, f.ip.dscp))
 	} else if f.vdp != nil {
 		s = append(s, vdpDescribe(f.vdp))
+	} else if f.lldp != nil {
+		s = append(s, f.lldp.describe())
 	} else if e := f.ecp; e != nil && e.op == 1 && e.subtype == 1 {
 		s = append(s, fmt.Sprintf("ECP ack (subtype %d)", e.subtype))
 	} else {

@@ -149,6 +149,8 @@ func cases() []genCase {
 	cs = append(cs, rulesCases()...)
 	cs = append(cs, evbCases()...)
 	cs = append(cs, vdpCases()...)
+	cs = append(cs, vdpMoreCases()...)
+	cs = append(cs, lldpCases()...)
 	return cs
 }
 

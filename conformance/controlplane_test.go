@@ -23,6 +23,13 @@ func TestControlPlaneSetup(t *testing.T) {
 	require.NotNil(t, s.VDP)
 	assert.Equal(t, [6]byte{2, 0, 0, 0, 0, 0xf0}, s.VDP.MAC)
 	assert.Nil(t, s.Control)
+	s, err = conformance.ParseSetup(vdpSetup + "vsi-manager unreachable vsi-type 7 version 1\n")
+	require.NoError(t, err)
+	assert.Equal(t, []conformance.VSIType{{ID: 7, Version: 1}}, s.Unreachable)
+	assert.False(t, s.VDP.LLDP)
+	s, err = conformance.ParseSetup("device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0 lldp\n")
+	require.NoError(t, err)
+	assert.True(t, s.VDP.LLDP)
 	for _, bad := range []string{
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 0 mac 02:00:00:00:00:f0\n",
 		"device vis\nport iv1 iv vntag\ncontrol-plane vic session 7 mac nope\n",
@@ -37,6 +44,11 @@ func TestControlPlaneSetup(t *testing.T) {
 		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\ncontrol-plane vdp mac 02:00:00:00:00:f1\n",
 		"device vis\nport iv1 iv vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
 		"device iv\nport fab-a uplink a vntag\ncontrol-plane vdp mac 02:00:00:00:00:f0\n",
+		"device vis\nport evb1 evb\nvsi-manager unreachable vsi-type 7 version 1\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0 lldpx\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\nvsi-manager unreachable vsi-type 7\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\nvsi-manager unreachable vsi-type 16777216 version 1\n",
+		"device vis\nport evb1 evb\ncontrol-plane vdp mac 02:00:00:00:00:f0\nvsi-manager unreachable vsi-type 7 version 256\n",
 	} {
 		_, err := conformance.ParseSetup(bad)
 		assert.ErrorIs(t, err, conformance.ErrSetup, "%q", bad)
@@ -59,8 +71,8 @@ func TestControlPlaneNeeded(t *testing.T) {
 		port  string
 		cases int
 	}{
-		{"vic", func(s *conformance.Setup) bool { return s.Control != nil }, func(s *conformance.Setup) { s.Control = nil }, "iv1", 7},
-		{"vdp", func(s *conformance.Setup) bool { return s.VDP != nil }, func(s *conformance.Setup) { s.VDP = nil }, "evb1", 8},
+		{"vic", func(s *conformance.Setup) bool { return s.Control != nil }, func(s *conformance.Setup) { s.Control = nil }, "iv1", 8},
+		{"vdp", func(s *conformance.Setup) bool { return s.VDP != nil }, func(s *conformance.Setup) { s.VDP = nil }, "evb1", 14},
 	} {
 		t.Run(pl.name, func(t *testing.T) {
 			n := 0

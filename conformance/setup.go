@@ -164,6 +164,25 @@ type Setup struct {
 	// VDP, when set, runs VDP's bridge over ECP on the VIS's evb ports
 	// (statement control-plane vdp).
 	VDP *VDPPlane
+	// Unreachable holds the VSI types of the setup statement
+	//
+	//	vsi-manager unreachable vsi-type 7 version 1
+	//
+	// which says that the VIS's VDP bridge cannot reach the VSI manager of that VSI
+	// type (802.1Qbg 41.1: the bridge gets a VSI type's definition from the
+	// VSI Manager): it defers each request of the type (niv: a
+	// bind.EVBConfig.Manager that answers vdp.Decision{Pending: true}) and,
+	// when the resource wait delay, 10 µs × 2^RWD = 10.49 s at RWD 20, has
+	// passed, answers error code 3, unable to contact VSI manager — with
+	// Keep when the VSI had been granted a state before. It needs
+	// control-plane vdp.
+	Unreachable []VSIType
+}
+
+// VSIType is a VSI Type ID and version (IEEE 802.1Qbg 41.2.4).
+type VSIType struct {
+	ID      uint32
+	Version uint8
 }
 
 // VDPPlane is the setup statement
@@ -180,8 +199,25 @@ type Setup struct {
 // 10 µs × 2^20 (about 10.5 s), as for vic, and the keep-alive timeout
 // 125.83 s; both run on the case's clock and fire at the advance step
 // that makes them due.
+//
+// With the word lldp at the end (control-plane vdp mac MAC lldp) the VIS
+// also runs an LLDP agent on every evb port (802.1AB; niv:
+// bind.EVBPort.LLDP), its chassis and port IDs MAC (MAC-address
+// subtypes), and the bridge's EVB TLV (802.1Qbg D.2.13): RRCAP set, R 3,
+// RTE 20, RWD 20, RKA 20. An LLDPDU with a station's EVB TLV (EtherType
+// 0x88CC) on the port goes to it; it answers at once with the negotiated
+// TLV (each of R, RTE, RWD, RKA the larger of the two, ROL set where the
+// station's was taken, the station's status octet echoed, RRCTR = RRCAP ∧
+// RRREQ: lldpad's rule, vdp/evb.Negotiate), and the port's VDP timers
+// then follow the negotiated values. Its msgTxInterval and msgFastTx are
+// an hour (TTL 3601 s), so that it sends nothing else within a case, in
+// memory or on a device under test whose timers run in real time. The
+// first LLDPDU it sends when it starts goes nowhere: the case's ports are
+// not attached yet.
 type VDPPlane struct {
 	MAC [6]byte
+	// LLDP: run the LLDP agent with the EVB TLV.
+	LLDP bool
 }
 
 // ControlPlane is the setup statement
@@ -279,6 +315,20 @@ func ParseSetup(text string) (*Setup, error) {
 				return nil, bad("%v", err)
 			}
 			s.Lists = append(s.Lists, l)
+		case "vsi-manager":
+			// vsi-manager unreachable vsi-type ID version V
+			if len(w) != 6 || w[1] != "unreachable" || w[2] != "vsi-type" || w[4] != "version" {
+				return nil, bad("want: vsi-manager unreachable vsi-type ID version V")
+			}
+			id, err := parseUint(w[3], 0, 1<<24-1)
+			if err != nil {
+				return nil, bad("vsi-type: %v", err)
+			}
+			ver, err := parseUint(w[5], 0, 255)
+			if err != nil {
+				return nil, bad("version: %v", err)
+			}
+			s.Unreachable = append(s.Unreachable, VSIType{ID: id, Version: uint8(ver)})
 		case "aging-time":
 			if len(w) != 2 {
 				return nil, bad("want: aging-time DURATION")
@@ -298,10 +348,11 @@ func ParseSetup(text string) (*Setup, error) {
 			}
 			s.MACLimit = int(v)
 		case "control-plane":
-			// control-plane vdp mac MAC
+			// control-plane vdp mac MAC [lldp]
 			if len(w) > 1 && w[1] == "vdp" {
-				if len(w) != 4 || w[2] != "mac" {
-					return nil, bad("want: control-plane vdp mac MAC")
+				withLLDP := len(w) == 5 && w[4] == "lldp"
+				if (len(w) != 4 && !withLLDP) || w[2] != "mac" {
+					return nil, bad("want: control-plane vdp mac MAC [lldp]")
 				}
 				if s.VDP != nil {
 					return nil, bad("control-plane vdp given twice")
@@ -310,7 +361,7 @@ func ParseSetup(text string) (*Setup, error) {
 				if err != nil || len(hw) != 6 || hw[0]&1 != 0 {
 					return nil, bad("bad MAC %q (an individual address)", w[3])
 				}
-				s.VDP = &VDPPlane{MAC: [6]byte(hw)}
+				s.VDP = &VDPPlane{MAC: [6]byte(hw), LLDP: withLLDP}
 				continue
 			}
 			// control-plane vic session N mac MAC
@@ -567,6 +618,9 @@ func (s *Setup) check() error {
 	}
 	if s.Control != nil && s.Device != DeviceVIS {
 		return fail("control-plane: only a VIS runs it")
+	}
+	if len(s.Unreachable) > 0 && s.VDP == nil {
+		return fail("vsi-manager: needs control-plane vdp")
 	}
 	if s.VDP != nil {
 		if s.Device != DeviceVIS {

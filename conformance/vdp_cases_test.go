@@ -44,9 +44,10 @@ type vsiTLV struct {
 
 // VSI TLV types and status bits (vdp-ecp.md §3).
 const (
-	vdpPreAssoc = 1
-	vdpAssoc    = 3
-	vdpDeAssoc  = 4
+	vdpPreAssoc   = 1
+	vdpPreAssocRR = 2
+	vdpAssoc      = 3
+	vdpDeAssoc    = 4
 
 	vdpResponse = 0x40
 	vdpKeep     = 0x20
@@ -91,9 +92,18 @@ func (v vsiTLV) bytes() []byte {
 type vdpPDU struct {
 	mgr [16]byte
 	vsi vsiTLV
+	// org are organizationally defined TLVs (type 127) after the VSI TLV,
+	// each its value: OUI (3 bytes), then the organization's bytes.
+	org [][]byte
 }
 
-func (p vdpPDU) bytes() []byte { return append(tlv(5, p.mgr[:]...), p.vsi.bytes()...) }
+func (p vdpPDU) bytes() []byte {
+	b := append(tlv(5, p.mgr[:]...), p.vsi.bytes()...)
+	for _, o := range p.org {
+		b = append(b, tlv(127, o...)...)
+	}
+	return b
+}
 
 // mgrID is a Manager ID as vdptool's mgrid2= writes a name: ASCII, zero
 // padded to 16 bytes.
@@ -163,10 +173,18 @@ func vdpECP(src mac, op int, seq uint16, pdu *vdpPDU) *fb {
 // compared byte for byte.
 func vdpExpect(p *vdpPDU) []string {
 	v := p.vsi
-	w := []string{
-		fmt.Sprintf("vdp21.tlvtype=5,%d", v.typ),
-		fmt.Sprintf("vdp21.tlvlen=16,%d", len(v.bytes())-2),
-		"vdp21.manager_id=" + netip.AddrFrom16(p.mgr).String(),
+	types, lens := fmt.Sprintf("5,%d", v.typ), fmt.Sprintf("16,%d", len(v.bytes())-2)
+	var ouis []string
+	for _, o := range p.org {
+		types += ",127"
+		lens += fmt.Sprintf(",%d", len(o))
+		ouis = append(ouis, fmt.Sprint(int(o[0])<<16|int(o[1])<<8|int(o[2])))
+	}
+	w := []string{"vdp21.tlvtype=" + types, "vdp21.tlvlen=" + lens,
+		"vdp21.manager_id=" + netip.AddrFrom16(p.mgr).String()}
+	if len(ouis) > 0 {
+		// tshark prints each org TLV's OUI as a number (BASE_OUI).
+		w = append(w, "vdp21.org_oui="+strings.Join(ouis, ","))
 	}
 	if v.typ == 1 || v.typ == 2 {
 		return w // §6, mis-decode 3: Pre-Associate TLVs are only named
@@ -207,8 +225,12 @@ func vdpDescribe(p *vdpPDU) string {
 		}
 		es = append(es, s)
 	}
-	return fmt.Sprintf("VDP %s, status 0x%02x, Manager ID %q, VSI type %d version %d, VSIID %s, MAC/VID filter [%s]",
+	s := fmt.Sprintf("VDP %s, status 0x%02x, Manager ID %q, VSI type %d version %d, VSIID %s, MAC/VID filter [%s]",
 		vdpTLVNames[v.typ], v.status, strings.TrimRight(string(p.mgr[:]), "\x00"), v.typeID, v.version, uuidString(v.id), strings.Join(es, "; "))
+	for _, o := range p.org {
+		s += fmt.Sprintf(", org TLV OUI %02x-%02x-%02x bytes % x", o[0], o[1], o[2], o[3:])
+	}
+	return s
 }
 
 func uuidString(b []byte) string {

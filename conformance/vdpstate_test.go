@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,7 @@ import (
 	"github.com/nivkit/niv/conformance/cores"
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
+	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -145,4 +147,124 @@ func TestVDPPreAssociateNoVEth(t *testing.T) {
 	c, _ := d.VIS().Counters(id)
 	assert.Equal(t, uint64(1), c.RxFrames)
 	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI])
+}
+
+// TestVDPPreAssociateRRReserves checks, after
+// vis-evb-vdp-preassociate-rr, that A holds vm10's one port (the first
+// vEth id, now in the core) and B got nothing.
+func TestVDPPreAssociateRRReserves(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-preassociate-rr")
+	id, ok := d.EVBPlane().VEth(vsiA())
+	require.True(t, ok)
+	assert.Equal(t, firstVEth, id, "the vEth id reserved at the Pre-Associate-RR")
+	_, ok = d.EVBPlane().VEth(vdp.VSIIDUUID, vdp.VSIID(uuidB))
+	assert.False(t, ok, "B was refused")
+	c, _ := d.VIS().Counters(id)
+	assert.Equal(t, uint64(1), c.RxFrames, "only the broadcast sent once associated")
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI], "the broadcast sent while pre-associated")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(2), br.Counters().Admitted)
+		assert.Equal(t, uint64(1), br.Counters().Refused)
+	})
+}
+
+// TestVDPHintsKeepAlive checks, after vis-evb-vdp-hints, that the
+// Associate with the M bit was admitted once and the refresh with the S
+// bit was counted as a keep-alive, not as a new request.
+func TestVDPHintsKeepAlive(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-hints")
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok)
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(1), br.Counters().Admitted)
+		assert.Equal(t, uint64(1), br.Counters().KeepAlives)
+		assert.Zero(t, br.Counters().Refused)
+	})
+}
+
+// TestVDPECPFailureCounted checks, after vis-evb-vdp-ecp-failure, that
+// ECP retransmitted 3 times (R), then counted one failure, and that the
+// bridge still holds A associated with its vEth.
+func TestVDPECPFailureCounted(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-ecp-failure")
+	cn := d.EVBPlane().Speaker(0).Counters()
+	assert.Equal(t, uint64(3), cn.Retransmits)
+	assert.Equal(t, uint64(1), cn.TxFailures)
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok, "ECP's failure does not end the VSI")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		f, id := vsiA()
+		e, ok := br.VSI(0, f, id)
+		require.True(t, ok)
+		assert.Equal(t, vdp.TypeAssociate, e.Mode)
+		assert.Equal(t, uint64(1), br.Counters().KeepAlives)
+	})
+}
+
+// TestVDPOrgProfile checks, after vis-evb-vdp-org-tlv, that A's vEth is
+// in vm20's VLAN, the profile its niv port-profile TLV named.
+func TestVDPOrgProfile(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-org-tlv")
+	id, ok := d.EVBPlane().VEth(vsiA())
+	require.True(t, ok)
+	v, ok := d.VIS().VSIOf(id)
+	require.True(t, ok)
+	assert.Equal(t, uint16(20), v.VID)
+}
+
+// TestVDPResourceWaitTimesOut checks, after vis-evb-vdp-resource-wait,
+// that both type-7 requests were deferred and timed out, A kept its vEth
+// and state as granted (type 5), and B has none.
+func TestVDPResourceWaitTimesOut(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-resource-wait")
+	_, ok := d.EVBPlane().VEth(vsiA())
+	assert.True(t, ok, "A kept its vEth")
+	_, ok = d.EVBPlane().VEth(vdp.VSIIDUUID, vdp.VSIID(uuidB))
+	assert.False(t, ok)
+	assert.Equal(t, uint64(1), portDrops(t, d, "evb1")[vis.DropUnknownVSI], "B's broadcast")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		c := br.Counters()
+		assert.Equal(t, uint64(2), c.Deferred)
+		assert.Equal(t, uint64(2), c.ResourceTimeouts)
+		f, id := vsiA()
+		e, ok := br.VSI(0, f, id)
+		require.True(t, ok)
+		assert.Equal(t, uint32(5), e.VSI.TypeID, "A as granted")
+		assert.Equal(t, 1, br.Len())
+	})
+}
+
+// TestVICDeadPeerOnCaseClock checks, after vic-dead-peer, that the VIS
+// closed iv1's session and unbound A's vEth at the case's clock: 42 s
+// after its start (the two advances), not at the real time.
+func TestVICDeadPeerOnCaseClock(t *testing.T) {
+	_, d := runOnCores(t, "vic-dead-peer")
+	a := d.VISPlane().Agent()
+	st, _ := a.Session(0)
+	assert.Equal(t, vic.SessionOpening, st, "no session open on iv1")
+	v, ok := a.VEth(vic.UUID(instA))
+	require.True(t, ok, "the vEth's record is retained")
+	assert.False(t, v.Bound)
+	assert.Equal(t, time.Unix(0, cores.Epoch).Add(42*time.Second), v.Unbound)
+}
+
+// TestVDPLLDPNegotiated checks, after vis-evb-vdp-lldp-evb, that evb1's
+// LLDP agent holds the station as its peer with the negotiated values the
+// case's frames carry, and that the type-7 request waited the negotiated
+// resource wait delay (one deferral, one timeout, 22 s in).
+func TestVDPLLDPNegotiated(t *testing.T) {
+	_, d := runOnCores(t, "vis-evb-vdp-lldp-evb")
+	got, peer := d.EVBPlane().LLDP(0).EVB()
+	require.True(t, peer, "the station was heard")
+	assert.Equal(t, uint8(21), got.RWD)
+	assert.True(t, got.ROLRWD)
+	assert.Equal(t, uint8(20), got.RKA)
+	assert.True(t, got.RRCTR)
+	assert.Equal(t, 20970*time.Millisecond, vdp.TimersFrom(got).BridgeResourceWait().Round(10*time.Millisecond))
+	_, peer = d.EVBPlane().LLDP(1).EVB()
+	assert.False(t, peer, "nothing heard on evb2")
+	d.EVBPlane().Runner().Do(func(br *vdp.Bridge) {
+		assert.Equal(t, uint64(1), br.Counters().Deferred)
+		assert.Equal(t, uint64(1), br.Counters().ResourceTimeouts)
+	})
 }

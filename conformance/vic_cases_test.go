@@ -292,5 +292,20 @@ func vicCases() []genCase {
 		in: []gf{on("iv1", ivReq(1, openMsg, "vic open, tx 1")), on("iv1", ivReq(1, openMsg, "the same again (a retransmission)")),
 			on("iv1", ivAck(1))},
 		want: []gf{on("iv1", visAck(1)), on("iv1", visReq(1, openRsp)), on("iv1", visAck(1))},
+	}, {
+		name:  "vic-dead-peer",
+		title: "VIF negotiation: an IV that goes silent is declared dead after 3 keepalive periods; its vEths are unbound after the resync hold",
+		desc: "After open (keepalive 10 s) and a successful vif-alloc (VIF 1, vEth 1), A's broadcast leaves by the uplink. " +
+			"The IV then sends nothing for 31 s (the step advance 31s), longer than the hold time, 3 × its keepalive = 30 s " +
+			"(vic/PROTOCOL.md): the VIS declares the IV dead and closes the session, but keeps its vEths for the resync " +
+			"hold (10 s) for the IV to come back and announce them, so A's next broadcast still leaves by the uplink. " +
+			"11 s later (advance 11s) the hold has passed without the IV: its vEths are unbound, and A's next frame with " +
+			"svif 1 is dropped. The VIS sends nothing to a dead peer. Both timers run on the case's clock." + vicDesc,
+		behaviours: []string{"vif-negotiation", "ecp", "keepalive", "upstream", "flooding"},
+		setup:      vicSetup + "after 5 advance 31s\nafter 6 advance 11s\n", profile: profiles,
+		in: cat(open, alloc("vm10"), []gf{on("iv1", aFrom1), on("iv1", aFrom1.say("A broadcasts after the IV was declared dead")),
+			on("iv1", aFrom1.say("A broadcasts after the resync hold"))}),
+		want: cat(openOut, []gf{on("iv1", visAck(2)), on("iv1", visReq(2, allocRsp)),
+			on("up1", aBcast.vlan(10)), on("up1", aBcast.vlan(10))}),
 	}}
 }

@@ -75,6 +75,10 @@ type BridgeVSI struct {
 	pendMgr  ManagerID
 	pendVSI  VSI
 	pendDue  time.Time
+	// orgBuf and pendOrgBuf hold the bytes of VSI.Org and pendVSI.Org:
+	// the received PDU's buffer is reused, and they go out again later
+	// (an unsolicited De-Associate, a deferred answer).
+	orgBuf, pendOrgBuf []byte
 }
 
 // BridgeCounters are the bridge's totals.
@@ -284,6 +288,7 @@ func (b *Bridge) process(port int, v *VSI, now time.Time) {
 		e.deadline = now.Add(b.timers[port].BridgeKeepAlive())
 		e.VSI.Status = StatusResponse
 		e.VSI.Org = append(e.VSI.Org[:0], v.Org...)
+		e.orgBuf = ownOrg(e.VSI.Org, e.orgBuf)
 		b.reply(port, mgr, &e.VSI)
 		return
 	}
@@ -304,9 +309,11 @@ func (b *Bridge) process(port int, v *VSI, now time.Time) {
 			e.Port, e.Mode, e.Counters = port, 0, VSICounters{Requests: 1}
 			e.ManagerID = mgr
 			copyVSI(&e.VSI, v)
+			e.orgBuf = ownOrg(e.VSI.Org, e.orgBuf)
 		}
 		e.Pending, e.pendMgr, e.pendDue = true, mgr, now.Add(b.timers[port].BridgeResourceWait())
 		copyVSI(&e.pendVSI, v)
+		e.pendOrgBuf = ownOrg(e.pendVSI.Org, e.pendOrgBuf)
 		return
 	}
 	b.apply(port, mgr, v, e, d, now)
@@ -352,6 +359,7 @@ func (b *Bridge) apply(port int, mgr ManagerID, v *VSI, e *BridgeVSI, d Decision
 	}
 	e.ManagerID, e.Mode = mgr, v.Mode
 	copyVSI(&e.VSI, v)
+	e.orgBuf = ownOrg(e.VSI.Org, e.orgBuf)
 	e.VSI.Status = StatusResponse
 	e.deadline = now.Add(b.timers[port].BridgeKeepAlive())
 	e.Counters.Responses++
@@ -401,4 +409,25 @@ func (b *Bridge) expire(now time.Time) {
 			b.remove(e, ReasonKeepAlive, true)
 		}
 	}
+}
+
+// ownOrg copies the Data of orgs into buf (grown when too small, else
+// reused) and points each org's Data at its copy; it returns buf. The
+// Data must not lie in buf: the callers copy from a received PDU, or from
+// the other buffer of the entry.
+func ownOrg(orgs []Org, buf []byte) []byte {
+	n := 0
+	for _, o := range orgs {
+		n += len(o.Data)
+	}
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	buf = buf[:0]
+	for i := range orgs {
+		start := len(buf)
+		buf = append(buf, orgs[i].Data...)
+		orgs[i].Data = buf[start:len(buf):len(buf)]
+	}
+	return buf
 }

@@ -151,6 +151,7 @@ type VISAgent struct {
 	prog          VISProgrammer
 	status        func(Action)
 	timer         *time.Timer
+	now           func() time.Time
 	msg           Message
 	closed        bool
 	decodeErrors  uint64
@@ -160,7 +161,7 @@ type VISAgent struct {
 
 // NewVISAgent starts a VIS machine over tab (nil: a new Table).
 func NewVISAgent(cfg VISConfig, tab *Table, prog VISProgrammer, status func(Action)) *VISAgent {
-	a := &VISAgent{vis: NewVISMachine(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status}
+	a := &VISAgent{vis: NewVISMachine(cfg, tab, time.Now()), ports: map[PortID]Sender{}, prog: prog, status: status, now: time.Now}
 	a.timer = time.AfterFunc(time.Hour, a.fire)
 	a.handle(VISEvent{Kind: VISTimer})
 	return a
@@ -202,7 +203,7 @@ func (a *VISAgent) handleLocked(ev VISEvent) {
 	if a.closed {
 		return
 	}
-	for i := range a.vis.Handle(ev, time.Now()) {
+	for i := range a.vis.Handle(ev, a.now()) {
 		act := &a.vis.o.acts[i]
 		switch act.Kind {
 		case ActSend:
@@ -219,14 +220,42 @@ func (a *VISAgent) handleLocked(ev VISEvent) {
 			}
 		}
 	}
+	a.rearm()
+}
+
+func (a *VISAgent) rearm() {
 	if d := a.vis.Deadline(); !d.IsZero() {
-		a.timer.Reset(time.Until(d))
+		a.timer.Reset(d.Sub(a.now()))
 	} else {
 		a.timer.Stop()
 	}
 }
 
 func (a *VISAgent) fire() { a.handle(VISEvent{Kind: VISTimer}) }
+
+// SetClock makes the agent read the time from now instead of time.Now,
+// such as a conformance case's clock that moves in steps. The timer still
+// waits in real time for what now says is left; Tick runs what is due
+// when the clock jumps. Call it before the first port is added.
+func (a *VISAgent) SetClock(now func() time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.now = now
+	a.rearm()
+}
+
+// Tick runs the VIS machine's timers if one is due by the agent's clock:
+// dead peers, the resync hold, retransmitted requests, retention. Early
+// calls do nothing.
+func (a *VISAgent) Tick() {
+	a.mu.Lock()
+	d := a.vis.Deadline()
+	due := !d.IsZero() && !a.now().Before(d)
+	a.mu.Unlock()
+	if due {
+		a.fire()
+	}
+}
 
 // SetVIFList sets the members of VIF list id on IV port p.
 func (a *VISAgent) SetVIFList(p PortID, id uint32, members []vntag.VIF) {

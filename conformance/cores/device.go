@@ -12,6 +12,8 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/iv"
@@ -150,7 +152,7 @@ func (d *Device) buildVIS() error {
 	d.core = d.vis
 	cp := d.setup.Control
 	if cp != nil {
-		if d.plane, err = bind.NewVISPlane(d.vis, d.store, vic.VISConfig{Session: cp.Session}); err != nil {
+		if d.plane, err = bind.NewVISPlaneWith(d.vis, d.store, vic.VISConfig{Session: cp.Session}, bind.VISPlaneOptions{Clock: d.clock}); err != nil {
 			return devErr("control-plane: %v", err)
 		}
 		d.core = d.plane.Core()
@@ -164,7 +166,11 @@ func (d *Device) buildVIS() error {
 		}
 		if p.Kind == conformance.PortEVB {
 			if d.setup.VDP != nil {
-				evbPorts = append(evbPorts, bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)})
+				ep := bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)}
+				if d.setup.VDP.LLDP {
+					ep.LLDP = &lldp.Config{EVB: VDPEVB, TxInterval: VDPLLDPInterval, FastTx: VDPLLDPInterval, TxHold: 1}
+				}
+				evbPorts = append(evbPorts, ep)
 				continue // the plane adds it to the core
 			}
 			d.addEVB(d.vis.AddEVBPort(p.Name), p.Name)
@@ -191,6 +197,12 @@ func (d *Device) buildVIS() error {
 	}
 	if evbPorts != nil {
 		cfg := bind.EVBConfig{Timers: VDPTimers, Clock: d.clock}
+		if u := d.setup.Unreachable; len(u) > 0 {
+			cfg.Manager = vdp.DecideFunc(func(_ int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+				t := conformance.VSIType{ID: req.TypeID, Version: req.TypeVersion}
+				return vdp.Decision{Pending: slices.Contains(u, t)}
+			})
+		}
 		if d.plane != nil {
 			cfg.Control = d.plane.Core()
 		}
@@ -305,6 +317,10 @@ func (d *Device) Core() port.Core {
 // VIS returns the device's vis core (nil for an IV).
 func (d *Device) VIS() *vis.VIS { return d.vis }
 
+// VISPlane returns the vic control plane of the device's IV ports (nil
+// unless the setup says control-plane vic).
+func (d *Device) VISPlane() *bind.VISPlane { return d.plane }
+
 // EVBPlane returns the VDP bridge of the device's evb ports (nil unless
 // the setup says control-plane vdp).
 func (d *Device) EVBPlane() *bind.EVBPlane { return d.evbp }
@@ -374,8 +390,11 @@ func (d *Device) Apply(st conformance.Step) error {
 		d.mu.Lock()
 		d.offset += st.Duration.Nanoseconds()
 		d.mu.Unlock()
+		if d.plane != nil {
+			d.plane.Tick() // what the advance made due happens now
+		}
 		if d.evbp != nil {
-			d.evbp.Tick() // what the advance made due happens now
+			d.evbp.Tick()
 		}
 	case conformance.StepConfigure:
 		if d.store == nil {
@@ -459,6 +478,18 @@ const controlRTE = 20
 // RKA 20. With them a VSI the station does not refresh is de-associated
 // 1.5 × ((2R+1)·10·2^RTE + 10·2^RKA) µs = 125.83 s after its last request.
 var VDPTimers = vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}
+
+// VDPLLDPInterval is the LLDP agent's msgTxInterval and msgFastTx on the
+// evb ports (control-plane vdp ... lldp), TxHold 1: the agent sends when
+// what it sends changes, and not again within a case, whose real time
+// (a device under test runs its timers in real time too) and advances
+// stay far below an hour. The TTL it sends is 3601 s.
+const VDPLLDPInterval = time.Hour
+
+// VDPEVB is the EVB TLV of the bridge's LLDP agent on the evb ports
+// (control-plane vdp ... lldp): reflective relay capable, VDPTimers'
+// values.
+var VDPEVB = evb.TLV{Mode: evb.ModeBridge, RRCAP: true, R: VDPTimers.R, RTE: VDPTimers.RTE, RWD: VDPTimers.RWD, RKA: VDPTimers.RKA}
 
 // ecpConfig returns the ECP configuration of a case's control plane, with
 // mac as the source of its frames.

@@ -38,6 +38,8 @@ type benchOpts struct {
 	pin     bool
 	rxRing  int
 	txRing  int
+	queues  int
+	streams int
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -46,11 +48,13 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
+	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
+	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
 func (o *benchOpts) args() []string {
-	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing)}
+	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing), "--queues", strconv.Itoa(o.queues)}
 }
 
 // runBench implements `niv bench`: two VM namespaces joined by a Linux
@@ -281,6 +285,12 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 	}
 	snmp0 := readUDPSNMP(nss[1])
 	backlog0 := readSoftnetDrops()
+	// What the forwarder dropped while the setup was built (a frame for
+	// a VM whose NIC was not up yet) is not the run's.
+	var fwd0 map[string]uint64
+	if c, ok := s.(interface{ dropsSoFar() map[string]uint64 }); ok {
+		fwd0 = c.dropsSoFar()
+	}
 	cpu0 := s.cpu()
 	res, err = b.iperf(ctx, nss, t)
 	if err != nil {
@@ -298,7 +308,7 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 	fwdDrops := stopSetup()
 	res.drops = map[string]uint64{}
 	for k, v := range fwdDrops {
-		res.drops[k] = v
+		res.drops[k] = v - min(v, fwd0[k])
 	}
 	res.drops["VM A nic tx"] = afterA.txDropped - before[0].txDropped
 	res.drops["VM B nic rx"] = after.rxDropped - before[1].rxDropped
@@ -314,6 +324,30 @@ type benchEnv struct {
 	nics    [2]string
 	stopped bool
 	drops   map[string]uint64
+}
+
+// udpSockBuf returns the socket buffer size iperf3 asks for in the UDP
+// runs (-w), or 0 for none: 4 MiB, or net.core.rmem_max or wmem_max if
+// either is less (iperf3 fails a run whose buffer the kernel capped, and a
+// network namespace cannot raise them). With the default of 212,992
+// bytes, about 270 datagrams of 64 bytes, the iperf3 server's socket
+// overflows whenever the server is not scheduled for 15 ms at 20,000
+// frames/s, and the loss the fixed-rate runs measure is the receiving
+// VM's, whatever the setup.
+func udpSockBuf() int {
+	n := 4 << 20
+	for _, f := range []string{"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0
+		}
+		n = min(n, v)
+	}
+	return n
 }
 
 // vmIP6 is VM i's IPv6 address.
@@ -471,15 +505,26 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 		}
 	}()
 	args := []string{"netns", "exec", nss[0], "iperf3", "-c", ipB, "-t", strconv.FormatFloat(b.dur.Seconds(), 'f', -1, 64), "-J"}
+	streams := b.opts.streams
+	if streams <= 0 {
+		streams = max(b.opts.queues, 1)
+	}
+	if streams > 1 {
+		args = append(args, "-P", strconv.Itoa(streams))
+	}
 	udp := strings.HasPrefix(t, "udp64")
 	if udp {
 		// 22 bytes of payload: 64-byte frames (14 + 20 + 8 + 22).
 		rate := "0"
 		if _, r, ok := strings.Cut(t, "@"); ok {
+			// iperf3's rate is per stream.
 			n, _ := strconv.Atoi(r)
-			rate = strconv.Itoa(n * 22 * 8)
+			rate = strconv.Itoa(n * 22 * 8 / streams)
 		}
 		args = append(args, "-u", "-l", "22", "-b", rate)
+		if w := udpSockBuf(); w > 0 {
+			args = append(args, "-w", strconv.Itoa(w))
+		}
 	}
 	var cliOut []byte
 	var cli *exec.Cmd
@@ -654,6 +699,16 @@ func (b *bench) report(w io.Writer, setups []benchSetup, tests []string) {
 	if t, n := b.cpuPerMFrame("tapcopy udp64"), b.cpuPerMFrame("niv udp64"); t > 0 && n > 0 {
 		fmt.Fprintf(w, "ratio cpu-per-Mframe udp64 niv/tapcopy %.3f\n", n/t)
 	}
+	// At the highest fixed rate too: under overload the CPU per frame
+	// delivered includes the sender's work on the frames lost, and each
+	// setup loses a different share.
+	if len(b.rates) > 0 {
+		r := slices.Max(b.rates)
+		key := fmt.Sprintf("udp64@%d", r)
+		if t, n := b.cpuPerMFrame("tapcopy "+key), b.cpuPerMFrame("niv "+key); t > 0 && n > 0 {
+			fmt.Fprintf(w, "ratio cpu-per-Mframe %s niv/tapcopy %.3f\n", key, n/t)
+		}
+	}
 	fmt.Fprintf(w, "ratio tcp niv/bridge %s\n", ratio("tcp"))
 	fmt.Fprintf(w, "ratio udp64 niv/bridge %s\n", ratio("udp64"))
 }
@@ -763,19 +818,25 @@ func (s *tapCopySetup) start(ctx context.Context) (nics [2]string, err error) {
 }
 
 func (s *tapCopySetup) stop() map[string]uint64 {
-	d := map[string]uint64{}
 	for _, t := range s.taps {
 		if t != nil {
 			t.Close()
 		}
 	}
 	s.wg.Wait()
+	d := s.dropsSoFar()
+	s.taps = [2]*port.TAP{}
+	return d
+}
+
+// dropsSoFar returns the drops the copy loop's TAPs counted so far.
+func (s *tapCopySetup) dropsSoFar() map[string]uint64 {
+	d := map[string]uint64{}
 	for _, t := range s.taps {
 		if t != nil {
 			addPortDrops(d, "copy loop", t.Stats())
 		}
 	}
-	s.taps = [2]*port.TAP{}
 	return d
 }
 
@@ -849,30 +910,34 @@ func (s *nivSetup) start(ctx context.Context) (nics [2]string, err error) {
 }
 
 func (s *nivSetup) stop() map[string]uint64 {
-	d := map[string]uint64{}
 	if s.cancel != nil {
 		s.cancel()
 		s.wg.Wait()
 		s.cancel = nil
 	}
 	closeBenchPorts(s.ivPorts, s.visPorts)
-	for _, p := range s.ivPorts {
-		if p != nil {
-			addPortDrops(d, "IV", p.Stats())
-			if s.b.log != nil {
-				fmt.Fprintf(s.b.log, "  IV port %s: %v\n", p.Name(), p.Stats())
+	for who, ps := range map[string][]port.Port{"IV": s.ivPorts, "VIS": s.visPorts} {
+		for _, p := range ps {
+			if p != nil && s.b.log != nil {
+				fmt.Fprintf(s.b.log, "  %s port %s: %v\n", who, p.Name(), p.Stats())
 			}
 		}
 	}
-	for _, p := range s.visPorts {
-		if p != nil {
-			addPortDrops(d, "VIS", p.Stats())
-			if s.b.log != nil {
-				fmt.Fprintf(s.b.log, "  VIS port %s: %v\n", p.Name(), p.Stats())
-			}
-		}
-	}
+	d := s.dropsSoFar()
 	exec.Command("ip", "link", "del", s.b.prefix+"li").Run()
+	return d
+}
+
+// dropsSoFar returns the drops the pair's ports counted so far.
+func (s *nivSetup) dropsSoFar() map[string]uint64 {
+	d := map[string]uint64{}
+	for who, ps := range map[string][]port.Port{"IV": s.ivPorts, "VIS": s.visPorts} {
+		for _, p := range ps {
+			if p != nil {
+				addPortDrops(d, who, p.Stats())
+			}
+		}
+	}
 	return d
 }
 
@@ -918,7 +983,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 		ivPorts = []port.Port{up, nil}
 		for _, name := range taps {
-			t, err := port.OpenTAPWith(name, port.TAPConfig{Offload: o.offload})
+			t, err := port.OpenTAPWith(name, port.TAPConfig{Offload: o.offload, Queues: o.queues})
 			if err != nil {
 				return fail(err)
 			}
@@ -1008,6 +1073,23 @@ func (s *niv2Setup) start(ctx context.Context) (nics [2]string, err error) {
 	return nics, nil
 }
 
+// dropsSoFar asks each process for the drops its ports counted so far
+// (SIGUSR1) and reads its answer.
+func (s *niv2Setup) dropsSoFar() map[string]uint64 {
+	d := map[string]uint64{}
+	for i, p := range s.procs {
+		if p.Process.Signal(syscall.SIGUSR1) != nil {
+			continue
+		}
+		line, err := s.outs[i].ReadString('\n')
+		if who, n, ok := strings.Cut(strings.TrimSpace(line), " drops "); err == nil && ok {
+			v, _ := strconv.ParseUint(n, 10, 64)
+			d[who+" ports"] += v
+		}
+	}
+	return d
+}
+
 func (s *niv2Setup) stop() map[string]uint64 {
 	d := map[string]uint64{}
 	for i, p := range s.procs {
@@ -1048,6 +1130,11 @@ func runBenchRole(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGUSR1: print the drops so far (niv2Setup.dropsSoFar); before the
+	// ready line, so that none is missed.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	cfg := port.RunConfig{Batch: o.batch}
 	var (
 		core  port.Core
@@ -1083,15 +1170,23 @@ func runBenchRole(args []string, stdout, stderr io.Writer) int {
 		core = v
 		fmt.Fprintln(stdout, "ready")
 	}
-	err = port.Run(ctx, core, ports, cfg)
-	var drops uint64
-	for _, p := range ports {
-		if p != nil {
-			st := p.Stats()
-			drops += st.RxDropped + st.TxDropped
+	drops := func() uint64 {
+		var n uint64
+		for _, p := range ports {
+			if p != nil {
+				st := p.Stats()
+				n += st.RxDropped + st.TxDropped
+			}
 		}
+		return n
 	}
-	fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops)
+	go func() {
+		for range usr1 {
+			fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops())
+		}
+	}()
+	err = port.Run(ctx, core, ports, cfg)
+	fmt.Fprintf(stdout, "%s drops %d\n", strings.ToUpper(role), drops())
 	if err != nil {
 		fmt.Fprintf(stderr, "niv bench role %s: %v\n", role, err)
 		return 1

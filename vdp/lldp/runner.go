@@ -24,11 +24,12 @@ type Runner struct {
 	timer  *time.Timer
 	onEVB  func(t evb.TLV, peer bool)
 	closed bool
+	now    func() time.Time
 }
 
 // NewRunner returns a runner for a, not yet begun (call Begin).
 func NewRunner(a *Agent, w FrameWriter, onEVB func(t evb.TLV, peer bool)) *Runner {
-	r := &Runner{a: a, w: w, onEVB: onEVB}
+	r := &Runner{a: a, w: w, onEVB: onEVB, now: time.Now}
 	r.timer = time.AfterFunc(time.Hour, func() { r.run(Event{Kind: EvTimer}) })
 	r.timer.Stop()
 	return r
@@ -48,6 +49,29 @@ func (r *Runner) EVB() (evb.TLV, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.a.EVB()
+}
+
+// SetClock makes the runner read the time from now instead of time.Now,
+// such as a conformance case's clock that moves in steps. The timer still
+// waits in real time for what now says is left; Tick runs what is due
+// when the clock jumps. Call it before Begin.
+func (r *Runner) SetClock(now func() time.Time) {
+	r.mu.Lock()
+	r.now = now
+	r.mu.Unlock()
+}
+
+// Tick runs the agent's timer if it is due by the runner's clock: the
+// next transmission, or the peer's TTL running out. Early calls do
+// nothing.
+func (r *Runner) Tick() {
+	r.mu.Lock()
+	d, ok := r.a.Deadline()
+	due := ok && !r.closed && !r.now().Before(d)
+	r.mu.Unlock()
+	if due {
+		r.run(Event{Kind: EvTimer})
+	}
 }
 
 // Neighbor returns what the peer's last LLDPDU said (a copy), and false
@@ -81,7 +105,8 @@ func (r *Runner) run(ev Event) {
 		peer bool
 	}
 	var changes []change
-	for _, a := range r.a.Handle(ev, time.Now()) {
+	now := r.now()
+	for _, a := range r.a.Handle(ev, now) {
 		switch a.Kind {
 		case ActTransmit:
 			_ = r.w.WriteFrame(a.Frame)
@@ -90,7 +115,7 @@ func (r *Runner) run(ev Event) {
 		}
 	}
 	if d, ok := r.a.Deadline(); ok {
-		r.timer.Reset(time.Until(d))
+		r.timer.Reset(d.Sub(now))
 	} else {
 		r.timer.Stop()
 	}

@@ -109,3 +109,52 @@ func TestRunnerTimers(t *testing.T) {
 		assert.EqualValues(t, 20, b.RWD, "back to the local value")
 	})
 }
+
+// countWriter counts the frames written to it.
+type countWriter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (w *countWriter) WriteFrame([]byte) error {
+	w.mu.Lock()
+	w.n++
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *countWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// TestRunnerClock: on a clock that jumps (SetClock), Tick sends what is
+// due by that clock and nothing earlier: the fast transmission 1 s after
+// Begin, then the next one, and not before its second.
+func TestRunnerClock(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 0, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeBridge, R: 3, RTE: 20, RWD: 20, RKA: 20}})
+	require.NoError(t, err)
+	w := &countWriter{}
+	r := lldp.NewRunner(a, w, nil)
+	defer r.Close()
+	r.SetClock(clock)
+	r.Begin()
+	assert.Equal(t, 1, w.count(), "Begin sends at once")
+	r.Tick()
+	assert.Equal(t, 1, w.count(), "nothing due yet")
+	step(999 * time.Millisecond)
+	r.Tick()
+	assert.Equal(t, 1, w.count(), "1 ms early")
+	step(time.Millisecond)
+	r.Tick()
+	assert.Equal(t, 2, w.count(), "the first fast transmission, 1 s after Begin")
+	step(10 * time.Second)
+	r.Tick()
+	r.Tick()
+	assert.Equal(t, 3, w.count(), "one transmission per jump")
+}

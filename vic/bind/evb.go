@@ -47,9 +47,13 @@ import (
 // (vis.AddVSI), bound to its profile in the store; an Associate of the
 // same VSIID on another port (a migration: the machine de-associates it
 // from the first) moves that vEth (vis.MoveVSI), which keeps its id, admin
-// state and counters. A pre-associated VSI has no vEth. When the VSI ends
-// — De-Associate, keep-alive timeout, port down — its vEth is removed and
-// its profile binding with it.
+// state and counters. A pre-associated VSI has no vEth. A Pre-Associate
+// with resource reservation (802.1Qbg 41.2: the resources the Associate
+// will need are held) binds the VSI's vEth id to its profile in the store
+// — taking one of the profile's max-ports — but puts nothing in the core
+// until the Associate. When the VSI ends — De-Associate, keep-alive
+// timeout, port down — its vEth is removed and its profile binding with
+// it.
 type EVBPlane struct {
 	core   *vis.VIS
 	store  profile.Store
@@ -80,8 +84,19 @@ type EVBConfig struct {
 	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
 	// plane puts its own in front of the core.
 	Control *Control
-	// Clock, if set, is the clock of the machine and the speakers in
-	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
+	// Manager, if set, is the VSI manager the plane asks about each
+	// request before its own admission (802.1Qbg 41.1: the bridge gets a
+	// VSI type's definition from the VSI Manager). A refusal it returns is
+	// the answer. Pending defers the request: the machine ignores the
+	// VSI's requests meanwhile, and when the resource wait delay
+	// (10·2^RWD µs) has passed it answers code 3, unable to contact VSI
+	// manager, with Keep if the VSI had a state (vdp.Decision.Pending).
+	// The plane takes no late answer yet: Pending is a manager that
+	// cannot be reached.
+	Manager vdp.Decider
+	// Clock, if set, is the clock of the machine, the speakers and the
+	// LLDP agents in place of time.Now (ecp.Speaker.SetClock,
+	// vdp.BridgeRunner.SetClock, lldp.Runner.SetClock):
 	// a clock that jumps, such as a conformance case's, with Tick called
 	// after each jump.
 	Clock func() time.Time
@@ -160,6 +175,9 @@ type evbKey struct {
 
 type evbVSI struct {
 	EVBVEth
+	// inCore: the vEth is in the core (associated); false: only its
+	// profile binding is held (Pre-Associate with resource reservation).
+	inCore bool
 }
 
 // NewEVBPlane adds ports to core as evb ports and runs VDP's bridge
@@ -227,6 +245,9 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 		r := lldp.NewRunner(a, ports[i].W, func(t evb.TLV, _ bool) { p.runner.SetTimers(i, vdp.TimersFrom(t)) })
 		p.lldps[i] = r
 		p.ctl.AttachLLDP(p.ports[i], r)
+		if cfg.Clock != nil {
+			r.SetClock(cfg.Clock)
+		}
 		r.Begin()
 	}
 	return p, nil
@@ -256,7 +277,7 @@ func (p *EVBPlane) VSIs() []EVBVSI {
 			x := EVBVSI{BridgeVSI: *e}
 			x.VSI.Filters = append([]vdp.Filter(nil), e.VSI.Filters...)
 			x.VSI.Org = nil
-			if v, ok := p.vsis[evbKey{e.VSI.IDFormat, e.VSI.ID}]; ok && v.Port == e.Port {
+			if v, ok := p.vsis[evbKey{e.VSI.IDFormat, e.VSI.ID}]; ok && v.Port == e.Port && v.inCore {
 				x.VEth = v.EVBVEth
 				x.VEth.MACs = append([][6]byte(nil), v.MACs...)
 			}
@@ -286,7 +307,8 @@ func (p *EVBPlane) Port(i int) int { return p.ports[i] }
 // Speaker returns the ECP speaker of the machine's port i.
 func (p *EVBPlane) Speaker(i int) *ecp.Speaker { return p.sps[i] }
 
-// VEth returns the vEth of VSI (f, id), while it is associated.
+// VEth returns the vEth of VSI (f, id), while it is associated or holds
+// its profile by a Pre-Associate with resource reservation.
 func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -299,11 +321,17 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 
 // Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
 // the machine's first (keep-alive timeouts, resource waits), then each
-// port's ECP acknowledgement timer, in port order.
+// port's ECP acknowledgement timer, then each port's LLDP agent, in port
+// order.
 func (p *EVBPlane) Tick() {
 	p.runner.Tick()
 	for _, sp := range p.sps {
 		sp.Tick()
+	}
+	for _, r := range p.lldps {
+		if r != nil {
+			r.Tick()
+		}
 	}
 }
 
@@ -335,6 +363,11 @@ func refused(code vdp.ErrorCode, format string, args ...any) error {
 // Decide implements vdp.Decider: it is the machine's resource decision,
 // and for an Associate it binds the VSI in the core before admitting it.
 func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+	if p.cfg.Manager != nil {
+		if d := p.cfg.Manager.Decide(port, mgr, req); d.Pending || d.Code != vdp.CodeSuccess {
+			return d
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]
@@ -410,7 +443,7 @@ func (p *EVBPlane) admit(port int, mgr vdp.ManagerID, req *vdp.VSI) (uint16, err
 		}
 		vid = 0
 	}
-	if req.Mode == vdp.TypeAssociate {
+	if req.Mode == vdp.TypeAssociate || req.Mode == vdp.TypePreAssociateRR {
 		if err := p.bind(port, mgr, req, name, granted, vid, macs); err != nil {
 			return 0, err
 		}
@@ -420,10 +453,15 @@ func (p *EVBPlane) admit(port int, mgr vdp.ManagerID, req *vdp.VSI) (uint16, err
 
 // bind makes the core's vEth of req (new, or the one it has on any port)
 // bound on port to macs in vid (granted: the VSI's VID, vid its VID on
-// the link), with profile name.
+// the link), with profile name; for a Pre-Associate with resource
+// reservation it only holds the profile binding.
 func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, granted, vid uint16, macs [][6]byte) error {
 	k := evbKey{req.IDFormat, req.ID}
 	v, known := p.vsis[k]
+	reserve := req.Mode == vdp.TypePreAssociateRR
+	if reserve && known && v.Port != port {
+		return nil // held for its association elsewhere already
+	}
 	if !known {
 		if p.cfg.MaxVSIs > 0 && len(p.vsis) >= p.cfg.MaxVSIs {
 			return refused(vdp.CodeInsufficientResources, "%d VSIs associated", len(p.vsis))
@@ -434,7 +472,7 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI")
 			}
 		}
-		v = &evbVSI{EVBVEth{VEth: id}}
+		v = &evbVSI{EVBVEth: EVBVEth{VEth: id}}
 	}
 	if !known || v.Profile != name {
 		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.VEth, name); return nil }); err != nil {
@@ -445,9 +483,13 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 	}
 	var err error
-	if known {
+	switch {
+	case reserve && v.inCore:
+		err = p.core.RemoveVEth(v.VEth) // back from associated to reserved
+	case reserve:
+	case v.inCore:
 		err = p.core.MoveVSI(v.VEth, p.ports[port], vid, macs...)
-	} else {
+	default:
 		err = p.core.AddVSI(v.VEth, p.ports[port], vid, macs...)
 	}
 	if err != nil {
@@ -467,12 +509,17 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 		p.vsis[k] = v
 	}
+	wasInCore := v.inCore
+	v.inCore = !reserve
 	tm := p.portTimers(port)
-	changed := !known || v.Port != port || v.Profile != name || v.VID != granted || v.Manager != mgr ||
+	changed := !wasInCore || v.Port != port || v.Profile != name || v.VID != granted || v.Manager != mgr ||
 		v.TypeID != req.TypeID || v.TypeVersion != req.TypeVersion || !slices.Equal(v.MACs, macs) || v.Timers != tm
 	v.Port, v.Profile, v.Manager, v.IDFormat, v.ID, v.Timers = port, name, mgr, req.IDFormat, req.ID, tm
 	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
-	if changed && p.cfg.Bound != nil {
+	switch {
+	case reserve && wasInCore && p.cfg.Unbound != nil:
+		p.cfg.Unbound(v.EVBVEth)
+	case !reserve && changed && p.cfg.Bound != nil:
 		p.cfg.Bound(v.EVBVEth)
 	}
 	return nil
@@ -489,11 +536,12 @@ func (p *EVBPlane) portTimers(port int) vdp.Timers {
 	return p.cfg.Timers
 }
 
-// onState follows the machine's VSIs: one that is not associated on the
-// port it was bound on (ended, or pre-associated) loses its vEth, unless
-// it migrated (Decide has moved it already).
+// onState follows the machine's VSIs: one that is neither associated nor
+// pre-associated with reservation on the port it was bound on (ended, or
+// pre-associated) loses its vEth, unless it migrated (Decide has moved it
+// already).
 func (p *EVBPlane) onState(a vdp.Action) {
-	if a.Mode == vdp.TypeAssociate || a.Reason == vdp.ReasonMigrated {
+	if a.Mode == vdp.TypeAssociate || a.Mode == vdp.TypePreAssociateRR || a.Reason == vdp.ReasonMigrated {
 		return
 	}
 	p.mu.Lock()
@@ -504,9 +552,11 @@ func (p *EVBPlane) onState(a vdp.Action) {
 		return
 	}
 	delete(p.vsis, k)
-	_ = p.core.RemoveVEth(v.VEth)
+	if v.inCore {
+		_ = p.core.RemoveVEth(v.VEth)
+	}
 	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
-	if p.cfg.Unbound != nil {
+	if v.inCore && p.cfg.Unbound != nil {
 		e := v.EVBVEth
 		e.Reason = a.Reason
 		p.cfg.Unbound(e)

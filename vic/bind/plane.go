@@ -2,6 +2,8 @@ package bind
 
 import (
 	"errors"
+	"slices"
+	"time"
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp/ecp"
@@ -22,6 +24,7 @@ type VISPlane struct {
 	agent *vic.VISAgent
 	ctl   *Control
 	sps   map[vic.PortID]*ecp.Speaker
+	clock func() time.Time
 	lists []*Lists
 }
 
@@ -43,6 +46,11 @@ type VISPlaneOptions struct {
 	// Status, if set, receives the agent's ActPeerUp and ActPeerDown
 	// actions (see vic.NewVISAgent).
 	Status func(vic.Action)
+	// Clock, if set, is the clock of the agent and the speakers in place
+	// of time.Now (vic.VISAgent.SetClock, ecp.Speaker.SetClock): a clock
+	// that jumps, such as a conformance case's, with Tick called after
+	// each jump.
+	Clock func() time.Time
 }
 
 // NewVISPlaneWith is NewVISPlane with o.
@@ -58,8 +66,12 @@ func NewVISPlaneWith(core *vis.VIS, store profile.Store, cfg vic.VISConfig, o VI
 	if o.Program != nil {
 		driven = o.Program(prog)
 	}
-	return &VISPlane{core: core, prog: prog, agent: vic.NewVISAgent(cfg, o.Table, driven, o.Status),
-		ctl: NewControl(core), sps: map[vic.PortID]*ecp.Speaker{}}, nil
+	p := &VISPlane{core: core, prog: prog, agent: vic.NewVISAgent(cfg, o.Table, driven, o.Status),
+		ctl: NewControl(core), sps: map[vic.PortID]*ecp.Speaker{}, clock: o.Clock}
+	if o.Clock != nil {
+		p.agent.SetClock(o.Clock)
+	}
+	return p, nil
 }
 
 // AddIVPort adds an IV port in mode to the core, with vic port id id, and
@@ -72,6 +84,9 @@ func (p *VISPlane) AddIVPort(name string, mode vntag.Mode, id vic.PortID, w ecp.
 	sp, err := ecp.NewSpeaker(w, ecpCfg)
 	if err != nil {
 		return 0, err
+	}
+	if p.clock != nil {
+		sp.SetClock(p.clock)
 	}
 	var l *Lists
 	if lists == nil {
@@ -101,6 +116,21 @@ func (p *VISPlane) AddIVPort(name string, mode vntag.Mode, id vic.PortID, w ecp.
 // behind a Control that hands the IV ports' ECP frames to their speakers.
 // Add every IV port before the first Process.
 func (p *VISPlane) Core() *Control { return p.ctl }
+
+// Tick runs the timers that are due by the plane's clock
+// (VISPlaneOptions.Clock): the agent's first, then each IV port's ECP
+// acknowledgement timer, in vic port order.
+func (p *VISPlane) Tick() {
+	p.agent.Tick()
+	ids := make([]vic.PortID, 0, len(p.sps))
+	for id := range p.sps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p.sps[id].Tick()
+	}
+}
 
 // Agent returns the vic agent.
 func (p *VISPlane) Agent() *vic.VISAgent { return p.agent }

@@ -209,26 +209,9 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 	for b.N < len(b.Frames) {
 		start := b.N
 		k := min(len(b.Frames)-start, maxMmsg)
-		if len(p.rmsgs) < k {
-			p.rmsgs, p.riov, p.roob = make([]unix.Mmsghdr, k), make([]unix.Iovec, 2*k), make([][8]uint64, k)
-		}
+		p.growMsgs(k)
 		for j := range k {
-			slot := b.slot(start + j)
-			buf := slot[Headroom+4 : Headroom+4+b.maxLen+1]
-			iov := p.riov[2*j : 2*j+2]
-			nio := 1
-			if p.vnet {
-				iov[0].Base = &slot[0]
-				iov[0].SetLen(VNetHdrLen)
-				iov = iov[1:]
-				nio = 2
-			}
-			iov[0].Base = &buf[0]
-			iov[0].SetLen(len(buf))
-			h := &p.rmsgs[j].Hdr
-			*h = unix.Msghdr{Iov: &p.riov[2*j], Control: (*byte)(unsafe.Pointer(&p.roob[j][0]))}
-			h.SetIovlen(nio)
-			h.SetControllen(len(p.roob[j]) * 8)
+			p.prepMsg(j, b.slot(start+j), b.maxLen)
 		}
 		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.rmsgs[0])), uintptr(k), 0, 0, 0)
 		switch {
@@ -242,32 +225,87 @@ func (p *fdPort) readMmsg(fd int, b *Batch) bool {
 			return true
 		}
 		for j := range int(r) {
-			n := int(p.rmsgs[j].Len)
-			if p.vnet {
-				n -= VNetHdrLen
-			}
-			if n > b.maxLen || n < 14 {
-				// Cut short (it filled the buffer), or a runt.
-				p.stats.rxDropped.Add(1)
-				continue
-			}
-			if slot := start + j; slot != b.N {
-				// An earlier frame of this read was dropped: this one
-				// moves down into the buffer of frame b.N.
-				copy(b.slot(b.N)[Headroom+4:Headroom+4+n], b.slot(slot)[Headroom+4:Headroom+4+n])
-				copy(b.slot(b.N)[:VNetHdrLen], b.slot(slot)[:VNetHdrLen])
-			}
-			n = restoreVLAN(b, b.N, n, &p.roob[j], int(p.rmsgs[j].Hdr.Controllen), p.vnet)
-			if p.vnet && n > p.segMTU+14 {
-				markSuper(b.Frames[b.N], p.segMTU)
-			}
-			b.N++
-			p.stats.rx(n)
+			p.takeMsg(b, j, start+j)
 		}
 		if int(r) < k && b.N > 0 {
 			return true // the queue is empty
 		}
 	}
+	return true
+}
+
+// readQueued reads the frame at the head of the socket's queue into frame
+// b.N of b (which must have room), as readMmsg does: with a receive ring,
+// a frame longer than a slot, which the kernel queued there
+// (PACKET_COPY_THRESH) and marked its slot TP_STATUS_COPY. It reports
+// whether a frame was read and kept.
+func (p *fdPort) readQueued(fd int, b *Batch) bool {
+	p.growMsgs(min(len(b.Frames), maxMmsg))
+	p.prepMsg(0, b.slot(b.N), b.maxLen)
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.rmsgs[0])), 1, 0, 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0 || r != 1:
+			return false
+		}
+		return p.takeMsg(b, 0, b.N)
+	}
+}
+
+// growMsgs makes room for k messages in the receive message headers.
+func (p *fdPort) growMsgs(k int) {
+	if len(p.rmsgs) < k {
+		p.rmsgs, p.riov, p.roob = make([]unix.Mmsghdr, k), make([]unix.Iovec, 2*k), make([][8]uint64, k)
+	}
+}
+
+// prepMsg sets up receive message j to read a frame of up to maxLen bytes
+// into slot, a batch buffer: 4 bytes behind the headroom, with the
+// virtio_net_hdr in front of the buffer when offloads are on.
+func (p *fdPort) prepMsg(j int, slot []byte, maxLen int) {
+	buf := slot[Headroom+4 : Headroom+4+maxLen+1]
+	iov := p.riov[2*j : 2*j+2]
+	nio := 1
+	if p.vnet {
+		iov[0].Base = &slot[0]
+		iov[0].SetLen(VNetHdrLen)
+		iov = iov[1:]
+		nio = 2
+	}
+	iov[0].Base = &buf[0]
+	iov[0].SetLen(len(buf))
+	h := &p.rmsgs[j].Hdr
+	*h = unix.Msghdr{Iov: &p.riov[2*j], Control: (*byte)(unsafe.Pointer(&p.roob[j][0]))}
+	h.SetIovlen(nio)
+	h.SetControllen(len(p.roob[j]) * 8)
+}
+
+// takeMsg makes frame b.N of b from receive message j, read into batch
+// buffer slot, and reports whether it kept it: a frame cut short (it
+// filled the buffer) or a runt is dropped and counted.
+func (p *fdPort) takeMsg(b *Batch, j, slot int) bool {
+	n := int(p.rmsgs[j].Len)
+	if p.vnet {
+		n -= VNetHdrLen
+	}
+	if n > b.maxLen || n < 14 {
+		p.stats.rxDropped.Add(1)
+		return false
+	}
+	if slot != b.N {
+		// An earlier frame of this read was dropped: this one moves
+		// down into the buffer of frame b.N.
+		copy(b.slot(b.N)[Headroom+4:Headroom+4+n], b.slot(slot)[Headroom+4:Headroom+4+n])
+		copy(b.slot(b.N)[:VNetHdrLen], b.slot(slot)[:VNetHdrLen])
+	}
+	n = restoreVLAN(b, b.N, n, &p.roob[j], int(p.rmsgs[j].Hdr.Controllen), p.vnet)
+	if p.vnet && n > p.segMTU+14 {
+		markSuper(b.Frames[b.N], p.segMTU)
+	}
+	b.N++
+	p.stats.rx(n)
 	return true
 }
 
@@ -542,7 +580,7 @@ func (p *fdPort) writeMmsg(fd int) bool {
 			p.werr = ErrTooLong
 			return true
 		}
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.wmsgs[0])), uintptr(m), 0, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.wmsgs[0])), uintptr(m), 0, 0, 0)
 		switch {
 		case e == unix.EINTR:
 			continue

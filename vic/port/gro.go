@@ -161,7 +161,13 @@ func (c *coalescer) coalesce(frames []Frame) []Frame {
 			// stop merging here (Write sends the rest in a second call).
 			break
 		}
-		if j == i+1 || len(c.arena)+CopySize(sa.hl+total) > cap(c.arena) {
+		if j > i+1 && len(c.arena)+CopySize(sa.hl+total) > cap(c.arena) {
+			// Out of memory for this run (the arena holds at least one
+			// super-frame, so one merged before): stop here too, and
+			// the next call merges the rest.
+			break
+		}
+		if j == i+1 {
 			c.out, c.n = append(c.out, first), append(c.n, 1)
 			i++
 			continue

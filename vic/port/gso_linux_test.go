@@ -5,6 +5,7 @@ package port_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -177,12 +178,19 @@ func TestSuperFrameAcrossJumboVeth(t *testing.T) {
 }
 
 // Writing to a TAP with offloads — a super-frame, or segments it
-// coalesces into one — allocates nothing.
+// coalesces into one — allocates nothing, with one queue or two (the
+// frames of two flows spread over them).
 func TestTAPOffloadWriteAllocs(t *testing.T) {
+	for _, q := range []int{1, 2} {
+		t.Run(fmt.Sprint(q), func(t *testing.T) { testTAPOffloadWriteAllocs(t, q) })
+	}
+}
+
+func testTAPOffloadWriteAllocs(t *testing.T, queues int) {
 	needs.Root(t)
 	needs.Tool(t, "ip")
 	name := fmt.Sprintf("nivo%d", os.Getpid())
-	tap, err := port.OpenTAPWith(name, port.TAPConfig{Offload: true})
+	tap, err := port.OpenTAPWith(name, port.TAPConfig{Offload: true, Queues: queues})
 	require.NoError(t, err)
 	defer tap.Close()
 	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0)
@@ -199,8 +207,19 @@ func TestTAPOffloadWriteAllocs(t *testing.T) {
 	}
 	st := tap.Stats()
 	assert.Equal(t, uint64(2), st.TxFrames, "the segments went in as one super-frame: %v", st)
+	// A frame of another flow (another source port) between them, on
+	// the other queue when there are two.
+	other := port.FrameFrom(segs[0].Bytes())
+	for p := uint16(40001); ; p++ {
+		binary.BigEndian.PutUint16(other.Bytes()[14+20:], p)
+		if queues == 1 || port.FlowQueue(other.Bytes(), 2) != port.FlowQueue(segs[0].Bytes(), 2) {
+			break
+		}
+	}
+	mixed := append(append(append([]port.Frame{}, segs[:3]...), other), segs[3:]...)
 	assert.Zero(t, testing.AllocsPerRun(50, func() {
 		tap.Write(one)
 		tap.Write(segs)
+		tap.Write(mixed)
 	}))
 }

@@ -315,3 +315,20 @@ func TestPacketBatches(t *testing.T) {
 	assert.Equal(t, uint64(300-len(want)), pz.Stats().RxDropped)
 	assert.Equal(t, uint64(300), pa.Stats().TxFrames)
 }
+
+// A TAP's queues hold DefaultTAPQueueLen frames unless TAPConfig says
+// otherwise (the device's txqueuelen), with one queue or several.
+func TestTAPQueueLen(t *testing.T) {
+	needs.Root(t)
+	for _, c := range []struct {
+		cfg  port.TAPConfig
+		want string
+	}{{port.TAPConfig{}, "4096"}, {port.TAPConfig{QueueLen: 1000}, "1000"}, {port.TAPConfig{Queues: 2, Offload: true}, "4096"}} {
+		tap, err := port.OpenTAPWith(fmt.Sprintf("pathq%d", os.Getpid()), c.cfg)
+		require.NoError(t, err)
+		got, err := os.ReadFile("/sys/class/net/" + tap.Name() + "/tx_queue_len")
+		tap.Close()
+		require.NoError(t, err)
+		assert.Equal(t, c.want, strings.TrimSpace(string(got)), "%+v", c.cfg)
+	}
+}

@@ -376,3 +376,34 @@ func TestCoalesceAllocs(t *testing.T) {
 		}
 	}))
 }
+
+// A batch longer than two super-frames — here five runs of 40 full
+// segments of one flow, each ending with PSH, 200 frames as a receive
+// ring's batch of 256 holds — becomes five super-frames, whatever room
+// one call has for merging: a call out of room stops, and the next takes
+// the rest, rather than passing them on as segments.
+func TestCoalesceLongBatch(t *testing.T) {
+	const mss, per, runs = 1448, 40, 5
+	f, _ := superFrame(t, false, per*mss, mss)
+	segs, err := port.NewSegmenter().Finish(f, 0)
+	require.NoError(t, err)
+	require.Len(t, segs, per)
+	var stream []port.Frame
+	for r := range runs {
+		for _, s := range cloneFrames(segs) {
+			b := s.Bytes()
+			const l4 = 14 + 20
+			seq := binary.BigEndian.Uint32(b[l4+4:]) + uint32(r*per*mss)
+			binary.BigEndian.PutUint32(b[l4+4:], seq)
+			b[l4+16], b[l4+17] = 0, 0
+			pseudo := sum16(b[14+12:14+20]) + 6 + uint32(len(b)-l4)
+			binary.BigEndian.PutUint16(b[l4+16:], ^foldSum(pseudo+sum16(b[l4:])))
+			stream = append(stream, s)
+		}
+	}
+	got := port.CoalesceAll(stream)
+	require.Equal(t, runs, len(got), "frames written")
+	for i, g := range got {
+		assert.Equal(t, per, g.Offload().Segments(g.Len()), "super-frame %d", i)
+	}
+}

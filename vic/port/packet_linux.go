@@ -76,8 +76,10 @@ type PacketConfig struct {
 	// DefaultRxRingBytes holds; rounded up to whole blocks of at least
 	// 128 KiB), each frame handed to the core where the kernel put it,
 	// without a copy. A slot is as large as the interface's largest frame
-	// when the port opens (64 KB with Offload; a longer frame is dropped
-	// and counted) and goes back to the kernel when the next Read starts.
+	// when the port opens (a longer frame is dropped and counted), or with
+	// Offload as a frame of SegmentMTU with a NIV tag and an 802.1Q tag (a
+	// longer one is read from the socket's queue into the batch), and goes
+	// back to the kernel when the next Read starts.
 	// A negative number: with recvmmsg(2), a copy into the batch's
 	// buffers.
 	RxRing int
@@ -157,13 +159,26 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 			}
 		}
 	}
+	segMTU := cfg.SegmentMTU
+	if segMTU <= 0 {
+		segMTU = 1500
+	}
 	var rg *rings
 	if cfg.RxRing >= 0 || cfg.TxRing > 0 {
 		maxLen := max(ifi.MTU+14+8, 1514)
+		rxLen := maxLen
 		if cfg.Offload {
 			maxLen = MaxSuperFrameLen
+			// Receive slots for the VMs' frames with the tags a link
+			// adds (an E-Tag, 8 bytes, and an 802.1Q tag); a longer frame is
+			// queued on the socket whole (PACKET_COPY_THRESH) and read
+			// from there.
+			rxLen = min(rxLen, segMTU+14+8+4)
+			if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+				return fail("PACKET_COPY_THRESH", err)
+			}
 		}
-		if rg, err = newRings(fd, maxLen, cfg.RxRing, cfg.TxRing, cfg.Offload); err != nil {
+		if rg, err = newRings(fd, rxLen, maxLen, cfg.RxRing, cfg.TxRing, cfg.Offload); err != nil {
 			return fail("rings", err)
 		}
 	}
@@ -187,10 +202,7 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	p.mmsg = true
 	p.vnet = cfg.Offload
 	p.mtu = ifi.MTU
-	p.segMTU = cfg.SegmentMTU
-	if p.segMTU <= 0 {
-		p.segMTU = 1500
-	}
+	p.segMTU = segMTU
 	pk := &Packet{fdPort: p, rings: rg}
 	if rg != nil && rg.rx != nil {
 		rg.rx.segMTU, rg.rx.stats = p.segMTU, &p.stats

@@ -205,6 +205,16 @@ type Stats struct {
 	Errors uint64
 }
 
+// add returns the sum of s and o.
+func (s Stats) add(o Stats) Stats {
+	return Stats{
+		RxFrames: s.RxFrames + o.RxFrames, RxBytes: s.RxBytes + o.RxBytes,
+		TxFrames: s.TxFrames + o.TxFrames, TxBytes: s.TxBytes + o.TxBytes,
+		RxDropped: s.RxDropped + o.RxDropped, KernelDropped: s.KernelDropped + o.KernelDropped,
+		TxDropped: s.TxDropped + o.TxDropped, Errors: s.Errors + o.Errors,
+	}
+}
+
 // String renders the counters on one line.
 func (s Stats) String() string {
 	k := ""

@@ -76,8 +76,10 @@ func (l ringLayout) slot(mem []byte, i int) []byte {
 // when the next Read starts. Version 2 rather than 3: a V3 block reaches
 // the reader only when it is full or its retire timer (at least 1 ms)
 // fires, which holds back sparse traffic such as TCP's ACKs; V2 wakes the
-// reader per frame. V2's slots have a fixed size, so a ring for
-// super-frames (PACKET_VNET_HDR) has 64 KB slots.
+// reader per frame. V2's slots have a fixed size: with PACKET_VNET_HDR
+// they are sized for the VMs' frames, and a longer frame (a super-frame)
+// is queued on the socket whole (PACKET_COPY_THRESH), its slot marked
+// TP_STATUS_COPY, and read from there with recvmmsg(2) in its turn.
 //
 // A slot is laid out as the kernel fills it (net/packet/af_packet.c,
 // tpacket_rcv): the tpacket2_hdr, a sockaddr_ll, the reserve we ask for
@@ -133,10 +135,10 @@ const (
 )
 
 // newRings sets up the rings asked for on fd (before bind) and maps them:
-// a receive ring of rxFrames slots if rxFrames >= 0 (0: as many as
-// DefaultRxRingBytes holds), a transmit ring of txFrames slots if
-// txFrames > 0, each for frames of up to maxLen bytes.
-func newRings(fd int, maxLen, rxFrames, txFrames int, vnet bool) (*rings, error) {
+// a receive ring of rxFrames slots for frames of up to rxLen bytes if
+// rxFrames >= 0 (0: as many as DefaultRxRingBytes holds), a transmit ring
+// of txFrames slots for frames of up to txLen bytes if txFrames > 0.
+func newRings(fd int, rxLen, txLen, rxFrames, txFrames int, vnet bool) (*rings, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
 		return nil, fmt.Errorf("PACKET_VERSION: %w", err)
 	}
@@ -153,7 +155,7 @@ func newRings(fd int, maxLen, rxFrames, txFrames int, vnet bool) (*rings, error)
 		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_RESERVE, ringReserve); err != nil {
 			return nil, fmt.Errorf("PACKET_RESERVE: %w", err)
 		}
-		rxl = newRingLayout(ringMacOff(vnet), maxLen, rxFrames, DefaultRxRingBytes)
+		rxl = newRingLayout(ringMacOff(vnet), rxLen, rxFrames, DefaultRxRingBytes)
 		req := rxl.req()
 		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 			return nil, fmt.Errorf("PACKET_RX_RING %d×%d: %w", rxl.frameNr, rxl.frameSize, err)
@@ -164,7 +166,7 @@ func newRings(fd int, maxLen, rxFrames, txFrames int, vnet bool) (*rings, error)
 		if vnet {
 			hl = VNetHdrLen
 		}
-		txl = newRingLayout(txDataOff+hl, maxLen, txFrames, DefaultTxRingBytes)
+		txl = newRingLayout(txDataOff+hl, txLen, txFrames, DefaultTxRingBytes)
 		req := txl.req()
 		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); err != nil {
 			return nil, fmt.Errorf("PACKET_TX_RING %d×%d: %w", txl.frameNr, txl.frameSize, err)
@@ -221,19 +223,26 @@ func (r *rxRing) release() {
 }
 
 // fill hands out every frame the kernel has put in the ring, up to the
-// batch's capacity, as frames of b. It reports whether it found any.
-func (r *rxRing) fill(b *Batch) bool {
-	found := false
+// batch's capacity, as frames of b. It stops early, reporting true, at a
+// slot marked TP_STATUS_COPY: the frame was longer than a slot, and the
+// kernel queued it whole on the socket, where the caller reads it into
+// frame b.N (readQueued) before it calls fill again. The slot, which holds
+// the frame cut short, is held like the others.
+func (r *rxRing) fill(b *Batch) (copied bool) {
 	for b.N < len(b.Frames) && r.held < r.frameNr {
 		i := r.head + r.held
 		if i >= r.frameNr {
 			i -= r.frameNr
 		}
 		s := r.slot(i)
-		if atomic.LoadUint32(ringStatus(s))&unix.TP_STATUS_USER == 0 {
+		st := atomic.LoadUint32(ringStatus(s))
+		if st&unix.TP_STATUS_USER == 0 {
 			break
 		}
-		found = true
+		if st&unix.TP_STATUS_COPY != 0 {
+			r.held++
+			return true
+		}
 		h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&s[0]))
 		mac, n := int(h.Mac), int(h.Snaplen)
 		if n < int(h.Len) || n < 14 || n > b.maxLen || mac < Headroom+unix.SizeofTpacket2Hdr+4 || mac+n > len(s) {
@@ -283,7 +292,7 @@ func (r *rxRing) fill(b *Batch) bool {
 		b.N++
 		r.stats.rx(n)
 	}
-	return found
+	return false
 }
 
 // unmap releases the rings' memory once the port is closed and nothing
@@ -329,8 +338,12 @@ func (p *Packet) readRing(b *Batch) error {
 
 // ringReady is called by the poller when the socket may be readable; it
 // returns false (wait again) while the ring has no frame for the batch.
-func (p *Packet) ringReady(uintptr) bool {
-	p.rings.rx.fill(p.rb)
+func (p *Packet) ringReady(fd uintptr) bool {
+	for p.rings.rx.fill(p.rb) {
+		if !p.readQueued(int(fd), p.rb) {
+			p.stats.rxDropped.Add(1)
+		}
+	}
 	return p.rb.N > 0
 }
 

@@ -38,9 +38,11 @@ type RunConfig struct {
 	Pin func() error
 }
 
-// Run drives core with one goroutine per port: each reads a batch from
-// ports[i], has the core process it as port i, and writes what the core
-// sends to ports[its port]. A nil entry in ports is a port number the core
+// Run drives core with one goroutine per port (per queue of a Queued
+// port): each reads a batch from ports[i], has the core process it as
+// port i, and writes what the core sends to ports[its port]. A core is
+// called from several goroutines at once, for the same port too when it
+// has queues (the IV and the VIS take their lock for a batch). A nil entry in ports is a port number the core
 // has but Run does not serve. Run returns when ctx is done, after closing
 // every port; the error joins the read errors that stopped a goroutine
 // before that, if any.
@@ -66,15 +68,21 @@ func Run(ctx context.Context, core Core, ports []Port, cfg RunConfig) error {
 		if p == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := serve(ctx, core, i, ports, cfg); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+		readers := []Port{p}
+		if q, ok := p.(Queued); ok && len(q.Queues()) > 1 {
+			readers = q.Queues()
+		}
+		for _, r := range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := serve(ctx, core, i, r, ports, cfg); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
 	}
 	<-ctx.Done()
 	for _, p := range ports {
@@ -86,7 +94,20 @@ func Run(ctx context.Context, core Core, ports []Port, cfg RunConfig) error {
 	return errors.Join(errs...)
 }
 
-func serve(ctx context.Context, core Core, in int, ports []Port, cfg RunConfig) error {
+// Queued is a port with several receive queues, such as a TAP with
+// TAPConfig.Queues: Run serves each queue with a goroutine of its own,
+// all as the same port number, and writes to the port itself.
+type Queued interface {
+	Port
+	// Queues returns the port's queues, each a Port that reads (and
+	// writes) that queue alone, or nil when the port has one queue.
+	Queues() []Port
+}
+
+// serve reads from r, one of port in's queues (or the port itself), has
+// the core process what it reads as port in and writes what it sends to
+// ports.
+func serve(ctx context.Context, core Core, in int, r Port, ports []Port, cfg RunConfig) error {
 	if cfg.Pin != nil {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -95,13 +116,13 @@ func serve(ctx context.Context, core Core, in int, ports []Port, cfg RunConfig) 
 		}
 	}
 	b := NewBatch(cfg.Batch)
-	if r, ok := ports[in].(interface{ ReadLen() int }); ok && r.ReadLen() > DefaultFrameLen {
+	if l, ok := r.(interface{ ReadLen() int }); ok && l.ReadLen() > DefaultFrameLen {
 		// A port with offloads reads super-frames.
-		b = NewBatchSize(cfg.Batch, r.ReadLen())
+		b = NewBatchSize(cfg.Batch, l.ReadLen())
 	}
 	tx := NewTx(cfg.TxFrames, cfg.TxArena)
 	for {
-		if err := ports[in].Read(b); err != nil {
+		if err := r.Read(b); err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 				return nil
 			}

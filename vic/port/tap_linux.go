@@ -4,6 +4,7 @@ package port
 
 import (
 	"fmt"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,6 +26,12 @@ import (
 // software first (Segmenter).
 type TAP struct {
 	*fdPort
+	// queues are the device's queues when it has several
+	// (TAPConfig.Queues), queues[0] being fdPort; nil with one.
+	queues []*fdPort
+	wmu    sync.Mutex // one multi-queue Write at a time: split is its
+	split  [][]Frame  // frames of a Write by queue
+	qports []Port     // queues as Ports, for Queues
 }
 
 // TAPConfig tunes OpenTAPWith.
@@ -32,7 +39,29 @@ type TAPConfig struct {
 	// Offload opens the device with IFF_VNET_HDR and turns on checksum
 	// and segmentation offload toward its reader.
 	Offload bool
+	// Queues, above 1, opens the device with IFF_MULTI_QUEUE and that
+	// many queues, one descriptor each (one per core is the usual
+	// choice). The kernel puts each frame the VM sends on one queue: the
+	// queue its flow's frames were last written to, else one chosen by
+	// hash. Run serves every queue with a goroutine of its own, all as
+	// the same port; Write puts each frame on the queue of its flow (a
+	// hash of its addresses and ports, the same both ways), so that a
+	// flow stays on one queue in both directions. Read reads the first
+	// queue only: a reader other than Run reads the others through
+	// Queues.
+	Queues int
+	// QueueLen is the number of frames each queue holds for its reader
+	// (the device's txqueuelen; 0: DefaultTAPQueueLen). Past that, the
+	// kernel drops what the VM sends, and counts it as the VM's NIC's
+	// tx_dropped.
+	QueueLen int
 }
+
+// DefaultTAPQueueLen is the length of a TAP's queues unless TAPConfig
+// says otherwise: 4,096 frames, for the reader's scheduling delays on a
+// busy machine (the kernel's default for a TAP is 1,000, 50 ms of frames
+// at 20,000 frames/s).
+const DefaultTAPQueueLen = 4096
 
 // Offload flags of TUNSETOFFLOAD (linux/if_tun.h) that x/sys/unix does not
 // name.
@@ -52,6 +81,64 @@ func OpenTAPWith(name string, cfg TAPConfig) (*TAP, error) {
 	if len(name) >= unix.IFNAMSIZ {
 		return nil, fmt.Errorf("port: tap %q: name longer than %d bytes", name, unix.IFNAMSIZ-1)
 	}
+	if cfg.Queues <= 1 {
+		p, err := openTAPQueue(name, cfg, 0)
+		if err != nil {
+			return nil, err
+		}
+		t := &TAP{fdPort: p}
+		if err := t.setQueueLen(cfg.QueueLen); err != nil {
+			t.Close()
+			return nil, err
+		}
+		return t, nil
+	}
+	t := &TAP{split: make([][]Frame, cfg.Queues)}
+	for q := range cfg.Queues {
+		p, err := openTAPQueue(name, cfg, unix.IFF_MULTI_QUEUE)
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		name = p.name // the kernel's choice, if it chose
+		t.queues = append(t.queues, p)
+		t.qports = append(t.qports, p)
+		if q == 0 {
+			t.fdPort = p
+		}
+	}
+	if err := t.setQueueLen(cfg.QueueLen); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// setQueueLen sets the device's txqueuelen (SIOCSIFTXQLEN), which sizes
+// each queue's ring of frames for the reader; 0 means DefaultTAPQueueLen.
+func (t *TAP) setQueueLen(n int) error {
+	if n <= 0 {
+		n = DefaultTAPQueueLen
+	}
+	ifr, err := unix.NewIfreq(t.name)
+	if err != nil {
+		return fmt.Errorf("port: tap %q: %w", t.name, err)
+	}
+	ifr.SetUint32(uint32(n))
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("port: tap %q: txqueuelen: %w", t.name, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
+		return fmt.Errorf("port: tap %q: SIOCSIFTXQLEN %d: %w", t.name, n, err)
+	}
+	return nil
+}
+
+// openTAPQueue opens a descriptor on TAP device name (one queue of it
+// with IFF_MULTI_QUEUE in extra).
+func openTAPQueue(name string, cfg TAPConfig, extra uint16) (*fdPort, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("port: tap %q: open /dev/net/tun: %w", name, err)
@@ -61,7 +148,7 @@ func OpenTAPWith(name string, cfg TAPConfig) (*TAP, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("port: tap %q: %w", name, err)
 	}
-	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	flags := uint16(unix.IFF_TAP|unix.IFF_NO_PI) | extra
 	if cfg.Offload {
 		flags |= unix.IFF_VNET_HDR
 	}
@@ -89,5 +176,79 @@ func OpenTAPWith(name string, cfg TAPConfig) (*TAP, error) {
 		return nil, err
 	}
 	p.vnet = cfg.Offload
-	return &TAP{p}, nil
+	return p, nil
 }
+
+// Queues returns the device's queues as ports of their own, for a reader
+// that serves each (Run does), or nil for a single-queue device. Writing
+// to one puts frames on that queue; closing the TAP closes them all.
+func (t *TAP) Queues() []Port { return t.qports }
+
+// Write writes the frames in order, each on the queue of its flow (see
+// TAPConfig.Queues), and returns how many it wrote.
+func (t *TAP) Write(frames []Frame) (int, error) {
+	if len(t.queues) <= 1 || len(frames) == 0 {
+		return t.fdPort.Write(frames)
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	n := len(t.queues)
+	q0 := flowQueue(frames[0].Bytes(), n)
+	same := true
+	for i := range t.split {
+		t.split[i] = t.split[i][:0]
+	}
+	for _, f := range frames {
+		q := flowQueue(f.Bytes(), n)
+		same = same && q == q0
+		t.split[q] = append(t.split[q], f)
+	}
+	if same {
+		return t.queues[q0].Write(frames)
+	}
+	done := 0
+	var err error
+	for q, fs := range t.split {
+		if len(fs) == 0 {
+			continue
+		}
+		k, werr := t.queues[q].Write(fs)
+		done += k
+		if err == nil {
+			err = werr
+		}
+		clear(fs) // no frame kept past the Write
+	}
+	return done, err
+}
+
+// Stats returns the counters of all the device's queues together.
+func (t *TAP) Stats() Stats {
+	if len(t.queues) <= 1 {
+		return t.fdPort.Stats()
+	}
+	var s Stats
+	for _, q := range t.queues {
+		s = s.add(q.Stats())
+	}
+	return s
+}
+
+// Close closes every queue of the device.
+func (t *TAP) Close() error {
+	if len(t.queues) == 0 {
+		if t.fdPort == nil {
+			return nil
+		}
+		return t.fdPort.Close()
+	}
+	var first error
+	for _, q := range t.queues {
+		if err := q.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+var _ Queued = (*TAP)(nil)

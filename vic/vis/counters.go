@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vntag"
 )
 
@@ -229,4 +230,27 @@ func macList(macs [][6]byte) string {
 		parts[i] = fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 	}
 	return strings.Join(parts, ",")
+}
+
+// segments returns what frame f counts as, its length as counted being n
+// (f.Len() less a tag not counted, or more one it is yet to get): one
+// frame of n bytes, or,
+// for a super-frame (port.Offload), the segments it stands for, each with
+// its own copy of the headers — what the frame is on a wire with a real
+// MTU, as the input policer counts it.
+func segments(f *port.Frame, n int) (frames, bytes uint64) {
+	if !superFrame(f) {
+		return 1, uint64(n)
+	}
+	o := f.Offload()
+	l := f.Len()
+	k := o.Segments(l)
+	return uint64(k), uint64(o.SegmentBytes(l) - k*(l-n))
+}
+
+// superFrame reports whether f may be a super-frame (its Offload has a
+// GSO type: a frame whose checksum alone is left to do is not one), which
+// the fast passes leave to the general path (it counts its segments).
+func superFrame(f *port.Frame) bool {
+	return f.Off >= port.VNetHdrLen && f.Buf[1] != 0
 }

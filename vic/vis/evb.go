@@ -217,8 +217,9 @@ func (s *VIS) processEVB(in int, vp *vport, frames []port.Frame, now int64, tx *
 func (s *VIS) classifyEVB(vp *vport, f *port.Frame, pd *pending, now int64) {
 	pd.state = dropped
 	b := f.Bytes()
-	vp.c.RxFrames++
-	vp.c.RxBytes += uint64(len(b))
+	fs, bs := segments(f, len(b))
+	vp.c.RxFrames += fs
+	vp.c.RxBytes += bs
 	if len(b) < 14 {
 		vp.c.Drops[DropMalformed]++
 		return
@@ -233,8 +234,8 @@ func (s *VIS) classifyEVB(vp *vport, f *port.Frame, pd *pending, now int64) {
 		return
 	}
 	v := s.veths[idx]
-	v.c.RxFrames++
-	v.c.RxBytes += uint64(len(b))
+	v.c.RxFrames += fs
+	v.c.RxBytes += bs
 	if !v.adminUp {
 		v.c.Drops[DropAdminDown]++
 		return
@@ -261,8 +262,9 @@ func (v *veth) evbOut(vlan uint16, in bool) (bool, bool) {
 // port pi: one per tagging, when a vEth there other than the source takes
 // it (its outbound policy, if any, admitting it). Each such vEth counts
 // the frame as sent.
-func (s *VIS) floodEVB(pi int, p *vport, src int32, b []byte, vlan uint16, now int64, outs []output) []output {
+func (s *VIS) floodEVB(pi int, p *vport, src int32, f *port.Frame, vlan uint16, now int64, outs []output) []output {
 	var sent [2]bool // untagged, tagged
+	b := f.Bytes()
 	n := len(b)
 	if len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
 		n -= vntag.VLANTagLen
@@ -285,8 +287,9 @@ func (s *VIS) floodEVB(pi int, p *vport, src int32, b []byte, vlan uint16, now i
 			t = 1
 			ln += vntag.VLANTagLen
 		}
-		v.c.TxFrames++
-		v.c.TxBytes += uint64(max(ln, vntag.MinFrameLen))
+		fs, bs := segments(f, max(ln, vntag.MinFrameLen))
+		v.c.TxFrames += fs
+		v.c.TxBytes += bs
 		if !sent[t] {
 			sent[t] = true
 			outs = append(outs, output{port: pi, kind: outEVB, untagged: t == 0})

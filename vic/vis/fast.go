@@ -105,8 +105,8 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		ff.src = -1
 		f := &frames[i]
 		b := f.Buf[f.Off:]
-		if len(b) < hl+vntag.MinFrameLen {
-			continue // a runt, to pad: the general path's
+		if len(b) < hl+vntag.MinFrameLen || superFrame(f) {
+			continue // a runt, to pad, or a super-frame: the general path's
 		}
 		h := (*[headLen]byte)(b) // one bounds check for what follows
 		dst := binary.BigEndian.Uint64(h[0:8])

@@ -174,8 +174,9 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	hl := tagLen(vp.mode)
 	pd.state = dropped
 	b := f.Bytes()
-	vp.c.RxFrames++
-	vp.c.RxBytes += uint64(len(b))
+	fs, bs := segments(f, len(b))
+	vp.c.RxFrames += fs
+	vp.c.RxBytes += bs
 	if len(b) < 12+hl+2 {
 		vp.c.Drops[DropMalformed]++
 		return
@@ -211,8 +212,8 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	}
 	v := s.veths[idx]
 	u := b[hl:] // the frame as the VM sent it, behind the tag
-	v.c.RxFrames++
-	v.c.RxBytes += uint64(len(u))
+	v.c.RxFrames += fs
+	v.c.RxBytes += bs - fs*uint64(hl)
 	if !v.adminUp {
 		v.c.Drops[DropAdminDown]++
 		return
@@ -328,8 +329,9 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 		if s.fits(frames[i:i+1], tx) == 0 {
 			return i
 		}
-		vp.c.RxFrames++
-		vp.c.RxBytes += uint64(len(b))
+		fs, bs := segments(f, len(b))
+		vp.c.RxFrames += fs
+		vp.c.RxBytes += bs
 		switch _, _, err := vntag.FindTag(b); err {
 		case vntag.ErrNoTag:
 		case nil:
@@ -519,7 +521,7 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 			continue
 		}
 		if p.kind == evbPort {
-			outs = s.floodEVB(pi, p, src, b, vlan, now, outs)
+			outs = s.floodEVB(pi, p, src, f, vlan, now, outs)
 			continue
 		}
 		sets := p.flood[vlan]
@@ -550,7 +552,7 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 		return
 	}
 	for i := range outs[:len(outs)-1] {
-		c := tx.Copy(outs[i].port, b)
+		c := tx.CopyFrame(outs[i].port, *f)
 		if c == nil {
 			s.drop(in, src, DropNoRoom)
 			continue
@@ -645,8 +647,9 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setVLAN(fr, !o.untagged, vlan, pri)
 		pad(fr)
-		v.c.TxFrames++
-		v.c.TxBytes += uint64(fr.Len())
+		fs, bs := segments(fr, fr.Len())
+		v.c.TxFrames += fs
+		v.c.TxBytes += bs
 		var out []byte
 		switch vp.mode {
 		case vntag.ModeETag:
@@ -671,18 +674,18 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setVLAN(fr, o.set.tagged, vlan, pri)
 		pad(fr)
-		n := uint64(fr.Len())
+		fs, bs := segments(fr, fr.Len())
 		var prune uint32
-		o.set.frames++
-		o.set.bytes += n
+		o.set.frames += fs
+		o.set.bytes += bs
 		if src >= 0 && s.veths[src].port == o.port {
 			sv := s.veths[src]
 			prune = uint32(sv.vif)
 			// The source is in this set when it takes frames of the VLAN
 			// with the set's tagging (it is up: its frame was admitted).
 			if _, untagged := sv.carries(vlan); untagged != o.set.tagged {
-				sv.prunedFrames++
-				sv.prunedBytes += n
+				sv.prunedFrames += fs
+				sv.prunedBytes += bs
 			}
 		}
 		var out []byte
@@ -693,8 +696,9 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setFrame(fr, out)
 	}
-	vp.c.TxFrames++
-	vp.c.TxBytes += uint64(fr.Len())
+	fs, bs := segments(fr, fr.Len())
+	vp.c.TxFrames += fs
+	vp.c.TxBytes += bs
 	if send {
 		tx.Send(o.port, *fr)
 	}

@@ -34,7 +34,7 @@ func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) 
 		ff.src = -1
 		f := &frames[i]
 		b := f.Buf[f.Off:]
-		if len(b) < vntag.MinFrameLen || f.Off < uplinkHeadroom {
+		if len(b) < vntag.MinFrameLen || f.Off < uplinkHeadroom || superFrame(f) {
 			continue
 		}
 		h := (*[headLen]byte)(b)

@@ -1,0 +1,41 @@
+package vdp_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nivkit/niv/vdp"
+)
+
+// TestBridgeKeepsOrgBytes: the org TLVs a bridge holds for a granted VSI
+// are its own copy, not the received PDU's buffer: after the buffer is
+// reused, the unsolicited De-Associate at the keep-alive timeout still
+// carries the org TLV as the station sent it.
+func TestBridgeKeepsOrgBytes(t *testing.T) {
+	br := vdp.NewBridge(vdp.BridgeConfig{Timers: tm})
+	org, err := vdp.ProfileOrg("vm10")
+	require.NoError(t, err)
+	req := assocReq(vdp.TypeAssociate, 100)
+	req.Org = []vdp.Org{org}
+	p := vdp.PDU{ManagerID: mgrA, VSIs: []vdp.VSI{*req}}
+	buf, err := p.AppendBinary(nil)
+	require.NoError(t, err)
+	acts := br.Handle(vdp.Event{Kind: vdp.EvPDU, PDU: buf}, t0)
+	require.Len(t, sends(acts), 1)
+	for i := range buf {
+		buf[i] = 0xEE // the receive buffer is reused
+	}
+	acts = br.Handle(vdp.Event{Kind: vdp.EvTimer}, t0.Add(tm.BridgeKeepAlive()))
+	out := sends(acts)
+	require.Len(t, out, 1, "the unsolicited De-Associate")
+	var got vdp.PDU
+	require.NoError(t, got.Decode(out[0]))
+	require.Len(t, got.VSIs, 1)
+	assert.Equal(t, vdp.TypeDeAssociate, got.VSIs[0].Mode)
+	require.Len(t, got.VSIs[0].Org, 1)
+	name, ok := got.VSIs[0].Org[0].Profile()
+	assert.True(t, ok)
+	assert.Equal(t, "vm10", string(name))
+}

@@ -41,12 +41,21 @@ type State struct {
 	Bindings map[VEthID]string
 
 	policies map[string]*Policy // compiled, for profiles with bindings
+	counts   map[string]int     // bound vEths per profile, for profiles with bindings
+
+	// Set by Txn.Prepare on a bindings-only edit, for Rebase: the state
+	// it was prepared on and its Batch.
+	from  *State
+	batch Batch
 }
 
 // EmptyState returns revision 0: no configuration, no bindings.
 func EmptyState() *State {
-	return &State{Config: NewConfig(), Bindings: map[VEthID]string{}, policies: map[string]*Policy{}}
+	return &State{Config: NewConfig(), Bindings: map[VEthID]string{}, policies: map[string]*Policy{}, counts: map[string]int{}}
 }
+
+// Bound returns how many vEths are bound to profile name.
+func (s *State) Bound(name string) int { return s.counts[name] }
 
 // Policy returns the compiled policy of vEth v, or nil if v is not bound.
 func (s *State) Policy(v VEthID) *Policy {
@@ -73,22 +82,33 @@ type Update struct {
 
 // Txn is an edit in progress over a base State. Its changes are visible only
 // to itself until a Store commits it.
+//
+// The transaction holds only what it changes: the configuration is copied
+// when first touched (Configure, Config), and bindings are kept as changes
+// over the base's, so that binding one vEth costs work for that vEth, not
+// for every vEth bound.
 type Txn struct {
-	base     *State
-	cfg      *Config
-	bindings map[VEthID]string
+	base    *State
+	cfg     *Config // nil while the configuration is the base's
+	changes map[VEthID]change
+}
+
+// change is a binding a Txn sets (bound) or removes.
+type change struct {
+	name  string
+	bound bool
 }
 
 // NewTxn starts a transaction on base. Store implementations use it; users
 // get a Txn from Store.Update.
 func NewTxn(base *State) *Txn {
-	return &Txn{base: base, cfg: base.Config.Clone(), bindings: maps.Clone(base.Bindings)}
+	return &Txn{base: base, changes: map[VEthID]change{}}
 }
 
 // Configure applies configuration text to the transaction, as Config.Apply
 // does. A line that fails leaves the transaction as it was before the call.
 func (t *Txn) Configure(text string) error {
-	next := t.cfg.Clone()
+	next := t.Config().Clone()
 	if err := next.Apply(text); err != nil {
 		return err
 	}
@@ -98,21 +118,48 @@ func (t *Txn) Configure(text string) error {
 
 // Config returns the transaction's working configuration. It may be edited
 // directly; access-list entry slices must be replaced, not written into.
-func (t *Txn) Config() *Config { return t.cfg }
+func (t *Txn) Config() *Config {
+	if t.cfg == nil {
+		t.cfg = t.base.Config.Clone()
+	}
+	return t.cfg
+}
 
 // Bind attaches vEth v to profile name (replacing any earlier binding); it is
 // checked when the transaction commits.
 func (t *Txn) Bind(v VEthID, name string) {
-	t.bindings[v] = name
+	t.changes[v] = change{name: name, bound: true}
 }
 
 // Unbind detaches vEth v; ErrNotFound if it is not bound.
 func (t *Txn) Unbind(v VEthID) error {
-	if _, ok := t.bindings[v]; !ok {
+	if _, ok := t.binding(v); !ok {
 		return configErr(ErrNotFound, v.String(), "not bound to a port-profile")
 	}
-	delete(t.bindings, v)
+	t.changes[v] = change{}
 	return nil
+}
+
+// binding returns v's profile in the transaction.
+func (t *Txn) binding(v VEthID) (string, bool) {
+	if c, ok := t.changes[v]; ok {
+		return c.name, c.bound
+	}
+	name, ok := t.base.Bindings[v]
+	return name, ok
+}
+
+// bindings returns the transaction's bindings, a new map.
+func (t *Txn) bindings() map[VEthID]string {
+	m := maps.Clone(t.base.Bindings)
+	for v, c := range t.changes {
+		if c.bound {
+			m[v] = c.name
+		} else {
+			delete(m, v)
+		}
+	}
+	return m
 }
 
 // Prepare validates the transaction and computes the state it would commit
@@ -121,17 +168,108 @@ func (t *Txn) Unbind(v VEthID) error {
 // parent reaches the vEths of all its descendants). Policies of unaffected
 // profiles are reused, not recompiled. Store implementations commit the
 // State only if the base is still current.
+//
+// A transaction that leaves the configuration alone checks and compiles
+// only the bindings it changes (the others were checked when committed),
+// and only the profiles they gain.
 func (t *Txn) Prepare() (*State, Batch, error) {
-	if err := t.checkDeletions(); err != nil {
+	bindings := t.bindings()
+	if t.cfg == nil {
+		return t.prepareBindings(bindings)
+	}
+	if err := t.checkDeletions(bindings); err != nil {
 		return nil, Batch{}, err
 	}
 	if err := t.cfg.Validate(); err != nil {
 		return nil, Batch{}, err
 	}
-	if err := t.checkBindings(); err != nil {
+	if err := t.checkBindings(bindings); err != nil {
 		return nil, Batch{}, err
 	}
-	return build(t.base, t.base.Revision+1, t.cfg, t.bindings, true)
+	return build(t.base, t.base.Revision+1, t.cfg, bindings, true)
+}
+
+// prepareBindings is Prepare for a transaction that changes only bindings.
+func (t *Txn) prepareBindings(bindings map[VEthID]string) (*State, Batch, error) {
+	base, cfg := t.base, t.base.Config
+	next := &State{Revision: base.Revision + 1, Config: cfg, Bindings: bindings,
+		policies: maps.Clone(base.policies), counts: maps.Clone(base.counts), from: base}
+	b := Batch{Revision: next.Revision}
+	ids := slices.Sorted(maps.Keys(t.changes))
+	var gained []string
+	acls := map[string]*compiledACL{}
+	for _, v := range ids {
+		c := t.changes[v]
+		old, was := base.Bindings[v]
+		if was == c.bound && old == c.name {
+			continue
+		}
+		if c.bound {
+			p, ok := cfg.Profiles[c.name]
+			if !ok {
+				return nil, Batch{}, configErr(ErrUndefined, v.String(), "inherit port-profile %s: no such port-profile", c.name)
+			}
+			if p.Type != Vethernet {
+				return nil, Batch{}, configErr(ErrTypeMismatch, v.String(), "port-profile %s is an ethernet (uplink) profile; a vEth needs a vethernet profile", c.name)
+			}
+			if _, ok := next.policies[c.name]; !ok {
+				pol, err := compile(cfg, c.name, next.Revision, acls)
+				if err != nil {
+					return nil, Batch{}, err
+				}
+				next.policies[c.name] = pol
+			}
+			next.counts[c.name]++
+			gained = append(gained, c.name)
+		}
+		if was {
+			if next.counts[old]--; next.counts[old] <= 0 {
+				delete(next.counts, old)
+			}
+		}
+		b.Updates = append(b.Updates, Update{VEth: v, Policy: next.policies[c.name]})
+	}
+	slices.Sort(gained)
+	for _, name := range slices.Compact(gained) {
+		p := cfg.Profiles[name]
+		if n := next.counts[name]; n > p.maxPorts() {
+			return nil, Batch{}, configErr(ErrMaxPorts, p.object(), "%d vEths are bound but max-ports is %d", n, p.maxPorts())
+		}
+	}
+	for name := range next.policies {
+		if next.counts[name] == 0 {
+			delete(next.policies, name)
+		}
+	}
+	next.batch = b
+	return next, b, nil
+}
+
+// Rebase returns next, a State that Txn.Prepare returned, as committed at
+// revision rev over base with configuration cfg, and the Batch from base.
+// When next changed only bindings and was prepared on base with cfg, that
+// costs what the changed bindings cost; otherwise it is Follow(base, rev,
+// cfg, next.Bindings). rev must be greater than base.Revision.
+func Rebase(base *State, rev uint64, cfg *Config, next *State) (*State, Batch) {
+	if next.from != base || next.Config != cfg {
+		return Follow(base, rev, cfg, next.Bindings)
+	}
+	s := &State{Revision: rev, Config: cfg, Bindings: next.Bindings, policies: next.policies, counts: next.counts}
+	if rev != next.Revision {
+		// Policies compiled for next carry its revision: compile them again.
+		s.policies = maps.Clone(next.policies)
+		acls := map[string]*compiledACL{}
+		for name, p := range next.policies {
+			if base.policies[name] != p {
+				s.policies[name], _ = compile(cfg, name, rev, acls)
+			}
+		}
+	}
+	b := Batch{Revision: rev, Updates: make([]Update, len(next.batch.Updates))}
+	for i, u := range next.batch.Updates {
+		b.Updates[i] = Update{VEth: u.VEth, Policy: s.Policy(u.VEth)}
+	}
+	return s, b
 }
 
 // Follow returns the State at revision rev holding cfg and bindings, and
@@ -151,9 +289,10 @@ func Follow(base *State, rev uint64, cfg *Config, bindings map[VEthID]string) (*
 // from base. strict fails on a profile that does not compile; otherwise
 // its vEths get no policy.
 func build(base *State, rev uint64, cfg *Config, bindings map[VEthID]string, strict bool) (*State, Batch, error) {
-	next := &State{Revision: rev, Config: cfg, Bindings: bindings, policies: map[string]*Policy{}}
+	next := &State{Revision: rev, Config: cfg, Bindings: bindings, policies: map[string]*Policy{}, counts: map[string]int{}}
 	acls := map[string]*compiledACL{}
 	for _, name := range bindings {
+		next.counts[name]++
 		if _, done := next.policies[name]; done {
 			continue
 		}
@@ -184,15 +323,15 @@ func build(base *State, rev uint64, cfg *Config, bindings map[VEthID]string, str
 
 // checkDeletions refuses to delete what is still used: a profile bound to
 // vEths or inherited, an access list or policy-map a profile applies.
-func (t *Txn) checkDeletions() error {
+func (t *Txn) checkDeletions(bindings map[VEthID]string) error {
 	old := t.base.Config
 	for _, name := range sortedKeys(old.Profiles) {
 		if _, ok := t.cfg.Profiles[name]; ok {
 			continue
 		}
 		var users []string
-		for _, v := range t.sortedBindings() {
-			if t.bindings[v] == name {
+		for _, v := range slices.Sorted(maps.Keys(bindings)) {
+			if bindings[v] == name {
 				users = append(users, v.String())
 			}
 		}
@@ -227,10 +366,10 @@ func (t *Txn) checkDeletions() error {
 
 // checkBindings checks every binding: the profile exists, is a vethernet
 // profile, and has room under its max-ports.
-func (t *Txn) checkBindings() error {
+func (t *Txn) checkBindings(bindings map[VEthID]string) error {
 	count := map[string]int{}
-	for _, v := range t.sortedBindings() {
-		name := t.bindings[v]
+	for _, v := range slices.Sorted(maps.Keys(bindings)) {
+		name := bindings[v]
 		p, ok := t.cfg.Profiles[name]
 		if !ok {
 			return configErr(ErrUndefined, v.String(), "inherit port-profile %s: no such port-profile", name)
@@ -252,12 +391,6 @@ func (t *Txn) checkBindings() error {
 func hasKey[V any](m map[string]V, k string) bool {
 	_, ok := m[k]
 	return ok
-}
-
-func (t *Txn) sortedBindings() []VEthID {
-	ids := slices.Collect(maps.Keys(t.bindings))
-	slices.Sort(ids)
-	return ids
 }
 
 // listUsers shortens a long list of users for an error message.

@@ -192,23 +192,19 @@ type Profiles struct{ Store profile.Store }
 
 // ProfileState implements vic.Profiles.
 func (p Profiles) ProfileState(name string) vic.ProfileState {
-	pr, ok := p.Store.Snapshot().Config.Profiles[name]
+	st := p.Store.Snapshot()
+	pr, ok := st.Config.Profiles[name]
 	switch {
 	case !ok || pr.Type != profile.Vethernet:
 		return vic.ProfileUnknown
 	case !pr.Enabled:
 		return vic.ProfileDisabled
 	}
-	max, n := int(pr.MaxPorts), 0
+	max := int(pr.MaxPorts)
 	if max == 0 {
 		max = profile.DefaultMaxPorts
 	}
-	for _, b := range p.Store.Snapshot().Bindings {
-		if b == name {
-			n++
-		}
-	}
-	if n >= max {
+	if st.Bound(name) >= max {
 		return vic.ProfileFull
 	}
 	return vic.ProfileEnabled

@@ -218,7 +218,7 @@ func (p *Profiles) Update(edit func(*profile.Txn) error) (uint64, error) {
 		if cfgChanged && p.cfgRev < hdr {
 			cfg, p.cfgRev = next.Config, hdr
 		}
-		rev := p.deliver(cfg, next.Bindings, hdr)
+		rev := p.deliverPrepared(cfg, next, hdr)
 		p.mu.Unlock()
 		return rev, nil
 	}
@@ -230,6 +230,19 @@ func (p *Profiles) deliver(cfg *profile.Config, bindings map[profile.VEthID]stri
 	r := max(p.state.Revision+1, uint64(max(rev, 0)))
 	next, b := profile.Follow(p.state, r, cfg, bindings)
 	p.state = next
+	for _, id := range slices.Sorted(maps.Keys(p.subs)) {
+		p.subs[id](b)
+	}
+	return r
+}
+
+// deliverPrepared is deliver for next, a State that Txn.Prepare returned:
+// a bindings-only edit prepared on the current state costs what its
+// bindings cost (profile.Rebase), not a pass over every binding.
+func (p *Profiles) deliverPrepared(cfg *profile.Config, next *profile.State, rev int64) uint64 {
+	r := max(p.state.Revision+1, uint64(max(rev, 0)))
+	st, b := profile.Rebase(p.state, r, cfg, next)
+	p.state = st
 	for _, id := range slices.Sorted(maps.Keys(p.subs)) {
 		p.subs[id](b)
 	}

@@ -102,3 +102,39 @@ func vethsOf(b profile.Batch) []string {
 	}
 	return out
 }
+
+// TestRebase commits a bindings-only transaction at a revision other than
+// the one it was prepared for, as a store on etcd does: the result and its
+// Batch are those of Follow at that revision, and newly compiled policies
+// carry it.
+func TestRebase(t *testing.T) {
+	s := profile.NewMemStore()
+	_, err := s.Update(func(tx *profile.Txn) error {
+		if err := tx.Configure("port-profile type vethernet a\n  state enabled\nport-profile type vethernet b\n  state enabled\n"); err != nil {
+			return err
+		}
+		tx.Bind(1, "a")
+		return nil
+	})
+	require.NoError(t, err)
+	base := s.Snapshot()
+	tx := profile.NewTxn(base)
+	tx.Bind(2, "b")
+	require.NoError(t, tx.Unbind(1))
+	next, _, err := tx.Prepare()
+	require.NoError(t, err)
+
+	got, gb := profile.Rebase(base, 40, base.Config, next)
+	want, wb := profile.Follow(base, 40, base.Config, next.Bindings)
+	require.Equal(t, want.Bindings, got.Bindings)
+	require.Equal(t, uint64(40), got.Revision)
+	require.Equal(t, vethsOf(wb), vethsOf(gb))
+	require.Equal(t, uint64(40), got.Policy(2).Revision())
+	require.Equal(t, 0, got.Bound("a"))
+	require.Equal(t, 1, got.Bound("b"))
+
+	// On another base, or another configuration, it is Follow.
+	other, ob := profile.Rebase(profile.EmptyState(), 41, base.Config, next)
+	require.Equal(t, next.Bindings, other.Bindings)
+	require.Equal(t, []string{"Vethernet2=b"}, vethsOf(ob))
+}

@@ -39,6 +39,9 @@ func (c *Config) Clone() *Config {
 
 // Equal reports whether c and o hold the same configuration.
 func (c *Config) Equal(o *Config) bool {
+	if c == o {
+		return true
+	}
 	return maps.Equal(c.Profiles, o.Profiles) &&
 		maps.EqualFunc(c.IPACLs, o.IPACLs, func(a, b IPACL) bool {
 			return a.Name == b.Name && slices.Equal(a.Entries, b.Entries)

@@ -42,8 +42,8 @@ func (v *IV) upFast(n *vnic, up int, frames []port.Frame, tx *port.Tx) int {
 		f := &frames[i]
 		buf, off := f.Buf, f.Off
 		ns := off - hl
-		if ns < 0 || len(buf)-off < 14 {
-			break
+		if ns < 0 || len(buf)-off < vntag.MinFrameLen {
+			break // no headroom, or to pad
 		}
 		b := buf[off : off+14]
 		et := binary.BigEndian.Uint16(b[12:])
@@ -125,6 +125,9 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 			if d == w>>32&0xfff|w&0xff00<<4 { // Ingress_E-CID
 				continue
 			}
+			if et := binary.BigEndian.Uint16(b[vntag.AddrLen+vntag.ETagLen:]); isTPID(et) && nivBehind(b[vntag.ETagLen:]) {
+				continue // a NIV tag behind the link's (DropNIVTag)
+			}
 			dst[i] = low[d]
 		}
 		return
@@ -142,6 +145,9 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 		d := w >> 32 & vntag.MaxDVIF
 		if d > vntag.MaxSVIF || w&vnLooped != 0 && d == w>>16&vntag.MaxSVIF {
 			continue
+		}
+		if et := binary.BigEndian.Uint16(b[vntag.AddrLen+vntag.TagLen:]); isTPID(et) && nivBehind(b[vntag.TagLen:]) {
+			continue // a NIV tag behind the link's (DropNIVTag)
 		}
 		dst[i] = low[d]
 	}

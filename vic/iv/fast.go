@@ -82,6 +82,17 @@ func isTPID(t uint16) bool {
 	return false
 }
 
+// stacked reports whether b, the bytes behind a downstream frame's link
+// tag (at least 6), start with a NIV tag, or with a VLAN tag that another
+// tag follows: frames parseDown leaves to downOne, which drops those with
+// a NIV tag (DropNIVTag). It reads the EtherType behind the VLAN tag only
+// for a VLAN tag, and makes no call, so that parseDown's loop keeps its
+// values in registers.
+func stacked(b []byte) bool {
+	et := binary.BigEndian.Uint16(b)
+	return isTPID(et) && (et == vntag.EtherTypeVNTag || et == vntag.EtherTypeETag || isTPID(binary.BigEndian.Uint16(b[vntag.VLANTagLen:])))
+}
+
 // Bits of the 8 bytes from a downstream tag's TPID (see parseDown).
 const (
 	// VNTag (the tag word sits 16 bits up): d must be 1, p and the version
@@ -125,8 +136,8 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 			if d == w>>32&0xfff|w&0xff00<<4 { // Ingress_E-CID
 				continue
 			}
-			if et := binary.BigEndian.Uint16(b[vntag.AddrLen+vntag.ETagLen:]); isTPID(et) && nivBehind(b[vntag.ETagLen:]) {
-				continue // a NIV tag behind the link's (DropNIVTag)
+			if stacked(b[vntag.AddrLen+vntag.ETagLen:]) {
+				continue
 			}
 			dst[i] = low[d]
 		}
@@ -146,8 +157,8 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 		if d > vntag.MaxSVIF || w&vnLooped != 0 && d == w>>16&vntag.MaxSVIF {
 			continue
 		}
-		if et := binary.BigEndian.Uint16(b[vntag.AddrLen+vntag.TagLen:]); isTPID(et) && nivBehind(b[vntag.TagLen:]) {
-			continue // a NIV tag behind the link's (DropNIVTag)
+		if stacked(b[vntag.AddrLen+vntag.TagLen:]) {
+			continue
 		}
 		dst[i] = low[d]
 	}

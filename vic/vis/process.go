@@ -164,65 +164,73 @@ func tagLen(m vntag.Mode) int {
 	return vntag.TagLen
 }
 
-// classify is the first half of the general path for frame f from IV
-// port vp: it checks the frame's tag, finds its vEth and applies the
-// vEth's inbound policy, counting every drop, and fills pd. A frame whose
-// policy must be evaluated has its tag popped first (the policy sees the
-// frame as the VM sent it); one whose vEth only classifies its VLAN
-// (inFast) keeps its tag for now.
+// classify is the first half of the general path for frame f from IV or
+// evb port vp: it checks the frame's tag and finds its vEth (on an evb
+// port, its VSI: evbSource), pops the tag, applies the bridge's rules
+// (bridgeRules, no NIV tag behind the tag) and the vEth's VLAN
+// classification or inbound policy (admitPolicy), counting every drop,
+// and fills pd.
 func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
-	hl := tagLen(vp.mode)
 	pd.state = dropped
 	b := f.Bytes()
 	vp.c.RxFrames++
 	vp.c.RxBytes += uint64(len(b))
-	if len(b) < 12+hl+2 {
-		vp.c.Drops[DropMalformed]++
-		return
-	}
+	hl, ePrio := 0, noPrio // the tag's length and priority
+	u := b                 // the frame as the VM sent it, behind the tag
 	var idx int32 = -1
-	// The usual VNTag frame in one load: the TPID, then d, p, l and
-	// the version all 0 (what the checks below accept), and the svif.
-	w := binary.BigEndian.Uint64(b[12:])
-	if vp.mode == vntag.ModeVNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
-		idx = vp.low[w>>16&0xfff]
-	} else if vntag.KindOf(uint16(w>>48)) != vp.want {
-		vp.c.Drops[DropNoTag]++
-		return
-	} else if vp.mode == vntag.ModeVNTag {
-		t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
-		if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
-			vp.c.Drops[DropBadTag]++
+	if vp.kind == evbPort {
+		if idx = s.evbSource(vp, b); idx < 0 {
 			return
 		}
-		idx = vp.low[t.SVIF()]
 	} else {
-		e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
-		if e.GRP() != 0 || e.IngressECID() != 0 {
-			vp.c.Drops[DropBadTag]++
+		hl = tagLen(vp.mode)
+		if len(b) < 12+hl+2 {
+			vp.c.Drops[DropMalformed]++
 			return
 		}
-		if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
-			idx = x
+		u = b[hl:]
+		// The usual VNTag frame in one load: the TPID, then d, p, l
+		// and the version all 0 (what the checks below accept), and
+		// the svif.
+		w := binary.BigEndian.Uint64(b[12:])
+		if vp.mode == vntag.ModeVNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
+			idx = vp.low[w>>16&vntag.MaxSVIF]
+		} else if vntag.KindOf(uint16(w>>48)) != vp.want {
+			vp.c.Drops[DropNoTag]++
+			return
+		} else if vp.mode == vntag.ModeVNTag {
+			t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
+			if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
+				vp.c.Drops[DropBadTag]++
+				return
+			}
+			idx = vp.low[t.SVIF()]
+		} else {
+			e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
+			if e.GRP() != 0 || e.IngressECID() != 0 {
+				vp.c.Drops[DropBadTag]++
+				return
+			}
+			if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
+				idx = x
+			}
 		}
-	}
-	if idx < 0 {
-		vp.c.Drops[DropUnknownVIF]++
-		return
+		if idx < 0 {
+			vp.c.Drops[DropUnknownVIF]++
+			return
+		}
+		// The E-Tag's E-PCP and E-DEI are the frame's priority on the
+		// link (its first 4 bits); a VNTag has none.
+		if vp.mode == vntag.ModeETag {
+			ePrio = prio(w & ePrioBits >> ePrioShift)
+		}
 	}
 	v := s.veths[idx]
-	u := b[hl:] // the frame as the VM sent it, behind the tag
 	v.c.RxFrames++
 	v.c.RxBytes += uint64(len(u))
 	if !v.adminUp {
 		v.c.Drops[DropAdminDown]++
 		return
-	}
-	// The E-Tag's E-PCP and E-DEI are the frame's priority on the link
-	// (its first 4 bits); a VNTag has none.
-	ePrio := noPrio
-	if vp.mode == vntag.ModeETag {
-		ePrio = prio(w & ePrioBits >> ePrioShift)
 	}
 	// Pop the tag: the frame is now as the VM sent it. bridgeRules reads
 	// the addresses where they are now, not where moveAddrs loaded them:
@@ -239,15 +247,6 @@ func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 			return
 		}
 	}
-	s.admitIn(v, idx, f, u, ePrio, pd, now)
-}
-
-// admitIn is the end of classify (and classifyEVB) for frame f, u its
-// bytes as the VM sent them, from vEth v (index idx) with tag priority
-// ePrio: the vEth's VLAN classification, or its inbound policy
-// (admitPolicy). Neither branch needs a value after the other's call, so
-// the usual one (inFast) keeps its values in registers.
-func (s *VIS) admitIn(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, pd *pending, now int64) {
 	if !v.inFast {
 		s.admitPolicy(v, idx, f, u, ePrio, pd, now)
 		return
@@ -266,8 +265,11 @@ func (s *VIS) admitIn(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, p
 	pd.dkey, pd.skey = macKeys(u, vlan)
 }
 
-// admitPolicy is admitIn for a vEth whose inbound policy must be
-// evaluated.
+// admitPolicy is the end of classify for frame f, u its bytes as the VM
+// sent them, from vEth v (index idx) with tag priority ePrio, when v's
+// inbound policy must be evaluated. It is a function of its own so that
+// classify keeps its values in registers for the usual frame, whose vEth
+// only classifies its VLAN (inFast).
 func (s *VIS) admitPolicy(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, pd *pending, now int64) {
 	s.fr.Load(profile.In, u)
 	if f.Buf[0]|f.Buf[1] != 0 {
@@ -524,14 +526,12 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 	b := f.Bytes()
 	outs := s.outs[:0]
 	for pi, p := range s.ports {
-		if p.kind == uplinkPort {
-			if src >= 0 {
+		if p.kind != ivPort {
+			if p.kind == evbPort {
+				outs = s.floodEVB(pi, p, src, b, vlan, now, outs)
+			} else if src >= 0 { // an uplink
 				outs = append(outs, output{port: pi, kind: outUplink})
 			}
-			continue
-		}
-		if p.kind == evbPort {
-			outs = s.floodEVB(pi, p, src, b, vlan, now, outs)
 			continue
 		}
 		sets := p.flood[vlan]

@@ -76,6 +76,7 @@ type fb struct {
 	pad      bool // pad the frame (not counting its NIV tag) to 60 bytes
 	note     string
 	ecp      *ecpHdr // an ECP frame: raw is its header and ULPDU
+	vdp      *vdpPDU // the VDPDU of an ECP subtype-1 request
 }
 
 // frame starts an IPv4/UDP frame from src to dst whose untagged form is 60
@@ -388,7 +389,10 @@ func (f *fb) expect(port string, n int) string {
 		add("ecp.op", e.op)
 		add("ecp.subtype", e.subtype)
 		add("ecp.seqno", e.seq)
-		if e.op == 0 {
+		switch {
+		case e.op == 0 && f.vdp != nil:
+			w = append(w, vdpExpect(f.vdp)...)
+		case e.op == 0:
 			// tshark shows the ULPDU, Ethernet padding included, as data.
 			add("data.data", hex.EncodeToString(f.bytes()[18:]))
 		}
@@ -427,6 +431,10 @@ func (f *fb) describe() string {
 			proto = "TCP"
 		}
 		s = append(s, fmt.Sprintf("IPv4 %v → %v %s dport %d dscp %d", ip4(f.ip.src), ip4(f.ip.dst), proto, f.ip.dport, f.ip.dscp))
+	} else if f.vdp != nil {
+		s = append(s, vdpDescribe(f.vdp))
+	} else if e := f.ecp; e != nil && e.op == 1 && e.subtype == 1 {
+		s = append(s, fmt.Sprintf("ECP ack (subtype %d)", e.subtype))
 	} else {
 		s = append(s, fmt.Sprintf("type 0x%04x", f.etype))
 	}

@@ -148,6 +148,7 @@ func cases() []genCase {
 	cs = append(cs, vicCases()...)
 	cs = append(cs, rulesCases()...)
 	cs = append(cs, evbCases()...)
+	cs = append(cs, vdpCases()...)
 	return cs
 }
 

@@ -215,7 +215,8 @@ func TestCoverage(t *testing.T) {
 	for _, b := range []string{"vntag", "etag", "upstream", "downstream", "hairpin", "flooding", "source-pruning",
 		"multicast", "learning", "aging", "vlan", "access", "trunk", "native", "acl", "qos", "policing",
 		"port-security", "spoofing", "tag-injection", "malformed", "runt", "stacked", "profile-edit", "admin-down",
-		"link-local", "group-source", "nested-tag", "priority", "failover"} {
+		"link-local", "group-source", "nested-tag", "priority", "failover", "evb", "anti-spoof", "vdp", "ecp",
+		"migration", "keepalive"} {
 		assert.Positive(t, have[b], "no case covers %s", b)
 	}
 	t.Log(fmt.Sprint(have))

@@ -111,12 +111,29 @@ func (c *genCase) readme(setup *conformance.Setup, ports []string) string {
 		"list id names the list of the same id in setup.txt; a VIS is compared by the\n" +
 		"list's members, not by the id it allocates.\n")
 	for _, f := range c.want {
+		if f.f.ecp != nil && f.f.ecp.subtype == 1 {
+			b.WriteString("ECP frames follow 802.1Qbg ECP and VDP (../shared/spec/vdp-ecp.md §2–3), encoded by\n" +
+				"the generator's own encoder (TestVDPEncoder checks it against §8's byte examples).\n" +
+				"tshark's vdp21 dissector is checked where it is right (§6): TLV types and lengths,\n" +
+				"Manager ID, status bits, VSI type and version, VSIID and filter formats. It\n" +
+				"mis-decodes the filter entries (it reads the entry count as part of the MAC), so\n" +
+				"the entries are stated below, as the standard reads them, and compared byte for\n" +
+				"byte. The VDP frames of want.pcapng:\n\n")
+			break
+		}
 		if f.f.ecp != nil {
 			b.WriteString("ECP frames follow 802.1Qbg ECP (../shared/spec/vdp-ecp.md §1–2) and their vic\n" +
 				"messages the byte tables of vic/PROTOCOL.md, encoded by the generator's own\n" +
 				"encoder (TestVICEncoder checks it against PROTOCOL.md's examples); tshark shows\n" +
 				"the ULPDU, padding included, as data.data.\n")
 			break
+		}
+	}
+	vdpCount := map[string]int{}
+	for _, f := range c.want {
+		vdpCount[f.port]++
+		if f.f.vdp != nil {
+			fmt.Fprintf(&b, "- %s %d: %s\n", f.port, vdpCount[f.port], vdpDescribe(f.f.vdp))
 		}
 	}
 	b.WriteString("\n```expect\n")

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,8 +159,29 @@ type Setup struct {
 	// frame ("" for none; default profile.conf when it exists).
 	Profiles string
 	// Control, when set, runs niv's VIF negotiation protocol (vic) on the
-	// VIS's IV ports (statement control-plane).
+	// VIS's IV ports (statement control-plane vic).
 	Control *ControlPlane
+	// VDP, when set, runs VDP's bridge over ECP on the VIS's evb ports
+	// (statement control-plane vdp).
+	VDP *VDPPlane
+}
+
+// VDPPlane is the setup statement
+//
+//	control-plane vdp mac 02:00:00:00:00:f0
+//
+// The VIS runs an ECP speaker (subtype 1) on every evb port and VDP's
+// bridge (IEEE 802.1Qbg 41, as bind.EVBPlane) over all of them, with MAC
+// as the source of its ECP frames: untagged ECP frames (EtherType 0x8940)
+// on an evb port go to it, and what it sends leaves by the same port. A
+// VSI it associates becomes a vEth on the port, its profile chosen by the
+// "vdp vsi-type ID version V" line of a port-profile. Its EVB values
+// are R 3, RTE 20, RWD 20, RKA 20: the ECP acknowledgement timer is
+// 10 µs × 2^20 (about 10.5 s), as for vic, and the keep-alive timeout
+// 125.83 s; both run on the case's clock and fire at the advance step
+// that makes them due.
+type VDPPlane struct {
+	MAC [6]byte
 }
 
 // ControlPlane is the setup statement
@@ -276,9 +298,24 @@ func ParseSetup(text string) (*Setup, error) {
 			}
 			s.MACLimit = int(v)
 		case "control-plane":
+			// control-plane vdp mac MAC
+			if len(w) > 1 && w[1] == "vdp" {
+				if len(w) != 4 || w[2] != "mac" {
+					return nil, bad("want: control-plane vdp mac MAC")
+				}
+				if s.VDP != nil {
+					return nil, bad("control-plane vdp given twice")
+				}
+				hw, err := net.ParseMAC(w[3])
+				if err != nil || len(hw) != 6 || hw[0]&1 != 0 {
+					return nil, bad("bad MAC %q (an individual address)", w[3])
+				}
+				s.VDP = &VDPPlane{MAC: [6]byte(hw)}
+				continue
+			}
 			// control-plane vic session N mac MAC
 			if len(w) != 6 || w[1] != "vic" || w[2] != "session" || w[4] != "mac" {
-				return nil, bad("want: control-plane vic session N mac MAC")
+				return nil, bad("want: control-plane vic session N mac MAC, or control-plane vdp mac MAC")
 			}
 			if s.Control != nil {
 				return nil, bad("control-plane given twice")
@@ -530,6 +567,14 @@ func (s *Setup) check() error {
 	}
 	if s.Control != nil && s.Device != DeviceVIS {
 		return fail("control-plane: only a VIS runs it")
+	}
+	if s.VDP != nil {
+		if s.Device != DeviceVIS {
+			return fail("control-plane vdp: only a VIS runs it")
+		}
+		if !slices.ContainsFunc(s.Ports, func(p Port) bool { return p.Kind == PortEVB }) {
+			return fail("control-plane vdp: no evb port to run it on")
+		}
 	}
 	ids := map[uint32]bool{}
 	for _, v := range s.VEths {

@@ -121,11 +121,12 @@ type BridgeRunner struct {
 	onState func(Action)
 	closed  bool
 	pend    []Action
+	now     func() time.Time
 }
 
 // NewBridgeRunner returns a runner for br; tx[i] sends on port i.
 func NewBridgeRunner(br *Bridge, tx []Sender, onState func(Action)) *BridgeRunner {
-	r := &BridgeRunner{br: br, tx: tx, onState: onState}
+	r := &BridgeRunner{br: br, tx: tx, onState: onState, now: time.Now}
 	r.timer = time.AfterFunc(time.Hour, r.fire)
 	r.timer.Stop()
 	return r
@@ -163,6 +164,28 @@ func (r *BridgeRunner) Do(fn func(*Bridge)) {
 	fn(r.br)
 }
 
+// SetClock makes the runner read the time from now instead of time.Now,
+// such as a conformance case's clock that moves in steps. The timer still
+// waits in real time for what now says is left; Tick runs what is due
+// when the clock jumps. Call it before the first PDU.
+func (r *BridgeRunner) SetClock(now func() time.Time) {
+	r.mu.Lock()
+	r.now = now
+	r.mu.Unlock()
+}
+
+// Tick runs the bridge's timers if one is due by the runner's clock
+// (keep-alive timeout, resource wait delay). Early calls do nothing.
+func (r *BridgeRunner) Tick() {
+	r.mu.Lock()
+	d, ok := r.br.Deadline()
+	due := ok && !r.now().Before(d)
+	r.mu.Unlock()
+	if due {
+		r.fire()
+	}
+}
+
 // Close stops the timer; later events are ignored.
 func (r *BridgeRunner) Close() {
 	r.mu.Lock()
@@ -180,7 +203,7 @@ func (r *BridgeRunner) run(ev Event) {
 		return
 	}
 	r.pend = r.pend[:0]
-	for _, a := range r.br.Handle(ev, time.Now()) {
+	for _, a := range r.br.Handle(ev, r.now()) {
 		if a.Kind == ActSend {
 			if a.Port < len(r.tx) {
 				_ = r.tx[a.Port].Send(ecp.SubtypeVDP, a.PDU)
@@ -191,7 +214,7 @@ func (r *BridgeRunner) run(ev Event) {
 		r.pend = append(r.pend, a)
 	}
 	if d, ok := r.br.Deadline(); ok {
-		r.timer.Reset(time.Until(d))
+		r.timer.Reset(d.Sub(r.now()))
 	} else {
 		r.timer.Stop()
 	}

@@ -192,3 +192,64 @@ func TestRunnerResourceWait(t *testing.T) {
 		assert.Equal(t, tm.BridgeResourceWait(), time.Since(start))
 	})
 }
+
+// sendRec is a Sender that keeps every ULPDU.
+type sendRec struct {
+	mu   sync.Mutex
+	pdus [][]byte
+}
+
+func (s *sendRec) Send(_ ecp.Subtype, p []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pdus = append(s.pdus, append([]byte(nil), p...))
+	return nil
+}
+
+func (s *sendRec) last(t *testing.T, n int) *vdp.VSI {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Len(t, s.pdus, n)
+	var p vdp.PDU
+	require.NoError(t, p.Decode(s.pdus[n-1]))
+	require.Len(t, p.VSIs, 1)
+	return &p.VSIs[0]
+}
+
+// TestBridgeRunnerClock: with SetClock, the bridge's keep-alive timeout
+// follows that clock: Tick de-associates the VSI (an unsolicited
+// De-Associate, status 0) once the clock is 1.5×((2R+1)·10·2^RTE +
+// 10·2^RKA) µs past the last request, not earlier; a keep-alive on the
+// way restarts it. Under synctest the real timer has not fired.
+func TestBridgeRunnerClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tx := &sendRec{}
+		var acts []vdp.Action
+		r := vdp.NewBridgeRunner(vdp.NewBridge(vdp.BridgeConfig{Ports: 1, Timers: tm}), []vdp.Sender{tx},
+			func(a vdp.Action) { acts = append(acts, a) })
+		defer r.Close()
+		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		r.SetClock(func() time.Time { return now })
+		req := vdp.PDU{ManagerID: mgrA, VSIs: []vdp.VSI{*assocReq(vdp.TypeAssociate, 100)}}
+		b, err := req.AppendBinary(nil)
+		require.NoError(t, err)
+		r.Port(0).Deliver(b)
+		assert.True(t, tx.last(t, 1).Status.Response())
+		ka := tm.BridgeKeepAlive()
+		now = now.Add(ka / 2)
+		r.Port(0).Deliver(b) // a keep-alive
+		tx.last(t, 2)
+		now = now.Add(ka - time.Nanosecond)
+		r.Tick()
+		tx.last(t, 2)
+		now = now.Add(time.Nanosecond)
+		r.Tick()
+		v := tx.last(t, 3)
+		assert.Equal(t, vdp.TypeDeAssociate, v.Mode)
+		assert.Zero(t, v.Status, "unsolicited: no response bit")
+		require.Len(t, acts, 2)
+		assert.Equal(t, vdp.ReasonKeepAlive, acts[1].Reason)
+		r.Do(func(br *vdp.Bridge) { assert.Zero(t, br.Len()) })
+	})
+}

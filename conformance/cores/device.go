@@ -6,9 +6,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nivkit/niv/conformance"
 	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
@@ -50,12 +52,14 @@ type Device struct {
 	vis   *vis.VIS
 	iv    *iv.IV
 	store *profile.MemStore
-	plane *bind.VISPlane // the control plane, when the setup runs one
-	links []linkWriter   // by core port: where the plane's ECP frames go
+	plane *bind.VISPlane // the vic control plane, when the setup runs one
+	evbp  *bind.EVBPlane // the VDP bridge on the evb ports, when the setup runs one
+	links []linkWriter   // by core port: where the planes' ECP frames go
 
 	mu     sync.Mutex
 	lists  conformance.Lists
 	offset int64
+	real   func() int64 // the real clock the offset is added to (SetClock)
 	off    map[Behaviour]bool
 	evb    map[int]bool // the core's evb ports
 }
@@ -65,7 +69,8 @@ type Device struct {
 // off are switched off (see Behaviour). Give it its ports with Attach
 // before the first frame.
 func New(setup *conformance.Setup, files map[string]string, off ...Behaviour) (*Device, error) {
-	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: conformance.Lists{}, off: map[Behaviour]bool{}}
+	d := &Device{setup: setup, files: files, ports: map[string]int{}, lists: conformance.Lists{}, off: map[Behaviour]bool{},
+		real: func() int64 { return time.Now().UnixNano() }}
 	for _, b := range off {
 		if !slices.Contains(Behaviours, b) {
 			return nil, devErr("unknown behaviour %q (have %v)", b, Behaviours)
@@ -151,18 +156,18 @@ func (d *Device) buildVIS() error {
 		d.core = d.plane.Core()
 	}
 	var vicPorts int
+	var evbPorts []bind.EVBPort
 	for _, p := range d.setup.Ports {
 		if p.Kind == conformance.PortUplink {
 			d.name(d.vis.AddUplink(p.Name), p.Name)
 			continue
 		}
 		if p.Kind == conformance.PortEVB {
-			n := d.vis.AddEVBPort(p.Name)
-			d.name(n, p.Name)
-			if d.evb == nil {
-				d.evb = map[int]bool{}
+			if d.setup.VDP != nil {
+				evbPorts = append(evbPorts, bind.EVBPort{Name: p.Name, W: linkWriter{new(port.Port)}, ECP: vdpECPConfig(d.setup.VDP.MAC)})
+				continue // the plane adds it to the core
 			}
-			d.evb[n] = true
+			d.addEVB(d.vis.AddEVBPort(p.Name), p.Name)
 			continue
 		}
 		var n int
@@ -183,6 +188,24 @@ func (d *Device) buildVIS() error {
 			return devErr("port %s: %v", p.Name, err)
 		}
 		d.name(n, p.Name)
+	}
+	if evbPorts != nil {
+		cfg := bind.EVBConfig{Timers: VDPTimers, Clock: d.clock}
+		if d.plane != nil {
+			cfg.Control = d.plane.Core()
+		}
+		if d.evbp, err = bind.NewEVBPlane(d.vis, d.store, cfg, evbPorts...); err != nil {
+			return devErr("control-plane vdp: %v", err)
+		}
+		d.core = d.evbp.Core()
+		for i, p := range evbPorts {
+			n := d.evbp.Port(i)
+			d.addEVB(n, p.Name)
+			for len(d.links) <= n {
+				d.links = append(d.links, linkWriter{})
+			}
+			d.links[n] = p.W.(linkWriter)
+		}
 	}
 	for _, v := range d.setup.VEths {
 		if err := d.vis.AddVEth(profile.VEthID(v.ID), d.ports[v.Port], v.VIF); err != nil {
@@ -209,6 +232,15 @@ func (d *Device) buildVIS() error {
 		}
 	}
 	return nil
+}
+
+// addEVB names evb port n.
+func (d *Device) addEVB(n int, name string) {
+	d.name(n, name)
+	if d.evb == nil {
+		d.evb = map[int]bool{}
+	}
+	d.evb[n] = true
 }
 
 // recorder returns the vis.ListProgrammer that records port p's lists.
@@ -250,6 +282,9 @@ func (d *Device) Attach(ports []port.Port) {
 
 // Close releases the device.
 func (d *Device) Close() {
+	if d.evbp != nil {
+		d.evbp.Close()
+	}
 	if d.plane != nil {
 		d.plane.Close()
 	}
@@ -267,6 +302,13 @@ func (d *Device) Core() port.Core {
 	return offCore{d}
 }
 
+// VIS returns the device's vis core (nil for an IV).
+func (d *Device) VIS() *vis.VIS { return d.vis }
+
+// EVBPlane returns the VDP bridge of the device's evb ports (nil unless
+// the setup says control-plane vdp).
+func (d *Device) EVBPlane() *bind.EVBPlane { return d.evbp }
+
 // NumPorts returns the number of the core's ports.
 func (d *Device) NumPorts() int { return len(d.names) }
 
@@ -283,6 +325,24 @@ func (d *Device) PortName(p int) string {
 func (d *Device) PortNumber(name string) (int, bool) {
 	p, ok := d.ports[name]
 	return p, ok
+}
+
+// SetClock sets the real clock (in ns) that the device's own clock adds
+// the case's advances to: the control planes' timers read it. The default
+// is time.Now; the in-memory Target's is its constant Epoch. Call it
+// before the first frame.
+func (d *Device) SetClock(real func() int64) {
+	d.mu.Lock()
+	d.real = real
+	d.mu.Unlock()
+}
+
+// clock is the device's clock: the real clock plus the advances.
+func (d *Device) clock() time.Time {
+	d.mu.Lock()
+	real, off := d.real, d.offset
+	d.mu.Unlock()
+	return time.Unix(0, real()+off)
 }
 
 // Now returns the device's clock for the real time real (in ns): real plus
@@ -314,6 +374,9 @@ func (d *Device) Apply(st conformance.Step) error {
 		d.mu.Lock()
 		d.offset += st.Duration.Nanoseconds()
 		d.mu.Unlock()
+		if d.evbp != nil {
+			d.evbp.Tick() // what the advance made due happens now
+		}
 	case conformance.StepConfigure:
 		if d.store == nil {
 			return devErr("%s: an IV has no profiles", st.Line)
@@ -369,6 +432,9 @@ func (d *Device) Describe() string {
 	if d.plane != nil {
 		b.WriteString(d.describePlane())
 	}
+	if d.evbp != nil {
+		b.WriteString(d.describeEVB())
+	}
 	if d.vis != nil {
 		for _, v := range d.setup.VEths {
 			if s, err := d.vis.ShowInterface(profile.VEthID(v.ID)); err == nil {
@@ -388,12 +454,27 @@ func (d *Device) Describe() string {
 // input frame, is never overtaken by a retransmission.
 const controlRTE = 20
 
+// VDPTimers are the EVB values of a case's VDP bridge (IEEE 802.1Qbg
+// 41.5.5, vdp-ecp.md §4): R 3, RTE 20 as its ECP speakers' timer, RWD 20,
+// RKA 20. With them a VSI the station does not refresh is de-associated
+// 1.5 × ((2R+1)·10·2^RTE + 10·2^RKA) µs = 125.83 s after its last request.
+var VDPTimers = vdp.Timers{R: 3, RTE: controlRTE, RWD: 20, RKA: 20}
+
 // ecpConfig returns the ECP configuration of a case's control plane, with
 // mac as the source of its frames.
 func ecpConfig(mac [6]byte) ecp.Config {
 	cfg := ecp.DefaultConfig(mac)
 	cfg.RTE = controlRTE
 	cfg.Subtypes = []ecp.Subtype{ecp.SubtypePECSP}
+	return cfg
+}
+
+// vdpECPConfig is ecpConfig for the VDP bridge of the evb ports: ECP
+// subtype 1 (VDP) only.
+func vdpECPConfig(mac [6]byte) ecp.Config {
+	cfg := ecp.DefaultConfig(mac)
+	cfg.RTE = controlRTE
+	cfg.Subtypes = []ecp.Subtype{ecp.SubtypeVDP}
 	return cfg
 }
 
@@ -430,6 +511,60 @@ func (d *Device) describePlane() string {
 		fmt.Fprintf(&b, "vic errors: %d decode, %d send, %d program\n", dec, send, prog)
 	}
 	return b.String()
+}
+
+// describeEVB renders the evb ports and the VDP bridge's VSIs, each with
+// its vEth, for a failing case.
+func (d *Device) describeEVB() string {
+	var b strings.Builder
+	for i, name := range d.evbPorts() {
+		if c, ok := d.vis.PortCounters(d.ports[name]); ok {
+			fmt.Fprintf(&b, "evb port %s: rx %d tx %d, dropped %s\n", name, c.RxFrames, c.TxFrames, dropList(c.Drops[:]))
+		}
+		cn := d.evbp.Speaker(i).Counters()
+		fmt.Fprintf(&b, "  ECP tx %d rx %d tx-ack %d rx-ack %d dup %d dropped %d\n",
+			cn.TxPDUs, cn.RxPDUs, cn.TxAcks, cn.RxAcks, cn.RxDuplicates, cn.Dropped)
+	}
+	var vsis []vdp.BridgeVSI
+	d.evbp.Runner().Do(func(br *vdp.Bridge) {
+		br.Each(func(v *vdp.BridgeVSI) { vsis = append(vsis, *v) })
+	})
+	for _, v := range vsis {
+		fmt.Fprintf(&b, "vdp VSI %v %x on port %d: mode %v, %+v\n", v.VSI.IDFormat, v.VSI.ID[:], v.Port, v.Mode, v.Counters)
+		if id, ok := d.evbp.VEth(v.VSI.IDFormat, v.VSI.ID); ok {
+			if s, err := d.vis.ShowInterface(id); err == nil {
+				b.WriteString(s)
+				if !strings.HasSuffix(s, "\n") {
+					b.WriteByte('\n')
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// evbPorts returns the names of the VDP bridge's ports, in its order.
+func (d *Device) evbPorts() []string {
+	var out []string
+	for _, p := range d.setup.Ports {
+		if p.Kind == conformance.PortEVB {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func dropList(drops []uint64) string {
+	var parts []string
+	for r, n := range drops {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%v %d", vis.Drop(r), n))
+		}
+	}
+	if parts == nil {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func devErr(format string, a ...any) error {

@@ -36,6 +36,7 @@ func (l *Target) Start(c *conformance.Case) error {
 	if err != nil {
 		return err
 	}
+	dev.SetClock(func() int64 { return Epoch })
 	l.dev = dev
 	l.out = nil
 	l.tester = make([]*port.Mem, dev.NumPorts())
@@ -61,7 +62,10 @@ func (l *Target) Step(st conformance.Step) error {
 	if l.dev == nil {
 		return devErr("no case started")
 	}
-	return l.dev.Apply(st)
+	if err := l.dev.Apply(st); err != nil {
+		return err
+	}
+	return l.collect() // what the step made the control plane send
 }
 
 // Send writes f on the tester's end of its port and has the core process
@@ -154,6 +158,11 @@ func (l *Target) Describe() string {
 	}
 	return l.dev.Describe()
 }
+
+// Device returns the device of the case last started, until the next
+// Start or Close (nil before the first), for tests that look at its state
+// after a case.
+func (l *Target) Device() *Device { return l.dev }
 
 // Close releases the last case's device.
 func (l *Target) Close() {

@@ -30,7 +30,7 @@ func commands() []command {
 		{"bench", "niv bench [--time D] [--rounds N]", "measure two VMs joined by a Linux bridge, a TAP copy loop and the niv pair (root)", runBench},
 		{"vis", "niv vis --config FILE", "run the VIS daemon (or, with --port and --control, the conformance device)", runVIS},
 		{"iv", "niv iv --config FILE", "run the IV daemon of a host: uplinks to the VIS, vNICs as TAPs", runIV},
-		{"show", "niv show WHAT [--json]", "ask a daemon: interface [vethernet N], mac address-table, port-profile [NAME], vnic, running-config", runShow},
+		{"show", "niv show WHAT [--json]", "ask a daemon: interface [vethernet N], mac address-table, port-profile [NAME], vnic, running-config, evb [vsi|hosts]", runShow},
 		{"configure", "niv configure [FILE]", "apply NX-OS edits (FILE or stdin) to the VIS live, as one transaction", runConfigure},
 		{"vnic", "niv vnic add|delete|move NAME", "power a VM's vNIC on, off, or migrate it to another IV", runVNIC},
 	}

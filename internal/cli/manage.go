@@ -75,11 +75,11 @@ func call(path string, req mgmt.Request, asJSON bool, stdout, stderr io.Writer) 
 
 // runShow implements `niv show interface [vethernet N]`, `niv show mac
 // address-table`, `niv show port-profile [NAME]`, `niv show vnic [NAME]`,
-// `niv show running-config`.
+// `niv show running-config`, `niv show evb [vsi|hosts] [...]`.
 func runShow(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	args, path, asJSON, err := clientFlags(args, "")
 	if err != nil || len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: niv show interface [vethernet N] | mac address-table | port-profile [NAME] | vnic [NAME] | running-config  [--json] [--socket PATH]")
+		fmt.Fprintln(stderr, "usage: niv show interface [vethernet N] | mac address-table | port-profile [NAME] | vnic [NAME] | running-config | evb [vsi|hosts [summary|detail] [mac MAC] [interface ETH]]  [--json] [--socket PATH]")
 		return 2
 	}
 	var cmd string
@@ -89,6 +89,10 @@ func runShow(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		cmd, rest = "show "+args[0], args[1:]
 	case args[0] == "mac" && len(args) >= 2 && args[1] == "address-table":
 		cmd, rest = "show mac address-table", args[2:]
+	case args[0] == "evb" && len(args) >= 2 && (args[1] == "vsi" || args[1] == "hosts"):
+		cmd, rest = "show evb "+args[1], args[2:]
+	case args[0] == "evb":
+		cmd, rest = "show evb", args[1:]
 	default:
 		fmt.Fprintf(stderr, "niv show: unknown %q\n", strings.Join(args, " "))
 		return 2

@@ -59,6 +59,15 @@ func NewLink(t *testing.T, prefix string) *Link {
 	return l
 }
 
+// Attach returns the Link of an interface the test made itself: lldpad
+// will run on theirs, in namespace ns (a macvlan host's NIC, say). Ours
+// is "": the test knows its end.
+func Attach(t *testing.T, ns, theirs string) *Link {
+	t.Helper()
+	needs.Root(t)
+	return &Link{NS: ns, Theirs: theirs, ip: needs.Tool(t, "ip")}
+}
+
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -165,6 +174,17 @@ func (p *LLDPad) Stop() {
 		_ = p.cmd.Process.Kill()
 		<-done
 	}
+	p.cmd = nil
+}
+
+// Kill ends lldpad with SIGKILL, as a crash would: it tells its peer
+// nothing (no De-Associate, no TTL-0 LLDPDU).
+func (p *LLDPad) Kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
 	p.cmd = nil
 }
 
@@ -290,12 +310,25 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Capture runs tcpdump on ifname (in the test's namespace) writing path,
-// until the returned stop is called.
+// Capture runs tcpdump on ifname (in the test's namespace) writing the
+// ECP and LLDP frames to path, until the returned stop is called.
 func Capture(t *testing.T, ifname, path string) (stop func()) {
 	t.Helper()
+	return CaptureIn(t, "", ifname, path, "ether proto 0x8940 or ether proto 0x88cc")
+}
+
+// CaptureIn runs tcpdump on ifname in network namespace ns ("" for the
+// test's own) with the further arguments args (a filter, -Q in|out),
+// writing path, until the returned stop is called; it returns once
+// tcpdump captures.
+func CaptureIn(t *testing.T, ns, ifname, path string, args ...string) (stop func()) {
+	t.Helper()
 	bin := needs.Tool(t, "tcpdump")
-	cmd := exec.Command(bin, "-i", ifname, "-U", "-w", path, "ether proto 0x8940 or ether proto 0x88cc")
+	argv := append([]string{bin, "-i", ifname, "--immediate-mode", "-U", "-w", path}, args...)
+	if ns != "" {
+		argv = append([]string{needs.Tool(t, "ip"), "netns", "exec", ns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	errb := &lockedBuffer{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {

@@ -39,6 +39,7 @@ type Speaker struct {
 	timer  *time.Timer
 	uppers [MaxSubtype + 1]Upper
 	closed bool
+	now    func() time.Time
 
 	writeErrors atomic.Uint64
 }
@@ -49,7 +50,7 @@ func NewSpeaker(w FrameWriter, cfg Config) (*Speaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Speaker{m: m, w: w}
+	s := &Speaker{m: m, w: w, now: time.Now}
 	s.timer = time.AfterFunc(time.Hour, s.fire)
 	s.timer.Stop()
 	return s, nil
@@ -76,7 +77,7 @@ func (s *Speaker) Send(st Subtype, payload []byte) error {
 		return ErrClosed
 	}
 	var err error
-	for _, a := range s.m.Handle(Event{Kind: EvSend, Subtype: st, Payload: payload}, time.Now()) {
+	for _, a := range s.m.Handle(Event{Kind: EvSend, Subtype: st, Payload: payload}, s.now()) {
 		if a.Kind == ActFailed {
 			err = a.Err
 		} else {
@@ -98,7 +99,7 @@ func (s *Speaker) Receive(frame []byte) {
 		return
 	}
 	var deliver Action
-	for _, a := range s.m.Handle(Event{Kind: EvFrame, Frame: frame}, time.Now()) {
+	for _, a := range s.m.Handle(Event{Kind: EvFrame, Frame: frame}, s.now()) {
 		if a.Kind == ActDeliver {
 			deliver = a
 		} else {
@@ -120,7 +121,7 @@ func (s *Speaker) Begin() {
 	if s.closed {
 		return
 	}
-	for _, a := range s.m.Handle(Event{Kind: EvBegin}, time.Now()) {
+	for _, a := range s.m.Handle(Event{Kind: EvBegin}, s.now()) {
 		s.do(a)
 	}
 	s.rearm()
@@ -133,7 +134,7 @@ func (s *Speaker) fire() {
 		return
 	}
 	var failed Action
-	for _, a := range s.m.Handle(Event{Kind: EvTimer}, time.Now()) {
+	for _, a := range s.m.Handle(Event{Kind: EvTimer}, s.now()) {
 		if a.Kind == ActFailed {
 			failed = a
 			failed.Payload = append([]byte(nil), a.Payload...)
@@ -160,9 +161,33 @@ func (s *Speaker) do(a Action) {
 
 func (s *Speaker) rearm() {
 	if d, ok := s.m.Deadline(); ok {
-		s.timer.Reset(time.Until(d))
+		s.timer.Reset(d.Sub(s.now()))
 	} else {
 		s.timer.Stop()
+	}
+}
+
+// SetClock makes the Speaker read the time from now instead of time.Now,
+// such as a conformance case's clock that moves in steps. The timer still
+// waits in real time for what now says is left; Tick runs what is due
+// when the clock jumps. Call it before the first frame.
+func (s *Speaker) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+	s.rearm()
+}
+
+// Tick runs the acknowledgement timer if it is due by the Speaker's
+// clock: a retransmission, or the failure after the last one. Early
+// calls do nothing.
+func (s *Speaker) Tick() {
+	s.mu.Lock()
+	d, ok := s.m.Deadline()
+	due := ok && !s.now().Before(d)
+	s.mu.Unlock()
+	if due {
+		s.fire()
 	}
 }
 

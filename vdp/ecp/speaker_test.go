@@ -172,3 +172,55 @@ func TestSpeakerPairLossy(t *testing.T) {
 		assert.ErrorIs(t, a.Send(2, nil), ecp.ErrClosed)
 	})
 }
+
+// stepClock is a clock that moves only when told to.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *stepClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestSpeakerClock: with SetClock, the acknowledgement timer follows that
+// clock: Tick retransmits once the clock has moved 10 µs × 2^RTE past the
+// transmission, and not a nanosecond earlier, while the real timer (under
+// synctest) has not fired.
+func TestSpeakerClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		cfg := ecp.DefaultConfig(station)
+		cfg.RTE, cfg.MaxRetries = 20, 1
+		s, err := ecp.NewSpeaker(rec, cfg)
+		require.NoError(t, err)
+		defer s.Close()
+		u := &upper{}
+		s.Register(ecp.SubtypePECSP, u)
+		clk := &stepClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+		s.SetClock(clk.Now)
+		require.NoError(t, s.Send(ecp.SubtypePECSP, []byte("hello")))
+		T := ecp.AckTimeout(20)
+		count := func() int { f, _ := rec.sent(); return len(f) }
+		s.Tick()
+		require.Equal(t, 1, count(), "nothing due yet")
+		clk.Add(T - time.Nanosecond)
+		s.Tick()
+		require.Equal(t, 1, count(), "one nanosecond early")
+		clk.Add(time.Nanosecond)
+		s.Tick()
+		require.Equal(t, 2, count(), "retransmitted when due by the clock")
+		frames, _ := rec.sent()
+		assert.Equal(t, frames[0], frames[1], "the same PDU, the same sequence number")
+		clk.Add(T)
+		s.Tick()
+		_, failed, _, errs := u.snapshot()
+		require.Equal(t, []string{"hello"}, failed, "R 1: failed after the retransmission's timer")
+		assert.ErrorIs(t, errs[0], ecp.ErrNoAck)
+		assert.Equal(t, 2, count())
+		assert.EqualValues(t, 1, s.Counters().Retransmits)
+	})
+}

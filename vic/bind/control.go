@@ -16,9 +16,21 @@ import (
 // it may program the core from its Deliver. Data frames go to the core in
 // runs, in order; a batch without ECP frames is one call of the core, and
 // nothing allocates on that path.
+//
+// On a port with an LLDP receiver (AttachLLDP), untagged LLDP frames
+// (EtherType 0x88CC) go to it in the same way: an EVB port's LLDP agent
+// carries the EVB TLV (802.1Qbg 41.5.4 via 802.1AB), and the VIS core
+// would drop them as link-local.
 type Control struct {
 	core     port.Core
 	speakers []*ecp.Speaker
+	lldp     []FrameReceiver
+}
+
+// FrameReceiver takes one control frame read from a port (an
+// lldp.Runner, an ecp.Speaker); the frame is valid only during the call.
+type FrameReceiver interface {
+	Receive(frame []byte)
 }
 
 // NewControl returns a Control in front of core.
@@ -32,6 +44,20 @@ func (c *Control) Attach(p int, sp *ecp.Speaker) {
 	c.speakers[p] = sp
 }
 
+// AttachLLDP makes r the receiver of core port p's LLDP frames. Call it
+// before Process.
+func (c *Control) AttachLLDP(p int, r FrameReceiver) {
+	for len(c.lldp) <= p {
+		c.lldp = append(c.lldp, nil)
+	}
+	c.lldp[p] = r
+}
+
+// IsLLDP reports whether frame is an untagged LLDP frame.
+func IsLLDP(frame []byte) bool {
+	return len(frame) >= 14 && frame[12] == 0x88 && frame[13] == 0xcc
+}
+
 // IsECP reports whether frame is an untagged ECP frame.
 func IsECP(frame []byte) bool {
 	return len(frame) >= 14 && frame[12] == 0x89 && frame[13] == 0x40
@@ -40,15 +66,26 @@ func IsECP(frame []byte) bool {
 // Process implements port.Core.
 func (c *Control) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	var sp *ecp.Speaker
+	var ll FrameReceiver
 	if in >= 0 && in < len(c.speakers) {
 		sp = c.speakers[in]
 	}
-	if sp == nil {
+	if in >= 0 && in < len(c.lldp) {
+		ll = c.lldp[in]
+	}
+	if sp == nil && ll == nil {
 		return c.core.Process(in, frames, now, tx)
 	}
 	start := 0
 	for i := range frames {
-		if !IsECP(frames[i].Bytes()) {
+		b := frames[i].Bytes()
+		var to FrameReceiver
+		switch {
+		case sp != nil && IsECP(b):
+			to = sp
+		case ll != nil && IsLLDP(b):
+			to = ll
+		default:
 			continue
 		}
 		if start < i {
@@ -56,7 +93,7 @@ func (c *Control) Process(in int, frames []port.Frame, now int64, tx *port.Tx) i
 				return start + n
 			}
 		}
-		sp.Receive(frames[i].Bytes())
+		to.Receive(b)
 		start = i + 1
 	}
 	if start < len(frames) {

@@ -136,6 +136,7 @@ func TestControlAllocs(t *testing.T) {
 	defer sp.Close()
 	ctl := bind.NewControl(core)
 	ctl.Attach(iv.UplinkA, sp)
+	ctl.AttachLLDP(iv.UplinkA, sp) // any receiver: the data path must not change
 	src := downFrame(t, 5, 1)
 	fs := frames(src, src, src, src)
 	tx := port.NewTx(16, 1<<16)

@@ -3,11 +3,15 @@ package bind
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -15,7 +19,9 @@ import (
 // VDP's bridge machine over all of them (vdp.Bridge on a vdp.BridgeRunner,
 // one ECP speaker per port sharing the port's link with the data frames
 // through a Control), with the plane as its Decider, and the core's VSI
-// bindings kept in step with the machine's VSIs. Safe for concurrent use.
+// bindings kept in step with the machine's VSIs; on the ports that ask
+// for it (EVBPort.LLDP), an LLDP agent sending the bridge's EVB TLV,
+// whose negotiation sets the port's VDP timers. Safe for concurrent use.
 //
 // A request is admitted when its VSI gets a vethernet port-profile that is
 // enabled: the one its niv port-profile TLV names (vdp.NivOUI), else the
@@ -50,7 +56,8 @@ type EVBPlane struct {
 	cfg    EVBConfig
 	ctl    *Control
 	sps    []*ecp.Speaker
-	ports  []int // VDP port → core port
+	lldps  []*lldp.Runner // nil where the port runs no LLDP agent
+	ports  []int          // VDP port → core port
 	pvids  []uint16
 	runner *vdp.BridgeRunner
 
@@ -73,6 +80,50 @@ type EVBConfig struct {
 	// ports' speakers attach to (a VISPlane's Core, say); otherwise the
 	// plane puts its own in front of the core.
 	Control *Control
+	// Clock, if set, is the clock of the machine and the speakers in
+	// place of time.Now (ecp.Speaker.SetClock, vdp.BridgeRunner.SetClock):
+	// a clock that jumps, such as a conformance case's, with Tick called
+	// after each jump.
+	Clock func() time.Time
+	// VEthID, if set, gives the vEth id of a VSI the plane has no vEth
+	// for: a daemon keeps a VSIID's vEth id in its store, so that the
+	// station's keep-alive after a restart re-associates it onto the same
+	// vEth. 0 refuses the VSI (Insufficient Resources). nil: FirstVEth
+	// and up.
+	VEthID func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID
+	// Bound, if set, hears every vEth bound in the core (created, moved,
+	// or its profile changed), and Unbound every one removed. Both are
+	// called with the plane's lock held, Bound before the station's
+	// answer goes out: a daemon records the vEth there.
+	Bound, Unbound func(EVBVEth)
+}
+
+// EVBVEth is a VSI the plane made a vEth for.
+type EVBVEth struct {
+	VEth profile.VEthID
+	// Port is the machine's port it is bound on.
+	Port        int
+	Manager     vdp.ManagerID
+	IDFormat    vdp.VSIIDFormat
+	ID          vdp.VSIID
+	TypeID      uint32
+	TypeVersion uint8
+	Profile     string
+	// VID is the VSI's VID as granted (a wildcard filled); its frames
+	// carry it on the link unless it is the port's PVID.
+	VID  uint16
+	MACs [][6]byte
+	// Reason says why the VSI ended (Unbound only): a De-Associate, a
+	// keep-alive timeout, the port going down.
+	Reason vdp.Reason
+}
+
+// EVBVSI is one VSI of the bridge machine, with its vEth if it has one.
+type EVBVSI struct {
+	vdp.BridgeVSI
+	// VEth is the VSI's vEth (VEth.VEth 0: none, as for a pre-associated
+	// VSI).
+	VEth EVBVEth
 }
 
 // EVBPort is one evb port of an EVBPlane: its name in the core, the writer
@@ -86,6 +137,13 @@ type EVBPort struct {
 	// Linux macvlan or macvtap without a VLAN device does. 0: none, every
 	// VSI's frames carry their VID.
 	PVID uint16
+	// LLDP, if set, runs an LLDP agent on the port with this
+	// configuration (its EVB TLV a bridge's, mode evb.ModeBridge; Addr 0:
+	// the ECP address): a station such as lldpad uses VDP only once it has
+	// heard the bridge's EVB TLV (802.1Qbg 41.5.4), and the EVB exchange
+	// gives the port's VDP timers (RWD, RKA: the larger of the two sides').
+	// Its frames are split off in front of the core (Control.AttachLLDP).
+	LLDP *lldp.Config
 }
 
 type evbKey struct {
@@ -94,9 +152,7 @@ type evbKey struct {
 }
 
 type evbVSI struct {
-	veth    profile.VEthID
-	port    int // VDP port it is bound on
-	profile string
+	EVBVEth
 }
 
 // NewEVBPlane adds ports to core as evb ports and runs VDP's bridge
@@ -114,6 +170,23 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 		p.ctl = NewControl(core)
 	}
 	tx := make([]vdp.Sender, len(ports))
+	agents := make([]*lldp.Agent, len(ports))
+	for i, pc := range ports {
+		if pc.LLDP != nil {
+			lc := *pc.LLDP
+			if lc.Addr == ([6]byte{}) {
+				lc.Addr = pc.ECP.Addr
+			}
+			if lc.EVB.Mode == 0 {
+				lc.EVB.Mode = evb.ModeBridge
+			}
+			a, err := lldp.NewAgent(lc)
+			if err != nil {
+				return nil, fmt.Errorf("bind: evb port %s: LLDP: %w", pc.Name, err)
+			}
+			agents[i] = a
+		}
+	}
 	for i, pc := range ports {
 		sp, err := ecp.NewSpeaker(pc.W, pc.ECP)
 		if err != nil {
@@ -129,8 +202,25 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	}
 	br := vdp.NewBridge(vdp.BridgeConfig{Ports: len(ports), Timers: cfg.Timers, Decider: p})
 	p.runner = vdp.NewBridgeRunner(br, tx, p.onState)
+	if cfg.Clock != nil {
+		p.runner.SetClock(cfg.Clock)
+		for _, sp := range p.sps {
+			sp.SetClock(cfg.Clock)
+		}
+	}
 	for i, sp := range p.sps {
 		sp.Register(ecp.SubtypeVDP, p.runner.Port(i))
+	}
+	p.lldps = make([]*lldp.Runner, len(ports))
+	for i, a := range agents {
+		if a == nil {
+			continue
+		}
+		i := i
+		r := lldp.NewRunner(a, ports[i].W, func(t evb.TLV, _ bool) { p.runner.SetTimers(i, vdp.TimersFrom(t)) })
+		p.lldps[i] = r
+		p.ctl.AttachLLDP(p.ports[i], r)
+		r.Begin()
 	}
 	return p, nil
 }
@@ -139,6 +229,41 @@ func (p *EVBPlane) closeSpeakers() {
 	for _, sp := range p.sps {
 		sp.Close()
 	}
+}
+
+// LLDP returns the LLDP runner of the machine's port i (nil if the port
+// runs none).
+func (p *EVBPlane) LLDP(i int) *lldp.Runner { return p.lldps[i] }
+
+// Ports returns the number of the plane's ports.
+func (p *EVBPlane) Ports() int { return len(p.ports) }
+
+// VSIs returns the bridge machine's VSIs on every port, each with its
+// vEth if it has one.
+func (p *EVBPlane) VSIs() []EVBVSI {
+	var out []EVBVSI
+	p.runner.Do(func(b *vdp.Bridge) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		b.Each(func(e *vdp.BridgeVSI) {
+			x := EVBVSI{BridgeVSI: *e}
+			x.VSI.Filters = append([]vdp.Filter(nil), e.VSI.Filters...)
+			x.VSI.Org = nil
+			if v, ok := p.vsis[evbKey{e.VSI.IDFormat, e.VSI.ID}]; ok && v.Port == e.Port {
+				x.VEth = v.EVBVEth
+				x.VEth.MACs = append([][6]byte(nil), v.MACs...)
+			}
+			out = append(out, x)
+		})
+	})
+	return out
+}
+
+// BridgeCounters returns the bridge machine's totals.
+func (p *EVBPlane) BridgeCounters() vdp.BridgeCounters {
+	var c vdp.BridgeCounters
+	p.runner.Do(func(b *vdp.Bridge) { c = b.Counters() })
+	return c
 }
 
 // Core returns the port.Core to run in place of the vis core (the Control
@@ -162,11 +287,28 @@ func (p *EVBPlane) VEth(f vdp.VSIIDFormat, id vdp.VSIID) (profile.VEthID, bool) 
 	if !ok {
 		return 0, false
 	}
-	return v.veth, true
+	return v.VEth, true
 }
 
-// Close stops the machine and the speakers. The core is the caller's.
+// Tick runs the timers that are due by the plane's clock (EVBConfig.Clock):
+// the machine's first (keep-alive timeouts, resource waits), then each
+// port's ECP acknowledgement timer, in port order.
+func (p *EVBPlane) Tick() {
+	p.runner.Tick()
+	for _, sp := range p.sps {
+		sp.Tick()
+	}
+}
+
+// Close stops the machine, the LLDP agents (each sends its TTL-0 LLDPDU,
+// 802.1AB 9.2.7.7.1) and the speakers. The core is the caller's.
 func (p *EVBPlane) Close() {
+	for _, r := range p.lldps {
+		if r != nil {
+			r.Shutdown()
+			r.Close()
+		}
+	}
 	p.runner.Close()
 	p.closeSpeakers()
 }
@@ -185,11 +327,11 @@ func refused(code vdp.ErrorCode, format string, args ...any) error {
 
 // Decide implements vdp.Decider: it is the machine's resource decision,
 // and for an Associate it binds the VSI in the core before admitting it.
-func (p *EVBPlane) Decide(port int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision {
+func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]
-	vid, err := p.admit(port, req)
+	vid, err := p.admit(port, mgr, req)
 	if err != nil {
 		code := vdp.CodeOtherFailure
 		var r *errRefused
@@ -203,7 +345,7 @@ func (p *EVBPlane) Decide(port int, _ vdp.ManagerID, req *vdp.VSI) vdp.Decision 
 
 // admit checks req on VDP port port and, for an Associate, binds it; it
 // returns the VID that fills wildcards.
-func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
+func (p *EVBPlane) admit(port int, mgr vdp.ManagerID, req *vdp.VSI) (uint16, error) {
 	snap := p.store.Snapshot()
 	var name string
 	if b, ok := req.Profile(); ok {
@@ -252,6 +394,7 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 	if !carried {
 		return 0, refused(vdp.CodeInvalidFilter, "port-profile %s does not carry VID %d", name, vid)
 	}
+	granted := vid
 	if vid == p.pvids[port] {
 		// Untagged on the link: the profile must classify untagged frames
 		// to this VLAN.
@@ -261,7 +404,7 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 		vid = 0
 	}
 	if req.Mode == vdp.TypeAssociate {
-		if err := p.bind(port, req, name, vid, macs); err != nil {
+		if err := p.bind(port, mgr, req, name, granted, vid, macs); err != nil {
 			return 0, err
 		}
 	}
@@ -269,18 +412,25 @@ func (p *EVBPlane) admit(port int, req *vdp.VSI) (uint16, error) {
 }
 
 // bind makes the core's vEth of req (new, or the one it has on any port)
-// bound on port to macs in vid, with profile name.
-func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs [][6]byte) error {
+// bound on port to macs in vid (granted: the VSI's VID, vid its VID on
+// the link), with profile name.
+func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, granted, vid uint16, macs [][6]byte) error {
 	k := evbKey{req.IDFormat, req.ID}
 	v, known := p.vsis[k]
 	if !known {
 		if p.cfg.MaxVSIs > 0 && len(p.vsis) >= p.cfg.MaxVSIs {
 			return refused(vdp.CodeInsufficientResources, "%d VSIs associated", len(p.vsis))
 		}
-		v = &evbVSI{veth: p.next}
+		id := p.next
+		if p.cfg.VEthID != nil {
+			if id = p.cfg.VEthID(req.IDFormat, req.ID); id == 0 {
+				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI")
+			}
+		}
+		v = &evbVSI{EVBVEth{VEth: id}}
 	}
-	if !known || v.profile != name {
-		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, name); return nil }); err != nil {
+	if !known || v.Profile != name {
+		if _, err := p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.VEth, name); return nil }); err != nil {
 			if errors.Is(err, profile.ErrMaxPorts) {
 				return refused(vdp.CodeInsufficientResources, "%v", err)
 			}
@@ -289,15 +439,15 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 	}
 	var err error
 	if known {
-		err = p.core.MoveVSI(v.veth, p.ports[port], vid, macs...)
+		err = p.core.MoveVSI(v.VEth, p.ports[port], vid, macs...)
 	} else {
-		err = p.core.AddVSI(v.veth, p.ports[port], vid, macs...)
+		err = p.core.AddVSI(v.VEth, p.ports[port], vid, macs...)
 	}
 	if err != nil {
 		if !known {
-			_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
-		} else if v.profile != name {
-			_, _ = p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.veth, v.profile); return nil })
+			_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
+		} else if v.Profile != name {
+			_, _ = p.store.Update(func(tx *profile.Txn) error { tx.Bind(v.VEth, v.Profile); return nil })
 		}
 		if errors.Is(err, vis.ErrVSI) {
 			return refused(vdp.CodeInvalidFilter, "%v", err)
@@ -305,10 +455,18 @@ func (p *EVBPlane) bind(port int, req *vdp.VSI, name string, vid uint16, macs []
 		return err
 	}
 	if !known {
-		p.next++
+		if p.cfg.VEthID == nil {
+			p.next++
+		}
 		p.vsis[k] = v
 	}
-	v.port, v.profile = port, name
+	changed := !known || v.Port != port || v.Profile != name || v.VID != granted || v.Manager != mgr ||
+		v.TypeID != req.TypeID || v.TypeVersion != req.TypeVersion || !slices.Equal(v.MACs, macs)
+	v.Port, v.Profile, v.Manager, v.IDFormat, v.ID = port, name, mgr, req.IDFormat, req.ID
+	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
+	if changed && p.cfg.Bound != nil {
+		p.cfg.Bound(v.EVBVEth)
+	}
 	return nil
 }
 
@@ -323,10 +481,15 @@ func (p *EVBPlane) onState(a vdp.Action) {
 	defer p.mu.Unlock()
 	k := evbKey{a.IDFormat, a.ID}
 	v, ok := p.vsis[k]
-	if !ok || v.port != a.Port {
+	if !ok || v.Port != a.Port {
 		return
 	}
 	delete(p.vsis, k)
-	_ = p.core.RemoveVEth(v.veth)
-	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.veth) })
+	_ = p.core.RemoveVEth(v.VEth)
+	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
+	if p.cfg.Unbound != nil {
+		e := v.EVBVEth
+		e.Reason = a.Reason
+		p.cfg.Unbound(e)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/nivkit/niv/profile"
 	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vdp/ecp"
+	"github.com/nivkit/niv/vdp/evb"
+	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
@@ -62,12 +64,9 @@ type evbRig struct {
 }
 
 func newEVBRig(t *testing.T, cfg bind.EVBConfig) *evbRig {
-	r := &evbRig{t: t, store: profile.NewMemStore(), done: make(chan struct{})}
-	_, err := r.store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
-	require.NoError(t, err)
-	r.core, err = vis.New(vis.Config{Store: r.store})
-	require.NoError(t, err)
-	t.Cleanup(r.core.Close)
+	r := &evbRig{t: t, done: make(chan struct{})}
+	r.store, r.core = evbCore(t)
+	var err error
 	var down, up [2]chanWriter
 	var ports []bind.EVBPort
 	for i := range 2 {
@@ -283,14 +282,20 @@ func TestEVBPlaneMigrationAndDeassociate(t *testing.T) {
 	assert.EqualValues(t, 1, pc.Drops[vis.DropUnknownVSI])
 }
 
-// A VSI in the port's PVID is untagged on the link.
-func TestEVBPlanePVID(t *testing.T) {
+// evbCore is a vis core on a store holding evbProfiles.
+func evbCore(t *testing.T) (*profile.MemStore, *vis.VIS) {
 	store := profile.NewMemStore()
 	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
 	require.NoError(t, err)
 	core, err := vis.New(vis.Config{Store: store})
 	require.NoError(t, err)
-	defer core.Close()
+	t.Cleanup(core.Close)
+	return store, core
+}
+
+// A VSI in the port's PVID is untagged on the link.
+func TestEVBPlanePVID(t *testing.T) {
+	store, core := evbCore(t)
 	w := make(chanWriter, 64)
 	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0}), PVID: 10})
 	require.NoError(t, err)
@@ -315,4 +320,170 @@ func TestEVBPlanePVID(t *testing.T) {
 	org, _ := vdp.ProfileOrg("trunk10")
 	req.Org = []vdp.Org{org}
 	assert.Equal(t, vdp.CodeInvalidFilter, plane.Decide(0, mgr, req).Code)
+}
+
+// TestEVBPlaneLLDP: an evb port with an LLDP agent sends LLDPDUs with a
+// bridge EVB TLV; a station's LLDPDU reaches the agent through the Control
+// in front of the core (the core never sees it), and the negotiation
+// gives the port's VDP timers.
+func TestEVBPlaneLLDP(t *testing.T) {
+	store := profile.NewMemStore()
+	_, err := store.Update(func(tx *profile.Txn) error { return tx.Configure(evbProfiles) })
+	require.NoError(t, err)
+	core, err := vis.New(vis.Config{Store: store})
+	require.NoError(t, err)
+	t.Cleanup(core.Close)
+	w := make(chanWriter, 64)
+	addr := [6]byte{2, 0xb, 0, 0, 0, 1}
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{}, bind.EVBPort{Name: "evb0", W: w, ECP: ecp.DefaultConfig(addr),
+		LLDP: &lldp.Config{EVB: evb.TLV{RRCAP: true, R: 3, RTE: 14, RWD: 20, RKA: 17}}})
+	require.NoError(t, err)
+	t.Cleanup(plane.Close)
+
+	// The agent began: an LLDPDU from the port's address with the bridge TLV.
+	var pdu lldp.PDU
+	var sent evb.TLV
+	select {
+	case b := <-w:
+		require.NoError(t, pdu.Decode(b))
+		assert.Equal(t, addr, pdu.Src)
+		require.Len(t, pdu.Org, 1)
+		sent, err = evb.Parse(pdu.Org[0])
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no LLDPDU from the evb port")
+	}
+	assert.Equal(t, evb.ModeBridge, sent.Mode)
+	assert.True(t, sent.RRCAP)
+	assert.EqualValues(t, 17, sent.RKA)
+
+	// A station (RKA 20, RRREQ) heard through the Control.
+	st, err := lldp.NewAgent(lldp.Config{Addr: [6]byte{2, 5, 0, 0, 0, 1}, EVB: evb.TLV{Mode: evb.ModeStation, RRREQ: true, R: 3, RTE: 14, RWD: 20, RKA: 20}})
+	require.NoError(t, err)
+	var frame []byte
+	for _, a := range st.Handle(lldp.Event{Kind: lldp.EvBegin}, time.Now()) {
+		if a.Kind == lldp.ActTransmit {
+			frame = append(frame, a.Frame...)
+		}
+	}
+	require.NotEmpty(t, frame)
+	tx := port.NewTx(8, 1<<12)
+	n := plane.Core().Process(plane.Port(0), []port.Frame{port.FrameFrom(frame)}, time.Now().UnixNano(), tx)
+	assert.Equal(t, 1, n)
+	assert.Zero(t, tx.Len())
+	pc, _ := core.PortCounters(plane.Port(0))
+	assert.Zero(t, pc.RxFrames, "the core never saw the LLDPDU")
+	assert.Zero(t, pc.Drops[vis.DropLinkLocal])
+	got, peer := plane.LLDP(0).EVB()
+	assert.True(t, peer)
+	assert.EqualValues(t, 20, got.RKA, "the larger RKA, the station's")
+	assert.True(t, got.RRCTR, "reflective relay on: the station asked")
+}
+
+// TestEVBPlaneHooks: VEthID numbers a VSI's vEth, Bound hears it bound
+// with what a daemon records, Unbound hears it go.
+func TestEVBPlaneHooks(t *testing.T) {
+	var bound, unbound []bind.EVBVEth
+	asked := 0
+	r := newEVBRig(t, bind.EVBConfig{
+		VEthID:  func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID { asked++; return profile.VEthID(40 + int(id[15])) },
+		Bound:   func(v bind.EVBVEth) { bound = append(bound, v) },
+		Unbound: func(v bind.EVBVEth) { unbound = append(unbound, v) },
+	})
+	a := r.ask(0, request(vdp.TypeAssociate, 5, 3, 0))
+	require.Equal(t, vdp.CodeSuccess, a.Code)
+	v, ok := r.veth(3)
+	require.True(t, ok)
+	assert.EqualValues(t, 43, v)
+	require.Len(t, bound, 1)
+	b := bound[0]
+	assert.EqualValues(t, 43, b.VEth)
+	assert.Equal(t, "web", b.Profile)
+	assert.EqualValues(t, 10, b.VID, "the wildcard filled")
+	assert.Equal(t, [][6]byte{vmMAC(3)}, b.MACs)
+	assert.Equal(t, vsiID(3), b.ID)
+	assert.Equal(t, mgr, b.Manager)
+	assert.EqualValues(t, 5, b.TypeID)
+	vsis := r.plane.VSIs()
+	require.Len(t, vsis, 1)
+	assert.EqualValues(t, 43, vsis[0].VEth.VEth)
+	assert.Equal(t, vdp.TypeAssociate, vsis[0].Mode)
+
+	r.ask(0, request(vdp.TypeDeAssociate, 5, 3, 0))
+	require.Eventually(t, func() bool { _, ok := r.veth(3); return !ok }, 5*time.Second, 10*time.Millisecond)
+	require.Len(t, unbound, 1)
+	assert.EqualValues(t, 43, unbound[0].VEth)
+	assert.Equal(t, 1, asked)
+	assert.Empty(t, r.plane.VSIs())
+}
+
+// TestEVBPlaneClock: with EVBConfig.Clock, the plane's timers follow that
+// clock and fire on Tick: the VIS's unacknowledged answer is sent again
+// after 10 µs × 2^RTE, and a VSI with no keep-alive is de-associated
+// (unsolicited De-Associate, vEth removed) after the bridge's keep-alive
+// timeout — neither a nanosecond earlier.
+func TestEVBPlaneClock(t *testing.T) {
+	store, core := evbCore(t)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	out := make(chanWriter, 16)
+	cfg := ecp.DefaultConfig([6]byte{2, 0xb, 0, 0, 0, 0})
+	cfg.RTE = 20
+	tm := vdp.Timers{R: 3, RTE: 20, RWD: 20, RKA: 20}
+	plane, err := bind.NewEVBPlane(core, store, bind.EVBConfig{Timers: tm, Clock: clock},
+		bind.EVBPort{Name: "evb0", W: out, ECP: cfg})
+	require.NoError(t, err)
+	defer plane.Close()
+
+	st := [6]byte{2, 5, 0, 0, 0, 0}
+	ncb := [6]byte{0x01, 0x80, 0xc2, 0, 0, 0}
+	pdu, err := (&vdp.PDU{ManagerID: mgr, VSIs: []vdp.VSI{*request(vdp.TypeAssociate, 5, 1, 10)}}).AppendBinary(nil)
+	require.NoError(t, err)
+	req, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpRequest, Subtype: ecp.SubtypeVDP, Seq: 1}, pdu, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(req)
+	got := func() (frames [][]byte) {
+		for {
+			select {
+			case f := <-out:
+				frames = append(frames, f)
+			default:
+				return frames
+			}
+		}
+	}
+	first := got()
+	require.Len(t, first, 2, "the ack and the answer")
+	answer := first[1]
+	_, ok := plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+
+	now = now.Add(ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	assert.Equal(t, [][]byte{answer}, got(), "the answer again, same sequence number")
+
+	ack, err := ecp.AppendFrame(nil, ncb, st, ecp.Header{Version: 1, Op: ecp.OpAck, Subtype: ecp.SubtypeVDP, Seq: 1}, nil, true)
+	require.NoError(t, err)
+	plane.Speaker(0).Receive(ack)
+	now = now.Add(tm.BridgeKeepAlive() - ecp.AckTimeout(20) - time.Nanosecond)
+	plane.Tick()
+	assert.Empty(t, got())
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	require.True(t, ok)
+	now = now.Add(time.Nanosecond)
+	plane.Tick()
+	sent := got()
+	require.Len(t, sent, 1, "the unsolicited De-Associate")
+	p, err := ecp.Decode(sent[0])
+	require.NoError(t, err)
+	var d vdp.PDU
+	require.NoError(t, d.Decode(p.Payload))
+	require.Len(t, d.VSIs, 1)
+	assert.Equal(t, vdp.TypeDeAssociate, d.VSIs[0].Mode)
+	assert.Zero(t, d.VSIs[0].Status)
+	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
+	assert.False(t, ok, "its vEth removed")
 }

@@ -72,7 +72,8 @@ const (
 	// ControlVIC: niv's VIF negotiation (package vic), for VNTag and E-Tag
 	// IVs.
 	ControlVIC
-	// ControlVDP: IEEE 802.1Qbg VDP, for EVB ports (not run yet).
+	// ControlVDP: IEEE 802.1Qbg VDP, for EVB ports: LLDP with the EVB
+	// TLV, ECP, and VDP's bridge machine.
 	ControlVDP
 )
 
@@ -146,8 +147,28 @@ type Port struct {
 	Control     Control
 	Linux       string // the Linux interface that carries it
 	Description string
-	Line        int
+	// PVID is an evb port's port VLAN ID, "switchport trunk native vlan
+	// N" (IEEE 802.1Q 6.9): a VSI in this VLAN sends and receives its
+	// frames untagged, as a VM on a Linux macvlan or macvtap without a
+	// VLAN device does. 0: none.
+	PVID uint16
+	Line int
 }
+
+// EVB is the VIS's EVB configuration, the exponents its EVB TLV
+// advertises (802.1Qbg D.2.13, 10 µs × 2^E each; NX-OS "evb
+// resource-wait-delay E", "evb keep-alive E"). A port uses the larger of
+// its own and the station's.
+type EVB struct {
+	// RWD is the resource wait delay exponent (default 20: 10.5 s).
+	RWD uint8
+	// RKA is the keep-alive exponent (default 20: 10.5 s).
+	RKA uint8
+}
+
+// DefaultEVB is the EVB configuration a file that sets none gets (lldpad's
+// defaults).
+var DefaultEVB = EVB{RWD: 20, RKA: 20}
 
 // VEth is an "interface vethernet N" block: a vEth as NX-OS shows it.
 type VEth struct {
@@ -162,6 +183,7 @@ type VEth struct {
 // VIS is the configuration of `niv vis`.
 type VIS struct {
 	Daemon
+	EVB   EVB
 	Ports []Port
 	VEths []VEth
 	// Profiles holds the port-profiles, access lists and policy-maps.
@@ -299,6 +321,10 @@ func (p *parser) number(l line, tok int, lo, hi uint64) (uint64, bool) {
 	}
 	return n, true
 }
+
+// EthernetName normalises an ethernet interface name as NX-OS writes it
+// ("eth1/1", "ethernet1/1" → "Ethernet1/1").
+func EthernetName(s string) (string, bool) { return ethernetName(s) }
 
 // ethernetName normalises "ethernet1/1", "Ethernet1/1", "eth1/1" to
 // "Ethernet1/1" (slot/port, each 1-255).

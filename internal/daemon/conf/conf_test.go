@@ -89,12 +89,36 @@ func TestParseVISErrors(t *testing.T) {
 	assert.True(t, errors.Is(err, profile.ErrUnknownCommand))
 }
 
+// An evb port: VDP runs on it by default, its PVID and the global EVB
+// exponents read back from Text.
+func TestParseVISEVB(t *testing.T) {
+	src := strings.Replace(visFile, "niv checkpoint-interval 2\n", "niv checkpoint-interval 2\nevb keep-alive 17\nevb resource-wait-delay 16\n", 1)
+	src = strings.Replace(src, "!\nport-profile", "!\ninterface ethernet1/3\n  switchport mode evb\n  switchport trunk native vlan 10\n  linux-interface kvm1\n!\nport-profile", 1)
+	c, err := conf.ParseVIS(src)
+	require.NoError(t, err)
+	require.Len(t, c.Ports, 4)
+	assert.Equal(t, conf.Port{Name: "Ethernet1/3", Kind: conf.KindEVB, Control: conf.ControlVDP, Linux: "kvm1", PVID: 10, Line: 22}, c.Ports[3])
+	assert.Equal(t, conf.EVB{RWD: 16, RKA: 17}, c.EVB)
+	again, err := conf.ParseVIS(c.Text(nil))
+	require.NoError(t, err, c.Text(nil))
+	assert.Equal(t, c.EVB, again.EVB)
+	again.Ports[3].Line = c.Ports[3].Line
+	assert.Equal(t, c.Ports[3], again.Ports[3])
+	d, err := conf.ParseVIS(visFile)
+	require.NoError(t, err)
+	assert.Equal(t, conf.DefaultEVB, d.EVB)
+}
+
 func TestParseVISReferences(t *testing.T) {
 	for _, tc := range []struct{ name, edit, want string }{
 		{"undefined profile", "inherit port-profile web", "inherit port-profile db"},
 		{"undefined port", "bind interface ethernet1/1", "bind interface ethernet1/7"},
 		{"veth on a trunk", "bind interface ethernet1/1", "bind interface ethernet1/9"},
-		{"evb needs vdp", "switchport mode etag", "switchport mode evb"},
+		{"vdp on an etag port", "switchport mode etag", "switchport mode etag\n  control-plane vdp"},
+		{"vic on an evb port", "switchport mode etag", "switchport mode evb\n  control-plane vic"},
+		{"PVID on a vntag port", "switchport mode vntag", "switchport mode vntag\n  switchport trunk native vlan 10"},
+		{"veth bound to an evb port", "switchport mode vntag", "switchport mode evb"},
+		{"keep-alive exponent", "niv checkpoint-interval 2", "evb keep-alive 32"},
 		{"same linux interface", "linux-interface veth-h2", "linux-interface veth-h1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,9 +127,7 @@ func TestParseVISReferences(t *testing.T) {
 			assert.Regexp(t, `^config: line \d+, column \d+: `, err.Error())
 		})
 	}
-	_, err := conf.ParseVIS(strings.Replace(visFile, "switchport mode etag", "switchport mode evb", 1))
-	assert.ErrorIs(t, err, conf.ErrUnsupported)
-	_, err = conf.ParseVIS(strings.Replace(visFile, "niv store /tmp/vis1.db", "niv store etcd://127.0.0.1:2379/niv", 1))
+	_, err := conf.ParseVIS(strings.Replace(visFile, "niv store /tmp/vis1.db", "niv store etcd://127.0.0.1:2379/niv", 1))
 	assert.ErrorIs(t, err, conf.ErrUnsupported, "no etcd store registered in this build")
 	assert.ErrorContains(t, err, "line 2, column 11: store etcd://127.0.0.1:2379/niv: no etcd:// store in this build")
 }

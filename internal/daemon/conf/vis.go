@@ -31,7 +31,10 @@ import (
 //
 // Interface commands: description TEXT; switchport mode
 // vntag|etag|evb|trunk; linux-interface IFNAME; control-plane vic|vdp|none
-// (default vic on vntag and etag ports, vdp on evb ports, none on trunks).
+// (default vic on vntag and etag ports, vdp on evb ports, none on trunks);
+// on evb ports, switchport trunk native vlan N (the port's PVID). Global
+// EVB lines: evb resource-wait-delay E, evb keep-alive E (exponents,
+// 0-31).
 // vEthernet commands: inherit port-profile NAME; bind interface ETHERNET
 // channel N; description TEXT. Every other block is port-profile language
 // and goes to profile.Parse with the file's line numbers.
@@ -40,7 +43,7 @@ func ParseVIS(src string) (*VIS, error) {
 	if lerr != nil {
 		return nil, Errors{lerr}
 	}
-	c := &VIS{}
+	c := &VIS{EVB: DefaultEVB}
 	p := &parser{}
 	profileLines := make([]bool, len(strings.Split(src, "\n"))+1)
 	for _, b := range blocks(lines) {
@@ -55,6 +58,11 @@ func ParseVIS(src string) (*VIS, error) {
 		case p.daemon(&c.Daemon, h):
 		case w[0] == "interface":
 			p.visInterface(c, b)
+		case w[0] == "evb":
+			p.evb(&c.EVB, h)
+			for _, l := range b.body {
+				p.errf(l, 0, errSyntax, "evb lines take no block")
+			}
 		default:
 			profileLines[h.num] = true
 			for _, l := range b.body {
@@ -140,6 +148,26 @@ func (p *parser) visInterface(c *VIS, b block) {
 	p.errf(h, 1, errSyntax, "%q is not an interface name: expected ethernetS/P or vethernet N", h.rest(1))
 }
 
+// evb reads a global "evb resource-wait-delay E" or "evb keep-alive E".
+func (p *parser) evb(e *EVB, l line) {
+	if !p.args(l, 3, "evb resource-wait-delay|keep-alive EXPONENT") {
+		return
+	}
+	var dst *uint8
+	switch l.words()[1] {
+	case "resource-wait-delay":
+		dst = &e.RWD
+	case "keep-alive":
+		dst = &e.RKA
+	default:
+		p.unknown(l, 1, []string{"resource-wait-delay", "keep-alive"})
+		return
+	}
+	if n, ok := p.number(l, 2, 0, 31); ok {
+		*dst = uint8(n)
+	}
+}
+
 var ethernetCommands = []string{"description", "switchport", "linux-interface", "control-plane"}
 
 func (p *parser) ethernet(c *VIS, name string, b block) {
@@ -151,6 +179,7 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 	}
 	pt := Port{Name: name, Line: b.head.num}
 	control := -1
+	var pvidLine line
 	before := len(p.errs)
 	for _, l := range b.body {
 		w := l.words()
@@ -158,11 +187,25 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 		case "description":
 			pt.Description = l.rest(1)
 		case "switchport":
+			if len(w) >= 2 && w[1] == "trunk" {
+				if !p.args(l, 5, "switchport trunk native vlan N") {
+					continue
+				}
+				if w[2] != "native" || w[3] != "vlan" {
+					p.errf(l, 2, errSyntax, "expected \"switchport trunk native vlan N\"")
+					continue
+				}
+				if n, ok := p.number(l, 4, 1, 4094); ok {
+					pt.PVID = uint16(n)
+					pvidLine = l
+				}
+				continue
+			}
 			if !p.args(l, 3, "switchport mode vntag|etag|evb|trunk") {
 				continue
 			}
 			if w[1] != "mode" {
-				p.unknown(l, 1, []string{"mode"})
+				p.unknown(l, 1, []string{"mode", "trunk"})
 				continue
 			}
 			k, ok := kindNames[w[2]]
@@ -209,6 +252,10 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 	}
 	if pt.Linux == "" {
 		p.errf(b.head, 1, errSyntax, "interface %s has no \"linux-interface IFNAME\"", name)
+		return
+	}
+	if pt.PVID != 0 && pt.Kind != KindEVB {
+		p.errf(pvidLine, 1, errSyntax, "interface %s: switchport trunk native vlan is for evb ports (a %v port's VLANs come from its vEths' port-profiles)", name, pt.Kind)
 		return
 	}
 	switch {
@@ -300,7 +347,7 @@ func (p *parser) checkVEths(c *VIS, lines []line) {
 		case !ok:
 			p.errf(at, 1, errUndef, "Vethernet%d is bound to %s, which is not configured", v.ID, v.Port)
 		case pt.Kind != KindVNTag && pt.Kind != KindETag:
-			p.errf(at, 1, errSyntax, "Vethernet%d is bound to %s, a %v port: vEths bind to vntag and etag ports", v.ID, v.Port, pt.Kind)
+			p.errf(at, 1, errSyntax, "Vethernet%d is bound to %s, a %v port: vEths bind to channels of vntag and etag ports (an evb port's are made by VDP)", v.ID, v.Port, pt.Kind)
 		}
 		k := key{v.Port, v.Channel}
 		if other, ok := used[k]; ok {
@@ -320,8 +367,10 @@ func (p *parser) checkPorts(c *VIS, lines []line) {
 		}
 		linux[pt.Linux] = pt.Name
 		switch {
-		case pt.Control == ControlVDP:
-			p.errf(at, 1, ErrUnsupported, "%s: control-plane vdp (EVB) is not available yet", pt.Name)
+		case pt.Control == ControlVDP && pt.Kind != KindEVB:
+			p.errf(at, 1, errSyntax, "%s: control-plane vdp runs on evb ports, not on a %v port", pt.Name, pt.Kind)
+		case pt.Kind == KindEVB && pt.Control != ControlVDP:
+			p.errf(at, 1, errSyntax, "%s: an evb port runs control-plane vdp (without it no VSI is associated, and the port drops every frame)", pt.Name)
 		case pt.Control == ControlVIC && pt.Kind != KindVNTag && pt.Kind != KindETag:
 			p.errf(at, 1, errSyntax, "%s: control-plane vic runs on vntag and etag ports, not on a %v port", pt.Name, pt.Kind)
 		}
@@ -359,12 +408,17 @@ func VEthText(v VEth) string {
 func (c *VIS) Text(veths []VEth) string {
 	var b strings.Builder
 	c.Daemon.text(&b)
+	c.EVB.text(&b)
 	for _, pt := range c.Ports {
 		fmt.Fprintf(&b, "!\ninterface %s\n", pt.Name)
 		if pt.Description != "" {
 			fmt.Fprintf(&b, "  description %s\n", pt.Description)
 		}
-		fmt.Fprintf(&b, "  switchport mode %v\n  linux-interface %s\n  control-plane %v\n", pt.Kind, pt.Linux, pt.Control)
+		fmt.Fprintf(&b, "  switchport mode %v\n", pt.Kind)
+		if pt.PVID != 0 {
+			fmt.Fprintf(&b, "  switchport trunk native vlan %d\n", pt.PVID)
+		}
+		fmt.Fprintf(&b, "  linux-interface %s\n  control-plane %v\n", pt.Linux, pt.Control)
 	}
 	if c.Profiles != nil {
 		b.WriteString("!\n")
@@ -378,6 +432,15 @@ func (c *VIS) Text(veths []VEth) string {
 		b.WriteString(VEthText(v))
 	}
 	return b.String()
+}
+
+func (e EVB) text(b *strings.Builder) {
+	if e.RWD != DefaultEVB.RWD {
+		fmt.Fprintf(b, "evb resource-wait-delay %d\n", e.RWD)
+	}
+	if e.RKA != DefaultEVB.RKA {
+		fmt.Fprintf(b, "evb keep-alive %d\n", e.RKA)
+	}
 }
 
 func (d *Daemon) text(b *strings.Builder) {

@@ -46,7 +46,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t *testing.T) *lab { return newLabPrefix(t, fmt.Sprintf("dm%d", os.Getpid()%100000)) }
+
+// newLabPrefix is newLab with the lab's names (namespaces, links)
+// starting with prefix.
+func newLabPrefix(t *testing.T, prefix string) *lab {
 	needs.Root(t)
 	needs.Tool(t, "ip")
 	buildOnce.Do(func() {
@@ -63,7 +67,7 @@ func newLab(t *testing.T) *lab {
 		buildErr = netlab.Build(built)
 	})
 	require.NoError(t, buildErr)
-	nl, err := netlab.NewWith(fmt.Sprintf("dm%d", os.Getpid()%100000), built)
+	nl, err := netlab.NewWith(prefix, built)
 	require.NoError(t, err)
 	t.Cleanup(nl.Close)
 	return &lab{Lab: nl, t: t, dir: nl.Dir, pfx: nl.Prefix}

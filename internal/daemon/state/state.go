@@ -40,6 +40,19 @@ type VEth struct {
 	Port  string
 	VIF   uint32
 	Bound bool
+	// VSI is set on the vEth of an IEEE 802.1Qbg VSI that VDP associated
+	// on an evb port (nil on a vic vEth): Instance holds its VSIID, MAC its
+	// first MAC, VLAN the VID it was granted, Port the evb port.
+	VSI *VSI `json:",omitempty"`
+}
+
+// VSI is what the VIS keeps of a VSI beyond its vEth (802.1Qbg 41.2.2).
+type VSI struct {
+	IDFormat    uint8
+	TypeID      uint32
+	TypeVersion uint8
+	Manager     [16]byte
+	MACs        [][6]byte
 }
 
 // VNIC is an IV's record of one vNIC it serves.

@@ -11,6 +11,7 @@ import (
 	"github.com/nivkit/niv/internal/daemon/mgmt"
 	"github.com/nivkit/niv/internal/daemon/state"
 	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vic"
 )
 
@@ -27,6 +28,8 @@ type VEthInfo struct {
 	Instance  string         `json:"instance"`
 	Epoch     uint32         `json:"epoch"`
 	Counters  state.Counters `json:"counters"`
+	// VSI is set on the vEth of a VSI that VDP associated on an evb port.
+	VSI *VSIInfo `json:"vsi,omitempty"`
 }
 
 // PortInfo is one ethernet port.
@@ -47,6 +50,12 @@ func (d *Daemon) handle(req mgmt.Request) mgmt.Response {
 		return d.showMACs()
 	case "show port-profile":
 		return d.showProfile(req.Args)
+	case "show evb":
+		return d.showEVB()
+	case "show evb vsi":
+		return d.showEVBVSI(req.Args)
+	case "show evb hosts":
+		return d.showEVBHosts(req.Args)
 	case "show running-config":
 		return mgmt.Answer(d.runningConfig(), nil)
 	case "configure":
@@ -70,6 +79,10 @@ func (d *Daemon) vethInfo(v state.VEth) VEthInfo {
 	if v.Bound {
 		info.Interface, info.Channel = v.Port, v.VIF
 	}
+	if v.VSI != nil {
+		info.Channel = 0
+		info.VSI = d.vsiInfoOf(v)
+	}
 	return info
 }
 
@@ -85,14 +98,24 @@ func mustShow(d *Daemon, id uint32) string {
 func vethText(i VEthInfo) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is %s\n", i.Name, i.State)
-	if i.Bound {
+	switch {
+	case i.VSI != nil && i.Bound:
+		fmt.Fprintf(&b, "  Bound Interface is %s (EVB), VSI %s\n", i.Interface, i.VSI.VSIID)
+	case i.VSI != nil:
+		fmt.Fprintf(&b, "  Bound Interface is none (VSI %s on %s: waiting for its station's keep-alive)\n", i.VSI.VSIID, i.VSI.Interface)
+	case i.Bound:
 		fmt.Fprintf(&b, "  Bound Interface is %s, channel %d\n", i.Interface, i.Channel)
-	} else {
+	default:
 		b.WriteString("  Bound Interface is none (not bound: waiting for its VM)\n")
 	}
 	fmt.Fprintf(&b, "  Port-Profile is %s\n", i.Profile)
 	fmt.Fprintf(&b, "  Hardware: Virtual, address: %s\n", i.MAC)
-	fmt.Fprintf(&b, "  Owner is VM instance %s, placement epoch %d\n", i.Instance, i.Epoch)
+	if i.VSI != nil {
+		v := i.VSI
+		fmt.Fprintf(&b, "  VSI type %d version %d, manager %s, VLAN %d, MAC %s, VDP mode %s\n", v.TypeID, v.TypeVersion, v.Manager, v.VLAN, strings.Join(v.MACs, ","), v.Mode)
+	} else {
+		fmt.Fprintf(&b, "  Owner is VM instance %s, placement epoch %d\n", i.Instance, i.Epoch)
+	}
 	c := i.Counters
 	fmt.Fprintf(&b, "  RX\n    %d unicast/multicast/broadcast packets  %d bytes\n", c.RxFrames, c.RxBytes)
 	fmt.Fprintf(&b, "  TX\n    %d unicast/multicast/broadcast packets  %d bytes\n", c.TxFrames, c.TxBytes)
@@ -294,7 +317,10 @@ func (d *Daemon) runningConfig() string {
 	var veths []conf.VEth
 	for _, v := range d.rec.list() {
 		cv := conf.VEth{ID: v.ID, Profile: v.Profile}
-		if v.Bound {
+		if v.VSI != nil {
+			// Made by VDP on an evb port: no channel to bind.
+			cv.Description = "VSI " + vsiidString(vdp.VSIIDFormat(v.VSI.IDFormat), v.Instance) + " on " + v.Port
+		} else if v.Bound {
 			cv.Port, cv.Channel = v.Port, uint16(v.VIF)
 		}
 		veths = append(veths, cv)

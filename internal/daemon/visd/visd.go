@@ -1,7 +1,8 @@
 // Package visd is the `niv vis --config FILE` daemon: the switch side of
 // VN-Link. It runs niv's VIS core (vic/vis) on the Linux interfaces its
 // configuration binds ethernet ports to, the vic control plane on every
-// vntag and etag port, keeps its vEth table and counters in a local store
+// vntag and etag port, IEEE 802.1Qbg EVB (LLDP with the EVB TLV, ECP,
+// VDP) on every evb port (evb.go), keeps its vEth table and counters in a local store
 // (package state) so that a kill -9 loses nothing but the counts of the
 // last checkpoint interval, and answers `niv show` and `niv configure` on
 // its management socket.
@@ -50,11 +51,20 @@ type Daemon struct {
 	unsubReg func()
 	core     *vis.VIS
 	plane    *bind.VISPlane
-	rec      *recorder
-	ports    []*visPort // as configured
-	links    []port.Port
-	srv      *mgmt.Server
-	started  time.Time
+	// evb is the EVB plane of the evb ports (nil: none), evbPorts its
+	// ports by the machine's port number.
+	evb      *bind.EVBPlane
+	evbPorts []*visPort
+	// idMu and nextID number the vEths of both control planes when the
+	// VIS has evb ports (localID).
+	idMu    sync.Mutex
+	nextID  uint32
+	stale   *time.Timer
+	rec     *recorder
+	ports   []*visPort // as configured
+	links   []port.Port
+	srv     *mgmt.Server
+	started time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -124,6 +134,19 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	if err != nil {
 		return d, err
 	}
+	// The VSIs' vEths are the EVB plane's; the rest are vic's.
+	var vsiVEths []state.VEth
+	vicVEths := snap.VEths[:0:0]
+	for _, v := range snap.VEths {
+		d.nextID = max(d.nextID, v.ID)
+		if v.VSI != nil {
+			vsiVEths = append(vsiVEths, v)
+		} else {
+			vicVEths = append(vicVEths, v)
+		}
+	}
+	d.nextID = max(d.nextID, snap.Next)
+	snap.VEths = vicVEths
 	if d.fleet != nil {
 		if err := d.fleetProfiles(cfg); err != nil {
 			return d, err
@@ -171,9 +194,21 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 	}
 	d.links = []port.Port{nil} // core port 0: the parking port
 	for i, pc := range cfg.Ports {
+		if pc.Kind == conf.KindEVB {
+			continue // addEVBPorts, all at once
+		}
 		if err := d.addPort(vic.PortID(i), pc); err != nil {
 			return d, fmt.Errorf("interface %s (%s): %w", pc.Name, pc.Linux, err)
 		}
+	}
+	for _, v := range vsiVEths {
+		d.rec.restoreVSI(v)
+	}
+	if err := d.addEVBPorts(cfg); err != nil {
+		return d, err
+	}
+	if len(vsiVEths) > 0 {
+		d.stale = time.AfterFunc(staleAfter(cfg.EVB), d.dropStale)
 	}
 	// The core programmed as before the restart, counters aside: the
 	// profile bindings first, in one transaction (one per vEth costs a
@@ -310,6 +345,8 @@ func (d *Daemon) visConfig(cfg *conf.VIS) vic.VISConfig {
 	c := vic.VISConfig{Session: wire.Session(), Profiles: bind.Profiles{Store: d.store}, Timing: timing(cfg.Daemon)}
 	if d.fleet != nil {
 		c.NewVEthID = d.allocID
+	} else if hasEVB(cfg) {
+		c.NewVEthID = d.localID
 	}
 	return c
 }
@@ -338,6 +375,15 @@ func (d *Daemon) dropTaken(snap *state.Snapshot) {
 			v.Bound = false
 		}
 	}
+}
+
+func hasEVB(cfg *conf.VIS) bool {
+	for _, p := range cfg.Ports {
+		if p.Kind == conf.KindEVB {
+			return true
+		}
+	}
+	return false
 }
 
 func timing(c conf.Daemon) vic.Timing {
@@ -480,6 +526,10 @@ func (d *Daemon) Reload() error {
 		d.log.Warn("reload: interface changes take effect at the next start")
 		cfg.Ports = old.Ports
 	}
+	if cfg.EVB != old.EVB {
+		d.log.Warn("reload: evb timer changes take effect at the next start")
+		cfg.EVB = old.EVB
+	}
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "revision", rev, "veths_updated", affected)
@@ -537,8 +587,14 @@ func (d *Daemon) Wait() error { return <-d.runErr }
 // Close stops the daemon: the control plane, the data path, a last
 // counter checkpoint, the store.
 func (d *Daemon) Close() error {
+	if d.stale != nil {
+		d.stale.Stop()
+	}
+	if d.evb != nil {
+		d.evb.Close() // first: no more programming from the control planes
+	}
 	if d.plane != nil {
-		d.plane.Close() // first: no more programming from the control plane
+		d.plane.Close()
 	}
 	var errs []error
 	if d.cancel != nil {

@@ -135,24 +135,23 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
 		// Behind it (or instead of it), another tag — stacked VLAN
 		// tags, or a NIV tag to drop (DropNIVTag) — is the general
-		// path's. The usual EtherType is below the TPIDs' range and
-		// needs none of these tests (mayBeTPID).
+		// path's. The usual EtherType is outside the TPIDs' range and
+		// takes one compare of isTPID (mayBeTPID).
 		et := binary.BigEndian.Uint16(h[hl+12:])
 		var tci uint16
-		tagged := false
-		if mayBeTPID(et) {
-			if tagged = et == vntag.EtherTypeDot1Q; tagged {
-				tci = binary.BigEndian.Uint16(h[hl+14:])
-				et = binary.BigEndian.Uint16(h[hl+16:])
-				if hl == vntag.ETagLen {
-					// The frame's priority is the E-Tag's, which the
-					// 802.1Q tag takes on (ingressPrio).
-					tci = tci&vidMask | uint16(w&ePrioBits>>(ePrioShift-12))
-				}
-			}
-			if isTPID(et) {
+		tagged := et == vntag.EtherTypeDot1Q
+		if tagged {
+			tci = binary.BigEndian.Uint16(h[hl+14:])
+			if isTPID(binary.BigEndian.Uint16(h[hl+16:])) {
 				continue
 			}
+			if hl == vntag.ETagLen {
+				// The frame's priority is the E-Tag's, which the 802.1Q
+				// tag takes on (ingressPrio).
+				tci = tci&vidMask | uint16(w&ePrioBits>>(ePrioShift-12))
+			}
+		} else if isTPID(et) {
+			continue
 		}
 		vlan := uint16(e>>32) & vidMask
 		if e&inAccess != 0 {

@@ -130,7 +130,8 @@ vif-list 1:258 port iv2 vifs 300
 		title: "IV carries link-local frames between a vNIC and its VIS",
 		desc: "The IV is a port extender, not a bridge: the vNIC's port is a port of the VIS (802.1BR), so a " +
 			"VM's LLDP frame to 01:80:c2:00:00:0e goes up tagged with svif 5 like any frame (the VIS, the bridge, " +
-			"consumes or drops it), and a frame the VIS sends down to 01:80:c2:00:00:00 for vif 6 is delivered.",
+			"consumes or drops it), padded to 60 bytes before the tag as every frame an IV sends up, and a frame " +
+			"the VIS sends down to 01:80:c2:00:00:00 for vif 6 is delivered.",
 		behaviours: []string{"iv", "link-local", "upstream", "downstream"},
 		setup:      ivSetup,
 		in: []gf{
@@ -138,7 +139,7 @@ vif-list 1:258 port iv2 vifs 300
 			on("fab-a", frame(llSTP, macX).payload(uint16(len(bpdu)), bpdu).padded().down(6).say("STP BPDU from the VIS")),
 		},
 		want: []gf{
-			on("fab-a", frame(llLLDP, macA).payload(0x88cc, []byte{2, 7, 4, 2, 0, 0, 0, 0, 0x0a, 4, 2, 7, 0x31, 6, 2, 0, 120, 0, 0}).up(5)),
+			on("fab-a", frame(llLLDP, macA).payload(0x88cc, []byte{2, 7, 4, 2, 0, 0, 0, 0, 0x0a, 4, 2, 7, 0x31, 6, 2, 0, 120, 0, 0}).padded().up(5)),
 			on("vm2", frame(llSTP, macX).payload(uint16(len(bpdu)), bpdu).padded()),
 		},
 	}, {

@@ -20,9 +20,13 @@ func Push(buf []byte, start int, t Tag) ([]byte, error) {
 		// tags. The frame's own type field stays where it is and becomes
 		// the tag's next EtherType.
 		ns := start - TagLen
-		moveAddrs(buf[ns:], buf[start:])
-		binary.BigEndian.PutUint16(buf[ns+AddrLen:], EtherTypeVNTag)
-		binary.BigEndian.PutUint32(buf[ns+AddrLen+2:], t.Word())
+		h := (*[TagLen + AddrLen]byte)(buf[ns:]) // one bounds check
+		lo := binary.NativeEndian.Uint64(h[TagLen:])
+		hi := binary.NativeEndian.Uint32(h[TagLen+8:])
+		binary.NativeEndian.PutUint64(h[0:], lo)
+		binary.NativeEndian.PutUint32(h[8:], hi)
+		binary.BigEndian.PutUint16(h[AddrLen:], EtherTypeVNTag)
+		binary.BigEndian.PutUint32(h[AddrLen+2:], t.Word())
 		return buf[ns:], nil
 	}
 	return PushAfter(buf, start, 0, t)
@@ -44,10 +48,14 @@ func PushAfter(buf []byte, start, outer int, t Tag) ([]byte, error) {
 func PushETag(buf []byte, start int, e ETag) ([]byte, error) {
 	if start >= ETagLen && start+AddrLen+2 <= len(buf) {
 		ns := start - ETagLen
-		moveAddrs(buf[ns:], buf[start:])
-		binary.BigEndian.PutUint16(buf[ns+AddrLen:], EtherTypeETag)
-		binary.BigEndian.PutUint32(buf[ns+AddrLen+2:], uint32(e.v>>32))
-		binary.BigEndian.PutUint16(buf[ns+AddrLen+6:], uint16(e.v>>16))
+		h := (*[ETagLen + AddrLen]byte)(buf[ns:]) // one bounds check
+		lo := binary.NativeEndian.Uint64(h[ETagLen:])
+		hi := binary.NativeEndian.Uint32(h[ETagLen+8:])
+		binary.NativeEndian.PutUint64(h[0:], lo)
+		binary.NativeEndian.PutUint32(h[8:], hi)
+		binary.BigEndian.PutUint16(h[AddrLen:], EtherTypeETag)
+		binary.BigEndian.PutUint32(h[AddrLen+2:], uint32(e.v>>32))
+		binary.BigEndian.PutUint16(h[AddrLen+6:], uint16(e.v>>16))
 		return buf[ns:], nil
 	}
 	return PushETagAfter(buf, start, 0, e)

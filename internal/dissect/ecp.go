@@ -38,6 +38,7 @@ const (
 	VICEpoch       = "vic.epoch"
 	VICListID      = "vic.list_id"
 	VICMember      = "vic.member"
+	VICVersion     = "vic.version" // the version TLV: the highest vic version the sender speaks (version 2)
 	// VICError is set, with the value 1, when an ECP subtype-2 payload
 	// starts like a vic message but does not decode.
 	VICError = "vic.error"
@@ -49,7 +50,7 @@ var ECPNames = []string{ECPVersion, ECPOp, ECPSubtype, ECPSeqNo}
 
 // VICNames are the vic fields Dissect produces.
 var VICNames = []string{VICCommand, VICResponse, VICReason, VICSession, VICTxID, VICResult, VICMode, VICMaxVIFs,
-	VICKeepaliveMS, VICPeerSession, VICMAC, VICProfile, VICInstance, VICVLAN, VICVIF, VICVEth, VICLink, VICEpoch, VICListID, VICMember, VICError}
+	VICKeepaliveMS, VICPeerSession, VICMAC, VICProfile, VICInstance, VICVLAN, VICVIF, VICVEth, VICLink, VICEpoch, VICListID, VICMember, VICVersion, VICError}
 
 // dissectECP decodes the ECP header at frame[off:] (after the EtherType)
 // and, for subtype 2, the vic message in its payload.
@@ -94,6 +95,9 @@ func dissectECP(frame []byte, off int, f *Frame) {
 	}
 	if m.Has(vic.FieldPeerSession) {
 		f.num(VICPeerSession, m.PeerSession)
+	}
+	if m.Has(vic.FieldVersion) {
+		f.num(VICVersion, uint64(m.Version))
 	}
 	if m.Has(vic.FieldMAC) {
 		f.Fields = append(f.Fields, Field{Name: VICMAC, Kind: MAC, Addr: m.MAC})

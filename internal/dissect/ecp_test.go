@@ -179,3 +179,37 @@ func TestVICFields(t *testing.T) {
 	Dissect(frames[0][:16], &f)
 	assert.Error(t, f.Err)
 }
+
+// TestVICVersionTLV: the version TLV of vic version 2 (vic/PROTOCOL.md,
+// §3 and example P6: `18 01 02`, type 12, length 1, version 2) shows as
+// vic.version; a version-1 open, which has none, shows no vic.version.
+func TestVICVersionTLV(t *testing.T) {
+	p6 := []byte{
+		0xfe, 0x16, 0x6e, 0x69, 0x76, 0x63, 0x01, 0x01, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+		0x02, 0x06, 0x02, 0x00, 0x13, 0x88, 0x03, 0xe8,
+		0x04, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x18, 0x01, 0x02,
+	}
+	frame := func(msg []byte) []byte {
+		b := []byte{0x01, 0x80, 0xc2, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x89, 0x40, 0x10, 0x02, 0x00, 0x07}
+		b = append(b, msg...)
+		for len(b) < 60 {
+			b = append(b, 0)
+		}
+		return b
+	}
+	var f Frame
+	Dissect(frame(p6), &f)
+	require.NoError(t, f.Err)
+	require.Empty(t, f.Get(VICError))
+	require.Len(t, f.Get(VICVersion), 1)
+	assert.Equal(t, uint64(2), f.Get(VICVersion)[0].Num)
+	assert.Contains(t, string(f.AppendJSON(nil, 1)), `"vic.version": 2`)
+	assert.Contains(t, VICNames, VICVersion)
+
+	v1 := append([]byte(nil), p6[:len(p6)-3]...) // P1: the same open without the TLV
+	Dissect(frame(v1), &f)
+	require.NoError(t, f.Err)
+	require.Len(t, f.Get(VICCommand), 1)
+	assert.Empty(t, f.Get(VICVersion))
+}

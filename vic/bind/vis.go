@@ -27,7 +27,8 @@ type VISProgrammer struct {
 	mu       sync.Mutex
 	ports    map[vic.PortID]int
 	veths    map[uint32]*visVEth
-	nextPark vntag.VIF
+	nextPark vntag.VIF              // the parking E-CID given last
+	parkHeld map[vntag.VIF]struct{} // the parking E-CIDs vEths hold
 }
 
 type visVEth struct {
@@ -46,7 +47,7 @@ func NewVISProgrammer(core *vis.VIS, store profile.Store) (*VISProgrammer, error
 	if err != nil {
 		return nil, err
 	}
-	return &VISProgrammer{core: core, store: store, park: park, ports: map[vic.PortID]int{}, veths: map[uint32]*visVEth{}}, nil
+	return &VISProgrammer{core: core, store: store, park: park, ports: map[vic.PortID]int{}, veths: map[uint32]*visVEth{}, parkHeld: map[vntag.VIF]struct{}{}}, nil
 }
 
 // AddPort says that the vic machine's port p is the core's IV port cp.
@@ -71,13 +72,30 @@ func (s *VISProgrammer) SetVEth(veth uint32, n vic.VNIC) error {
 	if _, ok := s.veths[veth]; ok {
 		return nil
 	}
-	s.nextPark++
-	v := &visVEth{parkVIF: s.nextPark, parked: true, up: n.Up}
+	pv, err := s.nextParkECID()
+	if err != nil {
+		return err
+	}
+	v := &visVEth{parkVIF: pv, parked: true, up: n.Up}
 	if err := s.core.AddVEth(id, s.park, v.parkVIF); err != nil {
 		return err
 	}
 	s.veths[veth] = v
+	s.parkHeld[pv] = struct{}{}
 	return s.core.SetAdminUp(id, false)
+}
+
+// nextParkECID returns the parking port's E-CID after the one given last
+// that no vEth holds, cycling through the port's range (1-MaxECID) so that
+// a freed one comes back as late as possible.
+func (s *VISProgrammer) nextParkECID() (vntag.VIF, error) {
+	for range vntag.MaxECID {
+		s.nextPark = s.nextPark%vntag.MaxECID + 1
+		if _, held := s.parkHeld[s.nextPark]; !held {
+			return s.nextPark, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: all %d parking E-CIDs held", vis.ErrVIF, vntag.MaxECID)
 }
 
 // DeleteVEth deletes vEth veth from the core, with its counters, and its
@@ -85,8 +103,11 @@ func (s *VISProgrammer) SetVEth(veth uint32, n vic.VNIC) error {
 func (s *VISProgrammer) DeleteVEth(veth uint32) error {
 	id := profile.VEthID(veth)
 	s.mu.Lock()
-	_, ok := s.veths[veth]
-	delete(s.veths, veth)
+	v, ok := s.veths[veth]
+	if ok {
+		delete(s.veths, veth)
+		delete(s.parkHeld, v.parkVIF)
+	}
 	s.mu.Unlock()
 	var err error
 	if ok {

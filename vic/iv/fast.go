@@ -42,8 +42,8 @@ func (v *IV) upFast(n *vnic, up int, frames []port.Frame, tx *port.Tx) int {
 		f := &frames[i]
 		buf, off := f.Buf, f.Off
 		ns := off - hl
-		if ns < 0 || len(buf)-off < 14 {
-			break
+		if ns < 0 || len(buf)-off < vntag.MinFrameLen {
+			break // no headroom, or to pad
 		}
 		b := buf[off : off+14]
 		et := binary.BigEndian.Uint16(b[12:])
@@ -80,6 +80,17 @@ func isTPID(t uint16) bool {
 		return true
 	}
 	return false
+}
+
+// stacked reports whether b, the bytes behind a downstream frame's link
+// tag (at least 6), start with a NIV tag, or with a VLAN tag that another
+// tag follows: frames parseDown leaves to downOne, which drops those with
+// a NIV tag (DropNIVTag). It reads the EtherType behind the VLAN tag only
+// for a VLAN tag, and makes no call, so that parseDown's loop keeps its
+// values in registers.
+func stacked(b []byte) bool {
+	et := binary.BigEndian.Uint16(b)
+	return isTPID(et) && (et == vntag.EtherTypeVNTag || et == vntag.EtherTypeETag || isTPID(binary.BigEndian.Uint16(b[vntag.VLANTagLen:])))
 }
 
 // Bits of the 8 bytes from a downstream tag's TPID (see parseDown).
@@ -125,6 +136,9 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 			if d == w>>32&0xfff|w&0xff00<<4 { // Ingress_E-CID
 				continue
 			}
+			if stacked(b[vntag.AddrLen+vntag.ETagLen:]) {
+				continue
+			}
 			dst[i] = low[d]
 		}
 		return
@@ -141,6 +155,9 @@ func (v *IV) parseDown(frames []port.Frame, dst []int32) {
 		}
 		d := w >> 32 & vntag.MaxDVIF
 		if d > vntag.MaxSVIF || w&vnLooped != 0 && d == w>>16&vntag.MaxSVIF {
+			continue
+		}
+		if stacked(b[vntag.AddrLen+vntag.TagLen:]) {
 			continue
 		}
 		dst[i] = low[d]

@@ -77,9 +77,35 @@ func checkInlineTagOps(rt *rapid.T, mode vntag.Mode) {
 		}
 	}
 
-	// Upstream.
+	// Upstream: a frame shorter than 60 bytes is padded first, in place
+	// when the room for the tag in front and for the padding behind is
+	// there, else at the end of its buffer (or not at all: then it is
+	// dropped).
 	ref := dirty(payload)
 	var want []byte
+	hl := vntag.TagLen
+	if mode == vntag.ModeETag {
+		hl = vntag.ETagLen
+	}
+	if n := ref.Len(); n < vntag.MinFrameLen {
+		if ref.Off < hl || cap(ref.Buf)-ref.Off < vntag.MinFrameLen {
+			off := cap(ref.Buf) - vntag.MinFrameLen
+			if off < hl {
+				if _, ok := sent(p, dirty(payload)); ok {
+					rt.Fatalf("upstream: the IV sent a %d-byte frame it has no room to pad and tag", n)
+				}
+				return
+			}
+			buf := ref.Buf[:cap(ref.Buf)]
+			copy(buf[off:], buf[ref.Off:ref.Off+n])
+			ref = port.Frame{Buf: buf[:off+n], Off: off}
+		}
+		padded, err := vntag.Pad(ref.Bytes())
+		if err != nil {
+			rt.Fatal(err)
+		}
+		ref.Buf = ref.Buf[:ref.Off+len(padded)]
+	}
 	if mode == vntag.ModeETag {
 		e, _ := vntag.ETagForECID(vif)
 		want, err = vntag.PushETag(ref.Buf, ref.Off, e)

@@ -25,14 +25,15 @@ const (
 	DropSourceVIF        // a looped unicast frame whose destination is its own source
 	DropNoPort           // the frame arrived on a port number the IV does not have
 	DropNoRoom           // the frame's copies would not fit in an empty Tx
-	DropNoPadRoom        // shorter than 60 bytes once its tag is popped, in a buffer too small to pad it
+	DropNoPadRoom        // shorter than 60 bytes (once its tag is popped, or as a vNIC sent it), in a buffer too small to pad (and tag) it
+	DropNIVTag           // a downstream frame with a VNTag or E-Tag behind the link's tag (after any VLAN tags): a NIV tag never travels beyond its link
 	NumDrops
 )
 
 var dropNames = [NumDrops]string{
 	"none", "malformed", "tag injection", "no uplink up", "no NIV tag", "bad tag",
 	"unknown VIF", "unknown vif list", "to its own source VIF", "no such port", "no room in Tx",
-	"no room to pad",
+	"no room to pad", "NIV tag behind the tag",
 }
 
 // String describes the reason.
@@ -147,6 +148,15 @@ func (v *IV) upOne(n *vnic, up int, f *port.Frame, tx *port.Tx) bool {
 	if up < 0 {
 		n.c.Drops[DropNoUplink]++
 		return true
+	}
+	if len(b) < vntag.MinFrameLen {
+		// Short, as a vNIC may send it: it goes up padded to 60 bytes
+		// (then tagged), as the VIS sends.
+		if !padFrame(f, hl) {
+			n.c.Drops[DropNoPadRoom]++
+			return true
+		}
+		b = f.Bytes()
 	}
 	etag := n.etag
 	if v.mode == vntag.ModeETag && len(b) >= 16 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
@@ -291,6 +301,12 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 			dst = vntag.VIF(e.ECID())
 		}
 	}
+	if nivBehind(b[off+kind.Len()-vntag.AddrLen:]) {
+		uc.RxFrames++
+		uc.RxBytes += uint64(len(b))
+		uc.Drops[DropNIVTag]++
+		return true
+	}
 	fanout := 1
 	if isList {
 		list = v.lists[listID]
@@ -326,7 +342,7 @@ func (v *IV) downOne(uc *Counters, f *port.Frame, tx *port.Tx) bool {
 			moveAddrs(b[hl:], b)
 			f.Off += hl
 			if len(b)-hl < vntag.MinFrameLen {
-				padded = padFrame(f)
+				padded = padFrame(f, 0)
 			}
 		} else {
 			padded = v.pop(f, kind)
@@ -378,22 +394,23 @@ func (v *IV) pop(f *port.Frame, kind vntag.Kind) bool {
 		_, out, _ = vntag.PopETag(b)
 	}
 	setFrame(f, out)
-	return padFrame(f)
+	return padFrame(f, 0)
 }
 
-// padFrame zero-fills f up to the minimum length (vntag.Pad) and reports
-// whether it could. When the buffer has too little room behind the frame,
-// the frame first moves toward the buffer's start, into its headroom (after
-// a pop, at least the bytes the tag took); only a buffer smaller than the
-// minimum cannot be padded.
-func padFrame(f *port.Frame) bool {
+// padFrame zero-fills f up to the minimum length (vntag.Pad), leaving at
+// least head bytes in front of it (for a tag to push), and reports whether
+// it could. When the buffer has too little room behind the frame, or in
+// front, the frame first moves to the end of its buffer (after a pop, the
+// bytes the tag took are room in front); only a buffer smaller than the
+// minimum and head cannot be padded.
+func padFrame(f *port.Frame, head int) bool {
 	n := f.Len()
 	if n >= vntag.MinFrameLen {
 		return true
 	}
-	if cap(f.Buf)-f.Off < vntag.MinFrameLen {
+	if f.Off < head || cap(f.Buf)-f.Off < vntag.MinFrameLen {
 		off := cap(f.Buf) - vntag.MinFrameLen
-		if off < 0 || !f.Offload().IsZero() {
+		if off < head || !f.Offload().IsZero() {
 			// A frame with offload state is never moved: its positions
 			// count from the buffer's start (port.Offload).
 			return false
@@ -405,6 +422,13 @@ func padFrame(f *port.Frame) bool {
 	padded, _ := vntag.Pad(f.Bytes()) // cannot fail: the room is there
 	setFrame(f, padded)
 	return true
+}
+
+// nivBehind reports whether the tag stack of frame b (from its addresses)
+// holds a VNTag or an E-Tag, behind any VLAN tags.
+func nivBehind(b []byte) bool {
+	_, _, err := vntag.FindTag(b)
+	return err == nil
 }
 
 func (v *IV) deliver(tx *port.Tx, p int, f port.Frame) {

@@ -204,25 +204,20 @@ func (s *VIS) processEVB(in int, vp *vport, frames []port.Frame, now int64, tx *
 			room = i + k
 		}
 		pd := &s.pend
-		if s.classifyEVB(vp, &frames[i], pd, now); pd.state != dropped {
+		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
 			s.switchFrame(in, &frames[i], pd, now, tx)
 		}
 	}
 	return len(frames)
 }
 
-// classifyEVB is classify for frame f from evb port vp: it finds the VSI
-// by the frame's source MAC and its VID on the link (anti-spoof) and
-// applies the vEth's inbound policy.
-func (s *VIS) classifyEVB(vp *vport, f *port.Frame, pd *pending, now int64) {
-	pd.state = dropped
-	b := f.Bytes()
-	fs, bs := segments(f, len(b))
-	vp.c.RxFrames += fs
-	vp.c.RxBytes += bs
+// evbSource returns the vEth that frame b from evb port vp comes from, its
+// VSI found by the frame's source MAC and its VID on the link
+// (anti-spoof), or -1 when none, counted on vp.
+func (s *VIS) evbSource(vp *vport, b []byte) int32 {
 	if len(b) < 14 {
 		vp.c.Drops[DropMalformed]++
-		return
+		return -1
 	}
 	var vid uint16
 	if len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q {
@@ -231,24 +226,9 @@ func (s *VIS) classifyEVB(vp *vport, f *port.Frame, pd *pending, now int64) {
 	idx, ok := vp.vsis[macKey(b[6:12], vid)]
 	if !ok {
 		vp.c.Drops[DropUnknownVSI]++
-		return
+		return -1
 	}
-	v := s.veths[idx]
-	v.c.RxFrames += fs
-	v.c.RxBytes += bs
-	if !v.adminUp {
-		v.c.Drops[DropAdminDown]++
-		return
-	}
-	if d := bridgeRules(b); d != DropNone {
-		v.c.Drops[d]++
-		return
-	}
-	if _, _, err := vntag.FindTag(b); err == nil {
-		v.c.Drops[DropNIVTag]++
-		return
-	}
-	s.admitIn(v, idx, f, b, noPrio, pd, now)
+	return idx
 }
 
 // evbOut adjusts what toVEth decided for evb vEth v and a frame of vlan:

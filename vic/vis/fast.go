@@ -45,6 +45,18 @@ const headLen = 12 + vntag.ETagLen + 6
 // vidMask is the VID in an 802.1Q TCI.
 const vidMask = 0xfff
 
+// mayBeTPID reports whether et lies in the range of the TPIDs of every
+// tag kind (vntag.KindOf): 802.1Q's 0x8100 up to 0x9100. An EtherType
+// outside it is no tag, in one compare.
+func mayBeTPID(et uint16) bool {
+	return et-vntag.EtherTypeDot1Q <= vntag.EtherTypeQinQ-vntag.EtherTypeDot1Q
+}
+
+// isTPID reports whether et is the TPID of a VLAN or NIV tag.
+func isTPID(et uint16) bool {
+	return mayBeTPID(et) && vntag.KindOf(et) != vntag.KindNone
+}
+
 // fastFrame is what parse and lookup found out about a frame.
 type fastFrame struct {
 	skey, dkey uint64 // MAC table keys of the source and destination
@@ -121,21 +133,24 @@ func (s *VIS) parse(vp *vport, frames []port.Frame, fast []fastFrame) {
 		}
 		x := int32(uint32(e))
 		// The frame as the VM sent it, behind the tag: an 802.1Q tag?
+		// Behind it (or instead of it), another tag — stacked VLAN
+		// tags, or a NIV tag to drop (DropNIVTag) — is the general
+		// path's. The usual EtherType is outside the TPIDs' range and
+		// takes one compare of isTPID (mayBeTPID).
 		et := binary.BigEndian.Uint16(h[hl+12:])
-		tagged := et == vntag.EtherTypeDot1Q
 		var tci uint16
+		tagged := et == vntag.EtherTypeDot1Q
 		if tagged {
 			tci = binary.BigEndian.Uint16(h[hl+14:])
-			et = binary.BigEndian.Uint16(h[hl+16:])
+			if isTPID(binary.BigEndian.Uint16(h[hl+16:])) {
+				continue
+			}
 			if hl == vntag.ETagLen {
 				// The frame's priority is the E-Tag's, which the 802.1Q
 				// tag takes on (ingressPrio).
-				tci = tci&0x0fff | uint16(w>>32)&0xf000
+				tci = tci&vidMask | uint16(w&ePrioBits>>(ePrioShift-12))
 			}
-		}
-		// Behind it, another tag: stacked VLAN tags, or a NIV tag to
-		// drop (DropNIVTag), are the general path's.
-		if vntag.KindOf(et) != vntag.KindNone {
+		} else if isTPID(et) {
 			continue
 		}
 		vlan := uint16(e>>32) & vidMask

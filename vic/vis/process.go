@@ -164,126 +164,139 @@ func tagLen(m vntag.Mode) int {
 	return vntag.TagLen
 }
 
-// classify is the first half of the general path for frame f from IV
-// port vp: it checks the frame's tag, finds its vEth and applies the
-// vEth's inbound policy, counting every drop, and fills pd. A frame whose
-// policy must be evaluated has its tag popped first (the policy sees the
-// frame as the VM sent it); one whose vEth only classifies its VLAN
-// (inFast) keeps its tag for now.
+// classify is the first half of the general path for frame f from IV or
+// evb port vp: it checks the frame's tag and finds its vEth (on an evb
+// port, its VSI: evbSource), pops the tag, applies the bridge's rules
+// (bridgeRules, no NIV tag behind the tag) and the vEth's VLAN
+// classification or inbound policy (admitPolicy), counting every drop,
+// and fills pd.
 func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
-	hl := tagLen(vp.mode)
 	pd.state = dropped
 	b := f.Bytes()
 	fs, bs := segments(f, len(b))
 	vp.c.RxFrames += fs
 	vp.c.RxBytes += bs
-	if len(b) < 12+hl+2 {
-		vp.c.Drops[DropMalformed]++
-		return
-	}
+	hl, ePrio := 0, noPrio // the tag's length and priority
+	u := b                 // the frame as the VM sent it, behind the tag
 	var idx int32 = -1
-	// The usual VNTag frame in one load: the TPID, then d, p, l and
-	// the version all 0 (what the checks below accept), and the svif.
-	if w := binary.BigEndian.Uint64(b[12:]); vp.mode == vntag.ModeVNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
-		idx = vp.low[w>>16&0xfff]
-	} else if vntag.KindOf(uint16(w>>48)) != vp.want {
-		vp.c.Drops[DropNoTag]++
-		return
-	} else if vp.mode == vntag.ModeVNTag {
-		t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
-		if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
-			vp.c.Drops[DropBadTag]++
+	if vp.kind == evbPort {
+		if idx = s.evbSource(vp, b); idx < 0 {
 			return
 		}
-		idx = vp.low[t.SVIF()]
 	} else {
-		e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
-		if e.GRP() != 0 || e.IngressECID() != 0 {
-			vp.c.Drops[DropBadTag]++
+		hl = tagLen(vp.mode)
+		if len(b) < 12+hl+2 {
+			vp.c.Drops[DropMalformed]++
 			return
 		}
-		if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
-			idx = x
+		u = b[hl:]
+		// The usual VNTag frame in one load: the TPID, then d, p, l
+		// and the version all 0 (what the checks below accept), and
+		// the svif.
+		w := binary.BigEndian.Uint64(b[12:])
+		if vp.mode == vntag.ModeVNTag && w>>48 == vntag.EtherTypeVNTag && w&upstreamBad == 0 {
+			idx = vp.low[w>>16&vntag.MaxSVIF]
+		} else if vntag.KindOf(uint16(w>>48)) != vp.want {
+			vp.c.Drops[DropNoTag]++
+			return
+		} else if vp.mode == vntag.ModeVNTag {
+			t := vntag.TagHeader(b[12 : 12+vntag.TagHeaderLen]).Tag()
+			if t.Direction() != vntag.ToBridge || t.Pointer() || t.Looped() || t.Version() != 0 {
+				vp.c.Drops[DropBadTag]++
+				return
+			}
+			idx = vp.low[t.SVIF()]
+		} else {
+			e := vntag.ETagHeader(b[12 : 12+vntag.ETagHeaderLen]).ETag()
+			if e.GRP() != 0 || e.IngressECID() != 0 {
+				vp.c.Drops[DropBadTag]++
+				return
+			}
+			if x, ok := vp.lookup(vntag.VIF(e.ECID())); ok {
+				idx = x
+			}
 		}
-	}
-	if idx < 0 {
-		vp.c.Drops[DropUnknownVIF]++
-		return
+		if idx < 0 {
+			vp.c.Drops[DropUnknownVIF]++
+			return
+		}
+		// The E-Tag's E-PCP and E-DEI are the frame's priority on the
+		// link (its first 4 bits); a VNTag has none.
+		if vp.mode == vntag.ModeETag {
+			ePrio = prio(w & ePrioBits >> ePrioShift)
+		}
 	}
 	v := s.veths[idx]
-	u := b[hl:] // the frame as the VM sent it, behind the tag
 	v.c.RxFrames += fs
 	v.c.RxBytes += bs - fs*uint64(hl)
 	if !v.adminUp {
 		v.c.Drops[DropAdminDown]++
 		return
 	}
-	if d := bridgeRules(b); d != DropNone {
+	// Pop the tag: the frame is now as the VM sent it. bridgeRules reads
+	// the addresses where they are now, not where moveAddrs loaded them:
+	// sharing those loads would keep Go from merging either into words.
+	moveAddrs(u, b)
+	f.Off += hl
+	if d := bridgeRules(u); d != DropNone {
 		v.c.Drops[d]++
 		return
 	}
-	// The E-Tag's E-PCP and E-DEI are the frame's priority on the link
-	// (its first 4 bits); a VNTag has none.
-	ePrio := noPrio
-	if vp.mode == vntag.ModeETag {
-		ePrio = prio(b[14] >> 4)
+	if isTPID(binary.BigEndian.Uint16(u[12:])) {
+		if _, _, err := vntag.FindTag(u); err == nil {
+			v.c.Drops[DropNIVTag]++
+			return
+		}
 	}
-	// Pop the tag: the frame is now as the VM sent it.
-	moveAddrs(u, b)
-	f.Off += hl
-	if _, _, err := vntag.FindTag(u); err == nil {
-		v.c.Drops[DropNIVTag]++
+	if !v.inFast {
+		s.admitPolicy(v, idx, f, u, ePrio, pd, now)
 		return
 	}
-	s.admitIn(v, idx, f, u, ePrio, pd, now)
-}
-
-// admitIn is the end of classify (and classifyEVB) for frame f, u its
-// bytes as the VM sent them, from vEth v (index idx) with tag priority
-// ePrio: the vEth's VLAN classification or inbound policy.
-func (s *VIS) admitIn(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, pd *pending, now int64) {
-	var (
-		vlan uint16
-		mark profile.Marking
-	)
-	if v.inFast {
-		var vid uint16
-		if len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q {
-			vid = binary.BigEndian.Uint16(u[14:]) & 0xfff
-		}
-		var ok bool
-		if vlan, ok = v.classifyIn(vid); !ok {
-			v.c.Drops[DropVLAN]++
-			return
-		}
-	} else {
-		s.fr.Load(profile.In, u)
-		if f.Buf[0]|f.Buf[1] != 0 {
-			// A super-frame: the policer counts the bytes of the
-			// segments it stands for.
-			s.fr.Len = uint32(f.Offload().SegmentBytes(len(u)))
-		}
-		vd := v.pv.Evaluate(&s.fr, now)
-		if inFast := v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN); inFast != v.inFast {
-			v.inFast = inFast
-			s.refresh(v)
-		}
-		if vd.Drop != profile.DropNone {
-			v.c.Drops[vd.Drop]++
-			if vd.Drop == profile.DropErrDisabled && !v.errDis {
-				v.errDis = true
-				s.refresh(v)
-			}
-			return
-		}
-		vlan, mark = vd.VLAN, vd.Mark
-		if mark.SetDSCP {
-			setDSCP(u, mark.DSCP)
-		}
+	var vid uint16
+	if len(u) >= 18 && binary.BigEndian.Uint16(u[12:]) == vntag.EtherTypeDot1Q {
+		vid = binary.BigEndian.Uint16(u[14:]) & vidMask
+	}
+	vlan, ok := v.classifyIn(vid)
+	if !ok {
+		v.c.Drops[DropVLAN]++
+		return
 	}
 	pd.state = admitted
-	pd.pri, pd.vlan, pd.idx = ingressPrio(u, mark, ePrio), vlan, idx
+	pd.pri, pd.vlan, pd.idx = ingressPrio(u, profile.Marking{}, ePrio), vlan, idx
 	pd.dkey, pd.skey = macKeys(u, vlan)
+}
+
+// admitPolicy is the end of classify for frame f, u its bytes as the VM
+// sent them, from vEth v (index idx) with tag priority ePrio, when v's
+// inbound policy must be evaluated. It is a function of its own so that
+// classify keeps its values in registers for the usual frame, whose vEth
+// only classifies its VLAN (inFast).
+func (s *VIS) admitPolicy(v *veth, idx int32, f *port.Frame, u []byte, ePrio prio, pd *pending, now int64) {
+	s.fr.Load(profile.In, u)
+	if f.Buf[0]|f.Buf[1] != 0 {
+		// A super-frame: the policer counts the bytes of the segments it
+		// stands for.
+		s.fr.Len = uint32(f.Offload().SegmentBytes(len(u)))
+	}
+	vd := v.pv.Evaluate(&s.fr, now)
+	if inFast := v.inTrivial && !s.slowOnly && (vd.Drop == profile.DropNone || vd.Drop == profile.DropVLAN); inFast != v.inFast {
+		v.inFast = inFast
+		s.refresh(v)
+	}
+	if vd.Drop != profile.DropNone {
+		v.c.Drops[vd.Drop]++
+		if vd.Drop == profile.DropErrDisabled && !v.errDis {
+			v.errDis = true
+			s.refresh(v)
+		}
+		return
+	}
+	if vd.Mark.SetDSCP {
+		setDSCP(u, vd.Mark.DSCP)
+	}
+	pd.state = admitted
+	pd.pri, pd.vlan, pd.idx = ingressPrio(u, vd.Mark, ePrio), vd.VLAN, idx
+	pd.dkey, pd.skey = macKeys(u, vd.VLAN)
 }
 
 // switchFrame is the second half of the general path for frame f from IV
@@ -366,25 +379,26 @@ func (s *VIS) fromUplink(in int, vp *vport, frames []port.Frame, now int64, tx *
 // bytes), which arrived on any port, or DropNone: its source is a group
 // address (IEEE 802.3 3.2.3), or its destination one of the reserved
 // addresses 01:80:C2:00:00:00-0F (IEEE 802.1Q 8.6.3, Table 8-1).
+// Both come from one word, the frame's first 8 bytes: a byte read beside
+// it would keep Go from merging the loads of the word.
 func bridgeRules(b []byte) Drop {
+	w := binary.BigEndian.Uint64(b)
 	switch {
-	case b[6]&1 != 0:
+	case w&srcGroupBit != 0:
 		return DropGroupSource
-	case isLinkLocal(b):
+	case w>>16&^0xf == linkLocalPrefix:
 		return DropLinkLocal
 	}
 	return DropNone
 }
 
+// srcGroupBit is the I/G bit of the source MAC (the low bit of its first
+// byte, b[6]) in a frame's first 8 bytes read big-endian.
+const srcGroupBit = 1 << 8
+
 // linkLocalPrefix is the reserved addresses 01:80:C2:00:00:00-0F less
 // their last 4 bits.
 const linkLocalPrefix = 0x0180c2000000
-
-// isLinkLocal reports whether the destination of frame b is one of the
-// reserved addresses 01:80:C2:00:00:00-0F.
-func isLinkLocal(b []byte) bool {
-	return binary.BigEndian.Uint64(b)>>16&^0xf == linkLocalPrefix
-}
 
 // learn records that the source MAC of key k (whose first byte is src0)
 // was seen on owner (vEth v, or an uplink when v is nil).
@@ -514,14 +528,12 @@ func (s *VIS) flood(in int, src int32, f *port.Frame, vlan uint16, pri prio, now
 	b := f.Bytes()
 	outs := s.outs[:0]
 	for pi, p := range s.ports {
-		if p.kind == uplinkPort {
-			if src >= 0 {
+		if p.kind != ivPort {
+			if p.kind == evbPort {
+				outs = s.floodEVB(pi, p, src, f, vlan, now, outs)
+			} else if src >= 0 { // an uplink
 				outs = append(outs, output{port: pi, kind: outUplink})
 			}
-			continue
-		}
-		if p.kind == evbPort {
-			outs = s.floodEVB(pi, p, src, f, vlan, now, outs)
 			continue
 		}
 		sets := p.flood[vlan]
@@ -633,7 +645,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 	switch o.kind {
 	case outUplink:
 		tagged := vlan != s.cfg.UplinkNativeVLAN
-		if !fit(fr, tagged, 0) {
+		if !roomy(fr, 0) && !fit(fr, tagged, 0) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
@@ -641,7 +653,7 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		pad(fr)
 	case outVEth:
 		v := s.veths[o.veth]
-		if !fit(fr, !o.untagged, tagLen(vp.mode)) {
+		if !roomy(fr, tagLen(vp.mode)) && !fit(fr, !o.untagged, tagLen(vp.mode)) {
 			v.c.Drops[DropNoPadRoom]++
 			return
 		}
@@ -661,14 +673,14 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setFrame(fr, out)
 	case outEVB:
-		if !fit(fr, !o.untagged, 0) {
+		if !roomy(fr, 0) && !fit(fr, !o.untagged, 0) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
 		setVLAN(fr, !o.untagged, vlan, pri)
 		pad(fr)
 	case outList:
-		if !fit(fr, o.set.tagged, tagLen(vp.mode)) {
+		if !roomy(fr, tagLen(vp.mode)) && !fit(fr, o.set.tagged, tagLen(vp.mode)) {
 			vp.c.Drops[DropNoPadRoom]++
 			return
 		}
@@ -738,7 +750,7 @@ func (p prio) withPCP(pcp uint8) prio { return prio(pcp&7)<<1 | p&1 }
 
 // onETag returns e with p as its E-PCP and E-DEI.
 func (p prio) onETag(e vntag.ETag) vntag.ETag {
-	return vntag.ETagFromWord(e.TCI()&^ePrioBits|uint64(p&0xf)<<44, 0)
+	return vntag.ETagFromWord(e.TCI()&^ePrioBits|uint64(p&0xf)<<ePrioShift, 0)
 }
 
 // ingressPrio returns the priority a frame leaves with: the marking's CoS
@@ -763,21 +775,24 @@ func ingressPrio(b []byte, m profile.Marking, tag prio) prio {
 func setVLAN(fr *port.Frame, tagged bool, vlan uint16, pri prio) {
 	b := fr.Bytes()
 	has := len(b) >= 18 && binary.BigEndian.Uint16(b[12:]) == vntag.EtherTypeDot1Q
-	tci := uint16(pri&0xf)<<12 | vlan&0xfff
 	switch {
+	case !has && !tagged:
 	case has && !tagged:
 		moveAddrs(b[4:], b)
 		fr.Off += 4
-	case !has && tagged && fr.Off >= 4:
+	case !has && fr.Off >= 4:
 		fr.Off -= 4
 		nb := fr.Bytes()
 		moveAddrs(nb, nb[4:])
 		binary.BigEndian.PutUint16(nb[12:], vntag.EtherTypeDot1Q)
-		binary.BigEndian.PutUint16(nb[14:], tci)
-	case has && tagged:
-		binary.BigEndian.PutUint16(b[14:], tci)
+		binary.BigEndian.PutUint16(nb[14:], pri.tci(vlan))
+	case has:
+		binary.BigEndian.PutUint16(b[14:], pri.tci(vlan))
 	}
 }
+
+// tci returns the 802.1Q TCI of vlan with priority p.
+func (p prio) tci(vlan uint16) uint16 { return uint16(p&0xf)<<12 | vlan&vidMask }
 
 // setDSCP rewrites the DSCP of an IPv4 frame (with at most one 802.1Q tag)
 // and updates the header checksum incrementally (RFC 1624).
@@ -831,6 +846,13 @@ func fit(fr *port.Frame, tagged bool, head int) bool {
 	copy(buf[off:], buf[fr.Off:fr.Off+n])
 	fr.Buf, fr.Off = buf[:off+n], off
 	return true
+}
+
+// roomy reports whether fr has the room for the most that emit may do to
+// it, head bytes in front for the NIV tag: 4 more bytes in front, and 4
+// more behind the frame or its padding. Then fit need not be called.
+func roomy(fr *port.Frame, head int) bool {
+	return fr.Off >= head+vntag.VLANTagLen && cap(fr.Buf)-fr.Off >= max(len(fr.Buf)-fr.Off, vntag.MinFrameLen)+vntag.VLANTagLen
 }
 
 // pad zero-fills fr up to 60 bytes (vntag.Pad) within its buffer, which

@@ -51,7 +51,7 @@ func (s *VIS) parseUplink(frames []port.Frame, fast []fastFrame, native uint16) 
 			}
 			tagged, et = true, binary.BigEndian.Uint16(h[16:18])
 		}
-		if vntag.KindOf(et) != vntag.KindNone {
+		if isTPID(et) {
 			continue // stacked tags, or a NIV tag to drop
 		}
 		ff.dkey, ff.skey = macKeys(h[:], vlan)

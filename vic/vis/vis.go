@@ -354,14 +354,18 @@ func (vp *vport) tags(vif vntag.VIF) (vntag.Tag, vntag.ETag) {
 // rest.
 func (vp *vport) rewriteKeep() uint64 {
 	if vp.mode == vntag.ModeETag {
-		return 0xffff<<48 | ePrioBits
+		return tpidMask | ePrioBits
 	}
 	return 0xffff<<48 | 0xffff
 }
 
 // ePrioBits are the E-PCP and E-DEI of an E-Tag, as the 8 bytes from its
-// TPID read as a big-endian word.
-const ePrioBits = 0xf << 44
+// TPID read as a big-endian word; shifted right by ePrioShift, they are a
+// prio.
+const (
+	ePrioBits  = vntag.ETCIPCPMask | vntag.ETCIDEIBit
+	ePrioShift = 44
+)
 
 // downBits returns the bits of downstream tag t (VNTag port) or e (E-Tag
 // port) that a rewrite in place puts beside rewriteKeep's: the tag's 4

@@ -72,7 +72,14 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 		if l4+20 > len(b) {
 			return nil, fmt.Errorf("%w: short TCP header", ErrOffload)
 		}
-		hl = l4 + int(b[l4+12]>>4)*4
+		// The data offset counts 32-bit words and is at least 5 (RFC
+		// 9293 3.1): a shorter header would leave the flags and the
+		// checksum past it.
+		off := int(b[l4+12] >> 4)
+		if off < 5 {
+			return nil, fmt.Errorf("%w: TCP data offset %d", ErrOffload, off)
+		}
+		hl = l4 + off*4
 	case GSOUDPL4:
 		proto = 17
 		hl = l4 + 8

@@ -264,6 +264,23 @@ func TestSegmenterBadOffload(t *testing.T) {
 	}
 }
 
+// A TCP header whose data offset is below 5 words (RFC 9293 3.1: the
+// header is at least 20 bytes) is refused, not cut into segments whose
+// flags and checksum lie past their header: FuzzSegmenter found the
+// panic (input 63567aade441b0ba).
+func TestSegmenterShortTCPDataOffset(t *testing.T) {
+	s := port.NewSegmenter()
+	for _, v6 := range []bool{false, true} {
+		for off := range 5 {
+			f, _ := superFrame(t, v6, 3000, 1000)
+			o := f.Offload()
+			f.Bytes()[int(o.CsumStart)+12] = byte(off) << 4
+			_, err := s.Finish(f, 1514)
+			assert.ErrorIs(t, err, port.ErrOffload, "v6 %v data offset %d", v6, off)
+		}
+	}
+}
+
 // Finishing a super-frame allocates nothing, nor do Offload and
 // SetOffload.
 func TestSegmenterAllocs(t *testing.T) {

@@ -192,25 +192,6 @@ func (s *VIS) VSIOf(id profile.VEthID) (VSI, bool) {
 	return VSI{Port: v.port, VID: v.vsiVID, MACs: slices.Clone(v.vsiMACs), VLAN: v.evbVLAN}, true
 }
 
-// processEVB is Process for evb port in: every frame on the general path.
-func (s *VIS) processEVB(in int, vp *vport, frames []port.Frame, now int64, tx *port.Tx) int {
-	room := 0
-	for i := range frames {
-		if i >= room {
-			k := s.fits(frames[i:], tx)
-			if k == 0 {
-				return i
-			}
-			room = i + k
-		}
-		pd := &s.pend
-		if s.classify(vp, &frames[i], pd, now); pd.state != dropped {
-			s.switchFrame(in, &frames[i], pd, now, tx)
-		}
-	}
-	return len(frames)
-}
-
 // evbSource returns the vEth that frame b from evb port vp comes from, its
 // VSI found by the frame's source MAC and its VID on the link
 // (anti-spoof), or -1 when none, counted on vp.

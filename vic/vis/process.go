@@ -39,8 +39,8 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 		return len(frames)
 	}
 	vp := s.ports[in]
-	if vp.kind == evbPort {
-		return s.processEVB(in, vp, frames, now, tx)
+	if vp.kind == evbPort { // every frame on the general path
+		return s.processIV(in, vp, frames, nil, now, tx)
 	}
 	if s.slowOnly && vp.kind == uplinkPort {
 		return s.fromUplink(in, vp, frames, now, tx)
@@ -62,8 +62,8 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	return s.processIV(in, vp, frames, fast, now, tx)
 }
 
-// processIV is Process for IV port in once parse and lookup have run (or
-// with fast nil, every frame on the general path): the fast path for as
+// processIV is Process for IV port in once parse and lookup have run (or,
+// with fast nil, for an IV or evb port with every frame on the general path): the fast path for as
 // long as it goes, the general path for a frame in between.
 func (s *VIS) processIV(in int, vp *vport, frames []port.Frame, fast []fastFrame, now int64, tx *port.Tx) int {
 	tick := coarse(now)

@@ -62,9 +62,10 @@ func (s *VIS) Process(in int, frames []port.Frame, now int64, tx *port.Tx) int {
 	return s.processIV(in, vp, frames, fast, now, tx)
 }
 
-// processIV is Process for IV port in once parse and lookup have run (or,
-// with fast nil, for an IV or evb port with every frame on the general path): the fast path for as
-// long as it goes, the general path for a frame in between.
+// processIV is Process for IV port in once parse and lookup have run: the
+// fast path for as long as it goes, the general path for a frame in
+// between. With fast nil (an evb port, or a VIS without fast paths) every
+// frame takes the general path.
 func (s *VIS) processIV(in int, vp *vport, frames []port.Frame, fast []fastFrame, now int64, tx *port.Tx) int {
 	tick := coarse(now)
 	room := 0 // frames from the start that tx surely has room for

@@ -239,28 +239,7 @@ func BenchmarkPacketRings(b *testing.B) {
 			for i := range out {
 				out[i] = port.FrameFrom(ringFrame(i, 128))
 			}
-			in := port.NewBatch(64)
-			var got int
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				n, err := pa.Write(out)
-				if err != nil || n != len(out) {
-					b.Fatalf("wrote %d: %v", n, err)
-				}
-				for want := got + n; got < want; {
-					if err := pz.Read(in); err != nil {
-						b.Fatal(err)
-					}
-					got += in.N
-					if in.N < in.Cap() {
-						break
-					}
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(got)/b.Elapsed().Seconds(), "frames/s")
-			b.ReportMetric(float64(b.N*len(out)-got), "lost")
+			benchOneWay(b, pa, pz, out)
 		})
 	}
 }

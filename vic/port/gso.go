@@ -52,6 +52,11 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 		return nil, err
 	}
 	if o.GSOType&^GSOECN == GSONone {
+		if o.GSOType != GSONone {
+			// The ECN flag qualifies a GSO type (virtio 1.2, 5.1.6.2);
+			// Linux refuses it alone with -EINVAL.
+			return nil, fmt.Errorf("%w: GSO ECN flag without a GSO type", ErrOffload)
+		}
 		if o.Flags&OffloadNeedsCsum != 0 {
 			if err := s.csumOnly(b, o); err != nil {
 				return nil, err

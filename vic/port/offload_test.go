@@ -281,6 +281,21 @@ func TestSegmenterShortTCPDataOffset(t *testing.T) {
 	}
 }
 
+// GSOECN is a flag on a GSO type, never one itself: a frame whose GSO
+// type is the flag alone is refused, as Linux's virtio_net_hdr_to_skb
+// refuses it (-EINVAL), and is not passed on whole past maxLen.
+func TestSegmenterECNWithoutGSOType(t *testing.T) {
+	s := port.NewSegmenter()
+	for _, v6 := range []bool{false, true} {
+		f, _ := superFrame(t, v6, 3000, 1000)
+		o := f.Offload()
+		o.GSOType = port.GSOECN
+		f.SetOffload(o)
+		_, err := s.Finish(f, 1514)
+		assert.ErrorIs(t, err, port.ErrOffload, "v6 %v", v6)
+	}
+}
+
 // Finishing a super-frame allocates nothing, nor do Offload and
 // SetOffload.
 func TestSegmenterAllocs(t *testing.T) {

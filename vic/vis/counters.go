@@ -237,7 +237,9 @@ func macList(macs [][6]byte) string {
 // frame of n bytes, or,
 // for a super-frame (port.Offload), the segments it stands for, each with
 // its own copy of the headers — what the frame is on a wire with a real
-// MTU, as the input policer counts it.
+// MTU, as the input policer counts it. The general path's per-frame
+// counting tests superFrame itself and calls segments only for a
+// super-frame, as segments is too large to be inlined.
 func segments(f *port.Frame, n int) (frames, bytes uint64) {
 	if !superFrame(f) {
 		return 1, uint64(n)

@@ -174,7 +174,10 @@ func tagLen(m vntag.Mode) int {
 func (s *VIS) classify(vp *vport, f *port.Frame, pd *pending, now int64) {
 	pd.state = dropped
 	b := f.Bytes()
-	fs, bs := segments(f, len(b))
+	fs, bs := uint64(1), uint64(len(b))
+	if superFrame(f) {
+		fs, bs = segments(f, len(b))
+	}
 	vp.c.RxFrames += fs
 	vp.c.RxBytes += bs
 	hl, ePrio := 0, noPrio // the tag's length and priority
@@ -660,7 +663,10 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setVLAN(fr, !o.untagged, vlan, pri)
 		pad(fr)
-		fs, bs := segments(fr, fr.Len())
+		fs, bs := uint64(1), uint64(fr.Len())
+		if superFrame(fr) {
+			fs, bs = segments(fr, fr.Len())
+		}
 		v.c.TxFrames += fs
 		v.c.TxBytes += bs
 		var out []byte
@@ -687,7 +693,10 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setVLAN(fr, o.set.tagged, vlan, pri)
 		pad(fr)
-		fs, bs := segments(fr, fr.Len())
+		fs, bs := uint64(1), uint64(fr.Len())
+		if superFrame(fr) {
+			fs, bs = segments(fr, fr.Len())
+		}
 		var prune uint32
 		o.set.frames += fs
 		o.set.bytes += bs
@@ -709,7 +718,10 @@ func (s *VIS) emit(tx *port.Tx, o *output, fr *port.Frame, send bool, src int32,
 		}
 		setFrame(fr, out)
 	}
-	fs, bs := segments(fr, fr.Len())
+	fs, bs := uint64(1), uint64(fr.Len())
+	if superFrame(fr) {
+		fs, bs = segments(fr, fr.Len())
+	}
 	vp.c.TxFrames += fs
 	vp.c.TxBytes += bs
 	if send {

@@ -30,6 +30,7 @@ type StationVSI struct {
 	Counters VSICounters
 	deadline time.Time // response wait or next keep-alive
 	prevMode TLVType
+	orgBuf   []byte // the bytes of VSI.Org, the station's own copy
 }
 
 // Station is the station side of VDP for one port (lldpad's vdp22st_*
@@ -156,6 +157,7 @@ func (s *Station) request(mgr ManagerID, v *VSI, now time.Time) error {
 		e, _ = s.t.add(k)
 		e.ManagerID, e.Mode, e.Counters, e.LastCode = mgr, 0, VSICounters{}, 0
 		copyVSI(&e.VSI, v)
+		e.orgBuf = ownOrg(e.VSI.Org, e.orgBuf)
 	case e.Pending != 0 && !e.KeepAlive:
 		return ErrBusy
 	case v.Mode != TypeDeAssociate && v.Mode < e.Mode:

@@ -101,11 +101,16 @@ type EVBConfig struct {
 	// after each jump.
 	Clock func() time.Time
 	// VEthID, if set, gives the vEth id of a VSI the plane has no vEth
-	// for: a daemon keeps a VSIID's vEth id in its store, so that the
-	// station's keep-alive after a restart re-associates it onto the same
-	// vEth. 0 refuses the VSI (Insufficient Resources). nil: FirstVEth
-	// and up.
-	VEthID func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID
+	// for: v is the VSI as it is about to be bound (v.VEth 0; its port,
+	// profile, VID and MACs as admitted). A daemon keeps a VSIID's vEth
+	// id in its store, so that the station's keep-alive after a restart
+	// re-associates it onto the same vEth; a VIS of a fleet takes it from
+	// the fleet's registry, so that a VSI associated on another VIS (its
+	// VM moved) keeps its id. It is called with the plane's lock held,
+	// from the bridge machine: it should answer within the station's
+	// response wait. 0 refuses the VSI (Insufficient Resources). nil:
+	// FirstVEth and up.
+	VEthID func(v EVBVEth) profile.VEthID
 	// Bound, if set, hears every vEth bound in the core (created, moved,
 	// or its profile changed), and Unbound every one removed. Both are
 	// called with the plane's lock held, Bound before the station's
@@ -134,8 +139,13 @@ type EVBVEth struct {
 	// station's keep-alive by them (their BridgeKeepAlive).
 	Timers vdp.Timers
 	// Reason says why the VSI ended (Unbound only): a De-Associate, a
-	// keep-alive timeout, the port going down.
+	// keep-alive timeout, the port going down, another bridge taking it
+	// (Taken).
 	Reason vdp.Reason
+	// Counters are what the core counted on the vEth up to its removal
+	// (Unbound only): a daemon that keeps counters beyond the core (a
+	// fleet's registry) adds the last of them.
+	Counters vis.Counters
 }
 
 // EVBVSI is one VSI of the bridge machine, with its vEth if it has one.
@@ -468,7 +478,9 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 		id := p.next
 		if p.cfg.VEthID != nil {
-			if id = p.cfg.VEthID(req.IDFormat, req.ID); id == 0 {
+			c := EVBVEth{Port: port, Manager: mgr, IDFormat: req.IDFormat, ID: req.ID, TypeID: req.TypeID, TypeVersion: req.TypeVersion,
+				Profile: name, VID: granted, MACs: macs, Timers: p.portTimers(port)}
+			if id = p.cfg.VEthID(c); id == 0 {
 				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI")
 			}
 		}
@@ -483,8 +495,10 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 	}
 	var err error
+	var last vis.Counters
 	switch {
 	case reserve && v.inCore:
+		last, _ = p.core.Counters(v.VEth)
 		err = p.core.RemoveVEth(v.VEth) // back from associated to reserved
 	case reserve:
 	case v.inCore:
@@ -518,7 +532,9 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
 	switch {
 	case reserve && wasInCore && p.cfg.Unbound != nil:
-		p.cfg.Unbound(v.EVBVEth)
+		e := v.EVBVEth
+		e.Counters = last
+		p.cfg.Unbound(e)
 	case !reserve && changed && p.cfg.Bound != nil:
 		p.cfg.Bound(v.EVBVEth)
 	}
@@ -552,13 +568,35 @@ func (p *EVBPlane) onState(a vdp.Action) {
 		return
 	}
 	delete(p.vsis, k)
+	var last vis.Counters
 	if v.inCore {
+		last, _ = p.core.Counters(v.VEth)
 		_ = p.core.RemoveVEth(v.VEth)
 	}
 	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
 	if v.inCore && p.cfg.Unbound != nil {
 		e := v.EVBVEth
-		e.Reason = a.Reason
+		e.Reason, e.Counters = a.Reason, last
 		p.cfg.Unbound(e)
 	}
+}
+
+// Taken ends VSI (f, id), which another bridge took (its station
+// associated it there: a VM moved to a host behind another VIS of the
+// fleet): the machine sends the station here an unsolicited
+// De-Associate (vdp.EvTaken), and the VSI's vEth is removed as for any
+// VSI that ends, Unbound hearing it with reason vdp.ReasonTaken and its
+// last counters. It reports whether the plane had the VSI.
+func (p *EVBPlane) Taken(f vdp.VSIIDFormat, id vdp.VSIID) bool {
+	p.mu.Lock()
+	v, ok := p.vsis[evbKey{f, id}]
+	var port int
+	if ok {
+		port = v.Port
+	}
+	p.mu.Unlock()
+	if ok {
+		p.runner.Taken(port, f, id) // not under p.mu: the runner's callbacks take it
+	}
+	return ok
 }

@@ -129,7 +129,8 @@ func vsiRecord(v bind.EVBVEth, port string) state.VEth {
 
 // vsiVEthID is the EVB plane's VEthID: the vEth id the store has for the
 // VSIID, else a new one.
-func (d *Daemon) vsiVEthID(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID {
+func (d *Daemon) vsiVEthID(c bind.EVBVEth) profile.VEthID {
+	f, id := c.IDFormat, c.ID
 	if v, ok := d.rec.vsiOf(uint8(f), id); ok {
 		return profile.VEthID(v)
 	}

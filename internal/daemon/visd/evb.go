@@ -1,6 +1,8 @@
 package visd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/nivkit/niv/vdp/lldp"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
+	"github.com/nivkit/niv/vic/registry"
+	"github.com/nivkit/niv/vic/vis"
 )
 
 // EVB ports (IEEE 802.1Qbg). The daemon opens each evb port's link, and
@@ -29,6 +33,23 @@ import (
 // De-Associate, a keep-alive timeout (the machine then sends the
 // unsolicited De-Associate), or, for one restored from the store, no
 // keep-alive within staleAfter of the start.
+//
+// On a fleet store (niv vis --store etcd://...) a VSI's vEth is the
+// fleet's, as a vic vNIC's is: its id comes from the fleet's registry,
+// keyed by registry.VSIInstance (a UUID VSIID, libvirt's instanceid, is
+// the key itself), created if absent with the VSI's profile, which counts
+// against the profile's fleet-wide max-ports (fleetVSIVEthID); Bound
+// queues its bind with its configuration on the registry's pipeline,
+// the checkpoints add its counts, Unbound releases it with the last of
+// them. A VSI associated here that another VIS holds (its VM moved to a
+// host behind this VIS) is bound one placement epoch above: that VIS is
+// told (registry.Taken), its EVB plane ends the VSI with an unsolicited
+// De-Associate to the old host's station (bind.EVBPlane.Taken) and
+// checkpoints what it counted since its last checkpoint, so the vEth
+// keeps its id, configuration and counters. A VIS that dies loses its
+// lease; its VSIs' vEths are held by no VIS once it expires, and the
+// station that associates a VSI on another VIS gets it there, the same.
+// The profiles are the fleet's shared ones (the plane admits by them).
 
 // evbRTE is the ECP retransmission exponent the evb ports' speakers start
 // at and their EVB TLV advertises. Each side of the EVB exchange uses the
@@ -93,17 +114,29 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 	if len(ports) == 0 {
 		return nil
 	}
-	if d.fleet != nil {
-		return fmt.Errorf("interface %s: %w: evb ports with a fleet store (their vEths are this VIS's own)", ports[0].Name, conf.ErrUnsupported)
-	}
-	var err error
-	d.evb, err = bind.NewEVBPlane(d.core, d.store, bind.EVBConfig{
+	ec := bind.EVBConfig{
 		Timers:  evbTimers(cfg.EVB),
 		Control: d.plane.Core(),
 		VEthID:  d.vsiVEthID,
 		Bound:   func(v bind.EVBVEth) { d.rec.putVSI(vsiRecord(v, d.evbPorts[v.Port].cfg.Name)) },
 		Unbound: func(v bind.EVBVEth) { d.rec.dropVSI(uint32(v.VEth), "VSI ended ("+v.Reason.String()+")") },
-	}, ports...)
+	}
+	if d.fleet != nil {
+		d.vsiEpochs = map[vic.UUID]uint32{}
+		ec.VEthID = d.fleetVSIVEthID
+		ec.Bound = func(v bind.EVBVEth) {
+			r := vsiRecord(v, d.evbPorts[v.Port].cfg.Name)
+			r.Epoch = d.vsiEpoch(registry.VSIInstance(v.IDFormat, v.ID))
+			d.rec.putVSI(r)
+			d.rec.bindVSI(r)
+		}
+		ec.Unbound = func(v bind.EVBVEth) {
+			d.rec.releaseVSI(uint32(v.VEth), v.Counters)
+			d.rec.dropVSI(uint32(v.VEth), "VSI ended ("+v.Reason.String()+")")
+		}
+	}
+	var err error
+	d.evb, err = bind.NewEVBPlane(d.core, d.store, ec, ports...)
 	if err != nil {
 		return err
 	}
@@ -136,6 +169,82 @@ func (d *Daemon) vsiVEthID(c bind.EVBVEth) profile.VEthID {
 	}
 	n, _ := d.localID(vic.VNIC{})
 	return profile.VEthID(n)
+}
+
+// vsiRegistryTimeout bounds the registry round trips of a VSI new to
+// this VIS (fleetVSIVEthID), which the bridge machine waits for: well
+// inside the station's response wait (10·2^RWD µs, 10.5 s at lldpad's
+// default RWD 20).
+const vsiRegistryTimeout = 2 * time.Second
+
+// fleetVSIVEthID is the EVB plane's VEthID on a fleet store: the VSI's
+// vEth in the fleet's registry (registry.VSIInstance its key), created if
+// absent with the VSI's port-profile, MAC and VLAN — which takes one of
+// the profile's max-ports across the fleet (registry.ErrProfileFull
+// refuses the VSI: Insufficient Resources) — so that a VSI associated
+// here after its VM moved from a host behind another VIS, or after that
+// VIS died, keeps its vEth id (and, through the registry, its
+// configuration and counters). It is the placement's epoch that lets the
+// bind take the vEth from a VIS that still holds it: a station that
+// associates a VSI here is its newest placement, so a vEth another VIS
+// holds is bound one epoch above that VIS's; one this VIS holds already
+// (a restart inside its lease) keeps its epoch. A registry that cannot be
+// reached refuses a VSI it has never seen here and gives one this VIS
+// has in its store its stored id (the station's keep-alive after a
+// restart).
+func (d *Daemon) fleetVSIVEthID(c bind.EVBVEth) profile.VEthID {
+	u := registry.VSIInstance(c.IDFormat, c.ID)
+	n := vic.VNIC{Instance: u, Profile: c.Profile, VLAN: c.VID, Up: true, Epoch: 1}
+	if len(c.MACs) > 0 {
+		n.MAC = c.MACs[0]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), vsiRegistryTimeout)
+	defer cancel()
+	reg := d.fleet.Registry
+	rec, err := reg.Allocate(ctx, u, n)
+	if err == nil {
+		var cur registry.Record
+		if cur, err = reg.Get(ctx, u); err == nil {
+			epoch := max(cur.Config.Epoch, 1)
+			switch {
+			case cur.Held && cur.Binding.VIS == reg.VIS():
+				epoch = max(epoch, cur.Binding.Epoch)
+			case cur.Held:
+				epoch = max(epoch, cur.Binding.Epoch) + 1
+				d.log.Info("VSI associated here is held by another VIS: taking it (its VM moved)", "veth", uint32(rec.ID), "vis", cur.Binding.VIS,
+					"interface", cur.Binding.Port, "vsiid", uuidString(c.ID))
+			default:
+				epoch++
+			}
+			d.idMu.Lock()
+			d.vsiEpochs[u] = epoch
+			d.idMu.Unlock()
+			return rec.ID
+		}
+	}
+	if v, ok := d.rec.vsiOf(uint8(c.IDFormat), c.ID); ok {
+		d.log.Warn("vEth registry: VSI re-associated with its stored vEth id; bound in the registry when it is reached", "veth", v, "err", err)
+		return profile.VEthID(v)
+	}
+	d.log.Error("vEth registry: no vEth id for the VSI; refused (insufficient resources)", "vsiid", uuidString(c.ID), "err", err)
+	return 0
+}
+
+// vsiEpoch returns the placement epoch fleetVSIVEthID chose for VSI
+// instance u (the stored one's, else 1).
+func (d *Daemon) vsiEpoch(u vic.UUID) uint32 {
+	d.idMu.Lock()
+	e, ok := d.vsiEpochs[u]
+	d.idMu.Unlock()
+	if ok {
+		return e
+	}
+	for _, v := range d.rec.list() {
+		if v.VSI != nil && regKey(&v) == u {
+			return max(v.Epoch, 1)
+		}
+	}
+	return 1
 }
 
 // localID gives out vEth ids for both control planes of a VIS on its
@@ -198,6 +307,58 @@ func (r *recorder) dropVSI(id uint32, why string) {
 		r.log.Error("store: deleting vEth", "veth", id, "err", err)
 	}
 	r.log.Info(why+": vEth deleted", "veth", id, "interface", v.Port, "vsiid", uuidString(v.Instance))
+}
+
+// bindVSI binds VSI vEth v at this VIS in the fleet's registry, with its
+// configuration. A vEth that another VIS holds at the same or a newer
+// epoch (ErrHeld: the two raced) is bound when it is orphaned
+// (onRegistry), as a vic vEth is.
+func (r *recorder) bindVSI(v state.VEth) {
+	if r.reg == nil {
+		return
+	}
+	n := vnicOf(v)
+	n.Instance = regKey(&v)
+	b := registry.Binding{Port: v.Port, Epoch: v.Epoch}
+	r.fleet(registry.Op{Kind: registry.OpBind, Instance: n.Instance, Binding: b, Config: &n}, "bind VSI", v.ID, func(err error) error {
+		if errors.Is(err, registry.ErrHeld) {
+			r.log.Warn("vEth registry: VSI's vEth held by another VIS; bound here when it lets go", "veth", v.ID)
+			return nil
+		}
+		return err
+	})
+}
+
+// releaseVSI gives up VSI vEth id in the fleet's registry with final,
+// what the core had counted on it when it was removed: the counts since
+// its last checkpoint go in, and the binding goes unless another VIS took
+// it meanwhile (its VM moved there), when they go in as a checkpoint.
+func (r *recorder) releaseVSI(id uint32, final vis.Counters) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := r.veths[id]
+	if r.reg == nil || v == nil || v.VSI == nil {
+		return
+	}
+	d := registry.SubCounters(final, r.last[id])
+	r.last[id] = final
+	u := regKey(v)
+	r.fleet(registry.Op{Kind: registry.OpRelease, Instance: u, Delta: d}, "release VSI", id, func(err error) error {
+		if errors.Is(err, registry.ErrNotHeld) {
+			r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
+			return nil
+		}
+		return err
+	})
+}
+
+// regKey is vEth v's instance key in the fleet's registry: a vic vEth's
+// instance UUID, a VSI's registry.VSIInstance.
+func regKey(v *state.VEth) vic.UUID {
+	if v.VSI != nil {
+		return registry.VSIInstance(vdp.VSIIDFormat(v.VSI.IDFormat), vdp.VSIID(v.Instance))
+	}
+	return v.Instance
 }
 
 // restoreVSI puts a VSI vEth of the store back in the table, unbound

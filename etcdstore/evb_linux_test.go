@@ -237,7 +237,7 @@ port-profile type vethernet web
 	require.Eventually(t, func() bool { _, ok := vsi(visA, 0); return !ok }, 10*time.Second, 50*time.Millisecond, "VIS a let go of VM 1's VSI")
 	_, err = l.Niv("show", "interface", "vethernet", fmt.Sprint(on[0].VEth), "-s", visA.Sock)
 	assert.Error(t, err, "and of its vEth")
-	t.Logf("VM 1's VSI off VIS a %v after it was unplugged from host A", time.Since(moved).Round(10*time.Millisecond))
+	t.Logf("VM 1's VSI off VIS a %v after it was plugged into host B", time.Since(moved).Round(10*time.Millisecond))
 	rec = record(0)
 	assert.True(t, rec.Held)
 	assert.Equal(t, "visb", rec.Binding.VIS)

@@ -126,7 +126,7 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 		ec.VEthID = d.fleetVSIVEthID
 		ec.Bound = func(v bind.EVBVEth) {
 			r := vsiRecord(v, d.evbPorts[v.Port].cfg.Name)
-			r.Epoch = d.vsiEpoch(registry.VSIInstance(v.IDFormat, v.ID))
+			r.Epoch = d.vsiEpoch(registry.VSIInstance(v.IDFormat, v.ID), uint32(v.VEth))
 			d.rec.putVSI(r)
 			d.rec.bindVSI(r)
 		}
@@ -230,19 +230,19 @@ func (d *Daemon) fleetVSIVEthID(c bind.EVBVEth) profile.VEthID {
 	return 0
 }
 
-// vsiEpoch returns the placement epoch fleetVSIVEthID chose for VSI
-// instance u (the stored one's, else 1).
-func (d *Daemon) vsiEpoch(u vic.UUID) uint32 {
+// vsiEpoch returns the placement epoch of VSI instance u's vEth id as
+// it is bound: the one fleetVSIVEthID chose when it gave the id (taken
+// out: the record has it from then on), else the record's, else 1.
+func (d *Daemon) vsiEpoch(u vic.UUID, id uint32) uint32 {
 	d.idMu.Lock()
 	e, ok := d.vsiEpochs[u]
+	delete(d.vsiEpochs, u)
 	d.idMu.Unlock()
 	if ok {
 		return e
 	}
-	for _, v := range d.rec.list() {
-		if v.VSI != nil && regKey(&v) == u {
-			return max(v.Epoch, 1)
-		}
+	if v, ok := d.rec.get(id); ok && v.VSI != nil {
+		return max(v.Epoch, 1)
 	}
 	return 1
 }

@@ -31,6 +31,9 @@ type evbVSIShow struct {
 	VLAN      uint16 `json:"vlan"`
 	VEth      uint32 `json:"veth"`
 	Profile   string `json:"profile"`
+	Counters  struct {
+		KeepAlives uint64
+	} `json:"vdp_counters"`
 }
 
 // TestEVBVISDaemonsShareEtcd: IEEE 802.1Qbg VSIs on a fleet of two `niv
@@ -47,6 +50,8 @@ type evbVSIShow struct {
 // its lease expires (2 s TTL) and VM 2's vEth is no longer held; VM 2,
 // restarted on host B, is associated there by host B's lldpad onto its
 // vEth, same id and counters; both VMs reach each other through VIS b.
+// Last, VIS b killed with -9 and started again gets both VSIs back from
+// lldpad's keep-alives onto the same vEths, counters kept.
 func TestEVBVISDaemonsShareEtcd(t *testing.T) {
 	needs.Root(t)
 	needs.Tool(t, "ip")
@@ -278,5 +283,48 @@ port-profile type vethernet web
 	assert.GreaterOrEqual(t, veth(visB, after.VEth).Counters.RxFrames, va.Counters.RxFrames+3, "VIS b counts on from VIS a's counts")
 	text := niv("show", "evb", "vsi", "-s", visB.Sock)
 	t.Logf("VIS b: niv show evb vsi:\n%s", text)
+
+	// VIS b is killed with -9 right after both VSIs' keep-alives (lldpad
+	// drops a VSI whose keep-alive goes unanswered over R+1 ECP tries, 655
+	// ms: VIS b must be back before the next, 2.6 s later) and started
+	// again: the keep-alives re-associate both onto their vEths, ids from
+	// the registry, bound again on VIS b's new lease, counters kept.
+	time.Sleep(1500 * time.Millisecond) // a checkpoint interval
+	var held [2]vethShow
+	var kas [2]uint64
+	for i := range vms {
+		held[i] = veth(visB, on[i].VEth)
+		v, _ := vsi(visB, i)
+		kas[i] = v.Counters.KeepAlives
+	}
+	require.Eventually(t, func() bool {
+		for i := range vms {
+			if v, _ := vsi(visB, i); v.Counters.KeepAlives <= kas[i] {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 30*time.Millisecond, "keep-alives of both VSIs")
+	visB.Kill()
+	killed = time.Now()
+	require.NoError(t, visB.Start())
+	require.Eventually(t, func() bool {
+		for i := range vms {
+			if v, ok := vsi(visB, i); !ok || v.VEth != on[i].VEth {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "the keep-alives re-associated both VSIs onto their vEths")
+	t.Logf("both VSIs re-associated on VIS b %v after its kill -9", time.Since(killed).Round(10*time.Millisecond))
+	for i := range vms {
+		v := veth(visB, on[i].VEth)
+		assert.True(t, v.Bound)
+		assert.GreaterOrEqual(t, v.Counters.RxFrames+3, held[i].Counters.RxFrames, "VM %d: counters from the registry, within a checkpoint", i+1)
+		rec = record(i)
+		assert.True(t, rec.Held)
+		assert.Equal(t, "visb", rec.Binding.VIS)
+	}
+	require.NoError(t, ping(0, 1), "through the restarted VIS b")
 	mark("done")
 }

@@ -46,7 +46,9 @@ type evbVSIShow struct {
 // associates the same VSIID: VIS b binds it onto the same vEth id, with
 // the profile and the counters VIS a counted (the fleet's registry),
 // and VIS a, told it was taken, sends host A's lldpad the unsolicited
-// De-Associate and lets go of the vEth. VIS a is then killed (kill -9):
+// De-Associate and lets go of the vEth. A port-profile added through VIS
+// a admits a VSI on VIS b, and its max-ports is counted across the fleet.
+// VIS a is then killed (kill -9):
 // its lease expires (2 s TTL) and VM 2's vEth is no longer held; VM 2,
 // restarted on host B, is associated there by host B's lldpad onto its
 // vEth, same id and counters; both VMs reach each other through VIS b.
@@ -249,6 +251,33 @@ port-profile type vethernet web
 	assert.Greater(t, rec.Binding.Epoch, uint32(1), "bound one epoch above VIS a's")
 	assert.Contains(t, visB.LogText(), "held by another VIS: taking it")
 	assert.Contains(t, visA.LogText(), "taken by another bridge")
+
+	// The profiles are the fleet's: a port-profile added through VIS a,
+	// mapping VSI type 7, admits a VSI on VIS b; its max-ports (1) is
+	// fleet-wide: a second VSI of that type, on VIS a, is refused with
+	// the error lldpad prints for Insufficient Resources.
+	edit, err := l.NivIn("port-profile type vethernet db\n  switchport mode access\n  switchport access vlan 10\n  vdp vsi-type 7 version 1\n  max-ports 1\n  state enabled\n",
+		"configure", "-s", visA.Sock)
+	require.NoError(t, err)
+	assert.Contains(t, edit, "committed")
+	typ7 := func(host int, uuid, mac string) string {
+		out, _ := ll[host].VDPTool("-T", "-W", "-V", "assoc", "-c", "mode=assoc", "-c", "mgrid2=niv", "-c", "typeid=7", "-c", "typeidver=1",
+			"-c", "uuid="+uuid, "-c", "hints=none", "-c", "filter=10-"+mac)
+		return out
+	}
+	var out7 string
+	require.Eventually(t, func() bool {
+		out7 = typ7(1, "b2412857-60f7-4ce1-e95a-2164943f5307", "02:e5:00:00:20:07")
+		return strings.Contains(out7, "mode = assoc")
+	}, 10*time.Second, 200*time.Millisecond, "VIS b admits VSI type 7 by the profile added on VIS a: %s", out7)
+	var list7 []evbVSIShow
+	require.NoError(t, json.Unmarshal([]byte(niv("show", "evb", "vsi", "mac", "02:e5:00:00:20:07", "-s", visB.Sock, "--json")), &list7))
+	require.Len(t, list7, 1)
+	assert.Equal(t, "db", list7[0].Profile)
+	out7 = typ7(0, "b2412857-60f7-4ce1-e95a-2164943f5308", "02:e5:00:00:20:08")
+	t.Logf("vdptool assoc typeid=7 on host A (db has max-ports 1, taken on VIS b):\n%s", out7)
+	assert.Contains(t, out7, "Error returned by Bridge: Insufficient resources at bridge", "max-ports across the fleet")
+	assert.Contains(t, visA.LogText(), "at max-ports across the fleet")
 
 	// VIS a dies: its lease expires and VM 2's vEth is held by no VIS.
 	time.Sleep(1500 * time.Millisecond) // VM 2's counts checkpointed

@@ -38,7 +38,8 @@ import (
 // fleet's, as a vic vNIC's is: its id comes from the fleet's registry,
 // keyed by registry.VSIInstance (a UUID VSIID, libvirt's instanceid, is
 // the key itself), created if absent with the VSI's profile, which counts
-// against the profile's fleet-wide max-ports (fleetVSIVEthID); Bound
+// against the profile's fleet-wide max-ports, off the bridge machine
+// (fleetVSIVEthID, resolveVSI, EVBPlane.IDReady); Bound
 // queues its bind with its configuration on the registry's pipeline,
 // the checkpoints add its counts, Unbound releases it with the last of
 // them. A VSI associated here that another VIS holds (its VM moved to a
@@ -122,7 +123,8 @@ func (d *Daemon) addEVBPorts(cfg *conf.VIS) error {
 		Unbound: func(v bind.EVBVEth) { d.rec.dropVSI(uint32(v.VEth), "VSI ended ("+v.Reason.String()+")") },
 	}
 	if d.fleet != nil {
-		d.vsiEpochs = map[vic.UUID]uint32{}
+		d.vsiEpochs, d.vsiIDs = map[vic.UUID]uint32{}, map[vic.UUID]*vsiResult{}
+		d.vsiCtx, d.vsiStop = context.WithCancel(context.Background())
 		ec.VEthID = d.fleetVSIVEthID
 		ec.Bound = func(v bind.EVBVEth) {
 			r := vsiRecord(v, d.evbPorts[v.Port].cfg.Name)
@@ -160,74 +162,115 @@ func vsiRecord(v bind.EVBVEth, port string) state.VEth {
 	return r
 }
 
-// vsiVEthID is the EVB plane's VEthID: the vEth id the store has for the
-// VSIID, else a new one.
-func (d *Daemon) vsiVEthID(c bind.EVBVEth) profile.VEthID {
-	f, id := c.IDFormat, c.ID
-	if v, ok := d.rec.vsiOf(uint8(f), id); ok {
-		return profile.VEthID(v)
-	}
-	n, _ := d.localID(vic.VNIC{})
-	return profile.VEthID(n)
+// vsiRegistryTimeout bounds the registry round trips that give a VSI new
+// to this VIS its vEth id (resolveVSI): inside the resource wait delay
+// after which the bridge machine answers the station "unable to contact
+// the VSI manager" (10·2^RWD µs, 10.5 s at lldpad's default RWD 20).
+const vsiRegistryTimeout = 5 * time.Second
+
+// vsiResult is what resolveVSI found for a VSI.
+type vsiResult struct {
+	done  bool
+	id    profile.VEthID
+	epoch uint32
+	err   error
 }
 
-// vsiRegistryTimeout bounds the registry round trips of a VSI new to
-// this VIS (fleetVSIVEthID), which the bridge machine waits for: well
-// inside the station's response wait (10·2^RWD µs, 10.5 s at lldpad's
-// default RWD 20).
-const vsiRegistryTimeout = 2 * time.Second
+// vsiVEthID is the EVB plane's VEthID: the vEth id the store has for the
+// VSIID, else a new one.
+func (d *Daemon) vsiVEthID(c bind.EVBVEth) (profile.VEthID, error) {
+	f, id := c.IDFormat, c.ID
+	if v, ok := d.rec.vsiOf(uint8(f), id); ok {
+		return profile.VEthID(v), nil
+	}
+	n, _ := d.localID(vic.VNIC{})
+	return profile.VEthID(n), nil
+}
 
-// fleetVSIVEthID is the EVB plane's VEthID on a fleet store: the VSI's
-// vEth in the fleet's registry (registry.VSIInstance its key), created if
-// absent with the VSI's port-profile, MAC and VLAN — which takes one of
-// the profile's max-ports across the fleet (registry.ErrProfileFull
-// refuses the VSI: Insufficient Resources) — so that a VSI associated
-// here after its VM moved from a host behind another VIS, or after that
-// VIS died, keeps its vEth id (and, through the registry, its
-// configuration and counters). It is the placement's epoch that lets the
-// bind take the vEth from a VIS that still holds it: a station that
-// associates a VSI here is its newest placement, so a vEth another VIS
-// holds is bound one epoch above that VIS's; one this VIS holds already
-// (a restart inside its lease) keeps its epoch. A registry that cannot be
-// reached refuses a VSI it has never seen here and gives one this VIS
-// has in its store its stored id (the station's keep-alive after a
-// restart).
-func (d *Daemon) fleetVSIVEthID(c bind.EVBVEth) profile.VEthID {
+// fleetVSIVEthID is the EVB plane's VEthID on a fleet store. A VSI this
+// VIS has in its store (the station's keep-alive after a restart) gets
+// its stored id at once: ids are the fleet's, and the store has the
+// registry's. Any other is looked up in the fleet's registry without
+// making the bridge machine wait, as the vic machine's ids are
+// (allocator): the first ask answers vic.ErrIDPending and resolveVSI does
+// the round trips, then tells the plane (EVBPlane.IDReady), which asks
+// again and gets the id, or the error that refuses the VSI.
+func (d *Daemon) fleetVSIVEthID(c bind.EVBVEth) (profile.VEthID, error) {
+	if v, ok := d.rec.vsiOf(uint8(c.IDFormat), c.ID); ok {
+		return profile.VEthID(v), nil
+	}
 	u := registry.VSIInstance(c.IDFormat, c.ID)
+	d.idMu.Lock()
+	defer d.idMu.Unlock()
+	if r, ok := d.vsiIDs[u]; ok {
+		if !r.done {
+			return 0, vic.ErrIDPending
+		}
+		delete(d.vsiIDs, u)
+		if r.err == nil {
+			d.vsiEpochs[u] = r.epoch
+		}
+		return r.id, r.err
+	}
+	if d.vsiCtx.Err() != nil {
+		return 0, registry.ErrClosed
+	}
+	d.vsiIDs[u] = &vsiResult{}
+	d.vsiWG.Add(1)
+	go func() {
+		defer d.vsiWG.Done()
+		id, epoch, err := d.resolveVSI(u, c)
+		d.idMu.Lock()
+		d.vsiIDs[u] = &vsiResult{done: true, id: id, epoch: epoch, err: err}
+		d.idMu.Unlock()
+		if d.vsiCtx.Err() == nil {
+			d.evb.IDReady(c.IDFormat, c.ID)
+		}
+	}()
+	return 0, vic.ErrIDPending
+}
+
+// resolveVSI gives VSI c (registry key u) its vEth in the fleet's
+// registry, created if absent with the VSI's port-profile, MAC and VLAN —
+// which takes one of the profile's max-ports across the fleet
+// (registry.ErrProfileFull refuses the VSI: Insufficient Resources) — so
+// that a VSI associated here after its VM moved from a host behind
+// another VIS, or after that VIS died, keeps its vEth id (and, through
+// the registry, its configuration and counters); and the placement epoch
+// to bind it at. The epoch is what lets the bind take the vEth from a VIS
+// that still holds it: a station that associates a VSI here is its newest
+// placement, so a vEth another VIS holds is bound one epoch above that
+// VIS's; one this VIS holds already keeps its epoch. A registry that
+// cannot be reached refuses the VSI.
+func (d *Daemon) resolveVSI(u vic.UUID, c bind.EVBVEth) (profile.VEthID, uint32, error) {
 	n := vic.VNIC{Instance: u, Profile: c.Profile, VLAN: c.VID, Up: true, Epoch: 1}
 	if len(c.MACs) > 0 {
 		n.MAC = c.MACs[0]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), vsiRegistryTimeout)
+	ctx, cancel := context.WithTimeout(d.vsiCtx, vsiRegistryTimeout)
 	defer cancel()
 	reg := d.fleet.Registry
 	rec, err := reg.Allocate(ctx, u, n)
+	var cur registry.Record
 	if err == nil {
-		var cur registry.Record
-		if cur, err = reg.Get(ctx, u); err == nil {
-			epoch := max(cur.Config.Epoch, 1)
-			switch {
-			case cur.Held && cur.Binding.VIS == reg.VIS():
-				epoch = max(epoch, cur.Binding.Epoch)
-			case cur.Held:
-				epoch = max(epoch, cur.Binding.Epoch) + 1
-				d.log.Info("VSI associated here is held by another VIS: taking it (its VM moved)", "veth", uint32(rec.ID), "vis", cur.Binding.VIS,
-					"interface", cur.Binding.Port, "vsiid", uuidString(c.ID))
-			default:
-				epoch++
-			}
-			d.idMu.Lock()
-			d.vsiEpochs[u] = epoch
-			d.idMu.Unlock()
-			return rec.ID
-		}
+		cur, err = reg.Get(ctx, u)
 	}
-	if v, ok := d.rec.vsiOf(uint8(c.IDFormat), c.ID); ok {
-		d.log.Warn("vEth registry: VSI re-associated with its stored vEth id; bound in the registry when it is reached", "veth", v, "err", err)
-		return profile.VEthID(v)
+	if err != nil {
+		d.log.Error("vEth registry: no vEth id for the VSI; refused (insufficient resources)", "vsiid", uuidString(c.ID), "err", err)
+		return 0, 0, err
 	}
-	d.log.Error("vEth registry: no vEth id for the VSI; refused (insufficient resources)", "vsiid", uuidString(c.ID), "err", err)
-	return 0
+	epoch := max(cur.Config.Epoch, 1)
+	switch {
+	case cur.Held && cur.Binding.VIS == reg.VIS():
+		epoch = max(epoch, cur.Binding.Epoch)
+	case cur.Held:
+		epoch = max(epoch, cur.Binding.Epoch) + 1
+		d.log.Info("VSI associated here is held by another VIS: taking it (its VM moved)", "veth", uint32(rec.ID), "vis", cur.Binding.VIS,
+			"interface", cur.Binding.Port, "vsiid", uuidString(c.ID))
+	default:
+		epoch++
+	}
+	return rec.ID, epoch, nil
 }
 
 // vsiEpoch returns the placement epoch of VSI instance u's vEth id as

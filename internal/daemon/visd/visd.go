@@ -64,9 +64,16 @@ type Daemon struct {
 	// VIS has evb ports (localID).
 	idMu   sync.Mutex
 	nextID uint32
-	// vsiEpochs are the placement epochs fleetVSIVEthID chose for the
-	// VSIs it gave ids (fleet store only; idMu).
+	// vsiIDs are the registry look-ups of the VSIs new to this VIS, under
+	// way or done (fleetVSIVEthID); vsiEpochs the placement epochs of
+	// those given their ids, until they are bound (fleet store only; both
+	// under idMu). vsiCtx ends at Close, and vsiWG waits for the
+	// look-ups.
+	vsiIDs    map[vic.UUID]*vsiResult
 	vsiEpochs map[vic.UUID]uint32
+	vsiCtx    context.Context
+	vsiStop   context.CancelFunc
+	vsiWG     sync.WaitGroup
 	stale     *time.Timer
 	rec       *recorder
 	ports     []*visPort // as configured
@@ -652,6 +659,10 @@ func (d *Daemon) Wait() error { return <-d.runErr }
 func (d *Daemon) Close() error {
 	if d.stale != nil {
 		d.stale.Stop()
+	}
+	if d.vsiStop != nil {
+		d.vsiStop() // the VSIs' registry look-ups give up
+		d.vsiWG.Wait()
 	}
 	if d.evb != nil {
 		d.evb.Close() // first: no more programming from the control planes

@@ -251,6 +251,12 @@ port-profile type vethernet web
 	assert.Greater(t, rec.Binding.Epoch, uint32(1), "bound one epoch above VIS a's")
 	assert.Contains(t, visB.LogText(), "held by another VIS: taking it")
 	assert.Contains(t, visA.LogText(), "taken by another bridge")
+	var evbA struct {
+		Counters struct{ Taken uint64 } `json:"counters"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(niv("show", "evb", "-s", visA.Sock, "--json")), &evbA))
+	assert.EqualValues(t, 1, evbA.Counters.Taken, "show evb counts the VSI VIS b took")
+	assert.Regexp(t, `Total VSIs taken by another VIS +: 1\n`, niv("show", "evb", "-s", visA.Sock))
 
 	// The profiles are the fleet's: a port-profile added through VIS a,
 	// mapping VSI type 7, admits a VSI on VIS b; its max-ports (1) is

@@ -102,7 +102,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		b := e.Counters
 		for name, v := range map[string]uint64{"vdp_pdus_in": b.PDUsIn, "vdp_pdus_out": b.PDUsOut, "vdp_malformed": b.Malformed,
 			"vdp_admitted": b.Admitted, "vdp_refused": b.Refused, "vdp_keepalives": b.KeepAlives, "vdp_expired": b.Expired,
-			"vdp_migrations": b.Migrations, "vdp_table_full": b.TableFull} {
+			"vdp_migrations": b.Migrations, "vdp_taken": b.Taken, "vdp_table_full": b.TableFull} {
 			counter(name, v)
 		}
 	}

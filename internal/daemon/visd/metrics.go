@@ -50,6 +50,7 @@ var (
 		"vdp_keepalives":  prometheus.NewDesc("niv_vdp_keepalives_total", "VSI keep-alives received.", nil, nil),
 		"vdp_expired":     prometheus.NewDesc("niv_vdp_keepalive_timeouts_total", "VSIs de-associated for want of keep-alives (unsolicited De-Associate sent).", nil, nil),
 		"vdp_migrations":  prometheus.NewDesc("niv_vdp_migrations_total", "VSI migrations between evb ports.", nil, nil),
+		"vdp_taken":       prometheus.NewDesc("niv_vdp_taken_total", "VSIs another VIS of the fleet took (their stations associated them there): unsolicited De-Associate sent.", nil, nil),
 		"vdp_table_full":  prometheus.NewDesc("niv_vdp_table_full_total", "VSI requests refused for want of room in the machine's table.", nil, nil),
 	}
 )

@@ -385,14 +385,7 @@ func (r *recorder) releaseVSI(id uint32, final vis.Counters) {
 	}
 	d := registry.SubCounters(final, r.last[id])
 	r.last[id] = final
-	u := regKey(v)
-	r.fleet(registry.Op{Kind: registry.OpRelease, Instance: u, Delta: d}, "release VSI", id, func(err error) error {
-		if errors.Is(err, registry.ErrNotHeld) {
-			r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
-			return nil
-		}
-		return err
-	})
+	r.releaseFleet(regKey(v), id, d)
 }
 
 // regKey is vEth v's instance key in the fleet's registry: a vic vEth's

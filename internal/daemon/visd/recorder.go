@@ -130,11 +130,15 @@ func (r *recorder) release(v *state.VEth) {
 	if r.reg == nil || r.core == nil {
 		return
 	}
-	d := r.delta(r.core, v.ID)
-	u, id := regKey(v), v.ID
+	r.releaseFleet(regKey(v), v.ID, r.delta(r.core, v.ID))
+}
+
+// releaseFleet queues the release of vEth id (registry key u) with d,
+// its counts since its last checkpoint; if another VIS took it
+// meanwhile, the counts still go in, as a checkpoint.
+func (r *recorder) releaseFleet(u vic.UUID, id uint32, d vis.Counters) {
 	r.fleet(registry.Op{Kind: registry.OpRelease, Instance: u, Delta: d}, "release", id, func(err error) error {
 		if errors.Is(err, registry.ErrNotHeld) {
-			// Another VIS took it meanwhile: the counts still go in.
 			r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
 			return nil
 		}

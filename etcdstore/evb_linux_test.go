@@ -43,7 +43,8 @@ type evbVSIShow struct {
 // format UUID, the VM's instance UUID), the VMs on macvlan VEPA devices.
 // Two VMs on host A (behind VIS a) reach each other through VIS a's
 // reflective relay. VM 1 moves to host B (behind VIS b), whose lldpad
-// associates the same VSIID: VIS b binds it onto the same vEth id, with
+// pre-associates (with resource reservation) and then associates the same
+// VSIID: VIS b binds it onto the same vEth id, with
 // the profile and the counters VIS a counted (the fleet's registry),
 // and VIS a, told it was taken, sends host A's lldpad the unsolicited
 // De-Associate and lets go of the vEth. A port-profile added through VIS
@@ -157,15 +158,16 @@ port-profile type vethernet web
 		ll[i].WaitUp(t, 15*time.Second)
 	}
 	mark("two VISes and two lldpads up")
-	assoc := func(host, vm int) {
+	request := func(mode string, host, vm int) {
 		t.Helper()
 		var out string
 		require.Eventually(t, func() bool {
-			out, _ = ll[host].VDPTool("-T", "-W", "-V", "assoc", "-c", "mode=assoc", "-c", "mgrid2=niv", "-c", "typeid=5", "-c", "typeidver=1",
+			out, _ = ll[host].VDPTool("-T", "-W", "-V", "assoc", "-c", "mode="+mode, "-c", "mgrid2=niv", "-c", "typeid=5", "-c", "typeidver=1",
 				"-c", "uuid="+vms[vm].uuid, "-c", "hints=none", "-c", "filter=10-"+vms[vm].mac)
-			return strings.Contains(out, "mode = assoc")
-		}, 40*time.Second, time.Second, "vdptool assoc VM %d on host %d: %s", vm+1, host, out)
+			return strings.Contains(out, "mode = "+mode)
+		}, 40*time.Second, time.Second, "vdptool %s VM %d on host %d: %s", mode, vm+1, host, out)
 	}
+	assoc := func(host, vm int) { t.Helper(); request("assoc", host, vm) }
 	vsi := func(d *netlab.Daemon, vm int) (evbVSIShow, bool) {
 		t.Helper()
 		var list []evbVSIShow
@@ -219,7 +221,15 @@ port-profile type vethernet web
 	before := veth(visA, on[0].VEth)
 	require.NotZero(t, before.Counters.RxFrames, "VM 1's frames counted on VIS a")
 
-	// VM 1 moves to host B: host B's lldpad associates its VSI on VIS b.
+	// VM 1 moves to host B: host B's lldpad pre-associates its VSI with
+	// resource reservation on VIS b (the migration's first step, which
+	// reserves the profile but moves nothing), then associates it.
+	request("preassoc-rr", 1, 0)
+	pre, ok := vsi(visB, 0)
+	require.True(t, ok, "pre-associated on VIS b")
+	assert.Equal(t, "preassoc-rr", pre.Mode)
+	assert.Zero(t, pre.VEth, "no vEth in the core until the Associate")
+	assert.True(t, record(0).Held && record(0).Binding.VIS == "visa", "still VIS a's: a pre-association takes nothing")
 	unplug(0)
 	plug(0, 1)
 	moved := time.Now()

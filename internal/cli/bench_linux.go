@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	noTCP := fs.Bool("no-tcp", false, "skip the TCP runs")
 	noUDP := fs.Bool("no-udp", false, "skip the UDP runs")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process niv pair and the copy loop) to `FILE`")
+	traceFile := fs.String("trace", "", "write an execution trace of this process (runtime/trace: goroutine wake-ups, scheduler latency, idle processors) to `FILE`")
 	verbose := fs.Bool("v", false, "print each run as it ends")
 	var o benchOpts
 	o.flags(fs)
@@ -146,6 +148,19 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "niv bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(stderr, "niv bench: %v\n", err)
+			return 1
+		}
+		defer trace.Stop()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

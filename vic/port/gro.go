@@ -96,8 +96,7 @@ func parseSeg(f Frame) (tcpSeg, bool) {
 		} else {
 			sum = csumAdd(0, b[l3+8:l3+40])
 		}
-		sum += 6 + uint64(len(b)-s.l4)
-		if fold(csumAdd(sum, t)) != 0xffff {
+		if fold(csumAdd(csumAddWord(sum, 6+uint64(len(b)-s.l4)), t)) != 0xffff {
 			return s, false
 		}
 	}
@@ -214,8 +213,7 @@ func (c *coalescer) merge(segs []Frame, sa tcpSeg, total int) Frame {
 	}
 	// The checksum field holds the pseudo-header's sum, as a partial
 	// checksum does.
-	sum += 6 + uint64(len(s)-sa.l4)
-	binary.BigEndian.PutUint16(s[sa.l4+16:], fold(sum))
+	binary.BigEndian.PutUint16(s[sa.l4+16:], fold(csumAddWord(sum, 6+uint64(len(s)-sa.l4))))
 	f := Frame{Buf: buf[:Headroom+len(s)], Off: Headroom}
 	f.SetOffload(Offload{Flags: OffloadNeedsCsum, GSOType: gso, HdrLen: uint16(sa.hl), GSOSize: uint16(sa.payload),
 		CsumStart: uint16(sa.l4), CsumOffset: 16})

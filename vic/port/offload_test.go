@@ -439,3 +439,26 @@ func TestCoalesceLongBatch(t *testing.T) {
 		assert.Equal(t, per, g.Offload().Segments(g.Len()), "super-frame %d", i)
 	}
 }
+
+// Addresses whose pseudo-header sum comes within the length's of 2^64
+// (IPv4 255.255.255.255 to 255.255.255.254): the sum of the pseudo-header
+// and the length must carry around, or the segments' checksums and the
+// coalesced super-frame's partial checksum come out one short.
+func TestChecksumsCarryAtPseudoHeader(t *testing.T) {
+	f, data := superFrame(t, false, 20000, 1448)
+	b := f.Bytes()
+	copy(b[14+12:], []byte{255, 255, 255, 255, 255, 255, 255, 254})
+	l4 := 14 + 20
+	binary.BigEndian.PutUint16(b[l4+16:], foldSum(sum16(b[14+12:14+20])+6+uint32(len(b)-l4)))
+	segs, err := port.NewSegmenter().Finish(f, 1514)
+	require.NoError(t, err)
+	assert.Equal(t, data, checkSegments(t, segs, false, 1514))
+
+	got := port.Coalesce(cloneFrames(segs))
+	require.Equal(t, 1, len(got), "the segments' checksums are right, so they merge")
+	g := got[0].Bytes()
+	o := got[0].Offload()
+	assert.Equal(t, foldSum(sum16(g[14+12:14+20])+6+uint32(len(g)-l4)), binary.BigEndian.Uint16(g[l4+16:]),
+		"the partial checksum is the pseudo-header's sum")
+	assert.Equal(t, uint16(l4), o.CsumStart)
+}

@@ -375,6 +375,17 @@ func TestCoalesceSegments(t *testing.T) {
 		assert.Equal(t, bad[5].Bytes(), got[1].Bytes())
 		assert.Equal(t, len(segs)-6, got[2].Offload().Segments(got[2].Len()))
 
+		// A wrong checksum in segment 1: segment 0 has nothing to merge
+		// with and goes as it is, as does 1; 2 on merge.
+		bad = cloneFrames(segs)
+		bad[1].Bytes()[len(bad[1].Bytes())-1] ^= 1
+		got = port.Coalesce(bad)
+		require.Len(t, got, 3)
+		assert.Equal(t, want[0].Bytes(), got[0].Bytes())
+		assert.True(t, got[0].Offload().IsZero())
+		assert.Equal(t, bad[1].Bytes(), got[1].Bytes())
+		assert.Equal(t, len(segs)-2, got[2].Offload().Segments(got[2].Len()))
+
 		// Another flow in between: no run crosses it.
 		other := cloneFrames(segs[:1])
 		ob := other[0].Bytes()
@@ -461,4 +472,21 @@ func TestChecksumsCarryAtPseudoHeader(t *testing.T) {
 	assert.Equal(t, foldSum(sum16(g[14+12:14+20])+6+uint32(len(g)-l4)), binary.BigEndian.Uint16(g[l4+16:]),
 		"the partial checksum is the pseudo-header's sum")
 	assert.Equal(t, uint16(l4), o.CsumStart)
+}
+
+// BenchmarkCoalesce64K coalesces the 45 segments of a 64 KB super-frame
+// into one, as a TAP with offloads does on Write: each segment's checksum
+// checked and its payload copied.
+func BenchmarkCoalesce64K(b *testing.B) {
+	f, _ := superFrame(b, false, 64000, 1448)
+	segs, err := port.NewSegmenter().Finish(f, 0)
+	require.NoError(b, err)
+	c := port.NewCoalescer()
+	b.SetBytes(int64(f.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(c(segs)) != 1 {
+			b.Fatal("not merged")
+		}
+	}
 }

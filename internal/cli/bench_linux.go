@@ -41,6 +41,9 @@ type benchOpts struct {
 	txRing  int
 	queues  int
 	streams int
+	// cc is the TCP congestion control iperf3 asks for (-C), "" for the
+	// system's.
+	cc string
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -51,6 +54,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
 	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
 	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
+	fs.StringVar(&o.cc, "cc", "", "TCP congestion control of the iperf3 runs (iperf3 -C: cubic, bbr, ...; empty: the system's, net.ipv4.tcp_congestion_control)")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
@@ -222,6 +226,7 @@ type result struct {
 	frames  float64 // delivered
 	cpu     float64 // seconds: the forwarder and both iperf3 ends
 	fwdCPU  float64 // seconds: the forwarder alone
+	idle    float64 // the machine's CPUs' idle share during the run, 0-1 (-1: unknown)
 	drops   map[string]uint64
 }
 
@@ -235,6 +240,9 @@ func (r result) String() string {
 	}
 	if r.retrans > 0 {
 		s += fmt.Sprintf(" retransmits %d", r.retrans)
+	}
+	if r.idle >= 0 {
+		s += fmt.Sprintf(" machine idle %.1f%%", 100*r.idle)
 	}
 	if d := dropString(r.drops); d != "" {
 		s += " drops: " + d
@@ -307,9 +315,14 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 		fwd0 = c.dropsSoFar()
 	}
 	cpu0 := s.cpu()
+	idle0, total0 := readCPUIdle()
 	res, err = b.iperf(ctx, nss, t)
 	if err != nil {
 		return res, err
+	}
+	res.idle = -1
+	if idle1, total1 := readCPUIdle(); total1 > total0 {
+		res.idle = float64(idle1-idle0) / float64(total1-total0)
 	}
 	res.fwdCPU = (s.cpu() - cpu0).Seconds()
 	res.cpu += res.fwdCPU
@@ -475,6 +488,31 @@ func readSoftnetDrops() uint64 {
 	return n
 }
 
+// readCPUIdle returns the machine's idle and total CPU time so far, in
+// clock ticks, from the cpu line of /proc/stat (idle and iowait count as
+// idle), or zeros.
+func readCPUIdle() (idle, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i == 3 || i == 4 {
+			idle += n
+		}
+		if i < 8 { // guest time is counted in user time already
+			total += n
+		}
+	}
+	return idle, total
+}
+
 // readUDPSNMP returns the UDP receive-buffer errors of namespace ns: the
 // datagrams its sockets dropped.
 func readUDPSNMP(ns string) uint64 {
@@ -526,6 +564,9 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 	}
 	if streams > 1 {
 		args = append(args, "-P", strconv.Itoa(streams))
+	}
+	if b.opts.cc != "" && !strings.HasPrefix(t, "udp") {
+		args = append(args, "-C", b.opts.cc)
 	}
 	udp := strings.HasPrefix(t, "udp64")
 	if udp {

@@ -168,8 +168,15 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stdout, "niv bench: %d rounds of %v runs; setups %s; tests %s; niv pair %s\n",
-		*rounds, *dur, *setupList, strings.Join(tests, " "), strings.Join(o.args(), " "))
+	cc := o.cc
+	if cc == "" {
+		cc = "the system's"
+		if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control"); err == nil {
+			cc = strings.TrimSpace(string(b))
+		}
+	}
+	fmt.Fprintf(stdout, "niv bench: %d rounds of %v runs; setups %s; tests %s; tcp %s; niv pair %s\n",
+		*rounds, *dur, *setupList, strings.Join(tests, " "), cc, strings.Join(o.args(), " "))
 	for r := range *rounds {
 		for _, s := range setups {
 			for _, t := range tests {

@@ -54,4 +54,11 @@
 // registry.Pipeline, so that its vic machine never waits for etcd. A VIS
 // that restarts with no local state reads what it held from its
 // veth/home/VIS/ keys (Restore) and binds it again.
+//
+// The vEths of VSIs associated over VDP on a VIS's evb ports are records
+// like any other, keyed by registry.VSIInstance (a UUID-format VSIID, the
+// VM's instance UUID that libvirt sends, is the key itself; the other
+// formats get a version-5 UUID of format and VSIID), bound with VIF 0 on
+// the evb port, one placement epoch above the VIS that held them when a
+// station associates them elsewhere.
 package etcdstore

@@ -50,7 +50,7 @@ func drawPDU(t *rapid.T) []byte {
 }
 
 // bridgeProperty: a two-port Bridge fed drawn requests (valid, invalid,
-// corrupted) and timer steps never panics, never holds a VSIID associated
+// corrupted), timer steps, decisions and EvTaken never panics, never holds a VSIID associated
 // on two ports, answers only with VDPDUs that decode, and every TLV it
 // sends is a response or an unsolicited De-Associate.
 func bridgeProperty(t *rapid.T) {
@@ -69,7 +69,7 @@ func bridgeProperty(t *rapid.T) {
 	var p vdp.PDU
 	for range rapid.IntRange(1, 60).Draw(t, "steps") {
 		var acts []vdp.Action
-		switch rapid.IntRange(0, 5).Draw(t, "op") {
+		switch rapid.IntRange(0, 6).Draw(t, "op") {
 		case 0:
 			now = now.Add(time.Duration(rapid.IntRange(0, 20000).Draw(t, "µs")) * time.Microsecond)
 			acts = br.Handle(vdp.Event{Kind: vdp.EvTimer}, now)
@@ -77,6 +77,14 @@ func bridgeProperty(t *rapid.T) {
 			v := drawVSI(t)
 			acts = br.Handle(vdp.Event{Kind: vdp.EvDecision, Port: rapid.IntRange(0, 1).Draw(t, "port"), VSI: &v,
 				Decision: vdp.Decision{Code: vdp.ErrorCode(rapid.IntRange(0, 5).Draw(t, "code")), Keep: rapid.Bool().Draw(t, "keep"), VID: 9}}, now)
+		case 2:
+			// Another bridge took a VSI (EvTaken): it is gone from that port.
+			v := drawVSI(t)
+			port := rapid.IntRange(0, 1).Draw(t, "port")
+			acts = br.Handle(vdp.Event{Kind: vdp.EvTaken, Port: port, VSI: &v}, now)
+			if _, ok := br.VSI(port, v.IDFormat, v.ID); ok {
+				t.Fatalf("VSI %x still on port %d after EvTaken", v.ID[:1], port)
+			}
 		default:
 			acts = br.Handle(vdp.Event{Kind: vdp.EvPDU, Port: rapid.IntRange(0, 1).Draw(t, "port"), PDU: drawPDU(t)}, now)
 		}

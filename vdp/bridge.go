@@ -93,6 +93,8 @@ type BridgeCounters struct {
 	// Expired counts VSIs de-associated for want of keep-alives.
 	Expired    uint64
 	Migrations uint64
+	// Taken counts VSIs ended because another bridge took them (EvTaken).
+	Taken uint64
 	// TableFull counts requests refused for want of room.
 	TableFull uint64
 	// Deferred counts decisions the Decider deferred; ResourceTimeouts
@@ -205,6 +207,14 @@ func (b *Bridge) Handle(ev Event, now time.Time) []Action {
 		}
 		e.Pending = false
 		b.apply(ev.Port, e.pendMgr, &e.pendVSI, e, ev.Decision, now)
+	case EvTaken:
+		if ev.VSI == nil {
+			break
+		}
+		if e := b.t.get(vsiKey{port: ev.Port, f: ev.VSI.IDFormat, id: ev.VSI.ID}); e != nil {
+			b.c.Taken++
+			b.remove(e, ReasonTaken, e.Mode != 0)
+		}
 	case EvPortDown:
 		for i := range b.t.ents {
 			if b.t.used[i] && b.t.ents[i].Port == ev.Port {

@@ -26,6 +26,13 @@ const (
 	// request of the VSI Event.VSI names (IDFormat and ID) on
 	// Event.Port (bridge).
 	EvDecision
+	// EvTaken: another bridge took the VSI Event.VSI names (IDFormat and
+	// ID) on Event.Port (bridge): its station associated it there, as
+	// when its VM moved to a host behind another switch of a fleet that
+	// shares its VSIs. The bridge ends it with an unsolicited
+	// De-Associate (802.1Qbg 41.2: the bridge may de-associate a VSI at
+	// any time), reason ReasonTaken.
+	EvTaken
 )
 
 // ActionKind says what the driver has to do.
@@ -67,6 +74,8 @@ const (
 	ReasonPortDown
 	// ReasonDeAssociate: the station de-associated it (bridge).
 	ReasonDeAssociate
+	// ReasonTaken: another bridge took the VSI (bridge, EvTaken).
+	ReasonTaken
 )
 
 func (r Reason) String() string {
@@ -85,6 +94,8 @@ func (r Reason) String() string {
 		return "port down"
 	case ReasonDeAssociate:
 		return "de-associated"
+	case ReasonTaken:
+		return "taken by another bridge"
 	}
 	return "reason(" + strconv.Itoa(int(r)) + ")"
 }

@@ -382,3 +382,42 @@ func TestPendingDecision(t *testing.T) {
 	_, ok = br.VSI(0, vdp.VSIIDUUID, other.ID)
 	assert.False(t, ok)
 }
+
+// TestTaken: a bridge told that another bridge took a VSI (EvTaken) ends
+// it with an unsolicited De-Associate, reason ReasonTaken, which the
+// station takes as the bridge's own De-Associate; a VSI it does not have
+// on that port is left alone.
+func TestTaken(t *testing.T) {
+	br := vdp.NewBridge(vdp.BridgeConfig{Ports: 2, Timers: tm})
+	st := vdp.NewStation(vdp.StationConfig{Timers: tm})
+	toStation(st, toBridge(t, br, 0, st.Handle(vdp.Event{Kind: vdp.EvRequest, ManagerID: mgrA, VSI: assocReq(vdp.TypeAssociate, 100)}, t0), t0), 0, t0)
+	_, ok := st.VSI(vdp.VSIIDUUID, uuidL1)
+	require.True(t, ok)
+
+	assert.Empty(t, br.Handle(vdp.Event{Kind: vdp.EvTaken, Port: 1, VSI: &vdp.VSI{IDFormat: vdp.VSIIDUUID, ID: uuidL1}}, t0), "not on port 1")
+	assert.Empty(t, br.Handle(vdp.Event{Kind: vdp.EvTaken, Port: 0}, t0), "no VSI named")
+	acts := br.Handle(vdp.Event{Kind: vdp.EvTaken, Port: 0, VSI: &vdp.VSI{IDFormat: vdp.VSIIDUUID, ID: uuidL1}}, t0)
+	acts = append([]vdp.Action(nil), acts...)
+	for i := range acts {
+		acts[i].PDU = append([]byte(nil), acts[i].PDU...)
+	}
+	bs := states(acts)
+	require.Len(t, bs, 1)
+	assert.Zero(t, bs[0].Mode)
+	assert.Equal(t, vdp.ReasonTaken, bs[0].Reason)
+	assert.Equal(t, "taken by another bridge", bs[0].Reason.String())
+	require.Len(t, sends(acts), 1)
+	var pdu vdp.PDU
+	require.NoError(t, pdu.Decode(sends(acts)[0]))
+	require.Len(t, pdu.VSIs, 1)
+	assert.Equal(t, vdp.TypeDeAssociate, pdu.VSIs[0].Mode)
+	assert.EqualValues(t, 0, pdu.VSIs[0].Status, "DEASSOCIATED: the bridge's own")
+	_, ok = br.VSI(0, vdp.VSIIDUUID, uuidL1)
+	assert.False(t, ok)
+	assert.EqualValues(t, 1, br.Counters().Taken)
+	ss := states(toStation(st, acts, 0, t0))
+	require.Len(t, ss, 1)
+	assert.Equal(t, vdp.ReasonUnsolicited, ss[0].Reason)
+	_, ok = st.VSI(vdp.VSIIDUUID, uuidL1)
+	assert.False(t, ok)
+}

@@ -178,6 +178,12 @@ func (r *BridgeRunner) Decide(port int, f VSIIDFormat, id VSIID, d Decision) {
 	r.run(Event{Kind: EvDecision, Port: port, VSI: &VSI{IDFormat: f, ID: id}, Decision: d})
 }
 
+// Taken ends the VSI (f, id) on port, which another bridge took, with an
+// unsolicited De-Associate (EvTaken).
+func (r *BridgeRunner) Taken(port int, f VSIIDFormat, id VSIID) {
+	r.run(Event{Kind: EvTaken, Port: port, VSI: &VSI{IDFormat: f, ID: id}})
+}
+
 // PortDown de-associates every VSI of port i.
 func (r *BridgeRunner) PortDown(port int) { r.run(Event{Kind: EvPortDown, Port: port}) }
 

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type benchOpts struct {
 	txRing  int
 	queues  int
 	streams int
+	// cc is the TCP congestion control iperf3 asks for (-C), "" for the
+	// system's.
+	cc string
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -50,6 +54,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
 	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
 	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
+	fs.StringVar(&o.cc, "cc", "", "TCP congestion control of the iperf3 runs (iperf3 -C: cubic, bbr, ...; empty: the system's, net.ipv4.tcp_congestion_control)")
 	fs.IntVar(&o.linkMTU, "link-mtu", 65535, "MTU of the veth between the IV and the VIS (1600: the IV segments super-frames; 65535: they cross as one frame)")
 }
 
@@ -74,6 +79,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	noTCP := fs.Bool("no-tcp", false, "skip the TCP runs")
 	noUDP := fs.Bool("no-udp", false, "skip the UDP runs")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process niv pair and the copy loop) to `FILE`")
+	traceFile := fs.String("trace", "", "write an execution trace of this process (runtime/trace: goroutine wake-ups, scheduler latency, idle processors) to `FILE`")
 	verbose := fs.Bool("v", false, "print each run as it ends")
 	var o benchOpts
 	o.flags(fs)
@@ -147,10 +153,30 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "niv bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(stderr, "niv bench: %v\n", err)
+			return 1
+		}
+		defer trace.Stop()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stdout, "niv bench: %d rounds of %v runs; setups %s; tests %s; niv pair %s\n",
-		*rounds, *dur, *setupList, strings.Join(tests, " "), strings.Join(o.args(), " "))
+	cc := o.cc
+	if cc == "" {
+		cc = "the system's"
+		if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control"); err == nil {
+			cc = strings.TrimSpace(string(b))
+		}
+	}
+	fmt.Fprintf(stdout, "niv bench: %d rounds of %v runs; setups %s; tests %s; tcp %s; niv pair %s\n",
+		*rounds, *dur, *setupList, strings.Join(tests, " "), cc, strings.Join(o.args(), " "))
 	for r := range *rounds {
 		for _, s := range setups {
 			for _, t := range tests {
@@ -207,6 +233,7 @@ type result struct {
 	frames  float64 // delivered
 	cpu     float64 // seconds: the forwarder and both iperf3 ends
 	fwdCPU  float64 // seconds: the forwarder alone
+	idle    float64 // the machine's CPUs' idle share during the run, 0-1 (-1: unknown)
 	drops   map[string]uint64
 }
 
@@ -220,6 +247,9 @@ func (r result) String() string {
 	}
 	if r.retrans > 0 {
 		s += fmt.Sprintf(" retransmits %d", r.retrans)
+	}
+	if r.idle >= 0 {
+		s += fmt.Sprintf(" machine idle %.1f%%", 100*r.idle)
 	}
 	if d := dropString(r.drops); d != "" {
 		s += " drops: " + d
@@ -292,9 +322,14 @@ func (b *bench) measure(ctx context.Context, s benchSetup, t string) (res result
 		fwd0 = c.dropsSoFar()
 	}
 	cpu0 := s.cpu()
+	idle0, total0 := readCPUIdle()
 	res, err = b.iperf(ctx, nss, t)
 	if err != nil {
 		return res, err
+	}
+	res.idle = -1
+	if idle1, total1 := readCPUIdle(); total1 > total0 {
+		res.idle = float64(idle1-idle0) / float64(total1-total0)
 	}
 	res.fwdCPU = (s.cpu() - cpu0).Seconds()
 	res.cpu += res.fwdCPU
@@ -460,6 +495,31 @@ func readSoftnetDrops() uint64 {
 	return n
 }
 
+// readCPUIdle returns the machine's idle and total CPU time so far, in
+// clock ticks, from the cpu line of /proc/stat (idle and iowait count as
+// idle), or zeros.
+func readCPUIdle() (idle, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i == 3 || i == 4 {
+			idle += n
+		}
+		if i < 8 { // guest time is counted in user time already
+			total += n
+		}
+	}
+	return idle, total
+}
+
 // readUDPSNMP returns the UDP receive-buffer errors of namespace ns: the
 // datagrams its sockets dropped.
 func readUDPSNMP(ns string) uint64 {
@@ -511,6 +571,9 @@ func (b *bench) iperf(ctx context.Context, nss [2]string, t string) (result, err
 	}
 	if streams > 1 {
 		args = append(args, "-P", strconv.Itoa(streams))
+	}
+	if b.opts.cc != "" && !strings.HasPrefix(t, "udp") {
+		args = append(args, "-C", b.opts.cc)
 	}
 	udp := strings.HasPrefix(t, "udp64")
 	if udp {

@@ -12,6 +12,7 @@ import (
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vdp/evb"
 	"github.com/nivkit/niv/vdp/lldp"
+	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/vis"
 )
 
@@ -68,6 +69,16 @@ type EVBPlane struct {
 	mu   sync.Mutex
 	vsis map[evbKey]*evbVSI
 	next profile.VEthID
+	// pending are the requests deferred for their vEth id (VEthID's
+	// vic.ErrIDPending), by VSI.
+	pending map[evbKey]evbPending
+}
+
+// evbPending is a request deferred until IDReady: the plane's own copy.
+type evbPending struct {
+	port int
+	mgr  vdp.ManagerID
+	req  vdp.VSI
 }
 
 // EVBConfig configures an EVBPlane.
@@ -101,11 +112,22 @@ type EVBConfig struct {
 	// after each jump.
 	Clock func() time.Time
 	// VEthID, if set, gives the vEth id of a VSI the plane has no vEth
-	// for: a daemon keeps a VSIID's vEth id in its store, so that the
-	// station's keep-alive after a restart re-associates it onto the same
-	// vEth. 0 refuses the VSI (Insufficient Resources). nil: FirstVEth
-	// and up.
-	VEthID func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID
+	// for: v is the VSI as it is about to be bound (v.VEth 0; its port,
+	// profile, VID and MACs as admitted). A daemon keeps a VSIID's vEth
+	// id in its store, so that the station's keep-alive after a restart
+	// re-associates it onto the same vEth; a VIS of a fleet takes it from
+	// the fleet's registry, so that a VSI associated on another VIS (its
+	// VM moved) keeps its id. It is called with the plane's lock held,
+	// from the bridge machine, which must not wait: an id that takes a
+	// round trip is answered vic.ErrIDPending, as vic.VISConfig.NewVEthID
+	// does, and the plane defers the request (vdp.Decision.Pending: the
+	// machine ignores the VSI's requests meanwhile) until IDReady says the
+	// id is there, when it decides again and asks VEthID again; if that
+	// does not come within the resource wait delay (10·2^RWD µs) the
+	// station is answered code 3, unable to contact the VSI manager. Any
+	// other error, or id 0, refuses the VSI (Insufficient Resources).
+	// nil: FirstVEth and up.
+	VEthID func(v EVBVEth) (profile.VEthID, error)
 	// Bound, if set, hears every vEth bound in the core (created, moved,
 	// or its profile changed), and Unbound every one removed. Both are
 	// called with the plane's lock held, Bound before the station's
@@ -134,8 +156,13 @@ type EVBVEth struct {
 	// station's keep-alive by them (their BridgeKeepAlive).
 	Timers vdp.Timers
 	// Reason says why the VSI ended (Unbound only): a De-Associate, a
-	// keep-alive timeout, the port going down.
+	// keep-alive timeout, the port going down, another bridge taking it
+	// (Taken).
 	Reason vdp.Reason
+	// Counters are what the core counted on the vEth up to its removal
+	// (Unbound only): a daemon that keeps counters beyond the core (a
+	// fleet's registry) adds the last of them.
+	Counters vis.Counters
 }
 
 // EVBVSI is one VSI of the bridge machine, with its vEth if it has one.
@@ -190,7 +217,8 @@ func NewEVBPlane(core *vis.VIS, store profile.Store, cfg EVBConfig, ports ...EVB
 	if cfg.Timers == (vdp.Timers{}) {
 		cfg.Timers = vdp.DefaultTimers
 	}
-	p := &EVBPlane{core: core, store: store, cfg: cfg, ctl: cfg.Control, vsis: map[evbKey]*evbVSI{}, next: cfg.FirstVEth}
+	p := &EVBPlane{core: core, store: store, cfg: cfg, ctl: cfg.Control, vsis: map[evbKey]*evbVSI{}, next: cfg.FirstVEth,
+		pending: map[evbKey]evbPending{}}
 	if p.ctl == nil {
 		p.ctl = NewControl(core)
 	}
@@ -370,8 +398,13 @@ func (p *EVBPlane) Decide(port int, mgr vdp.ManagerID, req *vdp.VSI) vdp.Decisio
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, known := p.vsis[evbKey{req.IDFormat, req.ID}]
+	k := evbKey{req.IDFormat, req.ID}
+	_, known := p.vsis[k]
 	vid, err := p.admit(port, mgr, req)
+	if errors.Is(err, vic.ErrIDPending) {
+		p.pending[k] = evbPending{port: port, mgr: mgr, req: copyRequest(req)}
+		return vdp.Decision{Pending: true}
+	}
 	if err != nil {
 		code := vdp.CodeOtherFailure
 		var r *errRefused
@@ -468,8 +501,15 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 		id := p.next
 		if p.cfg.VEthID != nil {
-			if id = p.cfg.VEthID(req.IDFormat, req.ID); id == 0 {
-				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI")
+			c := EVBVEth{Port: port, Manager: mgr, IDFormat: req.IDFormat, ID: req.ID, TypeID: req.TypeID, TypeVersion: req.TypeVersion,
+				Profile: name, VID: granted, MACs: macs, Timers: p.portTimers(port)}
+			var err error
+			id, err = p.cfg.VEthID(c)
+			if errors.Is(err, vic.ErrIDPending) {
+				return err
+			}
+			if err != nil || id == 0 {
+				return refused(vdp.CodeInsufficientResources, "no vEth id for the VSI: %v", err)
 			}
 		}
 		v = &evbVSI{EVBVEth: EVBVEth{VEth: id}}
@@ -483,8 +523,10 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 		}
 	}
 	var err error
+	var last vis.Counters
 	switch {
 	case reserve && v.inCore:
+		last, _ = p.core.Counters(v.VEth)
 		err = p.core.RemoveVEth(v.VEth) // back from associated to reserved
 	case reserve:
 	case v.inCore:
@@ -518,7 +560,9 @@ func (p *EVBPlane) bind(port int, mgr vdp.ManagerID, req *vdp.VSI, name string, 
 	v.TypeID, v.TypeVersion, v.VID, v.MACs = req.TypeID, req.TypeVersion, granted, macs
 	switch {
 	case reserve && wasInCore && p.cfg.Unbound != nil:
-		p.cfg.Unbound(v.EVBVEth)
+		e := v.EVBVEth
+		e.Counters = last
+		p.cfg.Unbound(e)
 	case !reserve && changed && p.cfg.Bound != nil:
 		p.cfg.Bound(v.EVBVEth)
 	}
@@ -552,13 +596,79 @@ func (p *EVBPlane) onState(a vdp.Action) {
 		return
 	}
 	delete(p.vsis, k)
+	var last vis.Counters
 	if v.inCore {
+		last, _ = p.core.Counters(v.VEth)
 		_ = p.core.RemoveVEth(v.VEth)
 	}
 	_, _ = p.store.Update(func(tx *profile.Txn) error { return tx.Unbind(v.VEth) })
 	if v.inCore && p.cfg.Unbound != nil {
 		e := v.EVBVEth
-		e.Reason = a.Reason
+		e.Reason, e.Counters = a.Reason, last
 		p.cfg.Unbound(e)
 	}
+}
+
+// IDReady says that the vEth id of VSI (f, id), which VEthID said was
+// pending, is there: the plane decides its deferred request again (VEthID
+// now answers) and hands the machine the decision. A request the machine
+// no longer waits for (its resource wait delay passed, or the VSI
+// ended) is undone: its vEth does not stay bound without its VSI.
+func (p *EVBPlane) IDReady(f vdp.VSIIDFormat, id vdp.VSIID) {
+	k := evbKey{f, id}
+	p.mu.Lock()
+	pr, ok := p.pending[k]
+	delete(p.pending, k)
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	d := p.Decide(pr.port, pr.mgr, &pr.req)
+	if d.Pending {
+		return // deferred again: a later IDReady
+	}
+	p.runner.Decide(pr.port, f, id, d)
+	if d.Code != vdp.CodeSuccess {
+		return
+	}
+	granted := false
+	p.runner.Do(func(b *vdp.Bridge) {
+		e, ok := b.VSI(pr.port, f, id)
+		granted = ok && !e.Pending && e.Mode == pr.req.Mode
+	})
+	if !granted {
+		p.onState(vdp.Action{Kind: vdp.ActState, Port: pr.port, IDFormat: f, ID: id, Reason: vdp.ReasonResponse})
+	}
+}
+
+// copyRequest returns a copy of req that shares no memory with it (its
+// filters and org TLVs point into the received PDU).
+func copyRequest(req *vdp.VSI) vdp.VSI {
+	c := *req
+	c.Filters = append([]vdp.Filter(nil), req.Filters...)
+	c.Org = nil
+	for _, o := range req.Org {
+		c.Org = append(c.Org, vdp.Org{OUI: o.OUI, Data: append([]byte(nil), o.Data...)})
+	}
+	return c
+}
+
+// Taken ends VSI (f, id), which another bridge took (its station
+// associated it there: a VM moved to a host behind another VIS of the
+// fleet): the machine sends the station here an unsolicited
+// De-Associate (vdp.EvTaken), and the VSI's vEth is removed as for any
+// VSI that ends, Unbound hearing it with reason vdp.ReasonTaken and its
+// last counters. It reports whether the plane had the VSI.
+func (p *EVBPlane) Taken(f vdp.VSIIDFormat, id vdp.VSIID) bool {
+	p.mu.Lock()
+	v, ok := p.vsis[evbKey{f, id}]
+	var port int
+	if ok {
+		port = v.Port
+	}
+	p.mu.Unlock()
+	if ok {
+		p.runner.Taken(port, f, id) // not under p.mu: the runner's callbacks take it
+	}
+	return ok
 }

@@ -1,6 +1,7 @@
 package bind_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/nivkit/niv/vdp/ecp"
 	"github.com/nivkit/niv/vdp/evb"
 	"github.com/nivkit/niv/vdp/lldp"
+	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/bind"
 	"github.com/nivkit/niv/vic/port"
 	"github.com/nivkit/niv/vic/vis"
@@ -404,10 +406,14 @@ func TestEVBPlaneBoundTimers(t *testing.T) {
 // TestEVBPlaneHooks: VEthID numbers a VSI's vEth, Bound hears it bound
 // with what a daemon records, Unbound hears it go.
 func TestEVBPlaneHooks(t *testing.T) {
-	var bound, unbound []bind.EVBVEth
+	var bound, unbound, asks []bind.EVBVEth
 	asked := 0
 	r := newEVBRig(t, bind.EVBConfig{
-		VEthID:  func(f vdp.VSIIDFormat, id vdp.VSIID) profile.VEthID { asked++; return profile.VEthID(40 + int(id[15])) },
+		VEthID: func(v bind.EVBVEth) (profile.VEthID, error) {
+			asked++
+			asks = append(asks, v)
+			return profile.VEthID(40 + int(v.ID[15])), nil
+		},
 		Bound:   func(v bind.EVBVEth) { bound = append(bound, v) },
 		Unbound: func(v bind.EVBVEth) { unbound = append(unbound, v) },
 	})
@@ -436,6 +442,12 @@ func TestEVBPlaneHooks(t *testing.T) {
 	require.Len(t, unbound, 1)
 	assert.EqualValues(t, 43, unbound[0].VEth)
 	assert.Equal(t, 1, asked)
+	require.Len(t, asks, 1)
+	assert.Zero(t, asks[0].VEth, "asked before it has one")
+	assert.Equal(t, "web", asks[0].Profile, "with the profile it was admitted to")
+	assert.EqualValues(t, 10, asks[0].VID)
+	assert.Equal(t, vsiID(3), asks[0].ID)
+	assert.Equal(t, [][6]byte{vmMAC(3)}, asks[0].MACs)
 	assert.Empty(t, r.plane.VSIs())
 }
 
@@ -508,4 +520,116 @@ func TestEVBPlaneClock(t *testing.T) {
 	assert.Zero(t, d.VSIs[0].Status)
 	_, ok = plane.VEth(vdp.VSIIDUUID, vsiID(1))
 	assert.False(t, ok, "its vEth removed")
+}
+
+// TestEVBPlaneTaken: Taken — another VIS of the fleet took the VSI —
+// ends it here with an unsolicited De-Associate to its station; its vEth
+// leaves the core and the store's bindings, and Unbound hears it with
+// reason ReasonTaken and what the core had counted on it.
+func TestEVBPlaneTaken(t *testing.T) {
+	var unbound []bind.EVBVEth
+	r := newEVBRig(t, bind.EVBConfig{Unbound: func(v bind.EVBVEth) { unbound = append(unbound, v) }})
+	require.Equal(t, vdp.CodeSuccess, r.ask(0, request(vdp.TypeAssociate, 5, 1, 10)).Code)
+	r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10))
+	r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10))
+	v1, ok := r.veth(1)
+	require.True(t, ok)
+	assert.False(t, r.plane.Taken(vdp.VSIIDUUID, vsiID(9)), "no such VSI")
+
+	require.True(t, r.plane.Taken(vdp.VSIIDUUID, vsiID(1)))
+	select {
+	case a := <-r.events[0]:
+		assert.Zero(t, a.Mode)
+		assert.Equal(t, vdp.ReasonUnsolicited, a.Reason, "the station hears the bridge's De-Associate")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no De-Associate to the station")
+	}
+	require.Eventually(t, func() bool { _, ok := r.veth(1); return !ok }, 5*time.Second, time.Millisecond)
+	_, ok = r.core.Counters(v1)
+	assert.False(t, ok, "the vEth left the core")
+	_, bound := r.store.Snapshot().Bindings[v1]
+	assert.False(t, bound)
+	require.Len(t, unbound, 1)
+	assert.Equal(t, v1, unbound[0].VEth)
+	assert.Equal(t, vdp.ReasonTaken, unbound[0].Reason)
+	assert.EqualValues(t, 2, unbound[0].Counters.RxFrames, "its last counts")
+	assert.EqualValues(t, 1, r.plane.BridgeCounters().Taken)
+	assert.Zero(t, r.send(0, evbFrame(vmMAC(2), vmMAC(1), 10)).Len(), "its frames are dropped now")
+}
+
+// TestEVBPlaneIDPending: a VEthID that answers vic.ErrIDPending (a fleet
+// registry's round trip) defers the request — the machine does not
+// answer, and no vEth is made — until IDReady, when the plane asks again,
+// binds the VSI and the station gets its answer. An IDReady later than
+// the resource wait delay (10·2^14 µs = 164 ms here) finds the station
+// answered "unable to contact the VSI manager" (code 3): the late id is
+// bound and at once undone, and the core has no vEth for a VSI the
+// machine does not have.
+func TestEVBPlaneIDPending(t *testing.T) {
+	var mu sync.Mutex
+	ready := map[vdp.VSIID]bool{}
+	var unbound []bind.EVBVEth
+	r := newEVBRig(t, bind.EVBConfig{
+		Timers: vdp.Timers{R: 3, RTE: 8, RWD: 14, RKA: 20},
+		VEthID: func(v bind.EVBVEth) (profile.VEthID, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !ready[v.ID] {
+				return 0, vic.ErrIDPending
+			}
+			return profile.VEthID(70 + int(v.ID[15])), nil
+		},
+		Unbound: func(v bind.EVBVEth) { unbound = append(unbound, v) },
+	})
+	setReady := func(b byte) {
+		mu.Lock()
+		ready[vsiID(b)] = true
+		mu.Unlock()
+	}
+	require.NoError(t, r.st[0].Request(mgr, request(vdp.TypeAssociate, 5, 1, 10)))
+	select {
+	case a := <-r.events[0]:
+		t.Fatalf("answered before the id was there: %+v", a)
+	case <-time.After(50 * time.Millisecond):
+	}
+	_, ok := r.veth(1)
+	assert.False(t, ok, "no vEth while its id is pending")
+	setReady(1)
+	r.plane.IDReady(vdp.VSIIDUUID, vsiID(1))
+	select {
+	case a := <-r.events[0]:
+		assert.Equal(t, vdp.CodeSuccess, a.Code)
+		assert.Equal(t, vdp.TypeAssociate, a.Mode)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer after IDReady")
+	}
+	v, ok := r.veth(1)
+	require.True(t, ok)
+	assert.EqualValues(t, 71, v)
+	r.send(0, evbFrame(vmMAC(9), vmMAC(1), 10))
+	c, _ := r.core.Counters(v)
+	assert.EqualValues(t, 1, c.RxFrames, "its frames are taken in on its vEth")
+	r.plane.IDReady(vdp.VSIIDUUID, vsiID(1)) // nothing pending: nothing happens
+	_, ok = r.veth(1)
+	assert.True(t, ok)
+
+	// Too late: the machine answered code 3 after the resource wait delay.
+	require.NoError(t, r.st[0].Request(mgr, request(vdp.TypeAssociate, 5, 2, 10)))
+	select {
+	case a := <-r.events[0]:
+		assert.Equal(t, vdp.CodeNoVSIManager, a.Code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer after the resource wait delay")
+	}
+	setReady(2)
+	r.plane.IDReady(vdp.VSIIDUUID, vsiID(2))
+	_, ok = r.veth(2)
+	assert.False(t, ok, "the late id is undone")
+	_, ok = r.core.Counters(72)
+	assert.False(t, ok, "no vEth in the core")
+	_, bound := r.store.Snapshot().Bindings[72]
+	assert.False(t, bound)
+	require.Len(t, unbound, 1)
+	assert.EqualValues(t, 72, unbound[0].VEth)
+	assert.EqualValues(t, 1, r.plane.BridgeCounters().ResourceTimeouts)
 }

@@ -13,8 +13,10 @@ import (
 // addresses, ports, IP fields, TCP flags (ACK, PSH on the last), ack,
 // window and options, every one but the last carries the first's payload
 // size, and each one's checksum is right (or the kernel said it was, with
-// OffloadDataValid); the super-frame's TCP checksum is left partial, which
-// the receiving kernel takes as checked. It reuses its memory.
+// OffloadDataValid): it is checked as the payload is copied into the
+// super-frame, in the same pass, and a wrong one ends the run. The
+// super-frame's TCP checksum is left partial, which the receiving kernel
+// takes as checked. It reuses its memory.
 type coalescer struct {
 	out   []Frame
 	n     []int // how many input frames each of out stands for
@@ -49,7 +51,8 @@ type tcpSeg struct {
 
 // parseSeg reports whether frame f is a finished (or DATA_VALID) TCP
 // segment over IPv4 without options or IPv6 without extension headers
-// that may be merged, and where its parts are.
+// that may be merged, and where its parts are. Its checksum is checked
+// when it is merged (merge).
 func parseSeg(f Frame) (tcpSeg, bool) {
 	var s tcpSeg
 	o := f.Offload()
@@ -87,19 +90,6 @@ func parseSeg(f Frame) (tcpSeg, bool) {
 	s.l3, s.seq, s.payload = l3, binary.BigEndian.Uint32(t[4:]), len(b)-s.hl
 	if s.payload == 0 {
 		return s, false // a pure ACK
-	}
-	if o.Flags&OffloadDataValid == 0 {
-		// Check the checksum before the segment loses it.
-		var sum uint64
-		if s.v4 {
-			sum = csumAdd(0, b[l3+12:l3+20])
-		} else {
-			sum = csumAdd(0, b[l3+8:l3+40])
-		}
-		sum += 6 + uint64(len(b)-s.l4)
-		if fold(csumAdd(sum, t)) != 0xffff {
-			return s, false
-		}
 	}
 	return s, true
 }
@@ -167,14 +157,19 @@ func (c *coalescer) coalesce(frames []Frame) []Frame {
 			// the next call merges the rest.
 			break
 		}
-		if j == i+1 {
+		k := 1
+		var f Frame
+		if j > i+1 {
+			f, k = c.merge(frames[i:j], sa, total)
+		}
+		if k < 2 {
 			c.out, c.n = append(c.out, first), append(c.n, 1)
 			i++
 			continue
 		}
 		merged = true
-		c.out, c.n = append(c.out, c.merge(frames[i:j], sa, total)), append(c.n, j-i)
-		i = j
+		c.out, c.n = append(c.out, f), append(c.n, k)
+		i += k
 	}
 	if !merged {
 		return frames
@@ -182,23 +177,48 @@ func (c *coalescer) coalesce(frames []Frame) []Frame {
 	return c.out
 }
 
-// merge builds the super-frame of segs (parsed as sa for the first), with
-// total bytes of payload, in the arena.
-func (c *coalescer) merge(segs []Frame, sa tcpSeg, total int) Frame {
-	size := CopySize(sa.hl + total)
+// merge builds, in the arena, the super-frame of the longest run at the
+// start of segs (parsed as sa for the first; total bytes of payload in
+// all) whose checksums are right, and returns it with the number of
+// segments it stands for. Each payload is summed as it is copied
+// (copyCsum), so that checking a segment costs no pass of its own; the
+// first segment with a wrong sum ends the run. Fewer than 2 means nothing
+// merged, and the arena is as it was.
+func (c *coalescer) merge(segs []Frame, sa tcpSeg, total int) (Frame, int) {
 	start := len(c.arena)
-	c.arena = c.arena[:start+size]
+	size := CopySize(sa.hl + total)
 	buf := c.arena[start : start+size : start+size]
-	clearOffload(buf)
 	s := buf[Headroom : Headroom+sa.hl+total]
 	first := segs[0].Bytes()
-	copy(s, first[:sa.hl])
-	n := sa.hl
-	for _, g := range segs {
-		n += copy(s[n:], g.Bytes()[sa.hl:])
+	var addrs uint64 // the pseudo-header's addresses, the same in all
+	if sa.v4 {
+		addrs = csumAdd(0, first[sa.l3+12:sa.l3+20])
+	} else {
+		addrs = csumAdd(0, first[sa.l3+8:sa.l3+40])
 	}
+	n, k := sa.hl, 0
+	for _, g := range segs {
+		b := g.Bytes()
+		pay := copyCsum(s[n:], b[sa.hl:])
+		if g.Offload().Flags&OffloadDataValid == 0 {
+			sum := csumAdd(csumAddWord(addrs, 6+uint64(len(b)-sa.l4)), b[sa.l4:sa.hl])
+			if fold(csumAddWord(sum, pay)) != 0xffff {
+				break
+			}
+		}
+		n += len(b) - sa.hl
+		k++
+	}
+	if k < 2 {
+		return Frame{}, k
+	}
+	size = CopySize(n)
+	c.arena = c.arena[:start+size]
+	buf, s = buf[:size:size], s[:n]
+	clearOffload(buf)
+	copy(s, first[:sa.hl])
 	// PSH of the last segment.
-	s[sa.l4+13] |= segs[len(segs)-1].Bytes()[sa.l4+13] & 0x08
+	s[sa.l4+13] |= segs[k-1].Bytes()[sa.l4+13] & 0x08
 	var sum uint64
 	gso := uint8(GSOTCPv6)
 	if sa.v4 {
@@ -214,10 +234,9 @@ func (c *coalescer) merge(segs []Frame, sa tcpSeg, total int) Frame {
 	}
 	// The checksum field holds the pseudo-header's sum, as a partial
 	// checksum does.
-	sum += 6 + uint64(len(s)-sa.l4)
-	binary.BigEndian.PutUint16(s[sa.l4+16:], fold(sum))
+	binary.BigEndian.PutUint16(s[sa.l4+16:], fold(csumAddWord(sum, 6+uint64(len(s)-sa.l4))))
 	f := Frame{Buf: buf[:Headroom+len(s)], Off: Headroom}
 	f.SetOffload(Offload{Flags: OffloadNeedsCsum, GSOType: gso, HdrLen: uint16(sa.hl), GSOSize: uint16(sa.payload),
 		CsumStart: uint16(sa.l4), CsumOffset: 16})
-	return f
+	return f, k
 }

@@ -130,7 +130,9 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 		clearOffload(buf)
 		seg := buf[Headroom : Headroom+hl+chunk]
 		copy(seg, b[:hl])
-		copy(seg[hl:], b[hl+i*mss:hl+i*mss+chunk])
+		// The payload's sum comes with its copy; the headers are
+		// summed once they are right.
+		paySum := copyCsum(seg[hl:], b[hl+i*mss:hl+i*mss+chunk])
 		if v4 {
 			ip := seg[l3:]
 			binary.BigEndian.PutUint16(ip[2:], uint16(len(seg)-l3))
@@ -151,11 +153,11 @@ func (s *Segmenter) Finish(f Frame, maxLen int) ([]Frame, error) {
 				t[13] &^= 0x80 // CWR: the first segment's
 			}
 			t[16], t[17] = 0, 0
-			binary.BigEndian.PutUint16(t[16:], l4Csum(seg, l3, v4, proto, t))
+			binary.BigEndian.PutUint16(t[16:], l4Csum(seg, l3, l4, hl, v4, proto, paySum))
 		} else {
 			binary.BigEndian.PutUint16(t[4:], uint16(len(t)))
 			t[6], t[7] = 0, 0
-			c := l4Csum(seg, l3, v4, proto, t)
+			c := l4Csum(seg, l3, l4, hl, v4, proto, paySum)
 			if c == 0 {
 				c = 0xffff
 			}
@@ -214,17 +216,23 @@ func l3Start(b []byte) (int, uint16, error) {
 	return 0, 0, fmt.Errorf("%w: no network header", ErrOffload)
 }
 
-// l4Csum returns the transport checksum of segment t (its checksum field
-// zero) of the IP packet at seg[l3:].
-func l4Csum(seg []byte, l3 int, v4 bool, proto uint8, t []byte) uint16 {
-	var sum uint64
+// l4Csum returns the transport checksum of the segment at seg[l4:] (its
+// checksum field zero) of the IP packet at seg[l3:], given sum, the sum of
+// its bytes from hl on (hl-l4 even).
+func l4Csum(seg []byte, l3, l4, hl int, v4 bool, proto uint8, sum uint64) uint16 {
 	if v4 {
-		sum = csumAdd(0, seg[l3+12:l3+20])
+		sum = csumAdd(sum, seg[l3+12:l3+20])
 	} else {
-		sum = csumAdd(0, seg[l3+8:l3+40])
+		sum = csumAdd(sum, seg[l3+8:l3+40])
 	}
-	sum += uint64(proto) + uint64(len(t))
-	return ^fold(csumAdd(sum, t))
+	sum = csumAdd(sum, seg[l4:hl])
+	return ^fold(csumAddWord(sum, uint64(proto)+uint64(len(seg)-l4)))
+}
+
+// csumAddWord adds v to the ones' complement sum sum, kept in 64 bits.
+func csumAddWord(sum, v uint64) uint64 {
+	sum, c := bits.Add64(sum, v, 0)
+	return sum + c
 }
 
 // csumAdd adds b, as big-endian 16-bit words (the last byte, if odd,
@@ -263,6 +271,43 @@ func csumAdd(sum uint64, b []byte) uint64 {
 	sum, c = bits.Add64(sum, tail, c)
 	sum += c
 	return sum
+}
+
+// copyCsum copies src into dst, which must be as long at least, and
+// returns src's ones' complement sum as csumAdd(0, src) would, in one pass
+// over the bytes instead of a copy and a second pass. The words are summed
+// as they lie in memory (little-endian on the machines we run on) and the
+// sum byte-swapped at the end: ones' complement addition commutes with a
+// swap of the bytes of every word (RFC 1071, 2(B)).
+func copyCsum(dst, src []byte) uint64 {
+	n := len(src)
+	dst = dst[:n]
+	var sum, c uint64
+	i := 0
+	for ; i+32 <= n; i += 32 {
+		s, d := (*[32]byte)(src[i:i+32]), (*[32]byte)(dst[i:i+32])
+		w0, w1 := binary.LittleEndian.Uint64(s[0:]), binary.LittleEndian.Uint64(s[8:])
+		w2, w3 := binary.LittleEndian.Uint64(s[16:]), binary.LittleEndian.Uint64(s[24:])
+		binary.LittleEndian.PutUint64(d[0:], w0)
+		binary.LittleEndian.PutUint64(d[8:], w1)
+		binary.LittleEndian.PutUint64(d[16:], w2)
+		binary.LittleEndian.PutUint64(d[24:], w3)
+		sum, c = bits.Add64(sum, w0, c)
+		sum, c = bits.Add64(sum, w1, c)
+		sum, c = bits.Add64(sum, w2, c)
+		sum, c = bits.Add64(sum, w3, c)
+	}
+	for ; i+8 <= n; i += 8 {
+		w := binary.LittleEndian.Uint64(src[i : i+8])
+		binary.LittleEndian.PutUint64(dst[i:i+8], w)
+		sum, c = bits.Add64(sum, w, c)
+	}
+	sum, c = bits.Add64(sum, 0, c)
+	sum += c // the end-around carry: 2^64 is 1 in ones' complement
+	copy(dst[i:], src[i:])
+	// The rest (fewer than 8 bytes) starts at an even offset, so its
+	// words are words of src.
+	return csumAdd(uint64(bits.ReverseBytes16(fold(sum))), src[i:])
 }
 
 // fold folds a 64-bit ones' complement sum to 16 bits.

@@ -375,6 +375,17 @@ func TestCoalesceSegments(t *testing.T) {
 		assert.Equal(t, bad[5].Bytes(), got[1].Bytes())
 		assert.Equal(t, len(segs)-6, got[2].Offload().Segments(got[2].Len()))
 
+		// A wrong checksum in segment 1: segment 0 has nothing to merge
+		// with and goes as it is, as does 1; 2 on merge.
+		bad = cloneFrames(segs)
+		bad[1].Bytes()[len(bad[1].Bytes())-1] ^= 1
+		got = port.Coalesce(bad)
+		require.Len(t, got, 3)
+		assert.Equal(t, want[0].Bytes(), got[0].Bytes())
+		assert.True(t, got[0].Offload().IsZero())
+		assert.Equal(t, bad[1].Bytes(), got[1].Bytes())
+		assert.Equal(t, len(segs)-2, got[2].Offload().Segments(got[2].Len()))
+
 		// Another flow in between: no run crosses it.
 		other := cloneFrames(segs[:1])
 		ob := other[0].Bytes()
@@ -437,5 +448,45 @@ func TestCoalesceLongBatch(t *testing.T) {
 	require.Equal(t, runs, len(got), "frames written")
 	for i, g := range got {
 		assert.Equal(t, per, g.Offload().Segments(g.Len()), "super-frame %d", i)
+	}
+}
+
+// Addresses whose pseudo-header sum comes within the length's of 2^64
+// (IPv4 255.255.255.255 to 255.255.255.254): the sum of the pseudo-header
+// and the length must carry around, or the segments' checksums and the
+// coalesced super-frame's partial checksum come out one short.
+func TestChecksumsCarryAtPseudoHeader(t *testing.T) {
+	f, data := superFrame(t, false, 20000, 1448)
+	b := f.Bytes()
+	copy(b[14+12:], []byte{255, 255, 255, 255, 255, 255, 255, 254})
+	l4 := 14 + 20
+	binary.BigEndian.PutUint16(b[l4+16:], foldSum(sum16(b[14+12:14+20])+6+uint32(len(b)-l4)))
+	segs, err := port.NewSegmenter().Finish(f, 1514)
+	require.NoError(t, err)
+	assert.Equal(t, data, checkSegments(t, segs, false, 1514))
+
+	got := port.Coalesce(cloneFrames(segs))
+	require.Equal(t, 1, len(got), "the segments' checksums are right, so they merge")
+	g := got[0].Bytes()
+	o := got[0].Offload()
+	assert.Equal(t, foldSum(sum16(g[14+12:14+20])+6+uint32(len(g)-l4)), binary.BigEndian.Uint16(g[l4+16:]),
+		"the partial checksum is the pseudo-header's sum")
+	assert.Equal(t, uint16(l4), o.CsumStart)
+}
+
+// BenchmarkCoalesce64K coalesces the 45 segments of a 64 KB super-frame
+// into one, as a TAP with offloads does on Write: each segment's checksum
+// checked and its payload copied.
+func BenchmarkCoalesce64K(b *testing.B) {
+	f, _ := superFrame(b, false, 64000, 1448)
+	segs, err := port.NewSegmenter().Finish(f, 0)
+	require.NoError(b, err)
+	c := port.NewCoalescer()
+	b.SetBytes(int64(f.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(c(segs)) != 1 {
+			b.Fatal("not merged")
+		}
 	}
 }

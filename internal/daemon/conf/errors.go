@@ -9,7 +9,8 @@ import (
 )
 
 // ErrUnsupported is returned for a configuration niv understands but cannot
-// run yet (an EVB port's VDP control plane, an etcd store).
+// run (a store scheme this build has no store for, such as etcd:// in the
+// root module's niv; a port kind the daemon does not open).
 var ErrUnsupported = errors.New("config: not supported yet")
 
 // Error is one wrong line of a configuration file, in the style of

@@ -393,6 +393,7 @@ func TestEVBLLDPadStation(t *testing.T) {
 		return err
 	}))
 	assert.Regexp(t, `niv_evb_unknown_vsi_drops_total\{interface="Ethernet1/5"\} [1-9]`, string(body))
+	assert.Contains(t, string(body), "\nniv_vdp_taken_total 0\n", "no fleet: nothing taken")
 	assert.Regexp(t, fmt.Sprintf(`niv_vdp_vsi_requests_total\{interface="Ethernet1/5",veth="%d",vsiid="%s"\} [1-9]`, before[evbVMs[1].uuid].VEth, evbVMs[1].uuid), string(body))
 
 	// lldpad crashes: VM 2's VSI expires at the VIS (keep-alive timeout,

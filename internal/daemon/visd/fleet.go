@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nivkit/niv/profile"
+	"github.com/nivkit/niv/vdp"
 	"github.com/nivkit/niv/vic"
 	"github.com/nivkit/niv/vic/registry"
 )
@@ -166,7 +167,8 @@ func (a *allocator) close() {
 
 // onRegistry acts on the fleet's events: a vEth taken by another VIS (its
 // VM moved) gets its last counts checkpointed and is unbound in the vic
-// machine, which tells its IV (VIF-remove); a vEth orphaned (its VIS
+// machine, which tells its IV (VIF-remove), or, a VSI's, ended by the EVB
+// plane, which tells its station (De-Associate); a vEth orphaned (its VIS
 // died or let go of it) that this VIS serves already (its IV failed over
 // here while the dead VIS's lease still held it) is bound to this VIS.
 func (d *Daemon) onRegistry(ev registry.Event) {
@@ -177,6 +179,15 @@ func (d *Daemon) onRegistry(ev registry.Event) {
 	switch ev.Kind {
 	case registry.Taken:
 		d.log.Info("vEth taken by another VIS (its VM moved)", "veth", id, "vis", ev.Binding.VIS, "interface", ev.Binding.Port)
+		if v, ok := d.rec.get(id); ok && v.VSI != nil {
+			// A VSI's: the EVB plane ends it with an unsolicited
+			// De-Associate to its station here, and its Unbound
+			// checkpoints its last counts.
+			if d.evb != nil {
+				d.evb.Taken(vdp.VSIIDFormat(v.VSI.IDFormat), vdp.VSIID(v.Instance))
+			}
+			return
+		}
 		d.rec.checkpointFleet(d.core, id)
 		d.plane.Agent().TakeAway(ev.Instance, ev.Binding.Epoch)
 	case registry.Orphaned:

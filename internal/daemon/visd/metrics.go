@@ -50,6 +50,7 @@ var (
 		"vdp_keepalives":  prometheus.NewDesc("niv_vdp_keepalives_total", "VSI keep-alives received.", nil, nil),
 		"vdp_expired":     prometheus.NewDesc("niv_vdp_keepalive_timeouts_total", "VSIs de-associated for want of keep-alives (unsolicited De-Associate sent).", nil, nil),
 		"vdp_migrations":  prometheus.NewDesc("niv_vdp_migrations_total", "VSI migrations between evb ports.", nil, nil),
+		"vdp_taken":       prometheus.NewDesc("niv_vdp_taken_total", "VSIs another VIS of the fleet took (their stations associated them there): unsolicited De-Associate sent.", nil, nil),
 		"vdp_table_full":  prometheus.NewDesc("niv_vdp_table_full_total", "VSI requests refused for want of room in the machine's table.", nil, nil),
 	}
 )
@@ -102,7 +103,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		b := e.Counters
 		for name, v := range map[string]uint64{"vdp_pdus_in": b.PDUsIn, "vdp_pdus_out": b.PDUsOut, "vdp_malformed": b.Malformed,
 			"vdp_admitted": b.Admitted, "vdp_refused": b.Refused, "vdp_keepalives": b.KeepAlives, "vdp_expired": b.Expired,
-			"vdp_migrations": b.Migrations, "vdp_table_full": b.TableFull} {
+			"vdp_migrations": b.Migrations, "vdp_taken": b.Taken, "vdp_table_full": b.TableFull} {
 			counter(name, v)
 		}
 	}

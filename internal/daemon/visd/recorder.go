@@ -130,11 +130,15 @@ func (r *recorder) release(v *state.VEth) {
 	if r.reg == nil || r.core == nil {
 		return
 	}
-	d := r.delta(r.core, v.ID)
-	u, id := v.Instance, v.ID
+	r.releaseFleet(regKey(v), v.ID, r.delta(r.core, v.ID))
+}
+
+// releaseFleet queues the release of vEth id (registry key u) with d,
+// its counts since its last checkpoint; if another VIS took it
+// meanwhile, the counts still go in, as a checkpoint.
+func (r *recorder) releaseFleet(u vic.UUID, id uint32, d vis.Counters) {
 	r.fleet(registry.Op{Kind: registry.OpRelease, Instance: u, Delta: d}, "release", id, func(err error) error {
 		if errors.Is(err, registry.ErrNotHeld) {
-			// Another VIS took it meanwhile: the counts still go in.
 			r.fleet(registry.Op{Kind: registry.OpCheckpoint, Instance: u, Delta: d}, "checkpoint", id, nil)
 			return nil
 		}
@@ -151,7 +155,7 @@ func (r *recorder) checkpointFleet(core *vis.VIS, id uint32) {
 		r.mu.Unlock()
 		return
 	}
-	u := v.Instance
+	u := regKey(v)
 	d := r.delta(core, id)
 	r.mu.Unlock()
 	if d == (vis.Counters{}) {
@@ -170,17 +174,18 @@ func (r *recorder) claim(id uint32) bool {
 		return false
 	}
 	n, b := vnicOf(*v), registry.Binding{Port: v.Port, VIF: vntag.VIF(v.VIF), Epoch: v.Epoch}
+	n.Instance = regKey(v)
 	r.mu.Unlock()
 	r.fleet(registry.Op{Kind: registry.OpBind, Instance: n.Instance, Binding: b, Config: &n}, "claim", id, nil)
 	return true
 }
 
-// byInstance returns the id of the vEth of instance u.
+// byInstance returns the id of the vEth whose registry key is u.
 func (r *recorder) byInstance(u vic.UUID) (uint32, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, v := range r.veths {
-		if v.Instance == u {
+		if regKey(v) == u {
 			return id, true
 		}
 	}
@@ -311,7 +316,7 @@ func (r *recorder) fleetCounters(core *vis.VIS, id uint32) state.Counters {
 	if v != nil {
 		r.pipe.Flush() // the checkpoints queued so far are in the registry's sum
 		ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		rec, err := r.reg.Get(ctx, v.Instance)
+		rec, err := r.reg.Get(ctx, regKey(v))
 		cancel()
 		if err == nil {
 			c = registry.AddCounters(c, rec.Counters)
@@ -337,8 +342,8 @@ func (r *recorder) countersOf(core *vis.VIS, vs []state.VEth) map[uint32]state.C
 	}
 	r.pipe.Flush() // the checkpoints queued so far are in the registry's sums
 	us := make([]vic.UUID, len(vs))
-	for i, v := range vs {
-		us[i] = v.Instance
+	for i := range vs {
+		us[i] = regKey(&vs[i])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
 	recs, errs := registry.GetAll(ctx, r.reg, us)

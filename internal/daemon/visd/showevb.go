@@ -386,7 +386,8 @@ func (d *Daemon) showEVB() mgmt.Response {
 		{"Total VDPDUs dropped (malformed)", c.Malformed}, {"Total TLVs ignored (response bit set)", c.Ignored},
 		{"Total VSI requests admitted", c.Admitted}, {"Total VSI requests refused", c.Refused},
 		{"Total keep-alives", c.KeepAlives}, {"Total keep-alive timeouts", c.Expired},
-		{"Total migrations", c.Migrations}, {"Total requests refused, table full", c.TableFull},
+		{"Total migrations", c.Migrations}, {"Total VSIs taken by another VIS", c.Taken},
+		{"Total requests refused, table full", c.TableFull},
 	} {
 		fmt.Fprintf(&b, "%-40s: %v\n", kv.k, kv.v)
 	}

@@ -62,14 +62,24 @@ type Daemon struct {
 	evbPorts []*visPort
 	// idMu and nextID number the vEths of both control planes when the
 	// VIS has evb ports (localID).
-	idMu    sync.Mutex
-	nextID  uint32
-	stale   *time.Timer
-	rec     *recorder
-	ports   []*visPort // as configured
-	links   []port.Port
-	srv     *mgmt.Server
-	started time.Time
+	idMu   sync.Mutex
+	nextID uint32
+	// vsiIDs are the registry look-ups of the VSIs new to this VIS, under
+	// way or done (fleetVSIVEthID); vsiEpochs the placement epochs of
+	// those given their ids, until they are bound (fleet store only; both
+	// under idMu). vsiCtx ends at Close, and vsiWG waits for the
+	// look-ups.
+	vsiIDs    map[vic.UUID]*vsiResult
+	vsiEpochs map[vic.UUID]uint32
+	vsiCtx    context.Context
+	vsiStop   context.CancelFunc
+	vsiWG     sync.WaitGroup
+	stale     *time.Timer
+	rec       *recorder
+	ports     []*visPort // as configured
+	links     []port.Port
+	srv       *mgmt.Server
+	started   time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -365,8 +375,8 @@ func (d *Daemon) visConfig(cfg *conf.VIS) vic.VISConfig {
 // fleetRestore makes snap, the local store's vEths, agree with the
 // fleet's registry, which is the record of where a vEth is bound:
 //
-//   - the vEths the registry says this VIS held when it stopped and that
-//     the local store does not have (its file lost, or a new machine
+//   - the vEths the registry says this VIS held on its vic ports when it
+//     stopped and that the local store does not have (its file lost, or a new machine
 //     under the same name) are added, with their ids, VIFs,
 //     configuration and counters, bound (they are bound again in the
 //     registry as they are restored, BindVIF), and written to the local
@@ -391,10 +401,19 @@ func (d *Daemon) fleetRestore(snap *state.Snapshot) {
 		for _, v := range snap.VEths {
 			have[v.Instance], ids[v.ID] = true, true
 		}
+		evbPorts := map[string]bool{}
+		for _, pc := range d.cfg.Ports {
+			if pc.Kind == conf.KindEVB {
+				evbPorts[pc.Name] = true
+			}
+		}
 		n := 0
 		for _, rec := range recs {
 			mine[rec.Config.Instance] = true
-			if have[rec.Config.Instance] || ids[uint32(rec.ID)] {
+			if have[rec.Config.Instance] || ids[uint32(rec.ID)] || evbPorts[rec.Binding.Port] {
+				// An evb port's vEth is its VSI's: it comes back when the
+				// station's keep-alive re-associates it (fleetVSIVEthID
+				// finds its id in the registry).
 				continue
 			}
 			c := rec.Config
@@ -640,6 +659,10 @@ func (d *Daemon) Wait() error { return <-d.runErr }
 func (d *Daemon) Close() error {
 	if d.stale != nil {
 		d.stale.Stop()
+	}
+	if d.vsiStop != nil {
+		d.vsiStop() // the VSIs' registry look-ups give up
+		d.vsiWG.Wait()
 	}
 	if d.evb != nil {
 		d.evb.Close() // first: no more programming from the control planes

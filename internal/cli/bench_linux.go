@@ -140,31 +140,20 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			tests = append(tests, fmt.Sprintf("udp64@%d", r))
 		}
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{*cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {*traceFile, trace.Start, trace.Stop}} {
+		if r.path == "" {
+			continue
+		}
+		end, err := record(r.path, r.start, r.stop)
 		if err != nil {
 			fmt.Fprintf(stderr, "niv bench: %v\n", err)
 			return 1
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "niv bench: %v\n", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "niv bench: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintf(stderr, "niv bench: %v\n", err)
-			return 1
-		}
-		defer trace.Stop()
+		defer end()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -1255,4 +1244,18 @@ func runBenchRole(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// record starts a recorder of this process (a CPU profile, an execution
+// trace) writing to the file path and returns what stops it.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
 }

@@ -143,17 +143,8 @@ func (r *Registry) allocateChunk(ctx context.Context, claims []Claim, recs []reg
 		}
 		recs[i] = rec
 	}
-	if len(writes) == 0 {
-		return false, nil
-	}
-	resp, err := r.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
-	if r.leaseLost(ctx, err, lease) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return !resp.Succeeded, nil
+	_, retry, err := r.commit(ctx, lease, cmps, writes)
+	return retry, err
 }
 
 // BindAll does what Allocate then Bind do for each claim, for many vEths

@@ -266,21 +266,15 @@ func (r *Registry) applyChunk(ctx context.Context, us []vic.UUID, byU map[vic.UU
 	if len(writes) == 0 {
 		return false, nil
 	}
-	resp, err := r.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
-	if r.leaseLost(ctx, err, lease) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if !resp.Succeeded {
-		return true, nil
+	rev, retry, err := r.commit(ctx, lease, cmps, writes)
+	if retry || err != nil {
+		return retry, err
 	}
 	r.mu.Lock()
 	for u, o := range outs {
 		switch {
 		case o.bound:
-			r.held[u] = held{b: o.b, modRev: resp.Header.Revision}
+			r.held[u] = held{b: o.b, modRev: rev}
 		case o.released:
 			delete(r.held, u)
 		}

@@ -355,6 +355,25 @@ func (r *Registry) Bind(ctx context.Context, u vic.UUID, b registry.Binding) (re
 	return r.Get(ctx, u)
 }
 
+// commit runs the transaction of writes guarded by cmps, made while this
+// VIS held lease, and returns the revision it committed at. It reports
+// retry when the guards failed (a key changed since it was read) or the
+// lease was replaced meanwhile (leaseLost): the caller reads again and
+// starts over. No writes, nothing to do.
+func (r *Registry) commit(ctx context.Context, lease clientv3.LeaseID, cmps []clientv3.Cmp, writes []clientv3.Op) (rev int64, retry bool, err error) {
+	if len(writes) == 0 {
+		return 0, false, nil
+	}
+	resp, err := r.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
+	if r.leaseLost(ctx, err, lease) {
+		return 0, true, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return resp.Header.Revision, !resp.Succeeded, nil
+}
+
 // leaseLost reports whether err says that lease expired (this VIS was cut
 // off, or starved, for longer than its TTL); it then waits until keep has
 // taken a new one, so that the caller can try again on it.

@@ -227,12 +227,9 @@ func (p *Profiles) Update(edit func(*profile.Txn) error) (uint64, error) {
 // deliver moves to cfg and bindings at a revision above the current one
 // and at least rev, and hands the Batch to every subscriber. p.mu is held.
 func (p *Profiles) deliver(cfg *profile.Config, bindings map[profile.VEthID]string, rev int64) uint64 {
-	r := max(p.state.Revision+1, uint64(max(rev, 0)))
+	r := p.nextRevision(rev)
 	next, b := profile.Follow(p.state, r, cfg, bindings)
-	p.state = next
-	for _, id := range slices.Sorted(maps.Keys(p.subs)) {
-		p.subs[id](b)
-	}
+	p.publish(next, b)
 	return r
 }
 
@@ -240,13 +237,25 @@ func (p *Profiles) deliver(cfg *profile.Config, bindings map[profile.VEthID]stri
 // a bindings-only edit prepared on the current state costs what its
 // bindings cost (profile.Rebase), not a pass over every binding.
 func (p *Profiles) deliverPrepared(cfg *profile.Config, next *profile.State, rev int64) uint64 {
-	r := max(p.state.Revision+1, uint64(max(rev, 0)))
+	r := p.nextRevision(rev)
 	st, b := profile.Rebase(p.state, r, cfg, next)
+	p.publish(st, b)
+	return r
+}
+
+// nextRevision is the revision a delivery at etcd revision rev gets:
+// above the current one, and at least rev.
+func (p *Profiles) nextRevision(rev int64) uint64 {
+	return max(p.state.Revision+1, uint64(max(rev, 0)))
+}
+
+// publish makes st the current state and hands b to every subscriber,
+// in the order they subscribed.
+func (p *Profiles) publish(st *profile.State, b profile.Batch) {
 	p.state = st
 	for _, id := range slices.Sorted(maps.Keys(p.subs)) {
 		p.subs[id](b)
 	}
-	return r
 }
 
 // applyConfig takes the configuration in kvs (the key's range: one or no

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,6 +40,7 @@ type benchOpts struct {
 	pin     bool
 	rxRing  int
 	txRing  int
+	xdpTx   bool
 	queues  int
 	streams int
 	// cc is the TCP congestion control iperf3 asks for (-C), "" for the
@@ -52,6 +54,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
+	fs.BoolVar(&o.xdpTx, "xdp-tx", false, "the link ports write through AF_XDP (PacketConfig.XDPTx) where the link has a real MTU (nivseg, or --link-mtu up to 4000)")
 	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
 	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
 	fs.StringVar(&o.cc, "cc", "", "TCP congestion control of the iperf3 runs (iperf3 -C: cubic, bbr, ...; empty: the system's, net.ipv4.tcp_congestion_control)")
@@ -59,7 +62,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 }
 
 func (o *benchOpts) args() []string {
-	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing), "--queues", strconv.Itoa(o.queues)}
+	return []string{"--batch", strconv.Itoa(o.batch), "--offload=" + strconv.FormatBool(o.offload), "--link-mtu", strconv.Itoa(o.linkMTU), "--rx-ring", strconv.Itoa(o.rxRing), "--tx-ring", strconv.Itoa(o.txRing), "--xdp-tx=" + strconv.FormatBool(o.xdpTx), "--queues", strconv.Itoa(o.queues)}
 }
 
 // runBench implements `niv bench`: two VM namespaces joined by a Linux
@@ -1028,8 +1031,13 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		closeBenchPorts(ivPorts, visPorts)
 		return nil, nil, e
 	}
+	linkCfg := port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload, RxRing: o.rxRing, TxRing: o.txRing}
+	if ifi, err := net.InterfaceByName(link[0]); err == nil && o.xdpTx && ifi.MTU <= 4000 {
+		// AF_XDP takes frames of a real MTU, not super-frames.
+		linkCfg.XDPTx = true
+	}
 	if ivSide {
-		up, err := port.OpenPacketWith(link[0], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload, RxRing: o.rxRing, TxRing: o.txRing})
+		up, err := port.OpenPacketWith(link[0], linkCfg)
 		if err != nil {
 			return fail(err)
 		}
@@ -1046,7 +1054,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 	}
 	if visSide {
-		down, err := port.OpenPacketWith(link[1], port.PacketConfig{Filter: port.NIVFilter(), Offload: o.offload, RxRing: o.rxRing, TxRing: o.txRing})
+		down, err := port.OpenPacketWith(link[1], linkCfg)
 		if err != nil {
 			return fail(err)
 		}

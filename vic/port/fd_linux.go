@@ -73,6 +73,9 @@ type fdPort struct {
 	gro    *coalescer
 	// txr is the transmit ring of an AF_PACKET port that has one.
 	txr *txRing
+	// xsk is the AF_XDP socket an AF_PACKET port writes through
+	// (PacketConfig.XDPTx), if it has one.
+	xsk *xskTx
 }
 
 // maxMmsg is the most messages one recvmmsg or sendmmsg takes (the
@@ -414,7 +417,7 @@ func (p *fdPort) needsSoft(f Frame) bool {
 		return false // the usual frame: no flags, no GSO
 	}
 	o := f.Offload()
-	if !p.vnet {
+	if !p.vnet || p.xsk != nil {
 		return !o.IsZero()
 	}
 	if !p.mmsg || o.GSOType == GSONone {
@@ -469,7 +472,11 @@ func (p *fdPort) writeSoft(frames []Frame) (int, error) {
 
 func (p *fdPort) write(frames []Frame) (int, error) {
 	p.wframes, p.wn, p.werr = frames, 0, nil
-	err := p.rc.Write(p.writeFn)
+	rc := p.rc
+	if p.xsk != nil {
+		rc = p.xsk.rc // the wait is for the AF_XDP socket's ring
+	}
+	err := rc.Write(p.writeFn)
 	n := p.wn
 	p.wframes = nil
 	if err == nil {
@@ -482,6 +489,9 @@ func (p *fdPort) write(frames []Frame) (int, error) {
 }
 
 func (p *fdPort) writeReady(fd uintptr) bool {
+	if p.xsk != nil {
+		return p.writeXSK(int(fd))
+	}
 	if p.txr != nil {
 		return p.writeTxRing(int(fd))
 	}

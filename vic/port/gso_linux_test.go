@@ -26,15 +26,17 @@ import (
 // of MTU 1500 leaves it as MTU-sized segments (the VNTag counted against
 // the MTU), and tshark, capturing on the far end, finds every segment's
 // IPv4 header and TCP checksums good (IPv6: the TCP checksum), and the
-// segments' payload the super-frame's.
+// segments' payload the super-frame's. The same holds when the port
+// writes through AF_XDP (XDPTx).
 func TestSegmentsOnRealMTULinkTshark(t *testing.T) {
 	tshark := needs.Tool(t, "tshark")
-	for _, v6 := range []bool{false, true} {
-		t.Run(fmt.Sprintf("v6=%v", v6), func(t *testing.T) {
+	for _, tc := range []struct{ v6, xdp bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		v6 := tc.v6
+		t.Run(fmt.Sprintf("v6=%v/xdp-tx=%v", v6, tc.xdp), func(t *testing.T) {
 			a, b := vethPair(t, "nivg")
 			run(t, "ip", "link", "set", a, "mtu", "1500")
 			run(t, "ip", "link", "set", b, "mtu", "1500")
-			pa, err := port.OpenPacket(a, nil)
+			pa, err := port.OpenPacketWith(a, port.PacketConfig{XDPTx: tc.xdp})
 			require.NoError(t, err)
 			defer pa.Close()
 

@@ -40,6 +40,8 @@ type PacketConfig struct {
 	RcvBuf, SndBuf int
 	SegmentMTU     int
 	RxRing         int
+	TxRing         int
+	XDPTx          bool
 }
 
 // OpenPacketWith fails with ErrUnsupported: AF_PACKET exists on Linux only.

@@ -40,6 +40,9 @@ import (
 type Packet struct {
 	*fdPort
 	kmu sync.Mutex // one PACKET_STATISTICS read at a time
+	// xskInvalid is the AF_XDP socket's refused descriptors counted so
+	// far (XDP_STATISTICS counts from the socket's start); under kmu.
+	xskInvalid uint64
 
 	// rings are the receive and transmit rings, if the port has either;
 	// ringFn is the receive ring's poller callback, made once.
@@ -88,6 +91,18 @@ type PacketConfig struct {
 	// into the ring, then sent with one send(2) per batch. 0 (the
 	// default): sendmmsg(2).
 	TxRing int
+	// XDPTx writes the frames through an AF_XDP socket bound to the
+	// interface's queue 0 in copy mode, instead of the AF_PACKET socket:
+	// each frame is copied into the socket's memory and a batch is sent
+	// with one sendto(2), without sendmmsg's per-message work or the
+	// queueing discipline. As with PACKET_QDISC_BYPASS, packet captures on
+	// this host's end of the interface do not see the frames leave (the
+	// far end's do). AF_XDP carries no virtio_net_hdr, so every frame with
+	// an Offload is finished in software first (segmented to the MTU,
+	// checksummed): for links of a real MTU, not for super-frames. The
+	// interface's frames must fit a 4 KiB chunk. It takes precedence over
+	// TxRing.
+	XDPTx bool
 }
 
 // DefaultSocketBuf is the size of an AF_PACKET port's receive and send
@@ -107,6 +122,9 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("port: packet %q: %w", ifname, err)
+	}
+	if cfg.XDPTx {
+		cfg.TxRing = 0
 	}
 	var prog []unix.SockFilter
 	if cfg.Filter != nil {
@@ -211,6 +229,13 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 	if rg != nil && rg.tx != nil {
 		p.txr = rg.tx
 	}
+	if cfg.XDPTx {
+		if p.xsk, err = newXSKTx(ifi.Index, ifi.MTU+14+4); err != nil {
+			pk.Close()
+			return nil, fmt.Errorf("port: packet %q: XDPTx: %w", ifname, err)
+		}
+		p.txr = nil
+	}
 	return pk, nil
 }
 
@@ -243,7 +268,16 @@ func (p *Packet) Close() error {
 	if p.rings != nil {
 		p.closeRings()
 	}
-	return p.fdPort.Close()
+	err := p.fdPort.Close()
+	if x := p.xsk; x != nil {
+		// Closing the socket wakes a Write waiting for it; once the
+		// Write in progress, if any, is over, the memory goes.
+		x.file.Close()
+		p.wmu <- struct{}{}
+		x.unmap()
+		<-p.wmu
+	}
+	return err
 }
 
 // Stats returns the port's counters, with the frames the kernel dropped
@@ -258,6 +292,13 @@ func (p *Packet) Stats() Stats {
 	if err == nil && st != nil && st.Drops > 0 {
 		p.stats.rxDropped.Add(uint64(st.Drops))
 		p.stats.kernelDropped.Add(uint64(st.Drops))
+	}
+	if p.xsk != nil {
+		// Descriptors the kernel refused: counted once each.
+		if n := p.xsk.invalid(); n > p.xskInvalid {
+			p.stats.txDropped.Add(n - p.xskInvalid)
+			p.xskInvalid = n
+		}
 	}
 	p.kmu.Unlock()
 	return p.fdPort.Stats()

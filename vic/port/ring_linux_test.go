@@ -53,7 +53,8 @@ func ringFrame(i, n int) []byte {
 // Headroom bytes in front of it, into which a VNTag is pushed before the
 // frame is sent back the other way and read again, tag and all. The same
 // holds with the ring off (recvmmsg into the batch), with a transmit
-// ring, and with offloads (the virtio_net_hdr in the slots).
+// ring, with offloads (the virtio_net_hdr in the slots), and writing
+// through AF_XDP (XDPTx).
 func TestPacketRingInOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -64,6 +65,8 @@ func TestPacketRingInOrder(t *testing.T) {
 		{"txring", port.PacketConfig{RxRing: 64, TxRing: 64}},
 		{"txring-recvmmsg", port.PacketConfig{RxRing: -1, TxRing: 64}},
 		{"offload-rings", port.PacketConfig{RxRing: 64, TxRing: 64, Offload: true}},
+		{"xdp-tx", port.PacketConfig{RxRing: 64, XDPTx: true}},
+		{"xdp-tx-recvmmsg", port.PacketConfig{RxRing: -1, XDPTx: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pa, pb := ringPair(t, "nrgo", tc.cfg)

@@ -96,7 +96,7 @@ func coldStart(b *testing.B, bin string, n int) {
 		var link port.Port
 		var mac [6]byte
 		require.NoError(b, wire.InNetns(ns, func() (err error) {
-			link, mac, err = wire.OpenLink(fmt.Sprintf("%sh%d", l.Prefix, p))
+			link, mac, err = wire.OpenLink(fmt.Sprintf("%sh%d", l.Prefix, p), false)
 			return err
 		}))
 		core := iv.New(iv.Config{Mode: vntag.ModeVNTag})

@@ -142,10 +142,13 @@ const DefaultCheckpoint = 5 * time.Second
 // Port is a VIS physical interface.
 type Port struct {
 	// Name is the NX-OS name, "Ethernet1/1".
-	Name        string
-	Kind        Kind
-	Control     Control
-	Linux       string // the Linux interface that carries it
+	Name    string
+	Kind    Kind
+	Control Control
+	Linux   string // the Linux interface that carries it
+	// XDPTx is "linux-interface IFNAME transmit af-xdp": the port writes
+	// its frames through an AF_XDP socket (port.PacketConfig.XDPTx).
+	XDPTx       bool
 	Description string
 	// PVID is an evb port's port VLAN ID, "switchport trunk native vlan
 	// N" (IEEE 802.1Q 6.9): a VSI in this VLAN sends and receives its

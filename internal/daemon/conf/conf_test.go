@@ -195,3 +195,42 @@ func TestParseIVErrors(t *testing.T) {
 		`config: line 19, column 6: mac-address 0252.5400.0001 is already used on line 14`,
 	}, got)
 }
+
+// "linux-interface IFNAME transmit af-xdp" sets XDPTx on an IV's uplink
+// and on a VIS's vntag, etag and trunk ports, and survives the VIS's Text;
+// on an evb port, or misspelt, it is an error at the word that is wrong.
+func TestParseTransmitAFXDP(t *testing.T) {
+	iv, err := conf.ParseIV(strings.Replace(ivFile, "linux-interface h1-b", "linux-interface h1-b transmit af-xdp", 1))
+	require.NoError(t, err)
+	assert.False(t, iv.Uplinks[0].XDPTx)
+	assert.True(t, iv.Uplinks[1].XDPTx)
+	assert.Equal(t, "h1-b", iv.Uplinks[1].Linux)
+
+	src := strings.NewReplacer("linux-interface veth-h2", "linux-interface veth-h2 transmit af-xdp",
+		"linux-interface eth9", "linux-interface eth9 transmit af-xdp").Replace(visFile)
+	vis, err := conf.ParseVIS(src)
+	require.NoError(t, err)
+	var xdp []bool
+	for _, p := range vis.Ports {
+		xdp = append(xdp, p.XDPTx)
+	}
+	assert.Equal(t, []bool{false, true, true}, xdp)
+	again, err := conf.ParseVIS(vis.Text(nil))
+	require.NoError(t, err, vis.Text(nil))
+	for i := range vis.Ports {
+		assert.Equal(t, vis.Ports[i].XDPTx, again.Ports[i].XDPTx, "port %d after Text", i)
+	}
+
+	for _, tc := range []struct{ line, want string }{
+		{"linux-interface veth-h1 transmit sendmmsg", `config: line 10, column 36: transmit "sendmmsg": expected af-xdp`},
+		{"linux-interface veth-h1 tx af-xdp", `config: line 10, column 27: "tx af-xdp" is not a command here`},
+		{"linux-interface veth-h1 transmit", `config: line 10, column 27: expected "linux-interface IFNAME [transmit af-xdp]"`},
+	} {
+		_, err := conf.ParseVIS(strings.Replace(visFile, "linux-interface veth-h1", tc.line, 1))
+		require.Error(t, err, tc.line)
+		assert.Equal(t, tc.want, strings.Split(err.Error(), "\n")[0], tc.line)
+	}
+	evb := strings.Replace(visFile, "switchport mode vntag\n  linux-interface veth-h1", "switchport mode evb\n  linux-interface veth-h1 transmit af-xdp", 1)
+	_, err = conf.ParseVIS(strings.Replace(evb, "  bind interface ethernet1/1 channel 5\n", "  bind interface ethernet1/2 channel 5\n", 1))
+	assert.ErrorContains(t, err, "line 10, column 27: interface Ethernet1/1: transmit af-xdp is for vntag, etag and trunk ports")
+}

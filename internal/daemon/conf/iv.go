@@ -20,7 +20,11 @@ type Uplink struct {
 	Name   string // "uplink1"
 	Fabric Fabric
 	Linux  string
-	Line   int
+	// XDPTx is "linux-interface IFNAME transmit af-xdp": the uplink
+	// writes its frames through an AF_XDP socket
+	// (port.PacketConfig.XDPTx).
+	XDPTx bool
+	Line  int
 }
 
 // VNIC is a VM's vNIC: a TAP device the IV serves.
@@ -74,7 +78,7 @@ type IV struct {
 //	  instance-uuid a1412857-60f7-4ce1-e95a-2164943f53aa
 //
 // Uplink commands: fabric a|b, switchport mode vntag|etag (the same on
-// both), linux-interface IFNAME. vNIC commands: tap NAME [existing] [netns NAMESPACE],
+// both), linux-interface IFNAME [transmit af-xdp]. vNIC commands: tap NAME [existing] [netns NAMESPACE],
 // mac-address MAC, port-profile NAME, instance-uuid UUID, fabric a|b,
 // shutdown. Every vNIC needs a TAP, a MAC, a profile and an instance UUID.
 func ParseIV(src string) (*IV, error) {
@@ -151,8 +155,8 @@ func (p *parser) uplink(c *IV, b block) {
 				u.Fabric = f
 			}
 		case "linux-interface":
-			if p.args(l, 2, "linux-interface IFNAME") {
-				u.Linux = w[1]
+			if name, xdp, ok := p.linuxInterface(l); ok {
+				u.Linux, u.XDPTx = name, xdp
 			}
 		case "switchport":
 			if !p.args(l, 3, "switchport mode vntag|etag") || w[1] != "mode" {
@@ -348,4 +352,35 @@ func VNICText(n VNIC) string {
 		b.WriteString("  shutdown\n")
 	}
 	return b.String()
+}
+
+// linuxInterface reads "linux-interface IFNAME [transmit af-xdp]": the
+// Linux interface that carries a link, and whether its frames go out
+// through AF_XDP rather than the AF_PACKET socket (faster on a link of a
+// real MTU; this host's captures on the interface then do not see them
+// leave).
+func (p *parser) linuxInterface(l line) (name string, xdp bool, ok bool) {
+	w := l.words()
+	const usage = "linux-interface IFNAME [transmit af-xdp]"
+	switch len(w) {
+	case 2:
+	case 4:
+		if w[2] != "transmit" {
+			p.unknown(l, 2, []string{"transmit"})
+			return "", false, false
+		}
+		if w[3] != "af-xdp" {
+			p.errf(l, 3, errSyntax, "transmit %q: expected af-xdp", w[3])
+			return "", false, false
+		}
+		xdp = true
+	default:
+		p.errf(l, min(len(l.toks), 2), errSyntax, "expected %q", usage)
+		return "", false, false
+	}
+	if len(w[1]) > 15 || strings.ContainsAny(w[1], "/:") {
+		p.errf(l, 1, errSyntax, "%q is not a Linux interface name (at most 15 characters, no '/' or ':')", w[1])
+		return "", false, false
+	}
+	return w[1], xdp, true
 }

@@ -30,7 +30,8 @@ import (
 //	  bind interface ethernet1/1 channel 5
 //
 // Interface commands: description TEXT; switchport mode
-// vntag|etag|evb|trunk; linux-interface IFNAME; control-plane vic|vdp|none
+// vntag|etag|evb|trunk; linux-interface IFNAME [transmit af-xdp] (not on
+// evb ports, whose frames are super-frames); control-plane vic|vdp|none
 // (default vic on vntag and etag ports, vdp on evb ports, none on trunks);
 // on evb ports, switchport trunk native vlan N (the port's PVID). Global
 // EVB lines: evb resource-wait-delay E, evb keep-alive E (exponents,
@@ -179,7 +180,7 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 	}
 	pt := Port{Name: name, Line: b.head.num}
 	control := -1
-	var pvidLine line
+	var pvidLine, xdpLine line
 	before := len(p.errs)
 	for _, l := range b.body {
 		w := l.words()
@@ -218,12 +219,9 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 			}
 			pt.Kind = k
 		case "linux-interface":
-			if p.args(l, 2, "linux-interface IFNAME") {
-				if len(w[1]) > 15 || strings.ContainsAny(w[1], "/:") {
-					p.errf(l, 1, errSyntax, "%q is not a Linux interface name (at most 15 characters, no '/' or ':')", w[1])
-					continue
-				}
-				pt.Linux = w[1]
+			if name, xdp, ok := p.linuxInterface(l); ok {
+				pt.Linux, pt.XDPTx = name, xdp
+				xdpLine = l
 			}
 		case "control-plane":
 			if !p.args(l, 2, "control-plane vic|vdp|none") {
@@ -252,6 +250,10 @@ func (p *parser) ethernet(c *VIS, name string, b block) {
 	}
 	if pt.Linux == "" {
 		p.errf(b.head, 1, errSyntax, "interface %s has no \"linux-interface IFNAME\"", name)
+		return
+	}
+	if pt.XDPTx && pt.Kind == KindEVB {
+		p.errf(xdpLine, 2, errSyntax, "interface %s: transmit af-xdp is for vntag, etag and trunk ports (an evb port carries the VMs' super-frames, which AF_XDP cannot)", name)
 		return
 	}
 	if pt.PVID != 0 && pt.Kind != KindEVB {
@@ -418,7 +420,11 @@ func (c *VIS) Text(veths []VEth) string {
 		if pt.PVID != 0 {
 			fmt.Fprintf(&b, "  switchport trunk native vlan %d\n", pt.PVID)
 		}
-		fmt.Fprintf(&b, "  linux-interface %s\n  control-plane %v\n", pt.Linux, pt.Control)
+		xdp := ""
+		if pt.XDPTx {
+			xdp = " transmit af-xdp"
+		}
+		fmt.Fprintf(&b, "  linux-interface %s%s\n  control-plane %v\n", pt.Linux, xdp, pt.Control)
 	}
 	if c.Profiles != nil {
 		b.WriteString("!\n")

@@ -59,7 +59,7 @@ interface ethernet1/1
 interface ethernet1/2
   description host2
   switchport mode vntag
-  linux-interface %[3]s
+  linux-interface %[3]s transmit af-xdp
 !
 interface ethernet1/48
   switchport mode trunk
@@ -72,7 +72,13 @@ port-profile type vethernet web
 `, l.dir, v1, v2, trunk, int(checkpoint.Seconds()))
 }
 
+// ivConfig is host's configuration. host2's link to the VIS carries its
+// frames through AF_XDP both ways ("transmit af-xdp" on its uplink and on
+// the VIS's ethernet1/2), host1's through AF_PACKET.
 func ivConfig(l *lab, host, up string, vnics string) string {
+	if host == "host2" {
+		up += " transmit af-xdp"
+	}
 	return fmt.Sprintf(`hostname %[2]s
 niv store %[1]s/%[2]s.db
 niv socket %[1]s/%[2]s.sock
@@ -216,6 +222,9 @@ func TestDaemons(t *testing.T) {
 		require.True(t, p13.until(5*time.Second))
 		assert.Equal(t, 20, p13.probe(20, time.Second))
 		assert.Equal(t, "hello host2", f.tcp(f.vm1, f.vm3, "10.9.0.3", "hello host2"))
+		out, err = f.niv("show", "interface", "ethernet1/2", "-s", f.vis.sock)
+		require.NoError(t, err)
+		assert.Contains(t, out, "Linux interface "+f.pfx+"v2 (transmit af-xdp), control plane vic (session open)")
 	})
 
 	t.Run("configure reaches every bound vEth", func(t *testing.T) {

@@ -156,7 +156,7 @@ func Start(path string, o Options, log *slog.Logger) (d *Daemon, err error) {
 		d.core.SetUplinkUp(i, false)
 	}
 	for _, u := range cfg.Uplinks {
-		link, mac, err := wire.OpenLink(u.Linux)
+		link, mac, err := wire.OpenLink(u.Linux, u.XDPTx)
 		if err != nil {
 			return d, fmt.Errorf("interface %s (%s): %w", u.Name, u.Linux, err)
 		}

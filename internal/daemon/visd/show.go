@@ -34,10 +34,13 @@ type VEthInfo struct {
 
 // PortInfo is one ethernet port.
 type PortInfo struct {
-	Name     string         `json:"name"`
-	Mode     string         `json:"mode"`
-	Linux    string         `json:"linux"`
-	Control  string         `json:"control"`
+	Name    string `json:"name"`
+	Mode    string `json:"mode"`
+	Linux   string `json:"linux"`
+	Control string `json:"control"`
+	// Transmit is "af-xdp" when the port writes through AF_XDP
+	// ("linux-interface IFNAME transmit af-xdp").
+	Transmit string         `json:"transmit,omitempty"`
 	Session  string         `json:"session,omitempty"`
 	Counters state.Counters `json:"counters"`
 }
@@ -182,6 +185,9 @@ func (d *Daemon) portInfos() []PortInfo {
 		c, _ := d.core.PortCounters(p.core)
 		i := PortInfo{Name: p.cfg.Name, Mode: p.cfg.Kind.String(), Linux: p.cfg.Linux, Control: p.cfg.Control.String(),
 			Counters: state.Counters{RxFrames: c.RxFrames, RxBytes: c.RxBytes, TxFrames: c.TxFrames, TxBytes: c.TxBytes}}
+		if p.cfg.XDPTx {
+			i.Transmit = "af-xdp"
+		}
 		for _, n := range c.Drops {
 			i.Counters.Drops += n
 		}
@@ -198,7 +204,11 @@ func (d *Daemon) portInfos() []PortInfo {
 
 func portText(p PortInfo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is up\n  Mode %s, Linux interface %s, control plane %s", p.Name, p.Mode, p.Linux, p.Control)
+	fmt.Fprintf(&b, "%s is up\n  Mode %s, Linux interface %s", p.Name, p.Mode, p.Linux)
+	if p.Transmit != "" {
+		fmt.Fprintf(&b, " (transmit %s)", p.Transmit)
+	}
+	fmt.Fprintf(&b, ", control plane %s", p.Control)
 	if p.Session != "" {
 		fmt.Fprintf(&b, " (session %s)", p.Session)
 	}

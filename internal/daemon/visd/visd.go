@@ -468,7 +468,7 @@ func (d *Daemon) addPort(id vic.PortID, pc conf.Port) error {
 	p := &visPort{cfg: pc, id: id}
 	switch pc.Kind {
 	case conf.KindVNTag, conf.KindETag:
-		link, mac, err := wire.OpenLink(pc.Linux)
+		link, mac, err := wire.OpenLink(pc.Linux, pc.XDPTx)
 		if err != nil {
 			return err
 		}
@@ -489,7 +489,7 @@ func (d *Daemon) addPort(id vic.PortID, pc conf.Port) error {
 			return err
 		}
 	case conf.KindTrunk:
-		link, _, err := wire.OpenTrunk(pc.Linux)
+		link, _, err := wire.OpenTrunk(pc.Linux, pc.XDPTx)
 		if err != nil {
 			return err
 		}

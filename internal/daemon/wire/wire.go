@@ -33,24 +33,25 @@ func LinkFilter() []bpf.Instruction {
 }
 
 // OpenLink opens an IV–VIS link and returns it with the interface's MAC
-// (the ECP speaker's source address).
-func OpenLink(ifname string) (port.Port, [6]byte, error) {
-	return open(ifname, LinkFilter())
+// (the ECP speaker's source address). With xdp its frames go out through
+// AF_XDP (port.PacketConfig.XDPTx).
+func OpenLink(ifname string, xdp bool) (port.Port, [6]byte, error) {
+	return open(ifname, LinkFilter(), xdp)
 }
 
-// OpenTrunk opens a plain uplink: every frame.
-func OpenTrunk(ifname string) (port.Port, [6]byte, error) {
-	return open(ifname, nil)
+// OpenTrunk opens a plain uplink: every frame. With xdp, as OpenLink.
+func OpenTrunk(ifname string, xdp bool) (port.Port, [6]byte, error) {
+	return open(ifname, nil, xdp)
 }
 
-func open(ifname string, filter []bpf.Instruction) (port.Port, [6]byte, error) {
+func open(ifname string, filter []bpf.Instruction, xdp bool) (port.Port, [6]byte, error) {
 	var mac [6]byte
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, mac, fmt.Errorf("interface %s: %w", ifname, err)
 	}
 	copy(mac[:], ifi.HardwareAddr)
-	p, err := port.OpenPacket(ifname, filter)
+	p, err := port.OpenPacketWith(ifname, port.PacketConfig{Filter: filter, XDPTx: xdp})
 	if err != nil {
 		return nil, mac, err
 	}

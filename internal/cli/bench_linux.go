@@ -54,7 +54,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.pin, "pin", false, "in one process, keep the IV's goroutines on CPU 0 and the VIS's on CPU 1")
 	fs.IntVar(&o.rxRing, "rx-ring", 0, "slots of the link ports' PACKET_RX_RING (0: the default size; -1: no ring, recvmmsg)")
 	fs.IntVar(&o.txRing, "tx-ring", 0, "slots of the link ports' PACKET_TX_RING (0: no ring, sendmmsg)")
-	fs.BoolVar(&o.xdpTx, "xdp-tx", false, "the link ports write through AF_XDP (PacketConfig.XDPTx) where the link has a real MTU (nivseg, or --link-mtu up to 4000)")
+	fs.BoolVar(&o.xdpTx, "xdp-tx", true, "the link ports write through AF_XDP (PacketConfig.XDPTx) where the link has a real MTU (nivseg, or --link-mtu up to 4000); where AF_XDP is missing, with sendmmsg")
 	fs.IntVar(&o.queues, "queues", 1, "queues of the niv pair's TAPs (IFF_MULTI_QUEUE), each served by a goroutine of its own")
 	fs.IntVar(&o.streams, "streams", 0, "iperf3 streams (-P) through every setup (0: as many as --queues)")
 	fs.StringVar(&o.cc, "cc", "", "TCP congestion control of the iperf3 runs (iperf3 -C: cubic, bbr, ...; empty: the system's, net.ipv4.tcp_congestion_control)")
@@ -1036,8 +1036,17 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		// AF_XDP takes frames of a real MTU, not super-frames.
 		linkCfg.XDPTx = true
 	}
+	open := func(name string) (*port.Packet, error) {
+		p, err := port.OpenPacketWith(name, linkCfg)
+		if err != nil && linkCfg.XDPTx {
+			fmt.Fprintf(os.Stderr, "niv bench: %v; the link writes with sendmmsg instead\n", err)
+			linkCfg.XDPTx = false
+			p, err = port.OpenPacketWith(name, linkCfg)
+		}
+		return p, err
+	}
 	if ivSide {
-		up, err := port.OpenPacketWith(link[0], linkCfg)
+		up, err := open(link[0])
 		if err != nil {
 			return fail(err)
 		}
@@ -1054,7 +1063,7 @@ func openBenchPorts(o benchOpts, link [2]string, taps []string, ivSide, visSide 
 		}
 	}
 	if visSide {
-		down, err := port.OpenPacketWith(link[1], linkCfg)
+		down, err := open(link[1])
 		if err != nil {
 			return fail(err)
 		}

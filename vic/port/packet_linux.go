@@ -35,8 +35,9 @@ import (
 // copies them into the batch. A Write hands its frames to the socket with
 // sendmmsg(2), as many per call as the socket's queue takes, or copies them
 // into a transmit ring (PacketConfig.TxRing) and sends them with one
-// send(2). A blocked Read or Write waits in Go's network poller, not on a
-// thread of its own.
+// send(2), or writes them through an AF_XDP socket (PacketConfig.XDPTx).
+// A blocked Read or Write waits in Go's network poller, not on a thread of
+// its own.
 type Packet struct {
 	*fdPort
 	kmu sync.Mutex // one PACKET_STATISTICS read at a time
@@ -234,7 +235,6 @@ func OpenPacketWith(ifname string, cfg PacketConfig) (*Packet, error) {
 			pk.Close()
 			return nil, fmt.Errorf("port: packet %q: XDPTx: %w", ifname, err)
 		}
-		p.txr = nil
 	}
 	return pk, nil
 }

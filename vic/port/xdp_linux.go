@@ -5,9 +5,9 @@ package port
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -190,15 +190,23 @@ func (p *fdPort) writeXSK(fd int) bool {
 			if xskRingSize-len(x.free)-int(prod-cons) > 0 {
 				return false // frames in flight: their completion wakes us
 			}
-			runtime.Gosched()
+			if p.closed.Load() {
+				p.werr = ErrClosed
+				return true
+			}
+			// The device's queue is stopped (the kernel said busy) and
+			// no frame of ours is in flight to wake a wait: look again
+			// shortly.
+			time.Sleep(20 * time.Microsecond)
 		}
 	}
 }
 
 // kickXSK has the kernel send from the TX ring. It reports false, with
 // p.werr set, when that failed for a reason other than the kernel being
-// busy or leaving frames for the next call (the frames stay on the
-// ring).
+// busy or leaving frames for the next call, such as the interface being
+// down (ENETDOWN): the frames on the ring stay there and leave once it is
+// up again, and the Write ends with the error.
 func (p *fdPort) kickXSK(fd int) bool {
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
@@ -214,7 +222,7 @@ func (p *fdPort) kickXSK(fd int) bool {
 	}
 }
 
-// stats returns the descriptors the kernel refused since the socket
+// invalid returns the descriptors the kernel refused since the socket
 // opened (XDP_STATISTICS).
 func (x *xskTx) invalid() uint64 {
 	var st unix.XDPStatistics

@@ -3,6 +3,7 @@
 package port_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nivkit/niv/vic/port"
+	"golang.org/x/sys/unix"
 )
 
 // A port that writes through AF_XDP (XDPTx): one Write of 5,000 frames,
@@ -115,5 +117,51 @@ func BenchmarkPacketVethXDPTx(b *testing.B) {
 			}
 			benchOneWay(b, pa, pz, out)
 		})
+	}
+}
+
+// With the interface down, a Write through AF_XDP ends with ENETDOWN
+// (counted in Errors) rather than waiting or spinning; once the interface
+// is up again, frames written then arrive.
+func TestPacketXDPTxLinkDown(t *testing.T) {
+	a, b := vethPair(t, "nxdd")
+	pa, err := port.OpenPacketWith(a, port.PacketConfig{XDPTx: true})
+	require.NoError(t, err)
+	defer pa.Close()
+	pb, err := port.OpenPacketWith(b, port.PacketConfig{Filter: port.NIVFilter()})
+	require.NoError(t, err)
+	defer pb.Close()
+
+	run(t, "ip", "link", "set", a, "down")
+	out := []port.Frame{port.FrameFrom(ringFrame(1, 300)), port.FrameFrom(ringFrame(2, 300))}
+	done := make(chan error, 1)
+	go func() { _, err := pa.Write(out); done <- err }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, unix.ENETDOWN)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Write on a down interface did not return")
+	}
+	assert.NotZero(t, pa.Stats().Errors)
+
+	run(t, "ip", "link", "set", a, "up")
+	want := ringFrame(3, 400)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// The veth takes its carrier back a little after it is up.
+		_, err := pa.Write([]port.Frame{port.FrameFrom(want)})
+		if err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "Write still failing once the interface is up: %v", err)
+		time.Sleep(20 * time.Millisecond)
+	}
+	batch := port.NewBatch(16)
+	for seen := false; !seen; {
+		// The frames left on the ring while it was down may come first.
+		readWithin(t, pb, batch, 5*time.Second)
+		for _, f := range batch.Valid() {
+			seen = seen || bytes.Equal(f.Bytes(), want)
+		}
 	}
 }

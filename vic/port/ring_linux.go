@@ -437,14 +437,17 @@ func (p *fdPort) writeTxRing(fd int) bool {
 	return true
 }
 
-// kick has the kernel send the slots marked TP_STATUS_SEND_REQUEST. It
+// kick has the kernel send what is queued on a transmit ring: the slots
+// marked TP_STATUS_SEND_REQUEST, or an AF_XDP socket's TX ring. It
 // reports false, with p.werr set, when that failed for a reason other
-// than a full queue (the frames stay marked and go with the next send).
+// than a full queue, a busy device or frames left for the next call, such
+// as the interface being down (ENETDOWN); the frames stay queued and go
+// with a later send.
 func (p *fdPort) kick(fd int) bool {
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		switch e {
-		case 0, unix.EAGAIN, unix.ENOBUFS:
+		case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS:
 			return true
 		case unix.EINTR:
 			continue

@@ -217,17 +217,22 @@ func TestPacketDropsCountedAfterClose(t *testing.T) {
 }
 
 // BenchmarkPacketRings is BenchmarkPacketVeth for each way of reading and
-// writing: recvmmsg or the receive ring, sendmmsg or the transmit ring.
-// It reports frames per second one way, system calls included; needs
-// root.
+// writing: recvmmsg or the receive ring, sendmmsg, the transmit ring or
+// AF_XDP (XDPTx), with 128-byte frames and, for sendmmsg against AF_XDP,
+// full-size ones (1,514 bytes). It reports frames per second one way,
+// system calls included; needs root.
 func BenchmarkPacketRings(b *testing.B) {
 	for _, bc := range []struct {
 		name string
+		size int
 		cfg  port.PacketConfig
 	}{
-		{"recvmmsg-sendmmsg", port.PacketConfig{RxRing: -1}},
-		{"rxring-sendmmsg", port.PacketConfig{}},
-		{"rxring-txring", port.PacketConfig{TxRing: 256}},
+		{"recvmmsg-sendmmsg", 128, port.PacketConfig{RxRing: -1}},
+		{"rxring-sendmmsg", 128, port.PacketConfig{}},
+		{"rxring-txring", 128, port.PacketConfig{TxRing: 256}},
+		{"rxring-xdp", 128, port.PacketConfig{XDPTx: true}},
+		{"rxring-sendmmsg-1514", 1514, port.PacketConfig{}},
+		{"rxring-xdp-1514", 1514, port.PacketConfig{XDPTx: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			a, z := vethPair(b, "nrgb")
@@ -240,7 +245,7 @@ func BenchmarkPacketRings(b *testing.B) {
 			defer pz.Close()
 			out := make([]port.Frame, 64)
 			for i := range out {
-				out[i] = port.FrameFrom(ringFrame(i, 128))
+				out[i] = port.FrameFrom(ringFrame(i, bc.size))
 			}
 			benchOneWay(b, pa, pz, out)
 		})

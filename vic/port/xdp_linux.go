@@ -180,7 +180,7 @@ func (p *fdPort) writeXSK(fd int) bool {
 		if cons == prod && (p.wn == len(p.wframes) || p.werr != nil) {
 			return true
 		}
-		if cons != prod && !p.kickXSK(fd) {
+		if cons != prod && !p.kick(fd) {
 			return true
 		}
 		if atomic.LoadUint32(x.txCons) == cons {
@@ -199,26 +199,6 @@ func (p *fdPort) writeXSK(fd int) bool {
 			// shortly.
 			time.Sleep(20 * time.Microsecond)
 		}
-	}
-}
-
-// kickXSK has the kernel send from the TX ring. It reports false, with
-// p.werr set, when that failed for a reason other than the kernel being
-// busy or leaving frames for the next call, such as the interface being
-// down (ENETDOWN): the frames on the ring stay there and leave once it is
-// up again, and the Write ends with the error.
-func (p *fdPort) kickXSK(fd int) bool {
-	for {
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS:
-			return true
-		case unix.EINTR:
-			continue
-		}
-		p.stats.errors.Add(1)
-		p.werr = e
-		return false
 	}
 }
 

@@ -94,32 +94,6 @@ func TestPacketXDPTxLeavesNothingOnRing(t *testing.T) {
 	}
 }
 
-// BenchmarkPacketVethXDPTx is BenchmarkPacketVeth with the writing end
-// on AF_XDP (XDPTx) and 1,514-byte frames, against the same frames
-// through sendmmsg(2): frames per second one way; needs root.
-func BenchmarkPacketVethXDPTx(b *testing.B) {
-	for _, xdp := range []bool{false, true} {
-		name := "sendmmsg"
-		if xdp {
-			name = "xdp"
-		}
-		b.Run(name, func(b *testing.B) {
-			a, z := vethPair(b, "nxdb")
-			pa, err := port.OpenPacketWith(a, port.PacketConfig{XDPTx: xdp, RxRing: -1})
-			require.NoError(b, err)
-			defer pa.Close()
-			pz, err := port.OpenPacketWith(z, port.PacketConfig{Filter: port.NIVFilter()})
-			require.NoError(b, err)
-			defer pz.Close()
-			out := make([]port.Frame, 64)
-			for i := range out {
-				out[i] = port.FrameFrom(ringFrame(i, 1514))
-			}
-			benchOneWay(b, pa, pz, out)
-		})
-	}
-}
-
 // With the interface down, a Write through AF_XDP ends with ENETDOWN
 // (counted in Errors) rather than waiting or spinning; once the interface
 // is up again, frames written then arrive.

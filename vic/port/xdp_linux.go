@@ -148,8 +148,9 @@ func (x *xskTx) reclaim() {
 
 // writeXSK is writeReady for a port that writes through AF_XDP: the
 // frames from p.wn on, each copied into a free chunk and put on the TX
-// ring, which sendto(2) has the kernel send (up to 32 frames a call in
-// copy mode, so it is called until the ring is empty). It returns true
+// ring, which sendto(2) has the kernel send (in copy mode a call may
+// stop after a budget of frames, so it is called until the ring is
+// empty). It returns true
 // once every frame has left the ring (or a frame was refused, p.werr
 // set), false to wait until the socket is writable: when the kernel took
 // nothing while frames are in flight, whose completion wakes the wait.

@@ -43,12 +43,12 @@ type xskTx struct {
 	cqProd, cqCons *uint32
 	cqAddr         []uint64
 
-	chunk int      // bytes per UMEM chunk
-	free  []uint64 // chunks not on the TX ring (their UMEM offsets)
+	free []uint64 // chunks not on the TX ring (their UMEM offsets)
 }
 
-// XSK geometry: ring entries and UMEM chunks. A chunk is on the TX ring
-// or in free, so there are as many chunks as ring entries.
+// XSK geometry: ring entries and UMEM chunks. A chunk is free, on the TX
+// ring, or with the kernel until its completion; there are as many chunks
+// as ring entries, so a free chunk always has an entry to go on.
 const (
 	xskRingSize = 2048
 	xskChunk    = 4096
@@ -64,7 +64,7 @@ func newXSKTx(ifindex, maxLen int) (x *xskTx, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket(AF_XDP): %w", err)
 	}
-	x = &xskTx{chunk: xskChunk}
+	x = &xskTx{}
 	defer func() {
 		if err != nil {
 			x.unmap()
@@ -159,9 +159,11 @@ func (p *fdPort) writeXSK(fd int) bool {
 	for {
 		x.reclaim()
 		prod := *x.txProd
-		for p.werr == nil && p.wn < len(p.wframes) && len(x.free) > 0 && prod-atomic.LoadUint32(x.txCons) < xskRingSize {
+		// A free chunk means a free ring entry: there are as many chunks
+		// as entries, and a chunk on the ring is not free.
+		for p.werr == nil && p.wn < len(p.wframes) && len(x.free) > 0 {
 			b := p.wframes[p.wn].Bytes()
-			if len(b) > x.chunk || p.mtu > 0 && len(b) > p.mtu+14+4 {
+			if len(b) > xskChunk || p.mtu > 0 && len(b) > p.mtu+14+4 {
 				// Longer than the interface takes (the veth's rule: the
 				// MTU, the header and a VLAN tag's room).
 				p.stats.txDropped.Add(1)
